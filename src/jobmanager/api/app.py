@@ -1,0 +1,54 @@
+"""The app factory: settings are read and checked here, at start-up, never at import."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, Depends, FastAPI
+
+from jobmanager import __version__
+from jobmanager.api.deps import ActiveClients, authenticate
+from jobmanager.api.errors import install_error_handlers
+from jobmanager.api.routes import auth, health, identity
+from jobmanager.services import Services
+from jobmanager.settings import Settings
+
+log = logging.getLogger("jobmanager")
+
+# Routers under /api that need an authenticated caller.
+SECURED_ROUTERS: tuple[APIRouter, ...] = (identity.router,)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or Settings()
+    services = services or Services.open(settings)
+    background: list[Callable[[], Callable[[], None]]] = []
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stoppers = [start() for start in background]
+        try:
+            yield
+        finally:
+            for stop in reversed(stoppers):
+                stop()
+
+    app = FastAPI(
+        title="jobmanager",
+        version=__version__,
+        description="Job Manager v3, Model Management v3, Data Exchange v3 and environments",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.active_clients = ActiveClients()
+    app.state.background = background
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    secured = APIRouter(dependencies=[Depends(authenticate)])
+    for router in SECURED_ROUTERS:
+        secured.include_router(router)
+    app.include_router(secured)
+    return app

@@ -1,0 +1,109 @@
+"""Dependencies shared by the routes: the services, and the authenticated caller."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from jobmanager.auth.tokens import InvalidToken
+from jobmanager.domain.errors import Forbidden, Unauthenticated
+from jobmanager.services import Services
+from jobmanager.settings import Settings
+from jobmanager.store.store import Store
+
+SESSION_COOKIE = "SESSION"
+XSRF_COOKIE = "XSRF-TOKEN"
+XSRF_HEADER = "x-xsrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated caller. Every repository call takes `tenant_id`."""
+
+    tenant_id: str
+    tenant: str
+    client_id: str
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_store(services: ServicesDep) -> Store:
+    return services.store
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+class ActiveClients:
+    """Which client ids are live, cached a few seconds: a revocation takes effect within `ttl`."""
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def tenant_of(self, store: Store, client_id: str) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._entries.get(client_id)
+        if cached is not None and now - cached[0] < self.ttl:
+            return cached[1]
+        tenant_id = store.tenants.active_client(client_id)
+        with self._lock:
+            self._entries[client_id] = (now, tenant_id)
+        return tenant_id
+
+
+def authenticate(request: Request, services: ServicesDep) -> Caller:
+    token = _bearer_token(request) or _session_token(request)
+    try:
+        principal = services.tokens.verify(token)
+    except InvalidToken as error:
+        raise Unauthenticated(str(error)) from error
+    clients: ActiveClients = request.app.state.active_clients
+    tenant_id = clients.tenant_of(services.store, principal.client_id)
+    if tenant_id is None:
+        raise Unauthenticated("the token's credentials are revoked or unknown")
+    return Caller(tenant_id=tenant_id, tenant=principal.tenant, client_id=principal.client_id)
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
+    return value.strip()
+
+
+def _session_token(request: Request) -> str:
+    session = request.cookies.get(SESSION_COOKIE)
+    if not session:
+        raise Unauthenticated("no credentials: send 'Authorization: Bearer <token>'")
+    if request.method not in SAFE_METHODS:
+        cookie = request.cookies.get(XSRF_COOKIE, "")
+        header = request.headers.get(XSRF_HEADER, "")
+        if not cookie or not hmac.compare_digest(cookie, header):
+            raise Forbidden("a session call that changes state needs the X-XSRF-TOKEN header")
+    return session

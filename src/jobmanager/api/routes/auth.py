@@ -1,0 +1,120 @@
+"""Token endpoints (SPEC §5): client credentials, the technical token manager, the public keys."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Header, Request, Response
+from pydantic import BaseModel, ConfigDict
+
+from jobmanager.api.deps import SESSION_COOKIE, XSRF_COOKIE, ServicesDep
+from jobmanager.auth.tokens import IssuedToken, Principal
+from jobmanager.domain.errors import InvalidInput, Unauthenticated
+from jobmanager.services import Services
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    scope: str
+
+
+class TechnicalTokenRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    appName: str = ""
+    appVersion: str = ""
+    hostTenant: str = ""
+    userTenant: str = ""
+
+
+@router.post("/oauth/token", response_model=TokenPublic)
+def client_credentials_token(
+    services: ServicesDep,
+    grant_type: Annotated[str, Form()],
+    authorization: Annotated[str | None, Header()] = None,
+    client_id: Annotated[str | None, Form()] = None,
+    client_secret: Annotated[str | None, Form()] = None,
+) -> TokenPublic:
+    if grant_type != "client_credentials":
+        raise InvalidInput("grant_type must be 'client_credentials'")
+    if authorization is not None:
+        client_id, client_secret = _basic_credentials(authorization)
+    if not client_id or client_secret is None:
+        raise Unauthenticated("send the client id and secret with HTTP Basic")
+    return _token_answer(_issue(services, client_id, client_secret))
+
+
+@router.post("/api/technicaltokenmanager/v3/oauth/token", response_model=TokenPublic)
+def technical_token(
+    services: ServicesDep,
+    body: TechnicalTokenRequest,
+    x_space_auth_key: Annotated[str | None, Header()] = None,
+) -> TokenPublic:
+    if x_space_auth_key is None:
+        raise Unauthenticated("send the X-SPACE-AUTH-KEY header: 'Basic <base64 id:secret>'")
+    client_id, client_secret = _basic_credentials(x_space_auth_key)
+    return _token_answer(_issue(services, client_id, client_secret))
+
+
+@router.get("/token_keys")
+def token_keys(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
+    return {"keys": [key.public_entry() for key in services.tokens.keys.keys]}
+
+
+@router.post("/session", status_code=204)
+def open_session(
+    request: Request, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+) -> Response:
+    """A browser session: the token in an HttpOnly cookie, plus an XSRF double-submit cookie."""
+    if authorization is None:
+        raise Unauthenticated("send the client id and secret with HTTP Basic")
+    issued = _issue(services, *_basic_credentials(authorization))
+    response = Response(status_code=204)
+    secure = request.url.scheme == "https"
+    age = issued.expires_in
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.access_token,
+        max_age=age,
+        httponly=True,
+        samesite="lax",
+        secure=secure,
+    )
+    response.set_cookie(
+        XSRF_COOKIE, secrets.token_urlsafe(24), max_age=age, samesite="lax", secure=secure
+    )
+    return response
+
+
+def _issue(services: Services, client_id: str, client_secret: str) -> IssuedToken:
+    tenant = services.store.tenants.authenticate(client_id, client_secret)
+    if tenant is None:
+        raise Unauthenticated("unknown client id or wrong secret")
+    return services.tokens.issue(Principal(tenant=tenant, client_id=client_id))
+
+
+def _token_answer(issued: IssuedToken) -> TokenPublic:
+    return TokenPublic(
+        access_token=issued.access_token, expires_in=issued.expires_in, scope=issued.scope
+    )
+
+
+def _basic_credentials(header: str) -> tuple[str, str]:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        raise Unauthenticated("credentials must use the Basic scheme")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError) as error:
+        raise Unauthenticated("the Basic credentials are not valid base64") from error
+    client_id, separator, secret = decoded.partition(":")
+    if not separator or not client_id:
+        raise Unauthenticated("the Basic credentials must be 'id:secret'")
+    return client_id, secret

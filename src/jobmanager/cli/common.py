@@ -1,0 +1,37 @@
+"""What the commands share: settings loading with clear errors, the console."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from jobmanager.settings import Settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment and flags; a bad value exits with one clear line."""
+    given = {name: value for name, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)  # type: ignore[arg-type]
+    except ValidationError as error:
+        for item in error.errors():
+            field = ".".join(str(part) for part in item["loc"])
+            errors.print(f"[red]setting {field}[/red]: {item['msg']} (JOBMANAGER_{field.upper()})")
+        raise typer.Exit(2) from None
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    errors.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )

@@ -1,0 +1,68 @@
+"""What a running service holds: settings, database, store, keys. Built once at start-up."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobmanager.auth.keys import KeyRing
+from jobmanager.auth.tokens import TokenService
+from jobmanager.settings import Settings
+from jobmanager.store.db import Database
+from jobmanager.store.store import Store
+
+log = logging.getLogger("jobmanager")
+
+DEV_TENANT = "dev"
+DEV_CREDENTIALS_FILE = "dev-credentials.json"
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    store: Store
+    tokens: TokenService
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
+        """Connect, apply migrations and load (or make) the signing keys."""
+        settings.home.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        if migrate:
+            db.migrate()
+        keys = KeyRing.load_or_create(settings.home / "keys")
+        tokens = TokenService(
+            keys, issuer=settings.base_url, ttl_seconds=settings.token_ttl_seconds
+        )
+        return cls(settings=settings, db=db, store=Store(db), tokens=tokens)
+
+    def ensure_dev_tenant(self) -> Path | None:
+        """On the embedded default, a first start makes a `dev` tenant and saves its credentials.
+
+        Returns the credentials file when it exists, so the caller can say where it is.
+        """
+        path = self.settings.home / DEV_CREDENTIALS_FILE
+        if not (self.settings.is_embedded and self.settings.create_dev_tenant):
+            return None
+        if path.exists():
+            return path
+        if DEV_TENANT not in {t.name for t in self.store.tenants.all()}:
+            self.store.tenants.create(DEV_TENANT)
+        credential = self.store.tenants.create_credentials(DEV_TENANT)
+        document = {
+            "tenant": credential.tenant,
+            "clientId": credential.client_id,
+            "clientSecret": credential.client_secret,
+            "url": self.settings.base_url,
+        }
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(document, handle, indent=2)
+        return path
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,92 @@
+"""The service's settings: one pydantic-settings object, read from `JOBMANAGER_*` variables.
+
+Nothing reads the environment at import time: the app factory and the CLI build
+a `Settings` when they start, so a bad value stops start-up with a clear message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GIB = 1024**3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JOBMANAGER_", extra="ignore")
+
+    home: Path = Field(default=Path(".jobmanager"), description="Folder for the embedded store")
+    database_url: SecretStr | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite under home"
+    )
+    blob_url: str | None = Field(default=None, description="Blob folder; default: home/blobs")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = Field(default=None, description="Base URL callers use")
+
+    token_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
+    create_dev_tenant: bool = Field(
+        default=True, description="On the embedded default, create a `dev` tenant at first start"
+    )
+
+    max_upload_bytes: int = Field(default=GIB, ge=1)
+    default_execution_seconds: int = Field(default=3600, ge=1)
+    max_execution_seconds: int = Field(default=86400, ge=1)
+    retention_days: float = Field(default=90, gt=0)
+
+    dispatch: Literal["local", "celery"] = "local"
+    broker_url: SecretStr | None = None
+    job_slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    scheduler_enabled: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.home / 'jobmanager.db'}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        return self.blob_url or str(self.home / "blobs")
+
+    @property
+    def is_embedded(self) -> bool:
+        """True on the default: SQLite, nothing else to run."""
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def masked(self) -> dict[str, str]:
+        """Every setting as text, secrets and URL passwords hidden, for the start-up log."""
+        shown: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = mask_url(value.get_secret_value())
+            else:
+                text = "" if value is None else str(value)
+            shown[name] = text
+        shown["database_url"] = mask_url(self.resolved_database_url)
+        shown["blob_url"] = self.resolved_blob_url
+        return shown
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z0-9+.-]+://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)", re.I)
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL: `postgresql://u:***@host/db`."""
+    return _URL_PASSWORD.sub(r"\g<head>***\g<tail>", url)

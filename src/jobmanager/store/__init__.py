@@ -1,0 +1,1 @@
+"""Persistence: tables, repositories (the only code that writes), and blobs."""

@@ -1,0 +1,12 @@
+"""The store: every repository over one database. The only code that writes to it."""
+
+from __future__ import annotations
+
+from jobmanager.store.db import Database
+from jobmanager.store.tenants import TenantRepository
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.tenants = TenantRepository(db)

@@ -1,0 +1,223 @@
+"""Every table of the service. Alembic migrations under `migrations/` must match these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from jobmanager.store.types import UTCDateTime, new_id, utcnow
+
+ID = String(36)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Tenant(Base):
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Credential(Base):
+    """A client id and the slow salted hash of its secret; the secret itself is never stored."""
+
+    __tablename__ = "credentials"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(128), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Model(Base):
+    __tablename__ = "models"
+    __table_args__ = (Index("ix_models_tenant_name", "tenant_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    type: Mapped[str] = mapped_column(String(255), default="")
+    author: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModelVersion(Base):
+    """One version of a model: its metadata and a pointer to its payload blob."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "number", name="uq_model_versions_number"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    model_id: Mapped[str] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(255), default="")
+    creation_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expiration_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    payload_key: Mapped[str] = mapped_column(String(255))
+    payload_size: Mapped[int] = mapped_column(BigInteger, default=0)
+    payload_kind: Mapped[str] = mapped_column(String(16), default="other")
+    payload_filename: Mapped[str] = mapped_column(String(255), default="")
+    payload_media_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
+
+
+class DataEntry(Base):
+    """A Data Exchange file or directory. The two roots are ids, not rows."""
+
+    __tablename__ = "data_entries"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "parent_id", "name", name="uq_data_entries_sibling_name"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    parent_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(1024))
+    is_directory: Mapped[bool] = mapped_column(Boolean)
+    type: Mapped[str] = mapped_column(String(255), default="")
+    size_in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    blob_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    modified_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified_by: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Configuration(Base):
+    """An environment configuration: what an environment for a job is made from."""
+
+    __tablename__ = "configurations"
+    __table_args__ = (Index("ix_configurations_tenant_name", "tenant_id", "name"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str] = mapped_column(Text, default="")
+    runtime: Mapped[str] = mapped_column(String(64), default="python3")
+    packages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cpus: Mapped[float | None] = mapped_column(nullable=True)
+    memory_mib: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_environments: Mapped[int] = mapped_column(Integer, default=1)
+    when_busy: Mapped[str] = mapped_column(String(16), default="queue")
+    network: Mapped[str] = mapped_column(String(16), default="allowed")
+    environment_variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """A job. `status` is written only by the store's compare-and-set transition."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_tenant_created", "tenant_id", "creation_date"),
+        Index("ix_jobs_status_created", "status", "creation_date"),
+        UniqueConstraint("tenant_id", "idempotency_token", name="uq_jobs_idempotency"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    created_by: Mapped[str] = mapped_column(String(64))
+    model_id: Mapped[str] = mapped_column(String(36))
+    model_version_id: Mapped[str] = mapped_column(String(36))
+    configuration_id: Mapped[str] = mapped_column(String(36), index=True)
+    input_folder_id: Mapped[str] = mapped_column(String(36))
+    output_folder_id: Mapped[str] = mapped_column(String(36))
+    environment_id: Mapped[str] = mapped_column(String(64), default="")
+    max_execution_seconds: Mapped[int] = mapped_column(Integer)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    idempotency_token: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    schedule_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+
+    status: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text, default="")
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    creation_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    start_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    running_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_date: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class EnvironmentSlot(Base):
+    """A live environment holds one numbered slot of its configuration.
+
+    The unique (configuration, slot) pair makes `maxEnvironments` a database rule:
+    two claims of the same slot cannot both succeed, on any number of replicas.
+    """
+
+    __tablename__ = "environment_slots"
+    __table_args__ = (
+        UniqueConstraint("configuration_id", "slot", name="uq_environment_slots_slot"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    configuration_id: Mapped[str] = mapped_column(String(36))
+    slot: Mapped[int] = mapped_column(Integer)
+    job_id: Mapped[str] = mapped_column(String(36), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    worker_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Schedule(Base):
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_tenant_created", "tenant_id", "creation_date"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    created_by: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    model_id: Mapped[str] = mapped_column(String(36))
+    configuration_id: Mapped[str] = mapped_column(String(36))
+    input_folder_id: Mapped[str] = mapped_column(String(36))
+    output_folder_id: Mapped[str] = mapped_column(String(36))
+    max_execution_seconds: Mapped[int] = mapped_column(Integer)
+    schedule_string: Mapped[str] = mapped_column(String(255))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    misfire: Mapped[str] = mapped_column(String(16), default="once")
+    overlap: Mapped[str] = mapped_column(String(16), default="skip")
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    creation_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_fire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
+class ScheduleFiring(Base):
+    """One firing of a schedule; the unique (schedule, fire time) pair fires it exactly once."""
+
+    __tablename__ = "schedule_firings"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "fire_time", name="uq_schedule_firings_once"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    schedule_id: Mapped[str] = mapped_column(ForeignKey("schedules.id", ondelete="CASCADE"))
+    fire_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    job_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

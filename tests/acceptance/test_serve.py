@@ -1,0 +1,59 @@
+"""A real `jobmanager serve` process on the embedded default, driven over HTTP."""
+
+from __future__ import annotations
+
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.acceptance.server import ServerProcess
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path / "home").start()
+    yield process
+    process.stop()
+
+
+def test_first_start_makes_dev_tenant_and_a_token_reaches_the_api(server: ServerProcess) -> None:
+    credentials = server.home / "dev-credentials.json"
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    assert stat.S_IMODE((server.home / "keys" / "signing.pem").stat().st_mode) == 0o600
+    assert server.dev_credentials()["tenant"] == "dev"
+    token = server.token()
+    answer = httpx.get(
+        f"{server.url}/api/identity/v1/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200
+    assert answer.json()["tenant"] == "dev"
+    assert "dev credentials" in server.log() or "dev tenant" in server.log()
+
+
+def test_start_up_log_masks_secrets_and_errors_carry_logref(tmp_path: Path) -> None:
+    server = ServerProcess(
+        tmp_path / "home", extra_env={"JOBMANAGER_BROKER_URL": "amqp://guest:s3cret@localhost//"}
+    ).start()
+    try:
+        answer = httpx.get(f"{server.url}/api/identity/v1/me")
+        assert answer.status_code == 401
+        logref = answer.json()["errors"][0]["logref"]
+        log = server.log()
+        assert logref in log
+        assert "s3cret" not in log
+        assert "Traceback" not in log
+    finally:
+        server.stop()
+
+
+def test_restart_keeps_keys_and_credentials(server: ServerProcess) -> None:
+    token = server.token()
+    server.stop()
+    server.start()
+    answer = httpx.get(
+        f"{server.url}/api/identity/v1/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200

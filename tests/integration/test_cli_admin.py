@@ -1,0 +1,49 @@
+"""`jobmanager admin`: tenants and credentials from the command line, on the real store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "JOBMANAGER_HOME": str(home), "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "jobmanager", "admin", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_tenant_and_credentials_lifecycle(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert run(home, "tenant", "create", "acme").returncode == 0
+    listed = run(home, "tenant", "list")
+    assert "acme" in listed.stdout
+    made = run(home, "credentials", "create", "--tenant", "acme")
+    assert made.returncode == 0, made.stderr
+    lines = dict(line.split(":", 1) for line in made.stdout.splitlines() if ":" in line)
+    client_id = lines["client id"].strip()
+    secret = lines["client secret"].strip()
+    assert client_id.startswith("acme-")
+    assert len(secret) > 20
+    listed = run(home, "credentials", "list", "--tenant", "acme")
+    assert client_id in listed.stdout
+    assert secret not in listed.stdout
+    assert run(home, "credentials", "revoke", client_id).returncode == 0
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = run(home, "credentials", "create", "--tenant", "ghost")
+    assert result.returncode == 1
+    assert "not found" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    run(home, "tenant", "create", "acme")
+    again = run(home, "tenant", "create", "acme")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr

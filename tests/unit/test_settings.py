@@ -1,0 +1,49 @@
+"""Settings: defaults, validation, and masking of secrets for the start-up log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from jobmanager.settings import Settings, mask_url
+
+
+def test_embedded_default_is_sqlite_under_home(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'jobmanager.db'}"
+    assert settings.resolved_blob_url == str(tmp_path / "blobs")
+    assert settings.is_embedded
+    assert settings.port == 8080
+
+
+def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("JOBMANAGER_PORT", "9090")
+    monkeypatch.setenv("JOBMANAGER_DATABASE_URL", "postgresql+psycopg://u:pw@db/x")
+    settings = Settings(home=tmp_path)
+    assert settings.port == 9090
+    assert not settings.is_embedded
+
+
+def test_masked_settings_hide_passwords(tmp_path: Path) -> None:
+    settings = Settings(
+        home=tmp_path,
+        database_url="postgresql+psycopg://user:hunter2@db/jobs",
+        broker_url="amqp://guest:guest@localhost//",
+    )
+    shown = settings.masked()
+    assert "hunter2" not in str(shown)
+    assert shown["database_url"] == "postgresql+psycopg://user:***@db/jobs"
+    assert shown["broker_url"] == "amqp://guest:***@localhost//"
+
+
+def test_bad_values_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError):
+        Settings(home=tmp_path, port=70000)
+    with pytest.raises(ValidationError):
+        Settings(home=tmp_path, token_ttl_seconds=1)
+
+
+def test_mask_url_leaves_urls_without_password() -> None:
+    assert mask_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
