@@ -11,6 +11,7 @@ from pathlib import Path
 from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.tokens import TokenService
 from jobmanager.settings import Settings
+from jobmanager.store.blobs import open_blob_store
 from jobmanager.store.db import Database
 from jobmanager.store.store import Store
 
@@ -38,7 +39,8 @@ class Services:
         tokens = TokenService(
             keys, issuer=settings.base_url, ttl_seconds=settings.token_ttl_seconds
         )
-        return cls(settings=settings, db=db, store=Store(db), tokens=tokens)
+        store = Store(db, open_blob_store(settings.resolved_blob_url))
+        return cls(settings=settings, db=db, store=store, tokens=tokens)
 
     def ensure_dev_tenant(self) -> Path | None:
         """On the embedded default, a first start makes a `dev` tenant and saves its credentials.

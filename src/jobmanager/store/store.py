@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from jobmanager.store.blobs import BlobStore
 from jobmanager.store.db import Database
 from jobmanager.store.tenants import TenantRepository
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, blobs: BlobStore) -> None:
         self.db = db
+        self.blobs = blobs
         self.tenants = TenantRepository(db)
