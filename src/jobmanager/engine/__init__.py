@@ -1,0 +1,28 @@
+"""The execution engine: environments (workdir + kernels + limits) and note runners.
+
+It imports nothing else from jobmanager; callers give it a model file, folders,
+parameters, a deadline and callbacks. See docs/engine.md.
+"""
+
+from jobmanager.engine.control import StopReason
+from jobmanager.engine.environment import Environment, EnvironmentSpec
+from jobmanager.engine.kernel import KernelError, Limits
+from jobmanager.engine.note import Note, NoteFormatError, is_zeppelin_note, load_note
+from jobmanager.engine.result import Outcome, Progress, RunResult
+from jobmanager.engine.zeppelin import run_note
+
+__all__ = [
+    "Environment",
+    "EnvironmentSpec",
+    "KernelError",
+    "Limits",
+    "Note",
+    "NoteFormatError",
+    "Outcome",
+    "Progress",
+    "RunResult",
+    "StopReason",
+    "is_zeppelin_note",
+    "load_note",
+    "run_note",
+]

@@ -1,0 +1,227 @@
+"""An Environment: a fresh working directory and the kernel(s) that run one job.
+
+It can be started ahead of time (a warm pool), is used for exactly one run, then
+destroyed: every process it started dies, including those that called `setsid`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobmanager.engine import kernel_runtime
+from jobmanager.engine.control import StopSignal
+from jobmanager.engine.kernel import KernelError, KernelSession, Limits
+from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
+
+if TYPE_CHECKING:
+    from jobmanager.engine.result import Progress, RunResult
+
+RUNTIME_MODULE = "_jobmanager_runtime"
+MAX_RESULT_ROWS = 1000
+_SPARK_PREAMBLE = """
+import os as _os
+_os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+from pyspark.sql import SparkSession as _SparkSession
+spark = (_SparkSession.builder.master("local[*]").appName("jobmanager")
+         .config("spark.ui.enabled", "false").getOrCreate())
+sc = spark.sparkContext
+sqlContext = spark
+del _os, _SparkSession
+"""
+
+
+@dataclass(frozen=True)
+class EnvironmentSpec:
+    """How to build an environment.
+
+    `python` is the interpreter of the kernel (it needs ipykernel); `base_dir` is where
+    the environment's directory is created (a temporary directory by default);
+    `preload` names modules imported when the kernel starts, so a warm environment
+    does not pay for them during the run.
+    """
+
+    python: str = sys.executable
+    limits: Limits = field(default_factory=Limits)
+    env_vars: Mapping[str, str] = field(default_factory=dict)
+    base_dir: Path | None = None
+    startup_timeout: float = 60.0
+    preload: tuple[str, ...] = ()
+
+
+class Environment:
+    """Use `Environment.start(spec)`, stage files into `input_dir`, call `run(...)` once,
+    collect `output_dir`, then `destroy()` (or use it as a context manager)."""
+
+    def __init__(self, spec: EnvironmentSpec, root: Path) -> None:
+        self.spec = spec
+        self.root = root
+        self.workdir = root / "work"
+        self.input_dir = self.workdir / "input"
+        self.output_dir = self.workdir / "output"
+        self.marker = uuid.uuid4().hex
+        self._kernels: dict[str, KernelSession] = {}
+        self._lock = threading.Lock()
+        self._used = False
+        self._destroyed = False
+
+    @classmethod
+    def start(cls, spec: EnvironmentSpec | None = None) -> Environment:
+        """Create the directories and start the Python kernel (blocking until ready)."""
+        spec = spec or EnvironmentSpec()
+        if spec.base_dir is not None:
+            spec.base_dir.mkdir(parents=True, exist_ok=True)
+        root = Path(tempfile.mkdtemp(prefix="jm-env-", dir=spec.base_dir))
+        env = cls(spec, root)
+        try:
+            env.input_dir.mkdir(parents=True)
+            env.output_dir.mkdir()
+            env.kernel("python")
+        except BaseException:
+            env.destroy()
+            raise
+        return env
+
+    @property
+    def process_env(self) -> dict[str, str]:
+        """Environment variables of every process of the environment."""
+        env = dict(os.environ)
+        env.update(self.spec.env_vars)
+        env.update(
+            {
+                "inputFolder": str(self.input_dir),
+                "outputFolder": str(self.output_dir),
+                MARKER_VARIABLE: self.marker,
+                "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        if self.spec.limits.memory_bytes is not None:
+            env.setdefault("MALLOC_ARENA_MAX", "2")  # glibc arenas eat address space
+        return env
+
+    def kernel(self, name: str) -> KernelSession:
+        """The kernel `name` ("python" or "spark"), started and set up on first use."""
+        with self._lock:
+            if self._destroyed:
+                raise KernelError("The environment is destroyed")
+            if name not in self._kernels:
+                self._kernels[name] = self._start_kernel(name)
+            return self._kernels[name]
+
+    def has_module(self, module: str) -> bool:
+        """Whether the environment's Python can import `module` (asked of its kernel)."""
+        spec = f"__import__('importlib.util').util.find_spec({module!r}) is not None"
+        return self.kernel("python").evaluate(spec) == "True"
+
+    def _start_kernel(self, name: str) -> KernelSession:
+        session = KernelSession.start(
+            self.spec.python,
+            self.root / f".{name}-kernel",
+            self.workdir,
+            self.process_env,
+            self.spec.limits,
+            self.spec.startup_timeout,
+        )
+        try:
+            session.run_silent(self._bootstrap_code(), timeout=self.spec.startup_timeout)
+            if name == "spark":
+                session.run_silent(_SPARK_PREAMBLE, timeout=max(120.0, self.spec.startup_timeout))
+        except BaseException:
+            self._kill([session])
+            raise
+        return session
+
+    def _bootstrap_code(self) -> str:
+        config = {
+            "store": {"inputFolder": str(self.input_dir), "outputFolder": str(self.output_dir)},
+            "max_result": MAX_RESULT_ROWS,
+        }
+        source = Path(kernel_runtime.__file__).read_text(encoding="utf-8")
+        imports = "".join(f"import {m}\n" for m in self.spec.preload)
+        return (
+            "def _jobmanager_bootstrap():\n"
+            "    import json, sys, types\n"
+            f"    module = types.ModuleType({RUNTIME_MODULE!r})\n"
+            f"    exec(compile({source!r}, {RUNTIME_MODULE!r}, 'exec'), module.__dict__)\n"
+            f"    sys.modules[{RUNTIME_MODULE!r}] = module\n"
+            "    ip = get_ipython()\n"
+            f"    module.RUNTIME = module.install(ip.user_ns, json.loads({json.dumps(config)!r}))\n"
+            "    try:\n"
+            "        ip.run_line_magic('colors', 'nocolor')\n"
+            "    except Exception:\n"
+            "        pass\n"
+            "_jobmanager_bootstrap()\n"
+            "del _jobmanager_bootstrap\n" + imports
+        )
+
+    def run(
+        self,
+        model: Path,
+        executed_path: Path | None = None,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        deadline: float | None = None,
+        stop: StopSignal | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        grace: float = 5.0,
+    ) -> RunResult:
+        """Run a Zeppelin note (`.zpln` / `note.json`) once in this environment.
+
+        `executed_path` is where the executed note is saved after every paragraph
+        (default: `output_dir / model.name`); `deadline` is a `time.monotonic()` instant.
+        """
+        from jobmanager.engine.zeppelin import run_note  # the runner builds on this module
+
+        if self._used:
+            raise RuntimeError("An environment runs one model only")
+        self._used = True
+        return run_note(
+            self,
+            model,
+            executed_path or self.output_dir / model.name,
+            parameters=parameters,
+            deadline=deadline,
+            stop=stop,
+            on_progress=on_progress,
+            grace=grace,
+        )
+
+    def kill_processes(self) -> None:
+        """Kill every process of the environment (kernels, shells, what they started);
+        a later `kernel(name)` starts a fresh kernel."""
+        with self._lock:
+            sessions = list(self._kernels.values())
+            self._kernels.clear()
+        self._kill(sessions)
+
+    def _kill(self, sessions: list[KernelSession]) -> None:
+        roots = [pid for pid in (s.pid for s in sessions) if pid is not None]
+        kill_all(roots, self.marker)
+        for session in sessions:
+            session.close()
+
+    def destroy(self, remove_files: bool = True) -> None:
+        """Kill everything and (by default) delete the environment's directory."""
+        with self._lock:
+            self._destroyed = True
+            sessions = list(self._kernels.values())
+            self._kernels.clear()
+        self._kill(sessions)
+        if remove_files:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Environment:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()

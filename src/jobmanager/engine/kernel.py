@@ -1,0 +1,199 @@
+"""One Jupyter kernel of an environment: start it, run code, interrupt it."""
+
+from __future__ import annotations
+
+import enum
+import json
+import queue
+import shlex
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+
+from jobmanager.engine.control import Control
+
+POLL_SECONDS = 0.1
+_SPEC_NAME = "jobmanager"
+
+
+class KernelError(RuntimeError):
+    """The kernel could not start, or died."""
+
+
+class ExecStatus(enum.Enum):
+    OK = "ok"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"  # ended by a stop request or the deadline
+    UNRESPONSIVE = "unresponsive"  # interrupted, but did not stop within the grace period
+    DIED = "died"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of a kernel and everything it starts (`None`: no limit).
+
+    `max_processes` is RLIMIT_NPROC, which counts every process of the user, so it is
+    only meaningful when environments run as a dedicated user.
+    """
+
+    memory_bytes: int | None = None
+    cpu_seconds: int | None = None
+    max_processes: int | None = None
+
+    def ulimit(self) -> str:
+        """A bash statement applying these limits ("" if there are none)."""
+        parts = []
+        if self.memory_bytes is not None:
+            parts.append(f"-v {max(1, self.memory_bytes // 1024)}")
+        if self.cpu_seconds is not None:
+            parts.append(f"-t {self.cpu_seconds}")
+        if self.max_processes is not None:
+            parts.append(f"-u {self.max_processes}")
+        return "ulimit " + " ".join(parts) + " || exit 97" if parts else ""
+
+    def wrap(self, argv: Sequence[str]) -> list[str]:
+        """`argv` run under these limits (bash applies them, then execs: same pid)."""
+        statement = self.ulimit()
+        if not statement:
+            return list(argv)
+        return ["bash", "-c", statement + '; exec "$@"', "jobmanager-limits", *argv]
+
+
+def _write_spec(spec_dir: Path, argv: list[str]) -> KernelSpecManager:
+    target = spec_dir / _SPEC_NAME
+    target.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": argv, "display_name": "jobmanager", "language": "python"}
+    (target / "kernel.json").write_text(json.dumps(spec))
+    return KernelSpecManager(kernel_dirs=[str(spec_dir)])
+
+
+class KernelSession:
+    """A started kernel with its blocking client."""
+
+    def __init__(self, manager: KernelManager, client: BlockingKernelClient) -> None:
+        self.manager = manager
+        self.client = client
+
+    @classmethod
+    def start(
+        cls,
+        python: str,
+        private_dir: Path,
+        cwd: Path,
+        env: Mapping[str, str],
+        limits: Limits,
+        startup_timeout: float,
+    ) -> KernelSession:
+        """Start an ipykernel with `python` in its own session, over ipc sockets."""
+        private_dir.mkdir(parents=True, exist_ok=True)
+        argv = limits.wrap(
+            [python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+             "--HistoryManager.hist_file=:memory:", "--IPKernelApp.quiet=True"]
+        )  # fmt: skip
+        manager = KernelManager(
+            kernel_name=_SPEC_NAME,
+            kernel_spec_manager=_write_spec(private_dir / "kernelspec", argv),
+            transport="ipc",
+            connection_file=str(private_dir / "kernel.json"),
+        )
+        manager.start_kernel(cwd=str(cwd), env=dict(env))
+        client = manager.client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=startup_timeout)
+        except RuntimeError as exc:
+            client.stop_channels()
+            manager.shutdown_kernel(now=True)
+            raise KernelError(f"The kernel did not start ({shlex.join(argv)}): {exc}") from exc
+        return cls(manager, client)
+
+    @property
+    def pid(self) -> int | None:
+        provisioner = self.manager.provisioner
+        process = getattr(provisioner, "process", None)
+        return getattr(process, "pid", None)
+
+    def is_alive(self) -> bool:
+        return bool(self.manager.is_alive())
+
+    def run_silent(self, code: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Run engine code (no output, no history); raise if it fails."""
+        msg_id = self.client.execute(code, silent=True, store_history=False, stop_on_error=False)
+        reply = self._reply(msg_id, timeout)
+        if reply["status"] != "ok":
+            trace = "\n".join(reply.get("traceback", []))
+            raise KernelError(f"Engine code failed in the kernel: {reply.get('ename')}\n{trace}")
+        return reply
+
+    def evaluate(self, expression: str, timeout: float = 30.0) -> str:
+        """The `repr` of a Python expression evaluated in the kernel."""
+        msg_id = self.client.execute(
+            "", silent=True, store_history=False, user_expressions={"x": expression}
+        )
+        result = self._reply(msg_id, timeout)["user_expressions"]["x"]
+        if result.get("status") != "ok":
+            raise KernelError(f"Could not evaluate {expression!r}: {result.get('evalue')}")
+        return str(result["data"]["text/plain"])
+
+    def execute(
+        self, code: str, on_output: Callable[[dict[str, Any]], None], control: Control
+    ) -> ExecStatus:
+        """Run user code, passing each iopub message of it to `on_output`.
+
+        A stop request or the deadline interrupts the kernel; if it is still busy after
+        `control.grace` seconds the result is UNRESPONSIVE and the caller kills it.
+        """
+        msg_id = self.client.execute(code, store_history=True, stop_on_error=False)
+        interrupted_at: float | None = None
+        while True:
+            if interrupted_at is None and control.reason() is not None:
+                self.manager.interrupt_kernel()
+                interrupted_at = time.monotonic()
+            if interrupted_at is not None and time.monotonic() - interrupted_at > control.grace:
+                return ExecStatus.UNRESPONSIVE
+            try:
+                msg = self.client.get_iopub_msg(timeout=control.wait(POLL_SECONDS))
+            except queue.Empty:
+                if not self.is_alive():
+                    return ExecStatus.DIED
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+            on_output(msg)
+        if interrupted_at is not None:
+            return ExecStatus.INTERRUPTED
+        reply = self._reply(msg_id, POLL_SECONDS * 50)
+        return ExecStatus.OK if reply["status"] == "ok" else ExecStatus.ERROR
+
+    def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
+        end = time.monotonic() + timeout
+        while True:
+            remaining = end - time.monotonic()
+            if remaining <= 0:
+                raise KernelError("The kernel did not answer in time")
+            try:
+                msg = self.client.get_shell_msg(timeout=min(remaining, 1.0))
+            except queue.Empty:
+                if not self.is_alive():
+                    raise KernelError("The kernel died") from None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                content: dict[str, Any] = msg["content"]
+                return content
+
+    def close(self) -> None:
+        """Stop the client and release the kernel's files (its processes are killed by
+        the environment, which also catches what the kernel started)."""
+        self.client.stop_channels()
+        try:
+            self.manager.shutdown_kernel(now=True)
+        except Exception:
+            self.manager.cleanup_resources()

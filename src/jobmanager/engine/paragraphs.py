@@ -1,0 +1,167 @@
+"""Run one Zeppelin paragraph on an environment: each interpreter and its output mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from markdown_it import MarkdownIt
+
+from jobmanager.engine import forms
+from jobmanager.engine.control import Control
+from jobmanager.engine.environment import RUNTIME_MODULE
+from jobmanager.engine.interpreters import Executor, Resolved
+from jobmanager.engine.kernel import ExecStatus, KernelError
+from jobmanager.engine.kernel_runtime import ENGINE_MIME
+from jobmanager.engine.note import ParsedText
+from jobmanager.engine.output import ResultCollector
+from jobmanager.engine.shell import run_shell
+
+if TYPE_CHECKING:
+    from jobmanager.engine.environment import Environment
+
+_MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
+_RICH_TYPES = (
+    ("text/html", "HTML"),
+    ("image/png", "IMG"),
+    ("image/jpeg", "IMG"),
+    ("application/javascript", "HTML"),
+)
+_SIMPLE_FORM_EXECUTORS = (Executor.MARKDOWN, Executor.PYTHON_SQL, Executor.SPARK_SQL)
+_LOCAL = object()  # a z.put value that cannot leave its kernel
+
+
+@dataclass
+class ParagraphRun:
+    """Everything a paragraph's execution produced."""
+
+    status: ExecStatus = ExecStatus.OK
+    collector: ResultCollector = field(default_factory=ResultCollector)
+    forms: list[forms.FormUse] = field(default_factory=list)
+
+
+class SharedValues:
+    """`z.put`/`z.get` across kernels: JSON values put in one kernel reach the others."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[str, Any]] = {}
+
+    def put(self, kernel: str, key: str, value: Any) -> None:
+        self._values[key] = (kernel, value)
+
+    def for_kernel(self, kernel: str) -> dict[str, Any]:
+        return {
+            k: v for k, (owner, v) in self._values.items() if owner != kernel and v is not _LOCAL
+        }
+
+
+class ParagraphRunner:
+    """Runs paragraphs of one note in one environment (kernels keep state between them)."""
+
+    def __init__(self, env: Environment, control: Control, note_params: Mapping[str, Any]) -> None:
+        self.env = env
+        self.control = control
+        self.note_params = note_params
+        self.shared = SharedValues()
+
+    def run(
+        self, resolved: Resolved, parsed: ParsedText, params: Mapping[str, Any]
+    ) -> ParagraphRun:
+        """Execute a paragraph whose form values are `params`."""
+        result = ParagraphRun()
+        script = parsed.script
+        simple = resolved.executor in _SIMPLE_FORM_EXECUTORS or (
+            resolved.executor is Executor.SHELL and parsed.local_properties.get("form") == "simple"
+        )
+        if simple:
+            script, result.forms = forms.substitute(script, params, self.note_params)
+        executor = resolved.executor
+        if executor is Executor.MARKDOWN:
+            html = _MARKDOWN.render(script)
+            result.collector.add("HTML", f'<div class="markdown-body">\n{html}\n</div>')
+        elif executor is Executor.SHELL:
+            self._shell(script, result)
+        elif executor in (Executor.PYTHON, Executor.PYTHON_SQL):
+            code = script if executor is Executor.PYTHON else _runtime_call("sql", script)
+            self._kernel("python", code, params, result)
+        elif executor in (Executor.SPARK, Executor.SPARK_SQL):
+            if not self.env.has_module("pyspark"):
+                return _failure(result, "pyspark is not installed in this environment")
+            code = script if executor is Executor.SPARK else _runtime_call("spark_sql", script)
+            self._kernel("spark", code, params, result)
+        else:
+            return _failure(result, f"Interpreter {resolved.name} is not supported")
+        return result
+
+    def _shell(self, script: str, result: ParagraphRun) -> None:
+        env = self.env
+        status, code = run_shell(
+            script, env.workdir, env.process_env, env.spec.limits, result.collector, self.control
+        )
+        result.status = status
+        if code:
+            result.status = ExecStatus.ERROR
+            result.collector.add("TEXT", f"ExitValue: {code}")
+
+    def _kernel(
+        self, name: str, code: str, params: Mapping[str, Any], result: ParagraphRun
+    ) -> None:
+        try:
+            kernel = self.env.kernel(name)
+            kernel.run_silent(_runtime_call("begin", dict(params), self.shared.for_kernel(name)))
+        except KernelError as exc:
+            _failure(result, str(exc))
+            return
+
+        def on_output(msg: dict[str, Any]) -> None:
+            self._on_kernel_message(name, msg, result)
+
+        result.status = kernel.execute(code, on_output, self.control)
+        if result.status is ExecStatus.DIED:
+            result.collector.add("TEXT", f"The {name} kernel died (out of memory?)")
+
+    def _on_kernel_message(self, kernel: str, msg: dict[str, Any], result: ParagraphRun) -> None:
+        """Map an iopub message to Zeppelin output, as Zeppelin's IPython mode does."""
+        kind, content = msg["msg_type"], msg["content"]
+        collector = result.collector
+        if kind == "stream":
+            collector.write(content["text"])
+        elif kind in ("display_data", "execute_result"):
+            data = content.get("data", {})
+            if ENGINE_MIME in data:
+                self._on_engine_event(kernel, data[ENGINE_MIME], result)
+                return
+            for mime, type_ in _RICH_TYPES:
+                if mime in data:
+                    value = str(data[mime])
+                    if type_ == "IMG":
+                        value = value.replace("\n", "")
+                    elif mime == "application/javascript":
+                        value = f"<script>{value}</script>"
+                    collector.add(type_, value)
+                    return
+            if "text/plain" in data:
+                collector.write(str(data["text/plain"]))
+        elif kind == "error":
+            collector.add("TEXT", "\n".join(content.get("traceback", [])))
+        elif kind == "clear_output":
+            collector.clear()
+
+    def _on_engine_event(self, kernel: str, event: dict[str, Any], result: ParagraphRun) -> None:
+        if event.get("op") == "form":
+            result.forms.append(forms.FormUse(False, event["name"], event["form"], event["value"]))
+        elif event.get("op") == "put":
+            self.shared.put(kernel, event["key"], _LOCAL if event.get("local") else event["value"])
+
+
+def _runtime_call(method: str, *args: Any) -> str:
+    """Code calling the kernel-side runtime (installed by the environment)."""
+    rendered = ", ".join(repr(a) for a in args)
+    return f"__import__({RUNTIME_MODULE!r}).RUNTIME.{method}({rendered})"
+
+
+def _failure(result: ParagraphRun, message: str) -> ParagraphRun:
+    result.status = ExecStatus.ERROR
+    result.collector.add("TEXT", message)
+    return result

@@ -1,0 +1,60 @@
+"""Kill every process of an environment, including those that left its session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import psutil
+
+MARKER_VARIABLE = "JOBMANAGER_ENVIRONMENT_ID"
+
+
+def _marked(marker: str) -> list[psutil.Process]:
+    """Processes whose environment carries `MARKER_VARIABLE=marker` (ours only)."""
+    found = []
+    me = os.getpid()
+    for proc in psutil.process_iter():
+        if proc.pid == me:
+            continue
+        try:
+            if proc.environ().get(MARKER_VARIABLE) == marker:
+                found.append(proc)
+        except (psutil.Error, OSError):
+            continue  # gone, a zombie, or another user's process
+    return found
+
+
+def environment_processes(roots: Iterable[int], marker: str) -> set[psutil.Process]:
+    """The roots, their descendants, and every process marked as the environment's."""
+    procs: set[psutil.Process] = set()
+    for pid in roots:
+        try:
+            root = psutil.Process(pid)
+            procs.add(root)
+            procs.update(root.children(recursive=True))
+        except psutil.Error:
+            continue
+    for proc in _marked(marker):
+        procs.add(proc)
+        try:
+            procs.update(proc.children(recursive=True))
+        except psutil.Error:
+            continue
+    return procs
+
+
+def kill_all(roots: Iterable[int], marker: str, rounds: int = 5) -> None:
+    """SIGKILL the environment's processes until none is left (a fork may race a round)."""
+    roots = list(roots)
+    for _ in range(rounds):
+        procs = environment_processes(roots, marker)
+        if not procs:
+            return
+        for proc in procs:
+            try:
+                proc.kill()
+            except psutil.Error:
+                continue
+        psutil.wait_procs(list(procs), timeout=3)
+        roots = []

@@ -1,0 +1,180 @@
+"""Run a Zeppelin note paragraph by paragraph, saving it as Zeppelin would after each one.
+
+Unlike Zeppelin's "run all", a failed paragraph does not end the run: the others still
+run and the run's outcome is FAILED. A stop request or the deadline ends the run: the
+interrupted paragraph is ABORT and the paragraphs after it keep their previous state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobmanager.engine.control import Control, StopReason, StopSignal
+from jobmanager.engine.interpreters import resolve
+from jobmanager.engine.kernel import ExecStatus
+from jobmanager.engine.note import Note, load_note, now_string, parse_paragraph_text
+from jobmanager.engine.note import set_paragraph_key as set_key
+from jobmanager.engine.paragraphs import ParagraphRun, ParagraphRunner
+from jobmanager.engine.result import Outcome, Progress, RunResult
+
+if TYPE_CHECKING:
+    from jobmanager.engine.environment import Environment
+
+_STATUS = {
+    ExecStatus.OK: "FINISHED",
+    ExecStatus.ERROR: "ERROR",
+    ExecStatus.DIED: "ERROR",
+    ExecStatus.INTERRUPTED: "ABORT",
+    ExecStatus.UNRESPONSIVE: "ABORT",
+}
+
+
+@dataclass(frozen=True)
+class _Failure:
+    index: int
+    label: str
+    detail: str
+
+
+def _label(index: int, total: int, paragraph: Mapping[str, Any]) -> str:
+    title = paragraph.get("title")
+    return f"paragraph {index} of {total}" + (f' "{title}"' if title else "")
+
+
+def _title(paragraph: Mapping[str, Any], script: str) -> str:
+    """What progress reports call a paragraph: its title, else its first code line."""
+    if paragraph.get("title"):
+        return str(paragraph["title"])
+    first = next((line.strip() for line in script.splitlines() if line.strip()), "")
+    return first[:60]
+
+
+def _detail(run: ParagraphRun) -> str:
+    """The last line of the paragraph's last text output (usually the error)."""
+    for message in reversed(run.collector.messages()):
+        lines = [line for line in message["data"].splitlines() if line.strip()]
+        if message["type"] == "TEXT" and lines:
+            return lines[-1].strip()[:300]
+    return "see its output"
+
+
+class NoteRun:
+    """One run of a note; `run()` returns the result."""
+
+    def __init__(
+        self,
+        env: Environment,
+        note: Note,
+        executed_path: Path,
+        parameters: Mapping[str, Any],
+        control: Control,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> None:
+        self.note = note
+        self.executed_path = executed_path
+        self.parameters = dict(parameters)
+        self.control = control
+        self.on_progress = on_progress
+        note_params = {**(note.data.get("noteParams") or {}), **self.parameters}
+        self.runner = ParagraphRunner(env, control, note_params)
+        self.env = env
+
+    def run(self) -> RunResult:
+        paragraphs = self.note.paragraphs
+        total = len(paragraphs)
+        failures: list[_Failure] = []
+        self.note.save(self.executed_path)
+        for index, paragraph in enumerate(paragraphs, start=1):
+            reason = self.control.reason()
+            if reason is not None:
+                return self._ended(reason, f"before {_label(index, total, paragraph)}")
+            status = self._run_paragraph(index, total, paragraph, failures)
+            self.note.save(self.executed_path)
+            if status == "ABORT":
+                reason = self.control.reason() or StopReason.STOPPED
+                return self._ended(reason, f"during {_label(index, total, paragraph)}")
+        return self._finished(failures, total)
+
+    def _run_paragraph(
+        self, index: int, total: int, paragraph: dict[str, Any], failures: list[_Failure]
+    ) -> str | None:
+        config = paragraph.get("config") or {}
+        if config.get("enabled", True) is False:
+            return None
+        parsed = parse_paragraph_text(paragraph.get("text"))
+        if self.on_progress is not None:
+            self.on_progress(Progress(index, total, _title(paragraph, parsed.script)))
+        if parsed.is_blank and config.get("checkEmpty", True) is not False:
+            set_key(paragraph, "status", "FINISHED")
+            return "FINISHED"
+        set_key(paragraph, "dateStarted", now_string())
+        if not isinstance(paragraph.get("settings"), dict):
+            set_key(paragraph, "settings", {"params": {}, "forms": {}})
+        params = {**(paragraph["settings"].get("params") or {}), **self.parameters}
+        run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
+        if run.status is ExecStatus.UNRESPONSIVE:
+            self.env.kill_processes()
+        self._record(paragraph, run)
+        status = _STATUS[run.status]
+        if status == "ERROR":
+            failures.append(_Failure(index, _label(index, total, paragraph), _detail(run)))
+        return status
+
+    def _record(self, paragraph: dict[str, Any], run: ParagraphRun) -> None:
+        """Write results, forms, dates and status into the paragraph, in Gson's key order."""
+        settings = paragraph["settings"]
+        paragraph_forms: dict[str, Any] = {}
+        params = dict(settings.get("params") or {})
+        for use in run.forms:
+            if use.note_scope:
+                self.note.data.setdefault("noteForms", {})[use.name] = use.form
+                self.note.data.setdefault("noteParams", {})[use.name] = use.value
+            else:
+                paragraph_forms[use.name] = use.form
+                params[use.name] = use.value
+        settings["params"] = params
+        settings["forms"] = paragraph_forms
+        code = "SUCCESS" if run.status is ExecStatus.OK else "ERROR"
+        set_key(paragraph, "results", {"code": code, "msg": run.collector.messages()})
+        set_key(paragraph, "dateFinished", now_string())
+        set_key(paragraph, "status", _STATUS[run.status])
+
+    def _ended(self, reason: StopReason, where: str) -> RunResult:
+        if reason is StopReason.TIMED_OUT:
+            return RunResult(
+                Outcome.TIMED_OUT,
+                f"The maximum execution time was exceeded {where}",
+                self.executed_path,
+            )
+        return RunResult(Outcome.STOPPED, f"Stopped {where}", self.executed_path)
+
+    def _finished(self, failures: list[_Failure], total: int) -> RunResult:
+        if not failures:
+            return RunResult(Outcome.SUCCEEDED, f"All {total} paragraphs ran", self.executed_path)
+        first = failures[0]
+        message = f"{first.label[0].upper()}{first.label[1:]} failed: {first.detail}"
+        if len(failures) > 1:
+            others = ", ".join(str(f.index) for f in failures[1:])
+            message += f" (paragraphs {others} failed too)"
+        return RunResult(Outcome.FAILED, message, self.executed_path)
+
+
+def run_note(
+    env: Environment,
+    model: Path,
+    executed_path: Path,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    deadline: float | None = None,
+    stop: StopSignal | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    grace: float = 5.0,
+    legacy_default_group: str = "python",
+) -> RunResult:
+    """Run the note at `model` in `env`; the executed note is saved to `executed_path`."""
+    note = load_note(model, legacy_default_group)
+    control = Control(stop=stop, deadline=deadline, grace=grace)
+    return NoteRun(env, note, executed_path, parameters or {}, control, on_progress).run()
