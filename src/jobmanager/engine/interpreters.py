@@ -17,6 +17,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+_SPARK_PYTHON = ("pyspark", "ipyspark")
+
+
 class Executor(enum.Enum):
     PYTHON = "python"  # the environment's Python kernel
     PYTHON_SQL = "python_sql"  # SQL over the Python kernel's pandas DataFrames
@@ -57,6 +60,8 @@ def _full_name(prefix: str, default_group: str) -> str:
         return prefix
     if prefix in GROUPS.get(default_group, ()):
         return f"{default_group}.{prefix}"
+    if prefix in _SPARK_PYTHON:
+        return f"spark.{prefix}"  # no group of that name: `%pyspark` means Spark's anywhere
     return f"{prefix}.{GROUPS.get(prefix, (prefix,))[0]}"
 
 

@@ -1,0 +1,81 @@
+"""Simple dynamic forms and interpreter resolution."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobmanager.engine.forms import substitute
+from jobmanager.engine.interpreters import Executor, resolve
+
+
+def test_textbox_default_and_param() -> None:
+    text, uses = substitute("select * from t where a > ${min=3}", {}, {})
+    assert text == "select * from t where a > 3"
+    assert uses[0].form == {
+        "type": "TextBox",
+        "name": "min",
+        "displayName": "min",
+        "defaultValue": "3",
+        "hidden": False,
+    }
+    text, _ = substitute("${min=3}", {"min": 7.0}, {})
+    assert text == "7"
+
+
+def test_label_select_and_hidden() -> None:
+    text, uses = substitute("_${day(Day)=1,1(Sun)|2(Mon)}", {"day": "2"}, {})
+    assert text == "2"
+    form = uses[0].form
+    assert form["type"] == "Select"
+    assert form["displayName"] == "Day"
+    assert form["hidden"] is True
+    assert form["options"] == [
+        {"value": "1", "displayName": "Sun"},
+        {"value": "2", "displayName": "Mon"},
+    ]
+
+
+def test_checkbox_with_delimiter() -> None:
+    text, uses = substitute("${checkbox( or ):c=US|JP,US|UK|JP}", {}, {})
+    assert text == "US or JP"
+    assert uses[0].form["type"] == "CheckBox"
+    assert uses[0].value == ["US", "JP"]
+
+
+def test_password_and_note_scope() -> None:
+    text, uses = substitute("${password:pw} $${region=eu}", {"pw": "s"}, {"region": "us"})
+    assert text == "s us"
+    assert uses[0].form["type"] == "Password"
+    assert "defaultValue" not in uses[0].form
+    assert uses[1].note_scope
+
+
+@pytest.mark.parametrize(
+    ("prefix", "group", "executor", "full"),
+    [
+        ("", "python", Executor.PYTHON, "python.python"),
+        ("python", "python", Executor.PYTHON, "python.python"),
+        ("python.ipython", "spark", Executor.PYTHON, "python.ipython"),
+        ("ipython", "python", Executor.PYTHON, "python.ipython"),
+        ("sql", "python", Executor.PYTHON_SQL, "python.sql"),
+        ("python.sql", "spark", Executor.PYTHON_SQL, "python.sql"),
+        ("sql", "spark", Executor.SPARK_SQL, "spark.sql"),
+        ("pyspark", "spark", Executor.SPARK, "spark.pyspark"),
+        ("pyspark", "python", Executor.SPARK, "spark.pyspark"),
+        ("spark.pyspark", "python", Executor.SPARK, "spark.pyspark"),
+        ("sh", "python", Executor.SHELL, "sh.sh"),
+        ("md", "spark", Executor.MARKDOWN, "md.md"),
+        ("", "spark", Executor.UNSUPPORTED, "spark.spark"),
+        ("jdbc", "python", Executor.UNSUPPORTED, "jdbc.jdbc"),
+    ],
+)
+def test_resolution_follows_zeppelin(
+    prefix: str, group: str, executor: Executor, full: str
+) -> None:
+    resolved = resolve(prefix, group)
+    assert (resolved.executor, resolved.full_name) == (executor, full)
+
+
+def test_unsupported_name_is_the_prefix_as_written() -> None:
+    assert resolve("jdbc", "python").name == "jdbc"
+    assert resolve("", "spark").name == "spark.spark"

@@ -1,0 +1,105 @@
+"""Zeppelin's output protocol: directives, tables, blank messages, the size cap."""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import pytest
+
+from jobmanager.engine.output import ResultCollector
+
+
+def messages(*chunks: str, limit: int = 102400) -> list[tuple[str, str]]:
+    collector = ResultCollector(limit)
+    for chunk in chunks:
+        collector.write(chunk)
+    return [(m["type"], m["data"]) for m in collector.messages()]
+
+
+def test_plain_text_is_one_text_message() -> None:
+    assert messages("hello ", "world\n") == [("TEXT", "hello world\n")]
+
+
+def test_table_directive_after_text_as_z_show_prints_it() -> None:
+    assert messages("hello world\n", "%table n\tsq\n1\t1\n2\t4\n\n") == [
+        ("TEXT", "hello world\n"),
+        ("TABLE", "n\tsq\n1\t1\n2\t4\n"),
+    ]
+
+
+def test_directive_split_across_chunks_is_still_seen() -> None:
+    assert messages("a\n%ht", "ml <b>x</b>") == [("TEXT", "a\n"), ("HTML", "<b>x</b>")]
+
+
+def test_directive_only_counts_at_line_start() -> None:
+    assert messages("x %html y\n") == [("TEXT", "x %html y\n")]
+
+
+def test_unknown_percent_word_is_text() -> None:
+    assert messages("%htmlx y\n%tab") == [("TEXT", "%htmlx y\n%tab")]
+
+
+def test_table_ends_at_empty_line_and_text_follows() -> None:
+    assert messages("%table a\n1\n\nafter\n") == [("TABLE", "a\n1\n"), ("TEXT", "after\n")]
+
+
+def test_blank_text_and_html_messages_are_dropped() -> None:
+    assert messages("  \n%html \n%text  \n%img abc") == [("IMG", "abc")]
+
+
+def test_directive_followed_by_newline() -> None:
+    assert messages("%html\n<p>x</p>") == [("HTML", "<p>x</p>")]
+
+
+def test_rich_messages_are_separate_and_text_resumes_after() -> None:
+    collector = ResultCollector()
+    collector.write("before\n")
+    collector.add("IMG", "aGk=")
+    collector.write("after\n")
+    assert [m["type"] for m in collector.messages()] == ["TEXT", "IMG", "TEXT"]
+
+
+def test_clear_output_drops_everything_so_far() -> None:
+    collector = ResultCollector()
+    collector.write("one\n")
+    collector.clear()
+    collector.write("two\n")
+    assert collector.messages() == [{"type": "TEXT", "data": "two\n"}]
+
+
+def test_output_is_capped_with_zeppelin_alert() -> None:
+    result = messages("x" * 60, "y" * 60, "z" * 60, limit=100)
+    assert result[0] == ("TEXT", "x" * 60 + "y" * 40)
+    assert result[1][0] == "HTML"
+    assert "Output is truncated" in result[1][1]
+    assert "100 bytes" in result[1][1]
+
+
+def test_cap_never_splits_a_utf8_character() -> None:
+    result = messages("é" * 10, limit=5)
+    assert result[0] == ("TEXT", "éé")
+
+
+def test_image_beyond_the_cap_is_dropped_whole() -> None:
+    collector = ResultCollector(limit=10)
+    collector.write("12345")
+    collector.add("IMG", "A" * 20)
+    assert [m["type"] for m in collector.messages()] == ["TEXT", "HTML"]
+
+
+def test_flood_costs_no_memory_once_capped() -> None:
+    collector = ResultCollector()
+    chunk = "x" * 1_000_000
+    tracemalloc.start()
+    for _ in range(100):
+        collector.write(chunk)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert collector.truncated
+    assert peak < 3_000_000
+    assert sum(len(m["data"]) for m in collector.messages()[:-1]) == 102400
+
+
+@pytest.mark.parametrize("directive", ["text", "html", "table", "img", "svg", "angular"])
+def test_every_directive_maps_to_its_type(directive: str) -> None:
+    assert messages(f"%{directive} data") == [(directive.upper(), "data")]
