@@ -1,0 +1,105 @@
+"""Paging shared by every list call: `pageNumber` / `pageSize` in, the page envelope out.
+
+`pageNumber` is 0-based; `pageSize` defaults to 100 and is at most 100. A page past
+the end is an empty list, not an error, and nothing matching is `totalPages: 0`
+(the official client asks for pages 0..totalPages inclusive).
+
+A route takes `page: PageDep`, hands `page.offset` / `page.size` to its repository,
+which answers the items and the total count, and returns `envelope("jobs", items,
+page, total)`: the official client's `{jobs, page}` and the Spring page fields in one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+
+from jobmanager.domain.errors import InvalidInput
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100
+MAX_PAGE_NUMBER = 1_000_000
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page a caller asked for."""
+
+    number: int = 0
+    size: int = DEFAULT_PAGE_SIZE
+
+    @property
+    def offset(self) -> int:
+        return self.number * self.size
+
+
+def parse_page(page_number: str | None, page_size: str | None) -> PageRequest:
+    """Check the raw query values; a bad one answers 400 naming the parameter."""
+    number = _parse_int("pageNumber", page_number, 0, 0, MAX_PAGE_NUMBER)
+    size = _parse_int("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    return PageRequest(number=number, size=size)
+
+
+def page_request(
+    page_number: Annotated[str | None, Query(alias="pageNumber")] = None,
+    page_size: Annotated[str | None, Query(alias="pageSize")] = None,
+) -> PageRequest:
+    """FastAPI dependency: the page a list call asks for."""
+    return parse_page(page_number, page_size)
+
+
+PageDep = Annotated[PageRequest, Depends(page_request)]
+
+
+def page_info(page: PageRequest, total: int) -> dict[str, int]:
+    """The `page` object: `{number, size, totalPages, totalElements}`."""
+    return {
+        "number": page.number,
+        "size": page.size,
+        "totalPages": total_pages(page.size, total),
+        "totalElements": total,
+    }
+
+
+def total_pages(size: int, total: int) -> int:
+    return -(-total // size)
+
+
+def envelope(name: str, items: list[Any], page: PageRequest, total: int) -> dict[str, Any]:
+    """A list answer: `{content, <name>, page}` plus the Spring page fields, in one body."""
+    info = page_info(page, total)
+    return {
+        "content": items,
+        name: items,
+        "page": info,
+        **spring_fields(page, total, len(items)),
+    }
+
+
+def spring_fields(page: PageRequest, total: int, count: int) -> dict[str, Any]:
+    """The Spring `Page` fields beside `page`, for callers that read the documented shape."""
+    pages = total_pages(page.size, total)
+    return {
+        "totalPages": pages,
+        "totalElements": total,
+        "last": page.number >= pages - 1,
+        "first": page.number == 0,
+        "size": page.size,
+        "number": page.number,
+        "numberOfElements": count,
+        "sort": None,
+    }
+
+
+def _parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
+    if raw is None or not raw.strip():
+        return default
+    text = raw.strip()
+    if not (text.isascii() and text.lstrip("+").isdigit()) or len(text) > 12:
+        raise InvalidInput(f"{name} must be a whole number from {low} to {high}, got {raw[:40]!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise InvalidInput(f"{name} must be from {low} to {high}, got {value}")
+    return value
