@@ -180,6 +180,8 @@ class EnvironmentSlot(Base):
     job_id: Mapped[str] = mapped_column(String(36), unique=True)
     status: Mapped[str] = mapped_column(String(16))
     worker_id: Mapped[str] = mapped_column(String(128))
+    workdir: Mapped[str] = mapped_column(String(1024), default="")
+    marker: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -97,6 +97,8 @@ def upgrade() -> None:
         sa.Column("job_id", sa.String(length=36), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("worker_id", sa.String(length=128), nullable=False),
+        sa.Column("workdir", sa.String(length=1024), nullable=False),
+        sa.Column("marker", sa.String(length=64), nullable=False),
         sa.Column("created_at", jobmanager.store.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
