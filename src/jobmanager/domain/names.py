@@ -1,0 +1,94 @@
+"""Name rules: Data Exchange file and folder names (SPEC §3), display names.
+
+Data Exchange names may hold letters, digits, ``-``, ``_``, ``.``, ``(``,
+``)`` and the space character. The original service lists the letters as
+``[a-zA-Z]``; this one also accepts other Unicode letters and digits (its path
+limit is counted in UTF-8 bytes for that reason), normalized to NFC so that
+two spellings of one name are one name. A name is never empty, ``.`` or
+``..``; a full path is at most 1024 bytes, and a single name at most 255
+bytes, because the engine stages folders onto a local disk, whose file
+systems refuse longer names.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+
+MAX_PATH_BYTES = 1024
+MAX_NAME_BYTES = 255
+MAX_DISPLAY_NAME_CHARS = 255
+ALLOWED_PUNCTUATION = frozenset("-_.() ")
+_ALLOWED_TEXT = "letters, digits, '-', '_', '.', '(', ')' and space"
+
+
+class NameRuleError(ValueError):
+    """A name breaking a rule; the message says which."""
+
+
+def check_name(name: str) -> str:
+    """Check one Data Exchange file or folder name; answer it NFC-normalized."""
+    normal = unicodedata.normalize("NFC", name)
+    if not normal:
+        raise NameRuleError("name must not be empty")
+    if normal in (".", ".."):
+        raise NameRuleError(f"name must not be '{normal}'")
+    for char in normal:
+        if not _allowed(char):
+            raise NameRuleError(
+                f"name must not contain {_describe(char)}; allowed: {_ALLOWED_TEXT}"
+            )
+    size = len(normal.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise NameRuleError(f"name is {size} bytes in UTF-8; at most {MAX_NAME_BYTES}")
+    return normal
+
+
+def check_path(parent_names: Sequence[str], name: str) -> str:
+    """Check ``name`` as a child of the folders ``parent_names`` (root first).
+
+    Answers the normalized name; the full path is the names joined with ``/``,
+    and its UTF-8 length is what the 1024-byte limit counts.
+    """
+    normal = check_name(name)
+    path = "/".join([*parent_names, normal])
+    size = len(path.encode("utf-8"))
+    if size > MAX_PATH_BYTES:
+        raise NameRuleError(f"full path is {size} bytes in UTF-8; at most {MAX_PATH_BYTES}")
+    return normal
+
+
+def check_display_name(name: str, what: str = "name") -> str:
+    """Check a model, version or configuration name: not blank, short, no control characters.
+
+    ``what`` names the field in the message (e.g. ``"configuration name"``).
+    """
+    if not name.strip():
+        raise NameRuleError(f"{what} must not be empty")
+    if len(name) > MAX_DISPLAY_NAME_CHARS:
+        raise NameRuleError(
+            f"{what} is {len(name)} characters long; at most {MAX_DISPLAY_NAME_CHARS}"
+        )
+    for char in name:
+        if unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029":
+            raise NameRuleError(f"{what} must not contain {_describe(char)}")
+    return name
+
+
+def _allowed(char: str) -> bool:
+    if char in ALLOWED_PUNCTUATION:
+        return True
+    category = unicodedata.category(char)
+    # Letters (L*), decimal digits (Nd), and the combining marks (M*) of letters
+    # that have no precomposed form.
+    return category[0] in "LM" or category == "Nd"
+
+
+def _describe(char: str) -> str:
+    if char == "/":
+        return "'/'"
+    if char == "\x00":
+        return "a NUL character"
+    if unicodedata.category(char)[0] in "CZ" and char != " ":
+        return f"the control or space character U+{ord(char):04X}"
+    return f"'{char}'"
