@@ -21,8 +21,33 @@ class BlobTooLarge(Exception):
     """The stream is longer than the limit it was written with."""
 
 
+class BlobWriter(Protocol):
+    """A blob being written: `write` pieces, then `commit` (atomic) or `abort` (no trace).
+
+    Push-style, so a parser that receives data in callbacks (a multipart upload) can
+    write straight into the store. `write` raises BlobTooLarge past the limit.
+    """
+
+    @property
+    def size(self) -> int: ...
+
+    def write(self, data: bytes | memoryview) -> None: ...
+
+    def commit(self) -> int:
+        """Make the blob visible under its key; return its size."""
+        ...
+
+    def abort(self) -> None:
+        """Drop what was written; safe to call twice or after a failed commit."""
+        ...
+
+
 class BlobStore(Protocol):
     def new_key(self) -> str: ...
+
+    def writer(self, key: str, limit: int | None = None) -> BlobWriter:
+        """Start writing a new blob under `key`; nothing is visible until `commit`."""
+        ...
 
     def write(self, key: str, chunks: Iterable[bytes], limit: int | None = None) -> int:
         """Store the chunks under `key`, atomically; return the size. Raises BlobTooLarge."""
@@ -59,24 +84,13 @@ class LocalBlobStore:
             raise ValueError(f"not a blob key: {key!r}")
         return self.root / key[:2] / key
 
-    def write(self, key: str, chunks: Iterable[bytes], limit: int | None = None) -> int:
+    def writer(self, key: str, limit: int | None = None) -> BlobWriter:
         target = self._path(key)
-        target.parent.mkdir(exist_ok=True)
         temporary = self.root / "tmp" / f"{key}.{uuid.uuid4().hex}"
-        size = 0
-        try:
-            with temporary.open("wb") as handle:
-                for chunk in chunks:
-                    size += len(chunk)
-                    if limit is not None and size > limit:
-                        raise BlobTooLarge(f"larger than {limit} bytes")
-                    handle.write(chunk)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
-        return size
+        return _LocalWriter(temporary, target, limit)
+
+    def write(self, key: str, chunks: Iterable[bytes], limit: int | None = None) -> int:
+        return write_all(self.writer(key, limit), chunks)
 
     def open(self, key: str) -> BinaryIO:
         return self._path(key).open("rb")
@@ -97,6 +111,55 @@ class LocalBlobStore:
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+
+class _LocalWriter:
+    """Writes to a temporary file in the store's `tmp` folder; commit fsyncs and renames."""
+
+    def __init__(self, temporary: Path, target: Path, limit: int | None) -> None:
+        self._temporary = temporary
+        self._target = target
+        self._limit = limit
+        self._handle: BinaryIO | None = temporary.open("wb")
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self._handle is None:
+            raise ValueError("blob writer is closed")
+        self.size += len(data)
+        if self._limit is not None and self.size > self._limit:
+            raise BlobTooLarge(f"larger than {self._limit} bytes")
+        self._handle.write(data)
+
+    def commit(self) -> int:
+        if self._handle is None:
+            raise ValueError("blob writer is closed")
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+            self._handle.close()
+            self._handle = None
+            self._target.parent.mkdir(exist_ok=True)
+            os.replace(self._temporary, self._target)
+        finally:
+            self.abort()
+        return self.size
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        self._temporary.unlink(missing_ok=True)
+
+
+def write_all(writer: BlobWriter, chunks: Iterable[bytes]) -> int:
+    """Write every chunk and commit; on any error (BlobTooLarge too) nothing is stored."""
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+        return writer.commit()
+    finally:
+        writer.abort()
 
 
 def open_blob_store(url: str) -> BlobStore:
