@@ -35,15 +35,16 @@ from __future__ import annotations
 import calendar
 import re
 from bisect import bisect_left
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Syntax = Literal["quartz", "cron"]
 
 MIN_YEAR, MAX_YEAR = 1970, 2099
+MAX_EXPRESSION_CHARS = 1_000
 _SECOND = timedelta(seconds=1)
 _MAX_GAP = timedelta(hours=3)  # longer than any daylight-saving jump
 # The Gregorian calendar repeats every 400 years: no match in that span means none ever.
@@ -61,7 +62,7 @@ _MACROS = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
-_ITEM = re.compile(r"^(?P<base>\*|\?|[A-Z0-9]+(?:-[A-Z0-9]+)?)(?:/(?P<step>[0-9]+))?$")
+_ITEM = re.compile(r"^(?P<base>\*|\?|[A-Z0-9]+(?:-[A-Z0-9]+)?)(?:/(?P<step>[0-9]{1,4}))?$")
 
 
 class CronError(ValueError):
@@ -90,7 +91,7 @@ _CRON_DOW = _FieldRange("day-of-week", 0, 7, _CRON_DAY_NAMES)
 
 
 def _value(text: str, rng: _FieldRange, item: str) -> int:
-    number = rng.names.get(text) if not text.isdigit() else int(text)
+    number = int(text) if text.isdigit() else rng.names.get(text)
     if number is None:
         raise CronError(f"{rng.label}: '{text}' is not a number or name in '{item}'")
     if not rng.low <= number <= rng.high:
@@ -262,8 +263,11 @@ class CronSchedule:
     def next_after(self, after: datetime) -> datetime | None:
         """The first fire time strictly after ``after``, in UTC; None when it never fires again."""
         after = _utc(after)
-        wall = after.astimezone(self.zone).replace(tzinfo=None, microsecond=0) + _SECOND
-        wall -= self._recent_gap(after)
+        try:
+            wall = after.astimezone(self.zone).replace(tzinfo=None, microsecond=0) + _SECOND
+            wall -= self._recent_gap(after)
+        except OverflowError:  # at the ends of datetime's range
+            return None
         first_shifted: datetime | None = None
         while (candidate := self._next_wall(wall)) is not None:
             instant, exists = self._resolve(candidate)
@@ -299,54 +303,48 @@ class CronSchedule:
 
     def _next_wall(self, start: datetime) -> datetime | None:
         """The first naive wall-clock time at or after ``start`` that fits every field."""
-        y, mo, d, h, mi, s = (
-            start.year,
-            start.month,
-            start.day,
-            start.hour,
-            start.minute,
-            start.second,
-        )
-        last_year = self.years[-1] if self.years else start.year + _CALENDAR_CYCLE_YEARS
-        last_year = min(last_year, datetime.max.year)
-        days_of = _memo_last(self.day_spec.days_of)
-        while y <= last_year:
+        day = self._next_day(start.date())
+        from_time = (start.hour, start.minute, start.second)
+        while day is not None:
+            if day != start.date():
+                from_time = (0, 0, 0)
+            time_of_day = self._next_time_of_day(*from_time)
+            if time_of_day is not None:
+                return datetime.combine(day, time_of_day)
+            day = self._next_day(day + timedelta(days=1)) if day < date.max else None
+        return None
+
+    def _next_day(self, start: date) -> date | None:
+        """The first date at or after ``start`` whose year, month and day fit."""
+        y, mo, d = start.year, start.month, start.day
+        last_year = self.years[-1] if self.years else y + _CALENDAR_CYCLE_YEARS
+        while y <= min(last_year, date.max.year):
             if self.years is not None and y not in self.years:
                 next_year = _next_in(self.years, y)
                 if next_year is None:
                     return None
-                y, mo, d, h, mi, s = next_year, 1, 1, 0, 0, 0
+                y, mo, d = next_year, 1, 1
                 continue
             month = _next_in(self.months, mo)
             if month is None:
-                y, mo, d, h, mi, s = y + 1, 1, 1, 0, 0, 0
+                y, mo, d = y + 1, 1, 1
                 continue
             if month != mo:
-                mo, d, h, mi, s = month, 1, 0, 0, 0
-            day = _next_in(days_of(y, mo), d)
-            if day is None:
-                y, mo = (y + 1, 1) if mo == 12 else (y, mo + 1)
-                d, h, mi, s = 1, 0, 0, 0
-                continue
-            if day != d:
-                d, h, mi, s = day, 0, 0, 0
-            hour = _next_in(self.hours, h)
-            if hour is None:
-                d, h, mi, s = d + 1, 0, 0, 0
-                continue
-            if hour != h:
-                h, mi, s = hour, 0, 0
-            minute = _next_in(self.minutes, mi)
-            if minute is None:
-                h, mi, s = h + 1, 0, 0
-                continue
-            if minute != mi:
-                mi, s = minute, 0
-            second = _next_in(self.seconds, s)
-            if second is None:
-                mi, s = mi + 1, 0
-                continue
-            return datetime(y, mo, d, h, mi, second)
+                mo, d = month, 1
+            day = _next_in(_days_of(self.day_spec, y, mo), d)
+            if day is not None:
+                return date(y, mo, day)
+            y, mo, d = (y + 1, 1, 1) if mo == 12 else (y, mo + 1, 1)
+        return None
+
+    def _next_time_of_day(self, hour: int, minute: int, second: int) -> time | None:
+        """The first time of day at or after hour:minute:second that fits."""
+        for h in self.hours[bisect_left(self.hours, hour) :]:
+            from_minute = minute if h == hour else 0
+            for m in self.minutes[bisect_left(self.minutes, from_minute) :]:
+                s = _next_in(self.seconds, second if (h, m) == (hour, minute) else 0)
+                if s is not None:
+                    return time(h, m, s)
         return None
 
     def _recent_gap(self, after: datetime) -> timedelta:
@@ -367,19 +365,9 @@ class CronSchedule:
         return instant, instant.astimezone(self.zone).replace(tzinfo=None) == wall
 
 
-def _memo_last(
-    compute: Callable[[int, int], tuple[int, ...]],
-) -> Callable[[int, int], tuple[int, ...]]:
-    """Remember the last month's days: the search asks for one month many times in a row."""
-    cache: dict[tuple[int, int], tuple[int, ...]] = {}
-
-    def days_of(year: int, month: int) -> tuple[int, ...]:
-        if (year, month) not in cache:
-            cache.clear()
-            cache[(year, month)] = compute(year, month)
-        return cache[(year, month)]
-
-    return days_of
+@lru_cache(maxsize=512)
+def _days_of(spec: _DaySpec, year: int, month: int) -> tuple[int, ...]:
+    return spec.days_of(year, month)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -394,6 +382,8 @@ def _utc(moment: datetime) -> datetime:
 def parse(expression: str, tz: str | None = None) -> CronSchedule:
     """Check ``expression`` in IANA zone ``tz`` (None = UTC). Raises :class:`CronError`."""
     zone = _zone(tz)
+    if len(expression) > MAX_EXPRESSION_CHARS:
+        raise CronError(f"longer than {MAX_EXPRESSION_CHARS} characters")
     text = " ".join(expression.split())
     fields = _MACROS.get(text.lower(), text).upper().split()
     if len(fields) == 5:
@@ -417,7 +407,7 @@ def parse(expression: str, tz: str | None = None) -> CronSchedule:
         day_spec=_parse_days(fields[3], fields[5], syntax),
         zone=zone,
     )
-    if schedule._next_wall(datetime(MIN_YEAR, 1, 1)) is None:
+    if schedule._next_day(date(MIN_YEAR, 1, 1)) is None:
         raise CronError("the expression never fires (no date matches every field)")
     return schedule
 

@@ -174,6 +174,11 @@ def test_matches() -> None:
     assert not schedule.matches(utc(2026, 11, 27, 9, 15) + timedelta(microseconds=1))
 
 
+def test_the_end_of_time() -> None:
+    assert parse("* * * * *").next_after(datetime.max.replace(tzinfo=UTC)) is None
+    assert parse("0 0 0 1 1 ?").next_after(datetime(9999, 6, 1, tzinfo=UTC)) is None
+
+
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="aware"):
         parse("* * * * *").next_after(datetime(2026, 1, 1))
@@ -203,6 +208,8 @@ def test_naive_datetimes_are_refused() -> None:
         ("0 0 0 1-2-3 * ?", "cannot read"),
         ("0 0 0 1W-3 * ?", "'1W' is not a number"),
         ("@reboot", "got 1"),
+        ("0 0 0 ? * " + "1," * 600 + "1", "longer than 1000"),
+        ("*/12345 * * * *", "cannot read"),
     ],
 )
 def test_errors_say_what_is_wrong(expression: str, words: str) -> None:
