@@ -68,6 +68,13 @@ class BlobStore(Protocol):
         ...
 
 
+def check_key(key: str) -> str:
+    """A key is lowercase hex (`new_key`), so it can never name a path outside the store."""
+    if not key or not all(c in "0123456789abcdef" for c in key):
+        raise ValueError(f"not a blob key: {key!r}")
+    return key
+
+
 class LocalBlobStore:
     """Blobs as files in a folder, fanned out by the key's first characters."""
 
@@ -80,9 +87,7 @@ class LocalBlobStore:
         return uuid.uuid4().hex
 
     def _path(self, key: str) -> Path:
-        if not key or not all(c in "0123456789abcdef" for c in key):
-            raise ValueError(f"not a blob key: {key!r}")
-        return self.root / key[:2] / key
+        return self.root / check_key(key)[:2] / key
 
     def writer(self, key: str, limit: int | None = None) -> BlobWriter:
         target = self._path(key)

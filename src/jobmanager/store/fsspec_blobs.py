@@ -1,0 +1,102 @@
+"""Blobs on any fsspec filesystem (`s3://bucket/prefix`, `memory://…`, a mounted share).
+
+The layout matches `LocalBlobStore`: `<root>/<key[:2]>/<key>`, with writes going to
+`<root>/tmp/<key>.<random>` and moved into place at commit, so a reader never sees a
+half-written blob. On object stores the move is a server-side copy plus delete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, cast
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from jobmanager.store.blobs import CHUNK, BlobTooLarge, BlobWriter, check_key, write_all
+
+
+class FsspecBlobStore:
+    def __init__(self, url: str, **storage_options: Any) -> None:
+        self.url = url
+        fs, root = fsspec.core.url_to_fs(url, **storage_options)
+        self.fs: fsspec.AbstractFileSystem = fs
+        self.root: str = root.rstrip("/")
+
+    def new_key(self) -> str:
+        return uuid.uuid4().hex
+
+    def _path(self, key: str) -> str:
+        return f"{self.root}/{check_key(key)[:2]}/{key}"
+
+    def writer(self, key: str, limit: int | None = None) -> BlobWriter:
+        target = self._path(key)
+        temporary = f"{self.root}/tmp/{key}.{uuid.uuid4().hex}"
+        self.fs.makedirs(f"{self.root}/tmp", exist_ok=True)
+        return _FsspecWriter(self.fs, temporary, target, limit)
+
+    def write(self, key: str, chunks: Iterable[bytes], limit: int | None = None) -> int:
+        return write_all(self.writer(key, limit), chunks)
+
+    def open(self, key: str) -> BinaryIO:
+        return cast(BinaryIO, self.fs.open(self._path(key), "rb"))
+
+    def read_chunks(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
+        with self.open(key) as handle:
+            while chunk := handle.read(chunk_size):
+                yield chunk
+
+    def size(self, key: str) -> int:
+        return int(self.fs.size(self._path(key)))
+
+    def delete(self, key: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._path(key))
+
+    def exists(self, key: str) -> bool:
+        return bool(self.fs.exists(self._path(key)))
+
+    def local_path(self, key: str) -> Path | None:
+        return Path(self._path(key)) if isinstance(self.fs, LocalFileSystem) else None
+
+
+class _FsspecWriter:
+    def __init__(
+        self, fs: fsspec.AbstractFileSystem, temporary: str, target: str, limit: int | None
+    ) -> None:
+        self._fs = fs
+        self._temporary = temporary
+        self._target = target
+        self._limit = limit
+        self._handle: Any = fs.open(temporary, "wb")
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self._handle is None:
+            raise ValueError("blob writer is closed")
+        self.size += len(data)
+        if self._limit is not None and self.size > self._limit:
+            raise BlobTooLarge(f"larger than {self._limit} bytes")
+        self._handle.write(data)
+
+    def commit(self) -> int:
+        if self._handle is None:
+            raise ValueError("blob writer is closed")
+        try:
+            self._handle.close()
+            self._handle = None
+            self._fs.makedirs(self._target.rsplit("/", 1)[0], exist_ok=True)
+            self._fs.mv(self._temporary, self._target)
+        finally:
+            self.abort()
+        return self.size
+
+    def abort(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            self._fs.rm_file(self._temporary)
