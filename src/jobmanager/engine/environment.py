@@ -137,7 +137,7 @@ class Environment:
             if name == "spark":
                 session.run_silent(_SPARK_PREAMBLE, timeout=max(120.0, self.spec.startup_timeout))
         except BaseException:
-            self._kill([session])
+            self._kill([session], everything=False)
             raise
         return session
 
@@ -202,11 +202,20 @@ class Environment:
         with self._lock:
             sessions = list(self._kernels.values())
             self._kernels.clear()
-        self._kill(sessions)
+        self._kill(sessions, everything=True)
 
-    def _kill(self, sessions: list[KernelSession]) -> None:
+    def discard_kernel(self, name: str) -> None:
+        """Kill kernel `name` and its process tree (e.g. after it died); the next
+        `kernel(name)` starts a fresh one."""
+        with self._lock:
+            session = self._kernels.pop(name, None)
+        if session is not None:
+            self._kill([session], everything=False)
+
+    def _kill(self, sessions: list[KernelSession], everything: bool) -> None:
+        """Kill the sessions' process trees, and with `everything` all marked processes."""
         roots = [pid for pid in (s.pid for s in sessions) if pid is not None]
-        kill_all(roots, self.marker)
+        kill_all(roots, self.marker if everything else None)
         for session in sessions:
             session.close()
 
@@ -216,7 +225,7 @@ class Environment:
             self._destroyed = True
             sessions = list(self._kernels.values())
             self._kernels.clear()
-        self._kill(sessions)
+        self._kill(sessions, everything=True)
         if remove_files:
             shutil.rmtree(self.root, ignore_errors=True)
 

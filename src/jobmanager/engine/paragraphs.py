@@ -119,6 +119,7 @@ class ParagraphRunner:
 
         result.status = kernel.execute(code, on_output, self.control)
         if result.status is ExecStatus.DIED:
+            self.env.discard_kernel(name)
             result.collector.add("TEXT", f"The {name} kernel died (out of memory?)")
 
     def _on_kernel_message(self, kernel: str, msg: dict[str, Any], result: ParagraphRun) -> None:

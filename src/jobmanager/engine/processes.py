@@ -25,7 +25,7 @@ def _marked(marker: str) -> list[psutil.Process]:
     return found
 
 
-def environment_processes(roots: Iterable[int], marker: str) -> set[psutil.Process]:
+def environment_processes(roots: Iterable[int], marker: str | None) -> set[psutil.Process]:
     """The roots, their descendants, and every process marked as the environment's."""
     procs: set[psutil.Process] = set()
     for pid in roots:
@@ -35,7 +35,7 @@ def environment_processes(roots: Iterable[int], marker: str) -> set[psutil.Proce
             procs.update(root.children(recursive=True))
         except psutil.Error:
             continue
-    for proc in _marked(marker):
+    for proc in _marked(marker) if marker else []:
         procs.add(proc)
         try:
             procs.update(proc.children(recursive=True))
@@ -44,8 +44,9 @@ def environment_processes(roots: Iterable[int], marker: str) -> set[psutil.Proce
     return procs
 
 
-def kill_all(roots: Iterable[int], marker: str, rounds: int = 5) -> None:
-    """SIGKILL the environment's processes until none is left (a fork may race a round)."""
+def kill_all(roots: Iterable[int], marker: str | None, rounds: int = 5) -> None:
+    """SIGKILL the process trees of `roots` and the processes marked with `marker` (if
+    given) until none is left (a fork may race a round)."""
     roots = list(roots)
     for _ in range(rounds):
         procs = environment_processes(roots, marker)
