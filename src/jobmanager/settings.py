@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     broker_url: SecretStr | None = None
     job_slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
     scheduler_enabled: bool = True
+    heartbeat_timeout_seconds: float = Field(default=15.0, gt=0)
+    reaper_interval_seconds: float = Field(default=5.0, gt=0)
+    warm_environments: int | None = Field(
+        default=None, ge=0, description="Environments started ahead of jobs; default: job_slots"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("home")

@@ -96,6 +96,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Filters' `contains` is case-sensitive, as PostgreSQL's LIKE is.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 

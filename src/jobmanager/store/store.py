@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from jobmanager.store.blobs import BlobStore
+from jobmanager.store.configurations import ConfigurationRepository
 from jobmanager.store.db import Database
+from jobmanager.store.execution import ExecutionRepository
+from jobmanager.store.jobs import JobRepository
 from jobmanager.store.tenants import TenantRepository
 
 
@@ -12,3 +15,6 @@ class Store:
         self.db = db
         self.blobs = blobs
         self.tenants = TenantRepository(db)
+        self.jobs = JobRepository(db)
+        self.execution = ExecutionRepository(db)
+        self.configurations = ConfigurationRepository(db)

@@ -1,0 +1,112 @@
+"""Bodies of `/api/jobmanager/v3/jobs` (SPEC §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from jobmanager.api.schemas import timestamp
+from jobmanager.store.jobs import JobRecord
+
+MAX_TOKEN_CHARS = 128
+
+
+def seconds_value(value: Any, field: str) -> int | None:
+    """A number of seconds sent as a string (`"7200"`, as the docs do) or as a number."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{field} must be a whole number of seconds, not a boolean")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        raise ValueError(f'{field} must be a whole number of seconds, e.g. "3600"')
+    if value < 1:
+        raise ValueError(f"{field} must be at least 1")
+    return value
+
+
+class JobCreate(BaseModel):
+    """Job parameters. Unknown fields are ignored; every known one is checked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    modelId: str = Field(min_length=1, max_length=64)
+    configurationId: str = Field(min_length=1, max_length=64)
+    inputFolderId: str = Field(min_length=1, max_length=64)
+    outputFolderId: str = Field(min_length=1, max_length=64)
+    maximumExecutionTimeInSeconds: int | None = None
+    modelVersionId: str | None = Field(default=None, min_length=1, max_length=64)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    idempotencyToken: str | None = Field(default=None, min_length=1, max_length=MAX_TOKEN_CHARS)
+    stopOnError: bool = False
+
+    @field_validator("maximumExecutionTimeInSeconds", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> int | None:
+        return seconds_value(value, "maximumExecutionTimeInSeconds")
+
+
+class ProgressPublic(BaseModel):
+    unit: str
+    current: int
+    total: int
+    title: str
+    text: str
+
+
+class JobPublic(BaseModel):
+    id: str
+    jobId: str
+    modelId: str
+    modelVersionId: str
+    configurationId: str
+    environmentId: str
+    inputFolderId: str
+    outputFolderId: str
+    maximumExecutionTimeInSeconds: str
+    status: str
+    message: str
+    creationDate: str
+    createdBy: str
+    startDate: str | None
+    endDate: str | None
+    progress: ProgressPublic | None
+    parameters: dict[str, Any]
+    scheduleId: str | None
+
+    @classmethod
+    def of(cls, job: JobRecord) -> JobPublic:
+        return cls(
+            id=job.id,
+            jobId=job.id,
+            modelId=job.model_id,
+            modelVersionId=job.model_version_id,
+            configurationId=job.configuration_id,
+            environmentId=job.environment_id,
+            inputFolderId=job.input_folder_id,
+            outputFolderId=job.output_folder_id,
+            maximumExecutionTimeInSeconds=str(job.max_execution_seconds),
+            status=job.status.value,
+            message=job.message,
+            creationDate=timestamp(job.creation_date),
+            createdBy=job.created_by,
+            startDate=timestamp(job.start_date) if job.start_date else None,
+            endDate=timestamp(job.end_date) if job.end_date else None,
+            progress=ProgressPublic(**job.progress) if job.progress else None,
+            parameters=job.parameters,
+            scheduleId=job.schedule_id,
+        )
+
+
+class JobListPublic(BaseModel):
+    """Both envelopes in one body: the official client's `{jobs, page}` and Spring's page."""
+
+    model_config = ConfigDict(extra="allow")
+
+    content: list[JobPublic]
+    jobs: list[JobPublic]
+    page: dict[str, int]

@@ -1,0 +1,117 @@
+"""The reaper: finishes the story of jobs whose worker died.
+
+A job whose heartbeat is too old — or whose worker process on this host no longer
+exists — is taken over by compare-and-set on its worker id, its environment's
+processes are killed, the outputs left in its workdir are uploaded, and it ends
+`FAILED` (or `STOPPED` when it was being stopped) with a message saying so.
+The same periodic loop purges final jobs past the retention period.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import socket
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+
+from jobmanager.domain.messages import chain
+from jobmanager.domain.statuses import JobStatus
+from jobmanager.engine.processes import kill_all
+from jobmanager.settings import Settings
+from jobmanager.staging import upload_outputs
+from jobmanager.store.jobs import JobRecord
+from jobmanager.store.store import Store
+from jobmanager.store.types import utcnow
+
+log = logging.getLogger("jobmanager.reaper")
+LOST = "Environment lost"
+
+
+class Reaper:
+    def __init__(self, store: Store, settings: Settings, reaper_id: str) -> None:
+        self.store = store
+        self.settings = settings
+        self.reaper_id = reaper_id
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.reap_once()
+                self.purge_once()
+            except Exception:
+                log.exception("a reaper round failed; it goes on")
+            if self._closing.wait(self.settings.reaper_interval_seconds):
+                return
+
+    def reap_once(self) -> int:
+        """Recover every job whose worker is gone; return how many."""
+        cutoff = utcnow() - timedelta(seconds=self.settings.heartbeat_timeout_seconds)
+        lost = {job.id: job for job in self.store.execution.stale_jobs(cutoff)}
+        for job in self.store.execution.live_jobs_of_workers(f"{socket.gethostname()}:"):
+            if not _worker_alive(job.worker_id):
+                lost[job.id] = job
+        recovered = 0
+        for job in lost.values():
+            if job.worker_id != self.reaper_id and self.store.execution.take_over(
+                job, self.reaper_id
+            ):
+                self.recover(job)
+                recovered += 1
+        return recovered
+
+    def recover(self, job: JobRecord) -> None:
+        slot = self.store.execution.environment_of(job.id)
+        salvaged = ""
+        if slot is not None:
+            if slot.marker:
+                kill_all([], slot.marker)
+            salvaged = self._salvage(job, Path(slot.workdir) if slot.workdir else None)
+            self.store.execution.release_environment(slot.id)
+        cause = "the process running the job stopped" + salvaged
+        if job.status is JobStatus.STOPPING and job.stop_requested:
+            target, message = JobStatus.STOPPED, chain("Stopped; the environment was lost", cause)
+        else:
+            target, message = JobStatus.FAILED, chain(LOST, cause)
+        self.store.jobs.transition(job.id, [job.status], target, message=message)
+        log.info("recovered job %s: %s", job.id, message)
+
+    def _salvage(self, job: JobRecord, root: Path | None) -> str:
+        output = root / "work" / "output" if root is not None else None
+        if output is None or not output.is_dir():
+            return ""
+        files = [p for p in output.rglob("*") if p.is_file()]
+        failed = upload_outputs(self.store, job, output)
+        shutil.rmtree(root, ignore_errors=True)  # type: ignore[arg-type]
+        return f"; {len(files) - len(failed)} output files salvaged"
+
+    def purge_once(self) -> int:
+        cutoff = utcnow() - timedelta(days=self.settings.retention_days)
+        purged = self.store.execution.purge_final(cutoff)
+        if purged:
+            log.info("purged %d jobs that ended before %s", purged, cutoff.isoformat())
+        return purged
+
+
+def _worker_alive(worker_id: str | None) -> bool:
+    """Whether a worker on this host (`host:pid:random`) still has a process."""
+    if not worker_id:
+        return False
+    parts = worker_id.split(":")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return True  # not ours to judge: leave it to the heartbeat
+    return bool(psutil.pid_exists(int(parts[1])))

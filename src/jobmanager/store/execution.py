@@ -1,0 +1,278 @@
+"""What workers, the reaper and the retention task do to jobs: claim, heartbeat, reap, purge.
+
+A claim is one transaction: take a free environment slot of the job's configuration
+(the unique (configuration, slot) pair makes `maxEnvironments` a database rule) and
+move the job `SUBMITTED -> STARTING` by compare-and-set. A job whose configuration
+is busy waits (`whenBusy: queue`) or fails (`whenBusy: fail`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jobmanager.domain.messages import chain
+from jobmanager.domain.statuses import ACTIVE, FINAL, JobStatus
+from jobmanager.store.db import Database
+from jobmanager.store.jobs import JobRecord, to_record, transition_in
+from jobmanager.store.tables import Configuration, EnvironmentSlot, Job
+from jobmanager.store.types import utcnow
+
+BUSY = "An environment has already been started for the configuration"
+CANDIDATES_PER_CLAIM = 50
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job this worker now runs, and the environment slot it holds."""
+
+    job: JobRecord
+    environment_id: str
+
+
+@dataclass(frozen=True)
+class SlotRecord:
+    id: str
+    tenant_id: str
+    configuration_id: str
+    job_id: str
+    status: str
+    worker_id: str
+    workdir: str
+    marker: str
+    created_at: datetime
+
+
+class ExecutionRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def claim_next(self, worker_id: str) -> Claim | None:
+        """The oldest waiting job that can start now, claimed for `worker_id`, or None."""
+        return self._claim(worker_id, job_id=None)
+
+    def claim(self, job_id: str, worker_id: str) -> Claim | None:
+        """Claim one given job (a dispatch message named it); None if taken or must wait."""
+        return self._claim(worker_id, job_id=job_id)
+
+    def _claim(self, worker_id: str, job_id: str | None) -> Claim | None:
+        for _ in range(3):  # another replica may take the same slot first
+            try:
+                with self.db.transaction() as session:
+                    return _claim_in(session, worker_id, job_id)
+            except IntegrityError:
+                continue
+        return None
+
+    def attach_environment(self, environment_id: str, workdir: str, marker: str) -> None:
+        """Record where the environment lives, so a reaper can salvage and clean it."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(EnvironmentSlot)
+                .where(EnvironmentSlot.id == environment_id)
+                .values(workdir=workdir, marker=marker, status="RUNNING")
+            )
+
+    def release_environment(self, environment_id: str) -> None:
+        with self.db.transaction() as session:
+            session.execute(delete(EnvironmentSlot).where(EnvironmentSlot.id == environment_id))
+
+    def environment_of(self, job_id: str) -> SlotRecord | None:
+        with self.db.reading() as session:
+            slot = session.scalar(select(EnvironmentSlot).where(EnvironmentSlot.job_id == job_id))
+            return _slot_record(slot) if slot is not None else None
+
+    def environments(self, worker_prefix: str | None = None) -> list[SlotRecord]:
+        query = select(EnvironmentSlot).order_by(EnvironmentSlot.created_at)
+        if worker_prefix is not None:
+            query = query.where(EnvironmentSlot.worker_id.startswith(worker_prefix))
+        with self.db.reading() as session:
+            return [_slot_record(slot) for slot in session.scalars(query)]
+
+    def heartbeat(self, worker_id: str) -> None:
+        """Mark every live job of this worker as alive now."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Job)
+                .where(Job.worker_id == worker_id, Job.status.in_([s.value for s in ACTIVE]))
+                .values(heartbeat_at=utcnow())
+            )
+
+    def stopping_jobs(self, worker_id: str) -> list[str]:
+        """Ids of this worker's jobs that were asked to stop."""
+        with self.db.reading() as session:
+            return list(
+                session.scalars(
+                    select(Job.id).where(
+                        Job.worker_id == worker_id, Job.status == JobStatus.STOPPING.value
+                    )
+                )
+            )
+
+    def stale_jobs(self, heartbeat_before: datetime) -> list[JobRecord]:
+        """Live jobs whose worker has not sent a heartbeat since `heartbeat_before`."""
+        with self.db.reading() as session:
+            jobs = session.scalars(
+                select(Job).where(
+                    Job.status.in_([s.value for s in ACTIVE]),
+                    Job.heartbeat_at < heartbeat_before,
+                )
+            )
+            return [to_record(job) for job in jobs]
+
+    def live_jobs_of_workers(self, worker_prefix: str) -> list[JobRecord]:
+        with self.db.reading() as session:
+            jobs = session.scalars(
+                select(Job).where(
+                    Job.status.in_([s.value for s in ACTIVE]),
+                    Job.worker_id.startswith(worker_prefix),
+                )
+            )
+            return [to_record(job) for job in jobs]
+
+    def take_over(self, job: JobRecord, reaper_id: str) -> bool:
+        """Become the job's worker if nobody else did since `job` was read."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                update(Job)
+                .where(
+                    Job.id == job.id,
+                    Job.status == job.status.value,
+                    Job.worker_id == job.worker_id,
+                )
+                .values(worker_id=reaper_id, heartbeat_at=utcnow())
+            )
+            return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def waiting_jobs(self, limit: int = 1000) -> list[str]:
+        with self.db.reading() as session:
+            return list(
+                session.scalars(
+                    select(Job.id)
+                    .where(Job.status == JobStatus.SUBMITTED.value)
+                    .order_by(Job.creation_date)
+                    .limit(limit)
+                )
+            )
+
+    def purge_final(self, ended_before: datetime) -> int:
+        """Delete jobs that ended before the cutoff; return how many."""
+        with self.db.transaction() as session:
+            result = session.execute(
+                delete(Job).where(
+                    Job.status.in_([s.value for s in FINAL]), Job.end_date < ended_before
+                )
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _claim_in(session: Session, worker_id: str, job_id: str | None) -> Claim | None:
+    query = select(Job).where(Job.status == JobStatus.SUBMITTED.value)
+    if job_id is not None:
+        query = query.where(Job.id == job_id)
+    candidates = session.scalars(query.order_by(Job.creation_date).limit(CANDIDATES_PER_CLAIM))
+    full: set[str] = set()
+    for job in list(candidates):
+        if job.configuration_id in full:
+            continue
+        configuration = session.get(Configuration, job.configuration_id)
+        if configuration is None:
+            transition_in(
+                session,
+                job.id,
+                [JobStatus.SUBMITTED],
+                JobStatus.FAILED,
+                message=chain("Failed to start environment", "The configuration was deleted"),
+            )
+            continue
+        slot = _free_slot(session, configuration)
+        if slot is None:
+            full.add(configuration.id)
+            _wait_or_fail(session, job, configuration)
+            continue
+        claimed = _take(session, job, configuration, slot, worker_id)
+        if claimed is not None:
+            return claimed
+    return None
+
+
+def _free_slot(session: Session, configuration: Configuration) -> int | None:
+    used = set(
+        session.scalars(
+            select(EnvironmentSlot.slot).where(EnvironmentSlot.configuration_id == configuration.id)
+        )
+    )
+    return next((n for n in range(configuration.max_environments) if n not in used), None)
+
+
+def _wait_or_fail(session: Session, job: Job, configuration: Configuration) -> None:
+    if configuration.when_busy == "fail":
+        transition_in(
+            session,
+            job.id,
+            [JobStatus.SUBMITTED],
+            JobStatus.FAILED,
+            message=chain("Failed to start environment", BUSY),
+        )
+        return
+    waiting = (
+        f"Waiting for an environment: all {configuration.max_environments} of configuration "
+        f"{configuration.name!r} are in use."
+    )
+    if job.message != waiting:
+        session.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == JobStatus.SUBMITTED.value)
+            .values(message=waiting)
+        )
+
+
+def _take(
+    session: Session, job: Job, configuration: Configuration, slot: int, worker_id: str
+) -> Claim | None:
+    environment_id = str(uuid.uuid4())
+    now = utcnow()
+    session.add(
+        EnvironmentSlot(
+            id=environment_id,
+            tenant_id=job.tenant_id,
+            configuration_id=configuration.id,
+            slot=slot,
+            job_id=job.id,
+            status="STARTING",
+            worker_id=worker_id,
+        )
+    )
+    session.flush()
+    values: dict[str, Any] = {
+        "message": "Starting the environment and staging the input folder.",
+        "environment_id": environment_id,
+        "start_date": now,
+        "worker_id": worker_id,
+        "heartbeat_at": now,
+    }
+    if not transition_in(session, job.id, [JobStatus.SUBMITTED], JobStatus.STARTING, **values):
+        session.execute(delete(EnvironmentSlot).where(EnvironmentSlot.id == environment_id))
+        return None
+    session.refresh(job)
+    return Claim(to_record(job), environment_id)
+
+
+def _slot_record(slot: EnvironmentSlot) -> SlotRecord:
+    return SlotRecord(
+        slot.id,
+        slot.tenant_id,
+        slot.configuration_id,
+        slot.job_id,
+        slot.status,
+        slot.worker_id,
+        slot.workdir,
+        slot.marker,
+        slot.created_at,
+    )

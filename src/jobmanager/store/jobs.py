@@ -1,0 +1,267 @@
+"""Jobs: creation with reference checks, reads and lists, and the one status writer.
+
+`JobRepository.transition` (with `transition_in` inside a transaction) is the only code
+in the service that writes a job's `status`: a compare-and-set
+`UPDATE jobs SET status = :target WHERE id = :id AND status IN (:sources)` whose
+sources and target are checked against the state machine in `domain.statuses`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jobmanager.domain.errors import NotFound
+from jobmanager.domain.filters import Filter
+from jobmanager.domain.statuses import FINAL, JobStatus, can_transition
+from jobmanager.store.db import Database
+from jobmanager.store.query import filter_clause, paged
+from jobmanager.store.references import check_job_references
+from jobmanager.store.tables import Job
+from jobmanager.store.types import utcnow
+
+FILTER_COLUMNS = {
+    "modelId": Job.model_id,
+    "message": Job.message,
+    "status": Job.status,
+    "creationDate": Job.creation_date,
+}
+# Columns a transition may set besides `status`.
+TRANSITION_FIELDS = frozenset(
+    {
+        "message",
+        "environment_id",
+        "start_date",
+        "running_since",
+        "end_date",
+        "worker_id",
+        "heartbeat_at",
+        "progress",
+        "stop_requested",
+    }
+)
+
+
+@dataclass(frozen=True)
+class JobCreate:
+    """What a caller asks for; references are checked when the job is created."""
+
+    model_id: str
+    configuration_id: str
+    input_folder_id: str
+    output_folder_id: str
+    max_execution_seconds: int
+    model_version_id: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    idempotency_token: str | None = None
+    schedule_id: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    tenant_id: str
+    created_by: str
+    model_id: str
+    model_version_id: str
+    configuration_id: str
+    input_folder_id: str
+    output_folder_id: str
+    environment_id: str
+    max_execution_seconds: int
+    parameters: dict[str, Any]
+    options: dict[str, Any]
+    status: JobStatus
+    message: str
+    progress: dict[str, Any] | None
+    creation_date: datetime
+    start_date: datetime | None
+    running_since: datetime | None
+    end_date: datetime | None
+    stop_requested: bool
+    worker_id: str | None
+    heartbeat_at: datetime | None
+    schedule_id: str | None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+
+def to_record(job: Job) -> JobRecord:
+    return JobRecord(
+        id=job.id,
+        tenant_id=job.tenant_id,
+        created_by=job.created_by,
+        model_id=job.model_id,
+        model_version_id=job.model_version_id,
+        configuration_id=job.configuration_id,
+        input_folder_id=job.input_folder_id,
+        output_folder_id=job.output_folder_id,
+        environment_id=job.environment_id,
+        max_execution_seconds=job.max_execution_seconds,
+        parameters=dict(job.parameters or {}),
+        options=dict(job.options or {}),
+        status=JobStatus(job.status),
+        message=job.message,
+        progress=job.progress,
+        creation_date=job.creation_date,
+        start_date=job.start_date,
+        running_since=job.running_since,
+        end_date=job.end_date,
+        stop_requested=job.stop_requested,
+        worker_id=job.worker_id,
+        heartbeat_at=job.heartbeat_at,
+        schedule_id=job.schedule_id,
+    )
+
+
+class JobRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ------------------------------------------------------------ create and read
+
+    def create(self, tenant_id: str, created_by: str, request: JobCreate) -> JobRecord:
+        """Check every reference for this tenant, then insert the job `SUBMITTED`.
+
+        With an idempotency token, a repeat answers the job the first call made.
+        """
+        if request.idempotency_token is not None:
+            existing = self._by_token(tenant_id, request.idempotency_token)
+            if existing is not None:
+                return existing
+        try:
+            with self.db.transaction() as session:
+                return to_record(self.insert(session, tenant_id, created_by, request))
+        except IntegrityError:
+            if request.idempotency_token is None:
+                raise
+            existing = self._by_token(tenant_id, request.idempotency_token)
+            if existing is None:
+                raise
+            return existing
+
+    def insert(self, session: Session, tenant_id: str, created_by: str, request: JobCreate) -> Job:
+        """Insert inside the caller's transaction (the scheduler records its firing with it)."""
+        version_id = check_job_references(session, tenant_id, request)
+        job = Job(
+            tenant_id=tenant_id,
+            created_by=created_by,
+            model_id=request.model_id,
+            model_version_id=version_id,
+            configuration_id=request.configuration_id,
+            input_folder_id=request.input_folder_id,
+            output_folder_id=request.output_folder_id,
+            max_execution_seconds=request.max_execution_seconds,
+            parameters=request.parameters,
+            options=request.options,
+            idempotency_token=request.idempotency_token,
+            schedule_id=request.schedule_id,
+            status=JobStatus.SUBMITTED.value,
+            message="",
+            creation_date=utcnow(),
+        )
+        session.add(job)
+        session.flush()
+        return job
+
+    def _by_token(self, tenant_id: str, token: str) -> JobRecord | None:
+        with self.db.reading() as session:
+            job = session.scalar(
+                select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_token == token)
+            )
+            return to_record(job) if job is not None else None
+
+    def get(self, tenant_id: str, job_id: str) -> JobRecord:
+        with self.db.reading() as session:
+            job = session.scalar(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id))
+            if job is None:
+                raise NotFound("job", job_id)
+            return to_record(job)
+
+    def get_any(self, job_id: str) -> JobRecord | None:
+        """A job of any tenant: for workers, which act on jobs the API already authorized."""
+        with self.db.reading() as session:
+            job = session.get(Job, job_id)
+            return to_record(job) if job is not None else None
+
+    def list(
+        self, tenant_id: str, flt: Filter, offset: int, size: int
+    ) -> tuple[list[JobRecord], int]:
+        """One page of the tenant's jobs, newest first, and how many match (capped)."""
+        query: Select[Any] = (
+            select(Job)
+            .where(Job.tenant_id == tenant_id, filter_clause(flt, FILTER_COLUMNS))
+            .order_by(Job.creation_date.desc(), Job.id.desc())
+        )
+        with self.db.reading() as session:
+            rows, total = paged(session, query, offset, size)
+            return [to_record(row) for row in rows], total
+
+    # ------------------------------------------------------------ status
+
+    def transition(
+        self, job_id: str, sources: Iterable[JobStatus], target: JobStatus, **values: Any
+    ) -> bool:
+        """Move the job to `target` if its status is one of `sources`; True when it moved."""
+        with self.db.transaction() as session:
+            return transition_in(session, job_id, sources, target, **values)
+
+    def request_stop(self, tenant_id: str, job_id: str) -> JobRecord:
+        """Ask a job to stop: a waiting job stops at once, a live one goes `STOPPING`,
+        a final or already stopping one is answered unchanged."""
+        for _ in range(5):  # the job may move between our read and our write
+            job = self.get(tenant_id, job_id)
+            if job.status is JobStatus.SUBMITTED:
+                moved = self.transition(
+                    job_id,
+                    [JobStatus.SUBMITTED],
+                    JobStatus.STOPPED,
+                    message="Stopped before it started.",
+                )
+            elif job.status in (JobStatus.STARTING, JobStatus.RUNNING):
+                moved = self.transition(
+                    job_id,
+                    [job.status],
+                    JobStatus.STOPPING,
+                    message="Stop requested; stopping the environment and saving outputs.",
+                    stop_requested=True,
+                )
+            else:
+                return job
+            if moved:
+                return self.get(tenant_id, job_id)
+        return self.get(tenant_id, job_id)
+
+    def set_progress(self, job_id: str, progress: dict[str, Any]) -> None:
+        with self.db.transaction() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(progress=progress))
+
+
+def transition_in(
+    session: Session, job_id: str, sources: Iterable[JobStatus], target: JobStatus, **values: Any
+) -> bool:
+    """The compare-and-set. Raises ValueError for a move the state machine forbids."""
+    allowed_sources = frozenset(sources)
+    forbidden = [s for s in allowed_sources if not can_transition(s, target)]
+    if forbidden or not allowed_sources:
+        raise ValueError(f"transition {sorted(forbidden)} -> {target} is not allowed")
+    unknown = set(values) - TRANSITION_FIELDS
+    if unknown:
+        raise ValueError(f"a transition cannot set {sorted(unknown)}")
+    if target in FINAL:
+        values.setdefault("end_date", utcnow())
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_([s.value for s in allowed_sources]))
+        .values(status=target.value, **values)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -1,0 +1,50 @@
+"""Shared query helpers: list filters as SQL, and paged selects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from jobmanager.domain.filters import AllOf, AnyOf, Compare, Cond, Filter
+
+# The reference service lists "up to 10.000 items": counting stops there, which
+# keeps a page of a very long list as cheap as the first one.
+MAX_LISTED = 10_000
+
+
+def filter_clause(flt: Filter, columns: Mapping[str, Any]) -> ColumnElement[bool]:
+    """The SQL condition of a parsed filter over the given columns (field name → column)."""
+    clauses = [_cond_clause(fc.condition, columns[fc.field]) for fc in flt.fields]
+    return and_(true(), *clauses)
+
+
+def _cond_clause(cond: Cond, column: Any) -> ColumnElement[bool]:
+    if isinstance(cond, AllOf):
+        return and_(true(), *(_cond_clause(c, column) for c in cond.conditions))
+    if isinstance(cond, AnyOf):
+        return or_(false(), *(_cond_clause(c, column) for c in cond.conditions))
+    return _compare_clause(cond, column)
+
+
+def _compare_clause(cond: Compare, column: Any) -> ColumnElement[bool]:
+    if cond.op == "eq":
+        return column == cond.value  # type: ignore[no-any-return]
+    if cond.op == "contains":
+        escaped = str(cond.value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return column.like(f"%{escaped}%", escape="\\")  # type: ignore[no-any-return]
+    if cond.op == "gt":
+        return column > cond.value  # type: ignore[no-any-return]
+    return column < cond.value  # type: ignore[no-any-return]
+
+
+def paged(session: Session, query: Select[Any], offset: int, size: int) -> tuple[list[Any], int]:
+    """One page of `query` (already ordered) and the count of all its rows, capped at MAX_LISTED."""
+    capped = query.order_by(None).limit(MAX_LISTED).subquery()
+    total = int(session.scalar(select(func.count()).select_from(capped)) or 0)
+    if offset >= total:
+        return [], total
+    rows = list(session.scalars(query.offset(offset).limit(size)))
+    return rows, total
