@@ -1,0 +1,193 @@
+"""Bodies of `/api/prl/v3`: environment configurations and environments (SPEC §4)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from jobmanager.api.schemas import timestamp
+from jobmanager.domain.names import NameRuleError, check_display_name
+from jobmanager.domain.requirements import RequirementError, normalize_requirements
+from jobmanager.store.configurations import (
+    DEFAULT_RUNTIME,
+    ConfigurationRecord,
+    ConfigurationSpec,
+    EnvironmentRecord,
+)
+
+MIN_CPUS, MAX_CPUS = 0.1, 64.0
+MIN_MEMORY_MIB, MAX_MEMORY_MIB = 128, 262_144
+MAX_ENVIRONMENTS = 64
+MAX_DESCRIPTION_CHARS = 4_000
+MAX_VARIABLES = 200
+MAX_VARIABLE_VALUE_CHARS = 32_768
+# `python3` is the service's own Python 3; `python3.N` asks for that minor version.
+_RUNTIME = re.compile(r"python3(\.(?:[89]|[1-9][0-9]))?")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+# Set by the engine in every environment; a configuration may not override them.
+RESERVED_VARIABLES = frozenset({"inputFolder", "outputFolder", "PYTHONUNBUFFERED", "MPLBACKEND"})
+RESERVED_PREFIX = "JOBMANAGER_"
+
+WhenBusy = Literal["queue", "fail"]
+Network = Literal["allowed", "none"]
+
+
+class Resources(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpus: float | None = Field(default=None, ge=MIN_CPUS, le=MAX_CPUS, strict=True)
+    memoryMiB: int | None = Field(default=None, ge=MIN_MEMORY_MIB, le=MAX_MEMORY_MIB, strict=True)
+
+
+class _ConfigurationFields(BaseModel):
+    """Field rules shared by create and change; each check names its field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("name", check_fields=False)
+    @classmethod
+    def _name(cls, value: str) -> str:
+        try:
+            return check_display_name(value, "configuration name")
+        except NameRuleError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("runtime", check_fields=False)
+    @classmethod
+    def _runtime(cls, value: str) -> str:
+        if not _RUNTIME.fullmatch(value):
+            raise ValueError(f"must be 'python3' or 'python3.N' (N from 8), got {value[:40]!r}")
+        return value
+
+    @field_validator("packages", check_fields=False)
+    @classmethod
+    def _packages(cls, value: list[str]) -> list[str]:
+        try:
+            return normalize_requirements(value)
+        except RequirementError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("environmentVariables", check_fields=False)
+    @classmethod
+    def _variables(cls, value: dict[str, str]) -> dict[str, str]:
+        if len(value) > MAX_VARIABLES:
+            raise ValueError(f"at most {MAX_VARIABLES} variables")
+        for name, text in value.items():
+            _check_variable(name, text)
+        return value
+
+
+class ConfigurationCreate(_ConfigurationFields):
+    name: str
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
+    runtime: str = DEFAULT_RUNTIME
+    packages: list[str] = Field(default_factory=list)
+    resources: Resources = Field(default_factory=Resources)
+    maxEnvironments: int = Field(default=1, ge=1, le=MAX_ENVIRONMENTS, strict=True)
+    whenBusy: WhenBusy = "queue"
+    network: Network = "allowed"
+    environmentVariables: dict[str, str] = Field(default_factory=dict)
+
+    def to_spec(self) -> ConfigurationSpec:
+        return ConfigurationSpec(
+            name=self.name,
+            description=self.description,
+            runtime=self.runtime,
+            packages=tuple(self.packages),
+            cpus=self.resources.cpus,
+            memory_mib=self.resources.memoryMiB,
+            max_environments=self.maxEnvironments,
+            when_busy=self.whenBusy,
+            network=self.network,
+            environment_variables=dict(self.environmentVariables),
+        )
+
+
+class ConfigurationChange(_ConfigurationFields):
+    """A PATCH: only the fields sent change; `resources` replaces both limits."""
+
+    name: str | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
+    runtime: str | None = None
+    packages: list[str] | None = None
+    resources: Resources | None = None
+    maxEnvironments: int | None = Field(default=None, ge=1, le=MAX_ENVIRONMENTS, strict=True)
+    whenBusy: WhenBusy | None = None
+    network: Network | None = None
+    environmentVariables: dict[str, str] | None = None
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null; leave the field out to keep its value")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """The `ConfigurationSpec` fields this change sets."""
+        sent = self.model_fields_set
+        changes: dict[str, Any] = {}
+        for field, column in _SIMPLE_COLUMNS.items():
+            if field in sent:
+                changes[column] = getattr(self, field)
+        if "packages" in sent and self.packages is not None:
+            changes["packages"] = tuple(self.packages)
+        if "resources" in sent and self.resources is not None:
+            changes["cpus"] = self.resources.cpus
+            changes["memory_mib"] = self.resources.memoryMiB
+        return changes
+
+
+_SIMPLE_COLUMNS = {
+    "name": "name",
+    "description": "description",
+    "runtime": "runtime",
+    "maxEnvironments": "max_environments",
+    "whenBusy": "when_busy",
+    "network": "network",
+    "environmentVariables": "environment_variables",
+}
+
+
+def _check_variable(name: str, text: str) -> None:
+    if not _VARIABLE_NAME.fullmatch(name):
+        raise ValueError(
+            f"variable name {name[:60]!r} must be letters, digits and '_', not starting "
+            "with a digit, at most 128 characters"
+        )
+    if name in RESERVED_VARIABLES or name.startswith(RESERVED_PREFIX):
+        raise ValueError(f"variable {name!r} is set by the service and cannot be configured")
+    if "\x00" in text:
+        raise ValueError(f"variable {name!r} must not contain a NUL character")
+    if len(text) > MAX_VARIABLE_VALUE_CHARS:
+        raise ValueError(f"variable {name!r} is longer than {MAX_VARIABLE_VALUE_CHARS} characters")
+
+
+def configuration_json(record: ConfigurationRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "description": record.description,
+        "runtime": record.runtime,
+        "packages": list(record.packages),
+        "resources": {"cpus": record.cpus, "memoryMiB": record.memory_mib},
+        "maxEnvironments": record.max_environments,
+        "whenBusy": record.when_busy,
+        "network": record.network,
+        "environmentVariables": dict(record.environment_variables),
+        "creationDate": timestamp(record.created_at),
+        "modifiedDate": timestamp(record.modified_at),
+    }
+
+
+def environment_json(record: EnvironmentRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "configurationId": record.configuration_id,
+        "jobId": record.job_id,
+        "slot": record.slot,
+        "status": record.status,
+        "creationDate": timestamp(record.created_at),
+    }
