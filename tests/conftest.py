@@ -108,6 +108,7 @@ def settings(tmp_path: Path, database_url: str, key_folder: Path) -> Settings:
         database_url=database_url,
         create_dev_tenant=False,
         job_slots=2,
+        warm_environments=0,
         scheduler_enabled=False,
     )
 
