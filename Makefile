@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/jobmanager serve
+	$(BIN)/jobmanager serve --example
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

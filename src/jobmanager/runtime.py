@@ -1,8 +1,9 @@
 """What runs in the background of a service process: job slots, the reaper, the scheduler.
 
 `Runtime.start()` is called by the app's lifespan; `stop()` on shutdown. Which parts
-run is a matter of settings: an API-only replica hands jobs to Celery and runs no
-slots of its own.
+run is a matter of settings: with `dispatch=local` (the embedded default) this
+process runs jobs in its own slots; with `dispatch=celery` it hands them to
+`jobmanager worker` processes and sweeps waiting jobs so no lost message strands one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.dispatch.local import LocalDispatcher
@@ -19,6 +21,7 @@ from jobmanager.services import Services
 from jobmanager.worker import Worker
 
 log = logging.getLogger("jobmanager.runtime")
+SWEEP_SECONDS = 5.0
 
 
 class _DefaultConfiguration:
@@ -33,31 +36,54 @@ class Runtime:
     def __init__(self, services: Services) -> None:
         settings = services.settings
         self.services = services
-        warm = (
-            settings.job_slots if settings.warm_environments is None else settings.warm_environments
-        )
-        self.pool = EnvironmentPool(capacity=warm)
-        self.worker = Worker(services.store, settings, self.pool)
-        self.dispatcher: Dispatcher = LocalDispatcher(self.worker, settings.job_slots)
+        self.worker: Worker | None = None
+        self.pool: EnvironmentPool | None = None
+        self.dispatcher: Dispatcher
+        if settings.dispatch == "celery":
+            from jobmanager.dispatch.celery import CeleryDispatcher, celery_app
+
+            self.dispatcher = CeleryDispatcher(celery_app(settings))
+        else:
+            warm = settings.warm_environments
+            self.pool = EnvironmentPool(settings.job_slots if warm is None else warm)
+            self.worker = Worker(services.store, settings, self.pool)
+            self.dispatcher = LocalDispatcher(self.worker, settings.job_slots)
         reaper_id = f"{socket.gethostname()}:{os.getpid()}:reaper"
         self.reaper = Reaper(services.store, settings, reaper_id)
+        self._closing = threading.Event()
+        self._sweeper: threading.Thread | None = None
 
     def start(self) -> None:
-        settings = self.services.settings
-        default = spec_for(
-            _DefaultConfiguration(),
-            self.worker.environments_dir,
-            settings.default_execution_seconds,
-        )
-        for _ in range(self.pool.capacity):
-            self.pool.prewarm(default)
         self.reaper.reap_once()
-        self.worker.start()
+        if self.worker is not None and self.pool is not None:
+            default = spec_for(
+                _DefaultConfiguration(),
+                self.worker.environments_dir,
+                self.services.settings.default_execution_seconds,
+            )
+            for _ in range(self.pool.capacity):
+                self.pool.prewarm(default)
+            self.worker.start()
+        else:
+            self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
+            self._sweeper.start()
         self.dispatcher.start()
         self.reaper.start()
 
     def stop(self) -> None:
+        self._closing.set()
         self.reaper.stop()
         self.dispatcher.stop()
-        self.worker.stop()
-        self.pool.close()
+        if self.worker is not None:
+            self.worker.stop()
+        if self.pool is not None:
+            self.pool.close()
+
+    def _sweep(self) -> None:
+        """Re-dispatch waiting jobs now and then: a lost message must not strand a job."""
+        while not self._closing.wait(SWEEP_SECONDS):
+            try:
+                for job_id in self.services.store.execution.waiting_jobs():
+                    self.dispatcher.dispatch(job_id)
+            except Exception:
+                log.exception("a sweep round failed; it goes on")

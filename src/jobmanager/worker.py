@@ -151,7 +151,7 @@ class JobRun:
                 self.job.tenant_id, self.job.configuration_id
             )
             spec = spec_for(
-                configuration.spec, self.worker.environments_dir, self.job.max_execution_seconds
+                configuration, self.worker.environments_dir, self.job.max_execution_seconds
             )
             environment = self.worker.pool.take(spec)
         except Exception as error:

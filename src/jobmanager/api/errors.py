@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -104,7 +105,7 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
-def describe_validation_error(item: dict[str, Any]) -> str:
+def describe_validation_error(item: Mapping[str, Any]) -> str:
     """One readable sentence from a pydantic error: which field, what is wrong."""
     if item.get("type") == "json_invalid":
         return f"the body is not valid JSON ({item.get('ctx', {}).get('error', 'parse error')})"

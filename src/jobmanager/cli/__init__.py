@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jobmanager.cli import admin, serve
+from jobmanager.cli import admin, serve, worker
 
 app = typer.Typer(
     name="jobmanager",
@@ -13,6 +13,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.add_typer(admin.app, name="admin")
 
 

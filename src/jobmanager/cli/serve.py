@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from pathlib import Path
 from typing import Annotated
 
+import httpx
 import typer
 import uvicorn
 
 from jobmanager.api.app import create_app
-from jobmanager.cli.common import configure_logging, load_settings
+from jobmanager.cli.common import configure_logging, console, fail, load_settings
+from jobmanager.example import Example
 from jobmanager.services import Services
 
 log = logging.getLogger("jobmanager")
@@ -22,6 +27,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port [env JOBMANAGER_PORT]")] = None,
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="API only: do not fire schedules here")
+    ] = False,
+    example: Annotated[
+        bool, typer.Option("--example", help="Once up, submit the example job and show it run")
     ] = False,
 ) -> None:
     """Run the service: API, scheduler and local job execution in one process."""
@@ -36,6 +44,31 @@ def serve(
     credentials = services.ensure_dev_tenant()
     if credentials is not None:
         log.info("dev tenant credentials (client id and secret) are in %s", credentials)
+    if example:
+        if credentials is None:
+            raise fail("--example needs the embedded default's dev tenant (JOBMANAGER_HOME)")
+        _run_example_when_up(f"http://{settings.host}:{settings.port}", credentials)
     app = create_app(settings, services)
     log.info("listening on http://%s:%s (API docs at /docs)", settings.host, settings.port)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+
+
+def _run_example_when_up(base_url: str, credentials: Path) -> None:
+    """In the background: wait for the service to answer, then run the example job."""
+
+    def run() -> None:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        try:
+            Example(base_url, credentials, console).run()
+        except Exception as error:
+            log.error("the example job could not run: %s", error)
+        console.print(
+            f"The service keeps running on {base_url} (API docs at /docs); Ctrl+C stops it."
+        )
+
+    threading.Thread(target=run, name="example", daemon=True).start()
