@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jobmanager.engine.kernel_runtime import form_shape
+
 _TEMPLATE = re.compile(r"(_)?(\$\$?)\{([^{}]*)\}")
 _NAME_LABEL = re.compile(r"^\s*([^()=]+?)\s*(?:\((.*)\))?\s*$")
 
@@ -49,20 +51,13 @@ def _parse(body: str, hidden: bool) -> tuple[dict[str, Any], str]:
     label = match.group(2) if match and match.group(2) is not None else name
     default_text, comma, options_text = rest.partition(",") if eq else ("", "", "")
     options = [_option(o) for o in options_text.split("|")] if comma else []
-    form: dict[str, Any] = {"type": "TextBox"}
-    default: Any = default_text
+    type_ = "Select" if options else "TextBox"
+    default: str | list[str] = default_text
     if kind == "checkbox":
-        form["type"] = "CheckBox"
-        default = [v for v in default_text.split("|") if v] if default_text else []
+        type_, default = "CheckBox", [v for v in default_text.split("|") if v]
     elif kind == "password":
-        form["type"] = "Password"
-    elif options:
-        form["type"] = "Select"
-    if options:
-        form["options"] = options
-    form.update({"name": name, "displayName": label, "defaultValue": default, "hidden": hidden})
-    if kind == "password":
-        del form["defaultValue"]
+        type_ = "Password"
+    form = form_shape(type_, name, label, default, options, hidden)
     return form, delimiter
 
 

@@ -93,9 +93,16 @@ class KernelSession:
         """Start an ipykernel with `python` in its own session, over ipc sockets."""
         private_dir.mkdir(parents=True, exist_ok=True)
         argv = limits.wrap(
-            [python, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-             "--HistoryManager.hist_file=:memory:", "--IPKernelApp.quiet=True"]
-        )  # fmt: skip
+            [
+                python,
+                "-m",
+                "ipykernel_launcher",
+                "-f",
+                "{connection_file}",
+                "--HistoryManager.hist_file=:memory:",
+                "--IPKernelApp.quiet=True",
+            ]
+        )
         manager = KernelManager(
             kernel_name=_SPEC_NAME,
             kernel_spec_manager=_write_spec(private_dir / "kernelspec", argv),

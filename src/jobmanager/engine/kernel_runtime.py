@@ -38,6 +38,21 @@ def _options(options: Iterable[Any]) -> list[dict[str, Any]]:
     return result
 
 
+def form_shape(
+    type_: str, name: str, label: str, default: Any, options: Any, hidden: bool
+) -> dict[str, Any]:
+    """A form as Zeppelin's Gson writes it into `settings.forms` (a password has no
+    default value)."""
+    form: dict[str, Any] = {"type": type_}
+    if options:
+        form["options"] = options
+    form.update({"name": name, "displayName": label})
+    if type_ != "Password":
+        form["defaultValue"] = default
+    form["hidden"] = hidden
+    return form
+
+
 class ZeppelinContext:
     """The `z` object of Zeppelin's Python interpreter (the parts a batch job can use)."""
 
@@ -47,37 +62,26 @@ class ZeppelinContext:
         self._store: dict[str, Any] = dict(store)
 
     # -- dynamic forms -------------------------------------------------------------
-    def _form(self, form: dict[str, Any], default: Any) -> Any:
-        name = form["name"]
+    def _form(self, type_: str, name: str, label: str, default: Any, options: Any = None) -> Any:
         value = self._params.get(name, default)
         self._params[name] = value
+        form = form_shape(type_, name, label or name, default, options, hidden=False)
         _publish({"op": "form", "name": name, "form": form, "value": value})
         return value
 
     def textbox(self, name: str, defaultValue: Any = "", displayName: str = "") -> Any:
-        form = {"type": "TextBox", "name": name, "displayName": displayName or name,
-                "defaultValue": defaultValue, "hidden": False}  # fmt: skip
-        return self._form(form, defaultValue)
+        return self._form("TextBox", name, displayName, defaultValue)
 
     def input(self, name: str, defaultValue: Any = "", displayName: str = "") -> Any:
         return self.textbox(name, defaultValue, displayName)
 
     def password(self, name: str, displayName: str = "") -> Any:
-        form = {"type": "Password", "name": name, "displayName": displayName or name,
-                "hidden": False}  # fmt: skip
-        return self._form(form, "")
+        return self._form("Password", name, displayName, "")
 
     def select(
-        self,
-        name: str,
-        options: Iterable[Any],
-        defaultValue: Any = "",
-        displayName: str = "",
+        self, name: str, options: Iterable[Any], defaultValue: Any = "", displayName: str = ""
     ) -> Any:
-        form = {"type": "Select", "options": _options(options), "name": name,
-                "displayName": displayName or name, "defaultValue": defaultValue,
-                "hidden": False}  # fmt: skip
-        return self._form(form, defaultValue)
+        return self._form("Select", name, displayName, defaultValue, _options(options))
 
     def checkbox(
         self,
@@ -87,12 +91,8 @@ class ZeppelinContext:
         displayName: str = "",
     ) -> Any:
         opts = _options(options)
-        checked = list(defaultChecked) if defaultChecked is not None else [
-            o["value"] for o in opts]  # fmt: skip
-        form = {"type": "CheckBox", "options": opts, "name": name,
-                "displayName": displayName or name, "defaultValue": checked,
-                "hidden": False}  # fmt: skip
-        return self._form(form, checked)
+        checked = [o["value"] for o in opts] if defaultChecked is None else list(defaultChecked)
+        return self._form("CheckBox", name, displayName, checked, opts)
 
     # -- resource pool ---------------------------------------------------------------
     def put(self, key: str, value: Any) -> None:

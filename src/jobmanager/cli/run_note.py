@@ -1,0 +1,100 @@
+"""`jobmanager run-note`: run a Zeppelin note locally, as a job would run it."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as ProgressBar
+
+from jobmanager.engine import Environment, NoteFormatError, Outcome, Progress, RunResult, load_note
+
+app = typer.Typer()
+console = Console(stderr=True)
+EXIT_CODES = {Outcome.SUCCEEDED: 0, Outcome.FAILED: 1, Outcome.STOPPED: 2, Outcome.TIMED_OUT: 2}
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """`["k=v", ...]` as a dict; a pair without `=` is an error."""
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise typer.BadParameter(f"{pair!r} is not key=value", param_hint="--param")
+        params[key] = value
+    return params
+
+
+def _run(env: Environment, note: Path, params: dict[str, str], timeout: float | None) -> RunResult:
+    """Run in a worker thread so that Ctrl-C becomes a clean stop of the note."""
+    total = len(load_note(note).paragraphs)
+    stop = threading.Event()
+    outcome: list[RunResult] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with ProgressBar(*columns, TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(note.name, total=total)
+
+        def on_progress(progress: Progress) -> None:
+            bar.update(task, completed=progress.index - 1, description=progress.title or note.name)
+
+        deadline = time.monotonic() + timeout if timeout else None
+
+        def work() -> None:
+            outcome.append(
+                env.run(
+                    note, parameters=params, deadline=deadline, stop=stop, on_progress=on_progress
+                )
+            )
+
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        try:
+            worker.join()
+        except KeyboardInterrupt:
+            stop.set()
+            worker.join()
+        bar.update(task, completed=total)
+    if not outcome:
+        raise typer.Exit(1)
+    return outcome[0]
+
+
+@app.command()
+def run_note(
+    note: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .zpln or note.json")],
+    input: Annotated[
+        Path | None, typer.Option(exists=True, file_okay=False, help="Folder staged as input")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(file_okay=False, help="Where outputs and the executed note go")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option(help="A form value, key=value (repeatable)")
+    ] = None,
+    timeout: Annotated[float | None, typer.Option(help="Maximum execution time, seconds")] = None,
+) -> None:
+    """Run a Zeppelin note locally; exit 0 succeeded, 1 failed, 2 stopped or timed out."""
+    params = parse_params(param or [])
+    output = output or Path.cwd() / f"{note.stem}-output"
+    try:
+        load_note(note)
+    except NoteFormatError as exc:
+        console.print(f"[red]{note} is not a Zeppelin note: {exc}")
+        raise typer.Exit(1) from exc
+    with Environment.start() as env:
+        if input is not None:
+            shutil.copytree(input, env.input_dir, dirs_exist_ok=True)
+        try:
+            result = _run(env, note, params, timeout)
+        finally:
+            shutil.copytree(env.output_dir, output, dirs_exist_ok=True)
+    colour = "green" if result.succeeded else "red"
+    console.print(f"[{colour}]{result.outcome.value}[/]: {result.message}")
+    console.print(f"Executed note: {output / note.name}")
+    raise typer.Exit(EXIT_CODES[result.outcome])
