@@ -7,6 +7,7 @@ from jobmanager.store.configurations import ConfigurationRepository
 from jobmanager.store.db import Database
 from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
+from jobmanager.store.models import ModelRepository
 from jobmanager.store.tenants import TenantRepository
 
 
@@ -15,6 +16,7 @@ class Store:
         self.db = db
         self.blobs = blobs
         self.tenants = TenantRepository(db)
+        self.models = ModelRepository(db, blobs)
         self.jobs = JobRepository(db)
         self.execution = ExecutionRepository(db)
         self.configurations = ConfigurationRepository(db)

@@ -1,0 +1,187 @@
+"""`/api/modelmanagement/v3`: models, their versions and payloads (SPEC §2).
+
+One URL serves a version's metadata and its payload: a request with
+`Content-Type: application/octet-stream` (what the official client sends to
+download) or `Accept: application/octet-stream` gets the payload bytes, streamed
+from the blob; any other request gets the version's JSON. `versions/last` stands
+for the newest version wherever a version id goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, BinaryIO, TypeVar
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
+from jobmanager.api.multipart import MultipartUpload, read_multipart
+from jobmanager.api.paging import PageDep, page_info
+from jobmanager.api.schemas.models import (
+    ModelChange,
+    ModelCreate,
+    ModelList,
+    ModelPublic,
+    PagePublic,
+    VersionChange,
+    VersionCreate,
+    VersionList,
+    VersionPublic,
+    parse_metadata,
+    parse_model_filter,
+    parse_sort,
+)
+from jobmanager.store.blobs import CHUNK
+from jobmanager.store.models import ModelRecord, Payload, VersionRecord
+
+router = APIRouter(prefix="/api/modelmanagement/v3", tags=["models"])
+
+M = TypeVar("M", ModelCreate, VersionCreate)
+R = TypeVar("R")
+
+LAST = "last"
+OCTET_STREAM = "application/octet-stream"
+
+
+@router.post("/models", status_code=201)
+async def create_model(
+    request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
+) -> ModelPublic:
+    def save(metadata: ModelCreate, payload: Payload) -> ModelRecord:
+        model = metadata.to_spec(caller.client_id)
+        version = metadata.lastVersion.to_spec(caller.client_id)
+        return store.models.create(caller.tenant_id, model, version, payload)
+
+    upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
+    return ModelPublic.of(await _save_upload(upload, ModelCreate, save))
+
+
+@router.get("/models")
+def list_models(
+    caller: CallerDep,
+    store: StoreDep,
+    page: PageDep,
+    filter: Annotated[str | None, Query()] = None,
+    sort: Annotated[str | None, Query()] = None,
+) -> ModelList:
+    records, total = store.models.list_page(
+        caller.tenant_id,
+        filters=parse_model_filter(filter),
+        descending=parse_sort(sort),
+        offset=page.offset,
+        limit=page.size,
+    )
+    models = [ModelPublic.of(record) for record in records]
+    return ModelList(models=models, page=PagePublic(**page_info(page, total)))
+
+
+@router.get("/models/{model_id}")
+def get_model(model_id: str, caller: CallerDep, store: StoreDep) -> ModelPublic:
+    return ModelPublic.of(store.models.get(caller.tenant_id, model_id))
+
+
+@router.patch("/models/{model_id}")
+def change_model(
+    model_id: str, body: ModelChange, caller: CallerDep, store: StoreDep
+) -> ModelPublic:
+    return ModelPublic.of(store.models.update(caller.tenant_id, model_id, body.changes()))
+
+
+@router.delete("/models/{model_id}", status_code=204)
+def delete_model(model_id: str, caller: CallerDep, store: StoreDep) -> Response:
+    store.models.delete(caller.tenant_id, model_id)
+    return Response(status_code=204)
+
+
+@router.post("/models/{model_id}/versions", status_code=201)
+async def create_version(
+    model_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
+) -> VersionPublic:
+    def save(metadata: VersionCreate, payload: Payload) -> VersionRecord:
+        version = metadata.to_spec(caller.client_id)
+        return store.models.add_version(caller.tenant_id, model_id, version, payload)
+
+    upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
+    return VersionPublic.of(await _save_upload(upload, VersionCreate, save))
+
+
+@router.get("/models/{model_id}/versions")
+def list_versions(model_id: str, caller: CallerDep, store: StoreDep, page: PageDep) -> VersionList:
+    records, total = store.models.list_versions(
+        caller.tenant_id, model_id, offset=page.offset, limit=page.size
+    )
+    versions = [VersionPublic.of(record) for record in records]
+    return VersionList(versions=versions, page=PagePublic(**page_info(page, total)))
+
+
+@router.get("/models/{model_id}/versions/{version_id}", response_model=VersionPublic)
+def get_version(
+    model_id: str, version_id: str, request: Request, caller: CallerDep, store: StoreDep
+) -> Response | VersionPublic:
+    record = store.models.get_version(caller.tenant_id, model_id, _version_ref(version_id))
+    if not _wants_payload(request):
+        return VersionPublic.of(record)
+    handle = store.blobs.open(record.payload_key)
+    headers = {
+        "Content-Length": str(record.payload_size),
+        "Content-Disposition": _attachment(record.payload_filename or record.id),
+    }
+    return StreamingResponse(_chunks(handle), media_type=record.payload_media_type, headers=headers)
+
+
+@router.patch("/models/{model_id}/versions/last")
+def change_last_version(
+    model_id: str, body: VersionChange, caller: CallerDep, store: StoreDep
+) -> VersionPublic:
+    record = store.models.update_last_version(caller.tenant_id, model_id, body.changes())
+    return VersionPublic.of(record)
+
+
+@router.delete("/models/{model_id}/versions/{version_id}", status_code=204)
+def delete_version(model_id: str, version_id: str, caller: CallerDep, store: StoreDep) -> Response:
+    store.models.delete_version(caller.tenant_id, model_id, _version_ref(version_id))
+    return Response(status_code=204)
+
+
+async def _save_upload(
+    upload: MultipartUpload, schema: type[M], save: Callable[[M, Payload], R]
+) -> R:
+    """Check the `metadata` part, then store the record (in a worker thread).
+
+    Any failure deletes the uploaded blob, so a rejected upload leaves nothing behind.
+    """
+    with upload.discard_on_error():
+        metadata = parse_metadata(schema, upload.metadata)
+        payload = Payload(
+            key=upload.blob_key,
+            size=upload.size,
+            filename=upload.filename,
+            media_type=upload.content_type,
+        )
+        return await run_in_threadpool(save, metadata, payload)
+
+
+def _version_ref(version_id: str) -> str | None:
+    return None if version_id == LAST else version_id
+
+
+def _wants_payload(request: Request) -> bool:
+    content_type = request.headers.get("content-type", "")
+    accept = request.headers.get("accept", "")
+    return content_type.split(";")[0].strip().lower() == OCTET_STREAM or OCTET_STREAM in accept
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+
+
+def _attachment(filename: str) -> str:
+    plain = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename
+    )
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"

@@ -1,0 +1,291 @@
+"""Bodies of `/api/modelmanagement/v3` (SPEC §2): Model, Version and what callers send.
+
+Inputs forbid unknown fields, so a misspelt field is a 400 naming it. The fields the
+service sets (`id`, `number`, `creationDate`, `payloadKind`, a model's `lastVersion` on
+PATCH) are accepted and ignored, because the official client's documented examples
+send them back. `author` is taken when given, else it is the caller's client id.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from jobmanager.api.errors import describe_validation_error
+from jobmanager.api.schemas import timestamp
+from jobmanager.domain.errors import InvalidInput
+from jobmanager.store.models import (
+    FILTER_FIELDS,
+    ModelRecord,
+    ModelSpec,
+    VersionRecord,
+    VersionSpec,
+)
+
+MAX_NAME = 255
+MAX_TEXT = 10_000
+MAX_ITEMS = 1_000
+MAX_FILTER_CHARS = 4_096
+
+Text = Field(default="", max_length=MAX_TEXT)
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_not_blank)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Dependency(_Strict):
+    name: str = Field(max_length=MAX_NAME)
+    type: str = Field(default="", max_length=MAX_NAME)
+    version: str = Field(default="", max_length=MAX_NAME)
+
+
+class Column(_Strict):
+    name: str = Field(max_length=MAX_NAME)
+    type: str = Field(default="", max_length=MAX_NAME)
+    description: str = Text
+    value: Any = None
+
+
+class Io(_Strict):
+    consumes: str | None = Field(default=None, max_length=MAX_TEXT)
+    input: list[Column] = Field(default_factory=list, max_length=MAX_ITEMS)
+    output: list[Column] = Field(default_factory=list, max_length=MAX_ITEMS)
+    optionalParameters: Any = None
+
+
+class Kpi(_Strict):
+    name: str = Field(max_length=MAX_NAME)
+    value: str | int | float | None = None
+
+
+class _VersionFields(_Strict):
+    # Set by the service; accepted so that a version read back can be sent again.
+    id: Any = Field(default=None, exclude=True)
+    number: Any = Field(default=None, exclude=True)
+    creationDate: Any = Field(default=None, exclude=True)
+    payloadKind: Any = Field(default=None, exclude=True)
+
+    @field_validator("expirationDate", mode="after", check_fields=False)
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class VersionCreate(_VersionFields):
+    """A VersionDefinition: a version's metadata, as sent with its payload."""
+
+    author: str | None = Field(default=None, max_length=MAX_NAME)
+    expirationDate: datetime | None = None
+    dependencies: list[Dependency] = Field(default_factory=list, max_length=MAX_ITEMS)
+    io: Io = Field(default_factory=Io)
+    producedBy: list[str] = Field(default_factory=list, max_length=MAX_ITEMS)
+    kpi: list[Kpi] = Field(default_factory=list, max_length=MAX_ITEMS)
+
+    def to_spec(self, default_author: str) -> VersionSpec:
+        definition = self.model_dump(include={"dependencies", "io", "producedBy", "kpi"})
+        return VersionSpec(
+            definition=definition,
+            expiration_date=self.expirationDate,
+            author=self.author or default_author,
+        )
+
+
+class VersionChange(_VersionFields):
+    """PATCH of the last version: the fields given replace the stored ones."""
+
+    author: Any = Field(default=None, exclude=True)
+    expirationDate: datetime | None = None
+    dependencies: list[Dependency] | None = Field(default=None, max_length=MAX_ITEMS)
+    io: Io | None = None
+    producedBy: list[str] | None = Field(default=None, max_length=MAX_ITEMS)
+    kpi: list[Kpi] | None = Field(default=None, max_length=MAX_ITEMS)
+
+    @field_validator("dependencies", "io", "producedBy", "kpi", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may not be null")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        given = self.model_fields_set & {
+            "expirationDate",
+            "dependencies",
+            "io",
+            "producedBy",
+            "kpi",
+        }
+        dumped = self.model_dump(include=given)
+        if "expirationDate" in given:
+            dumped["expirationDate"] = self.expirationDate
+        return dumped
+
+
+class ModelCreate(_Strict):
+    """The `metadata` part of `POST /models`: the model and its first version."""
+
+    id: Any = Field(default=None, exclude=True)
+    name: Name
+    description: str = Text
+    type: str = Field(default="", max_length=MAX_NAME)
+    author: str | None = Field(default=None, max_length=MAX_NAME)
+    lastVersion: VersionCreate = Field(
+        default_factory=VersionCreate, validation_alias=AliasChoices("lastVersion", "version")
+    )
+
+    def to_spec(self, default_author: str) -> ModelSpec:
+        return ModelSpec(
+            name=self.name,
+            description=self.description,
+            type=self.type,
+            author=self.author or default_author,
+        )
+
+
+class ModelChange(_Strict):
+    """PATCH of a model: name, description and/or type."""
+
+    id: Any = Field(default=None, exclude=True)
+    author: Any = Field(default=None, exclude=True)
+    lastVersion: Any = Field(default=None, exclude=True)
+    name: Name = ""
+    description: str = Text
+    type: str = Field(default="", max_length=MAX_NAME)
+
+    def changes(self) -> dict[str, str]:
+        given = self.model_fields_set & {"name", "description", "type"}
+        return {name: getattr(self, name) for name in given}
+
+
+class VersionPublic(BaseModel):
+    id: str
+    number: int
+    expirationDate: str | None
+    author: str
+    creationDate: str
+    dependencies: list[Any]
+    io: dict[str, Any]
+    producedBy: list[Any]
+    kpi: list[Any]
+    payloadKind: str
+
+    @classmethod
+    def of(cls, record: VersionRecord) -> VersionPublic:
+        definition = record.definition
+        return cls(
+            id=record.id,
+            number=record.number,
+            expirationDate=timestamp(record.expiration_date) if record.expiration_date else None,
+            author=record.author,
+            creationDate=timestamp(record.creation_date),
+            dependencies=list(definition.get("dependencies", [])),
+            io=dict(definition.get("io") or Io().model_dump()),
+            producedBy=list(definition.get("producedBy", [])),
+            kpi=list(definition.get("kpi", [])),
+            payloadKind=record.payload_kind,
+        )
+
+
+class ModelPublic(BaseModel):
+    id: str
+    name: str
+    description: str
+    type: str
+    author: str
+    lastVersion: VersionPublic | None
+
+    @classmethod
+    def of(cls, record: ModelRecord) -> ModelPublic:
+        last = record.last_version
+        return cls(
+            id=record.id,
+            name=record.name,
+            description=record.description,
+            type=record.type,
+            author=record.author,
+            lastVersion=VersionPublic.of(last) if last is not None else None,
+        )
+
+
+class PagePublic(BaseModel):
+    number: int
+    size: int
+    totalPages: int
+    totalElements: int
+
+
+class ModelList(BaseModel):
+    models: list[ModelPublic]
+    page: PagePublic
+
+
+class VersionList(BaseModel):
+    versions: list[VersionPublic]
+    page: PagePublic
+
+
+Metadata = TypeVar("Metadata", ModelCreate, VersionCreate)
+
+
+def parse_metadata(schema: type[Metadata], raw: dict[str, Any] | None) -> Metadata:
+    """Validate the `metadata` part; a problem is a 400 naming `metadata.<field>`."""
+    if raw is None:
+        raise InvalidInput("multipart part 'metadata' is missing")
+    try:
+        return schema.model_validate(raw)
+    except ValidationError as error:
+        problems = "; ".join(describe_validation_error(dict(item)) for item in error.errors())
+        raise InvalidInput(f"metadata: {problems}") from None
+
+
+def parse_model_filter(text: str | None) -> dict[str, str]:
+    """`filter`: a JSON object of name/type/description → a plain string or a `*` pattern."""
+    if text is None or not text.strip():
+        return {}
+    if len(text) > MAX_FILTER_CHARS:
+        raise InvalidInput(f"filter: longer than {MAX_FILTER_CHARS} characters")
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        raise InvalidInput(f"filter: not valid JSON ({error})") from None
+    if not isinstance(document, dict):
+        raise InvalidInput('filter: must be a JSON object such as {"name": "model*"}')
+    for field, value in document.items():
+        if field not in FILTER_FIELDS:
+            raise InvalidInput(f"filter: {field!r} cannot be filtered; use {list(FILTER_FIELDS)}")
+        if not isinstance(value, str):
+            raise InvalidInput(f"filter: {field} must be a string")
+    return dict(document)
+
+
+def parse_sort(text: str | None) -> bool:
+    """`sort` by name: `asc` (the default) or `desc`; `name,asc` is accepted too. True = desc."""
+    if text is None or not text.strip():
+        return False
+    direction = text.strip().lower().removeprefix("name,")
+    if direction not in ("asc", "desc"):
+        raise InvalidInput(f"sort must be 'asc' or 'desc', got {text[:40]!r}")
+    return direction == "desc"
