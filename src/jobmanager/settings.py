@@ -41,7 +41,12 @@ class Settings(BaseSettings):
 
     dispatch: Literal["local", "celery"] = "local"
     broker_url: SecretStr | None = None
-    job_slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=256)
+    job_slots: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        le=256,
+        description="Jobs this process runs at once; 0 for an API-only replica",
+    )
     scheduler_enabled: bool = True
     heartbeat_timeout_seconds: float = Field(default=15.0, gt=0)
     reaper_interval_seconds: float = Field(default=5.0, gt=0)
