@@ -68,6 +68,8 @@ class Environment:
         self.workdir = root / "work"
         self.input_dir = self.workdir / "input"
         self.output_dir = self.workdir / "output"
+        # SPEC §6: a model's working directory holds the input folder's files.
+        self.cwd = self.input_dir
         self.marker = uuid.uuid4().hex
         self._kernels: dict[str, KernelSession] = {}
         self._lock = threading.Lock()
@@ -127,7 +129,7 @@ class Environment:
         session = KernelSession.start(
             self.spec.python,
             self.root / f".{name}-kernel",
-            self.workdir,
+            self.cwd,
             self.process_env,
             self.spec.limits,
             self.spec.startup_timeout,

@@ -19,6 +19,8 @@ from jupyter_client.manager import KernelManager
 from jobmanager.engine.control import Control
 
 POLL_SECONDS = 0.1
+IDLE_WAIT_SECONDS = 1.0
+REPLY_TIMEOUT = 5.0
 _SPEC_NAME = "jobmanager"
 
 
@@ -131,7 +133,9 @@ class KernelSession:
 
     def run_silent(self, code: str, timeout: float = 30.0) -> dict[str, Any]:
         """Run engine code (no output, no history); raise if it fails."""
-        msg_id = self.client.execute(code, silent=True, store_history=False, stop_on_error=False)
+        msg_id = self.client.execute(
+            code, silent=True, store_history=False, allow_stdin=False, stop_on_error=False
+        )
         reply = self._reply(msg_id, timeout)
         if reply["status"] != "ok":
             trace = "\n".join(reply.get("traceback", []))
@@ -141,7 +145,11 @@ class KernelSession:
     def evaluate(self, expression: str, timeout: float = 30.0) -> str:
         """The `repr` of a Python expression evaluated in the kernel."""
         msg_id = self.client.execute(
-            "", silent=True, store_history=False, user_expressions={"x": expression}
+            "",
+            silent=True,
+            store_history=False,
+            allow_stdin=False,
+            user_expressions={"x": expression},
         )
         result = self._reply(msg_id, timeout)["user_expressions"]["x"]
         if result.get("status") != "ok":
@@ -156,8 +164,12 @@ class KernelSession:
         A stop request or the deadline interrupts the kernel; if it is still busy after
         `control.grace` seconds the result is UNRESPONSIVE and the caller kills it.
         """
-        msg_id = self.client.execute(code, store_history=True, stop_on_error=False)
+        msg_id = self.client.execute(
+            code, store_history=True, allow_stdin=False, stop_on_error=False
+        )
         interrupted_at: float | None = None
+        reply: dict[str, Any] | None = None
+        reply_at = 0.0
         while True:
             if interrupted_at is None and control.reason() is not None:
                 self.manager.interrupt_kernel()
@@ -169,6 +181,10 @@ class KernelSession:
             except queue.Empty:
                 if not self.is_alive():
                     return ExecStatus.DIED
+                if reply is None:
+                    reply, reply_at = self._shell_reply(msg_id, 0.0), time.monotonic()
+                elif time.monotonic() - reply_at > IDLE_WAIT_SECONDS:
+                    break  # the idle status was dropped (iopub high-water mark in a flood)
                 continue
             if msg["parent_header"].get("msg_id") != msg_id:
                 continue
@@ -177,18 +193,24 @@ class KernelSession:
             on_output(msg)
         if interrupted_at is not None:
             return ExecStatus.INTERRUPTED
-        reply = self._reply(msg_id, POLL_SECONDS * 50)
+        reply = reply or self._reply(msg_id, REPLY_TIMEOUT)
         return ExecStatus.OK if reply["status"] == "ok" else ExecStatus.ERROR
 
     def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
+        reply = self._shell_reply(msg_id, timeout)
+        if reply is None:
+            raise KernelError("The kernel did not answer in time")
+        return reply
+
+    def _shell_reply(self, msg_id: str, timeout: float) -> dict[str, Any] | None:
+        """Wait up to `timeout` for the reply to `msg_id`, dropping stale replies."""
         end = time.monotonic() + timeout
         while True:
-            remaining = end - time.monotonic()
-            if remaining <= 0:
-                raise KernelError("The kernel did not answer in time")
             try:
-                msg = self.client.get_shell_msg(timeout=min(remaining, 1.0))
+                msg = self.client.get_shell_msg(timeout=max(0.0, min(end - time.monotonic(), 1.0)))
             except queue.Empty:
+                if time.monotonic() >= end:
+                    return None
                 if not self.is_alive():
                     raise KernelError("The kernel died") from None
                 continue

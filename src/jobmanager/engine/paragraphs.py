@@ -97,7 +97,7 @@ class ParagraphRunner:
     def _shell(self, script: str, result: ParagraphRun) -> None:
         env = self.env
         status, code = run_shell(
-            script, env.workdir, env.process_env, env.spec.limits, result.collector, self.control
+            script, env.cwd, env.process_env, env.spec.limits, result.collector, self.control
         )
         result.status = status
         if code:

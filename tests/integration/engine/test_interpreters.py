@@ -90,9 +90,16 @@ def test_folders_are_variables_environment_and_z(shared_env: Environment, tmp_pa
         "%sh\necho $inputFolder; pwd",
     )
     _, executed = execute(shared_env, note)
-    workdir = str(shared_env.workdir)
-    assert results(executed, 0) == [("TEXT", f"True\nTrue\n{workdir}\n")]
-    assert results(executed, 1) == [("TEXT", f"{shared_env.input_dir}\n{workdir}\n")]
+    cwd = str(shared_env.input_dir)  # the working directory holds the input files
+    assert results(executed, 0) == [("TEXT", f"True\nTrue\n{cwd}\n")]
+    assert results(executed, 1) == [("TEXT", f"{cwd}\n{cwd}\n")]
+
+
+def test_input_does_not_hang(shared_env: Environment, tmp_path: Path) -> None:
+    note = write_note(tmp_path / "n.zpln", "input('name? ')")
+    result, executed = execute(shared_env, note)
+    assert executed["paragraphs"][0]["status"] == "ERROR"
+    assert "StdinNotImplementedError" in result.message
 
 
 def test_markdown_with_forms_and_parameters(shared_env: Environment, tmp_path: Path) -> None:
