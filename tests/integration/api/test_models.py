@@ -11,10 +11,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
-from jobmanager.domain.errors import NotFound
+from jobmanager.domain.errors import Conflict, NotFound
+from jobmanager.domain.statuses import JobStatus
 from jobmanager.services import Services
 from jobmanager.settings import Settings
+from jobmanager.store.models import ModelSpec, Payload, VersionSpec
+from jobmanager.store.tables import Job
 from tests.conftest import TenantClient, assert_error
 from tests.unit.test_multipart import OFFICIAL_TYPE, official_body
 
@@ -428,3 +432,38 @@ def test_the_store_gives_the_jobs_layer_a_version(
     other_tenant = services.store.tenants.create("tenant-c").id
     with pytest.raises(NotFound):
         models.get_version(other_tenant, model["id"], None)
+
+
+def test_a_model_in_use_by_an_unfinished_job_is_not_deleted(services: Services) -> None:
+    store = services.store
+    tenant_id = store.tenants.create("tenant-a").id
+    key = store.blobs.new_key()
+    store.blobs.write(key, [b'{"empty": "model"}'])
+    model = store.models.create(
+        tenant_id, ModelSpec(name="m"), VersionSpec(definition={}), Payload(key=key, size=18)
+    )
+    assert model.last_version is not None
+    job = Job(
+        tenant_id=tenant_id,
+        created_by="someone",
+        model_id=model.id,
+        model_version_id=model.last_version.id,
+        configuration_id="c",
+        input_folder_id="_PUBLIC_ROOT_ID",
+        output_folder_id="_PUBLIC_ROOT_ID",
+        max_execution_seconds=60,
+        status=JobStatus.RUNNING.value,
+    )
+    with services.db.transaction() as session:
+        session.add(job)
+    with pytest.raises(Conflict, match=job.id):
+        store.models.delete(tenant_id, model.id)
+    with pytest.raises(Conflict, match=job.id):
+        store.models.delete_version(tenant_id, model.id, None)
+    assert store.blobs.exists(key)
+    with services.db.transaction() as session:
+        session.execute(update(Job).values(status=JobStatus.SUCCEEDED.value))
+    store.models.delete(tenant_id, model.id)
+    assert not store.blobs.exists(key)
+    with pytest.raises(NotFound):
+        store.models.get(tenant_id, model.id)
