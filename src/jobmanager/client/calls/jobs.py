@@ -1,0 +1,119 @@
+"""`/api/jobmanager/v3`: jobs and schedules."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from jobmanager.client.call import Call, no_content, parse_as, parse_page
+from jobmanager.client.calls import DEFAULT_PAGE_SIZE, filter_text, given, page_params, segment
+from jobmanager.client.types import Job, ListPage, Schedule
+
+BASE = "/api/jobmanager/v3"
+Filter = Mapping[str, Any] | str | None
+
+
+def submit_job(
+    model_id: str,
+    configuration_id: str,
+    input_folder_id: str,
+    output_folder_id: str,
+    *,
+    maximum_execution_time: int | None = None,
+    parameters: dict[str, Any] | None = None,
+    model_version_id: str | None = None,
+    idempotency_token: str | None = None,
+) -> Call[Job]:
+    """Start a job; it answers at once with status `SUBMITTED`.
+
+    `maximum_execution_time` is in seconds (the server's default when None)."""
+    body = given(
+        modelId=model_id,
+        configurationId=configuration_id,
+        inputFolderId=input_folder_id,
+        outputFolderId=output_folder_id,
+        maximumExecutionTimeInSeconds=(
+            str(maximum_execution_time) if maximum_execution_time is not None else None
+        ),
+        parameters=parameters,
+        modelVersionId=model_version_id,
+        idempotencyToken=idempotency_token,
+    )
+    return Call("POST", f"{BASE}/jobs", parse_as(Job), json=body)
+
+
+def get_job(job_id: str) -> Call[Job]:
+    """One job."""
+    return Call("GET", f"{BASE}/jobs/{segment(job_id)}", parse_as(Job))
+
+
+def list_jobs(
+    filter: Filter = None,
+    *,
+    page_number: int = 0,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Call[ListPage[Job]]:
+    """One page of jobs, newest first. `filter` is the API's filter over `modelId`,
+    `message`, `status`, `creationDate`, e.g. `{"status": {"or": [{"eq": "FAILED"}]}}`."""
+    params = page_params(page_number, page_size, filter=filter_text(filter))
+    return Call("GET", f"{BASE}/jobs", parse_page(Job, "jobs"), params=params)
+
+
+def stop_job(job_id: str) -> Call[Job]:
+    """Ask a job to stop; answers the job (`STOPPING`, or already final)."""
+    return Call("POST", f"{BASE}/jobs/{segment(job_id)}/stop", parse_as(Job))
+
+
+def create_schedule(
+    name: str,
+    model_id: str,
+    configuration_id: str,
+    input_folder_id: str,
+    output_folder_id: str,
+    schedule_string: str,
+    *,
+    maximum_execution_time: int = 3600,
+) -> Call[Schedule]:
+    """A new schedule, `RUNNING` at once: a Quartz (`0 15 10 * * ?`) or 5-field cron string."""
+    body = {
+        "name": name,
+        "modelId": model_id,
+        "configurationId": configuration_id,
+        "inputFolderId": input_folder_id,
+        "outputFolderId": output_folder_id,
+        "scheduleString": schedule_string,
+        "maximumExecutionTime": maximum_execution_time,
+    }
+    return Call("POST", f"{BASE}/schedules", parse_as(Schedule), json=body)
+
+
+def get_schedule(schedule_id: str) -> Call[Schedule]:
+    """One schedule."""
+    return Call("GET", f"{BASE}/schedules/{segment(schedule_id)}", parse_as(Schedule))
+
+
+def list_schedules(
+    filter: Filter = None,
+    *,
+    page_number: int = 0,
+    page_size: int = DEFAULT_PAGE_SIZE,
+) -> Call[ListPage[Schedule]]:
+    """One page of schedules; `filter` over `name`, `status`, `modelId`, `scheduleString`,
+    `creationDate`."""
+    params = page_params(page_number, page_size, filter=filter_text(filter))
+    return Call("GET", f"{BASE}/schedules", parse_page(Schedule, "schedules"), params=params)
+
+
+def delete_schedule(schedule_id: str) -> Call[None]:
+    """Delete a schedule."""
+    return Call("DELETE", f"{BASE}/schedules/{segment(schedule_id)}", no_content)
+
+
+def start_schedule(schedule_id: str) -> Call[Schedule]:
+    """Let a schedule fire again (`RUNNING`)."""
+    return Call("POST", f"{BASE}/schedules/{segment(schedule_id)}/start", parse_as(Schedule))
+
+
+def stop_schedule(schedule_id: str) -> Call[Schedule]:
+    """Stop a schedule from creating jobs (`STOPPED`)."""
+    return Call("POST", f"{BASE}/schedules/{segment(schedule_id)}/stop", parse_as(Schedule))

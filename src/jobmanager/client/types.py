@@ -1,0 +1,191 @@
+"""Typed results. Attributes are snake_case; `.raw` is the JSON object as the server sent it.
+
+Unknown fields are ignored (the server may add extensions), missing optional ones are
+`None` or empty, so an older or newer server still parses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+FINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
+PUBLIC_ROOT_ID = "_PUBLIC_ROOT_ID"
+PRIVATE_ROOT_ID = "_PRIVATE_ROOT_ID"
+
+
+class ApiObject(BaseModel):
+    """A resource as the API shows it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+    _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_raw(cls, data: Any, handler: Any) -> Any:
+        parsed = handler(data)
+        if isinstance(data, dict):
+            parsed._raw = dict(data)
+        return parsed
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        """The JSON object as received (camelCase, timestamps as strings)."""
+        return self._raw or self.model_dump(by_alias=True, mode="json")
+
+
+class Page(ApiObject):
+    number: int = 0
+    size: int = 0
+    total_pages: int = 0
+    total_elements: int = 0
+
+
+T = TypeVar("T")
+
+
+class ListPage(BaseModel, Generic[T]):
+    """One page of a list: its items and the page numbers."""
+
+    items: list[T]
+    page: Page
+
+    @property
+    def is_last(self) -> bool:
+        return not self.items or self.page.number + 1 >= self.page.total_pages
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = 1800
+    scope: str = ""
+
+
+class Version(ApiObject):
+    id: str
+    number: int = 0
+    expiration_date: datetime | None = None
+    author: str = ""
+    creation_date: datetime | None = None
+    dependencies: list[Any] = []
+    io: dict[str, Any] = {}
+    produced_by: list[Any] = []
+    kpi: list[Any] = []
+    payload_kind: str = ""
+
+
+class Model(ApiObject):
+    id: str
+    name: str = ""
+    description: str = ""
+    type: str = ""
+    author: str = ""
+    last_version: Version | None = None
+
+
+class File(ApiObject):
+    id: str
+    parent_id: str = ""
+    name: str = ""
+    type: str | None = None
+    size_in_bytes: int = 0
+    modified_date: datetime | None = None
+    modified_by: str = ""
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type_text(cls, value: Any) -> Any:
+        return None if value is False else value
+
+
+class Directory(ApiObject):
+    id: str
+    name: str = ""
+    parent_id: str | None = None
+    modified_date: datetime | None = None
+    modified_by: str = ""
+
+
+class Resources(ApiObject):
+    cpus: float | None = None
+    memory_mib: int | None = Field(default=None, alias="memoryMiB")
+
+
+class Configuration(ApiObject):
+    id: str
+    name: str = ""
+    description: str = ""
+    runtime: str = ""
+    packages: list[str] = []
+    resources: Resources = Resources()
+    max_environments: int = 1
+    when_busy: str = "queue"
+    network: str = "allowed"
+    environment_variables: dict[str, str] = {}
+    creation_date: datetime | None = None
+    modified_date: datetime | None = None
+
+
+class Environment(ApiObject):
+    id: str
+    configuration_id: str = ""
+    job_id: str | None = None
+    slot: int | None = None
+    status: str = ""
+    creation_date: datetime | None = None
+
+
+class Progress(ApiObject):
+    """Where a running job is: `unit` is e.g. `paragraph` or `cell`."""
+
+    unit: str = ""
+    current: int = 0
+    total: int = 0
+    title: str = ""
+    text: str = ""
+
+
+class Job(ApiObject):
+    id: str
+    model_id: str = ""
+    model_version_id: str | None = None
+    configuration_id: str = ""
+    environment_id: str | None = None
+    input_folder_id: str = ""
+    output_folder_id: str = ""
+    maximum_execution_time_in_seconds: int = 0
+    status: str = ""
+    message: str = ""
+    creation_date: datetime | None = None
+    created_by: str = ""
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    progress: Progress | None = None
+    parameters: dict[str, Any] = {}
+    schedule_id: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+class Schedule(ApiObject):
+    id: str
+    name: str = ""
+    model_id: str = ""
+    configuration_id: str = ""
+    input_folder_id: str = ""
+    output_folder_id: str = ""
+    maximum_execution_time: int = 0
+    schedule_string: str = ""
+    status: str = ""
+    creation_date: datetime | None = None
+    created_by: str = ""
+
+
+Entry = File | Directory
