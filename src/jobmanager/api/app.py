@@ -11,14 +11,19 @@ from fastapi import APIRouter, Depends, FastAPI
 from jobmanager import __version__
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import install_error_handlers
-from jobmanager.api.routes import auth, health, identity, models, prl
+from jobmanager.api.routes import auth, dataexchange, health, identity, models, prl
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 
 log = logging.getLogger("jobmanager")
 
 # Routers under /api that need an authenticated caller.
-SECURED_ROUTERS: tuple[APIRouter, ...] = (identity.router, prl.router, models.router)
+SECURED_ROUTERS: tuple[APIRouter, ...] = (
+    identity.router,
+    prl.router,
+    dataexchange.router,
+    models.router,
+)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:

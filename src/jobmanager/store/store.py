@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from jobmanager.store.blobs import BlobStore
 from jobmanager.store.configurations import ConfigurationRepository
+from jobmanager.store.dataexchange import DataExchangeRepository
 from jobmanager.store.db import Database
 from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
@@ -20,3 +21,4 @@ class Store:
         self.jobs = JobRepository(db)
         self.execution = ExecutionRepository(db)
         self.configurations = ConfigurationRepository(db)
+        self.dataexchange = DataExchangeRepository(db, blobs)

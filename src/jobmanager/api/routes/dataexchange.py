@@ -1,0 +1,174 @@
+"""`/api/dataexchange/v3`: files and directories of the caller's tenant (SPEC §3)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any, BinaryIO
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
+from jobmanager.api.multipart import read_multipart
+from jobmanager.api.paging import PageDep
+from jobmanager.api.schemas.dataexchange import (
+    DirectoryCreate,
+    EntryChange,
+    directory_json,
+    download_headers,
+    download_media_type,
+    file_json,
+    file_metadata,
+    listing_json,
+)
+from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.filters import FilterError, parse_filter
+from jobmanager.store.blobs import CHUNK
+from jobmanager.store.dataexchange import LISTING_FIELDS
+
+router = APIRouter(prefix="/api/dataexchange/v3", tags=["dataexchange"])
+
+
+@router.post("/files", status_code=201)
+async def upload_file(
+    request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
+) -> dict[str, Any]:
+    upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
+    with upload.discard_on_error():
+        metadata, name = file_metadata(upload.metadata, upload.filename)
+        record = await run_in_threadpool(
+            store.dataexchange.create_file,
+            caller.tenant_id,
+            metadata.parentId,
+            name,
+            blob_key=upload.blob_key,
+            size=upload.size,
+            type=metadata.media_type,
+            modified_by=caller.client_id,
+        )
+    return file_json(record)
+
+
+@router.get("/files/{file_id}")
+def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> StreamingResponse:
+    record, handle = store.dataexchange.open_file(caller.tenant_id, file_id)
+    return StreamingResponse(
+        _chunks(handle),
+        media_type=download_media_type(record),
+        headers=download_headers(record),
+    )
+
+
+@router.put("/files/{file_id}")
+async def replace_file(
+    file_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
+) -> dict[str, Any]:
+    upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
+    with upload.discard_on_error():
+        record = await run_in_threadpool(
+            store.dataexchange.replace_file,
+            caller.tenant_id,
+            file_id,
+            blob_key=upload.blob_key,
+            size=upload.size,
+            modified_by=caller.client_id,
+        )
+    return file_json(record)
+
+
+@router.delete("/files/{file_id}", status_code=204)
+def delete_file(file_id: str, caller: CallerDep, store: StoreDep) -> Response:
+    store.dataexchange.delete_file(caller.tenant_id, file_id)
+    return Response(status_code=204)
+
+
+@router.get("/files/{file_id}/properties")
+def file_properties(file_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
+    return file_json(store.dataexchange.get_file(caller.tenant_id, file_id))
+
+
+@router.patch("/files/{file_id}/properties")
+def change_file(
+    file_id: str, body: EntryChange, caller: CallerDep, store: StoreDep
+) -> dict[str, Any]:
+    record = store.dataexchange.update_file(
+        caller.tenant_id,
+        file_id,
+        name=body.name,
+        parent_id=body.parentId,
+        modified_by=caller.client_id,
+    )
+    return file_json(record)
+
+
+@router.post("/directories", status_code=201)
+def create_directory(body: DirectoryCreate, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
+    record = store.dataexchange.create_directory(
+        caller.tenant_id, body.parentId, body.name, modified_by=caller.client_id
+    )
+    return directory_json(record)
+
+
+@router.get("/directories/{directory_id}/properties")
+def directory_properties(directory_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
+    return directory_json(store.dataexchange.get_directory(caller.tenant_id, directory_id))
+
+
+@router.patch("/directories/{directory_id}/properties")
+def change_directory(
+    directory_id: str, body: EntryChange, caller: CallerDep, store: StoreDep
+) -> dict[str, Any]:
+    record = store.dataexchange.update_directory(
+        caller.tenant_id,
+        directory_id,
+        name=body.name,
+        parent_id=body.parentId,
+        modified_by=caller.client_id,
+    )
+    return directory_json(record)
+
+
+@router.get("/directories/{directory_id}")
+def list_directory(
+    directory_id: str,
+    caller: CallerDep,
+    store: StoreDep,
+    page: PageDep,
+    filter: Annotated[str | None, Query()] = None,
+) -> dict[str, Any]:
+    try:
+        flt = parse_filter(filter, LISTING_FIELDS)
+    except FilterError as error:
+        raise InvalidInput(str(error)) from None
+    listing = store.dataexchange.list_directory(
+        caller.tenant_id, directory_id, offset=page.offset, limit=page.size, flt=flt
+    )
+    return listing_json(listing, page)
+
+
+@router.delete("/directories/{directory_id}", status_code=204)
+def delete_directory(
+    directory_id: str,
+    caller: CallerDep,
+    store: StoreDep,
+    recursive: Annotated[str | None, Query()] = None,
+) -> Response:
+    store.dataexchange.delete_directory(
+        caller.tenant_id, directory_id, recursive=_flag("recursive", recursive)
+    )
+    return Response(status_code=204)
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    if raw is None or raw.strip().lower() in ("", "false"):
+        return False
+    if raw.strip().lower() == "true":
+        return True
+    raise InvalidInput(f"{name} must be true or false, got {raw[:40]!r}")
+
+
+def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk

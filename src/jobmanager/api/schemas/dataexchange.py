@@ -1,0 +1,127 @@
+"""Bodies of `/api/dataexchange/v3` (SPEC §3): files, directories and their listings."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from jobmanager.api.errors import describe_validation_error
+from jobmanager.api.paging import PageRequest, page_info, spring_fields
+from jobmanager.api.schemas import timestamp
+from jobmanager.domain.errors import InvalidInput
+from jobmanager.store.dataexchange import DirectoryListing, DirectoryRecord, FileRecord
+
+MAX_TYPE_CHARS = 255
+MAX_ID_CHARS = 64
+
+
+class DirectoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(strict=True)
+    parentId: str = Field(strict=True, max_length=MAX_ID_CHARS)
+
+
+class EntryChange(BaseModel):
+    """A PATCH of properties: a new `name`, a new `parentId` (a move), or both."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, strict=True)
+    parentId: str | None = Field(default=None, strict=True, max_length=MAX_ID_CHARS)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null; leave the field out to keep its value")
+        return value
+
+
+class FileMetadata(BaseModel):
+    """The `metadata` part of an upload. The official client sends `type: false` when
+    it cannot guess a media type: that, like null or a missing type, means none."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, strict=True)
+    parentId: str = Field(strict=True, max_length=MAX_ID_CHARS)
+    type: str | bool | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _type(cls, value: str | bool | None) -> str | bool | None:
+        if value is True:
+            raise ValueError("must be a media type such as 'text/csv' (or false)")
+        if isinstance(value, str) and len(value) > MAX_TYPE_CHARS:
+            raise ValueError(f"longer than {MAX_TYPE_CHARS} characters")
+        return value
+
+    @property
+    def media_type(self) -> str:
+        return self.type if isinstance(self.type, str) else ""
+
+
+def file_metadata(document: dict[str, Any] | None, filename: str) -> tuple[FileMetadata, str]:
+    """The upload's metadata and the file's name (metadata `name`, else the part's filename)."""
+    if document is None:
+        raise InvalidInput("multipart part 'metadata' is missing: send {name, parentId, type}")
+    try:
+        metadata = FileMetadata.model_validate(document)
+    except ValidationError as error:
+        details = "; ".join(
+            f"metadata.{describe_validation_error(dict(e))}" for e in error.errors()
+        )
+        raise InvalidInput(details) from None
+    name = metadata.name if metadata.name is not None else filename
+    return metadata, name
+
+
+def file_json(record: FileRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "parentId": record.parent_id,
+        "name": record.name,
+        "type": record.type,
+        "sizeInBytes": record.size_in_bytes,
+        "modifiedDate": timestamp(record.modified_date),
+        "modifiedBy": record.modified_by,
+    }
+
+
+def directory_json(record: DirectoryRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "name": record.name,
+        "parentId": record.parent_id,
+        "modifiedDate": timestamp(record.modified_date),
+        "modifiedBy": record.modified_by,
+    }
+
+
+def listing_json(listing: DirectoryListing, page: PageRequest) -> dict[str, Any]:
+    count = len(listing.files) + len(listing.directories)
+    return {
+        "files": [file_json(f) for f in listing.files],
+        "directories": [directory_json(d) for d in listing.directories],
+        "page": page_info(page, listing.total),
+        **spring_fields(page, listing.total, count),
+    }
+
+
+def download_headers(record: FileRecord) -> dict[str, str]:
+    """Length and a `Content-Disposition` carrying the name, non-ASCII names per RFC 6266."""
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in record.name)
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(record.name)}"
+    return {"Content-Length": str(record.size_in_bytes), "Content-Disposition": disposition}
+
+
+def download_media_type(record: FileRecord) -> str:
+    kind = record.type.strip()
+    return (
+        kind
+        if "/" in kind and "\n" not in kind and "\r" not in kind
+        else "application/octet-stream"
+    )
