@@ -17,6 +17,7 @@ from jobmanager.dispatch.base import Dispatcher
 from jobmanager.dispatch.local import LocalDispatcher
 from jobmanager.environments import EnvironmentPool, spec_for
 from jobmanager.reaper import Reaper
+from jobmanager.scheduler import Scheduler
 from jobmanager.services import Services
 from jobmanager.worker import Worker
 
@@ -50,6 +51,9 @@ class Runtime:
             self.dispatcher = LocalDispatcher(self.worker, settings.job_slots)
         reaper_id = f"{socket.gethostname()}:{os.getpid()}:reaper"
         self.reaper = Reaper(services.store, settings, reaper_id)
+        self.scheduler: Scheduler | None = None
+        if settings.scheduler_enabled:
+            self.scheduler = Scheduler(services.store, self.dispatcher)
         self._closing = threading.Event()
         self._sweeper: threading.Thread | None = None
 
@@ -69,9 +73,13 @@ class Runtime:
             self._sweeper.start()
         self.dispatcher.start()
         self.reaper.start()
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     def stop(self) -> None:
         self._closing.set()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.reaper.stop()
         self.dispatcher.stop()
         if self.worker is not None:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from jobmanager import __version__
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import install_error_handlers
-from jobmanager.api.routes import auth, dataexchange, health, identity, models, prl
+from jobmanager.api.routes import auth, dataexchange, health, identity, models, prl, schedules
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 
@@ -22,6 +22,7 @@ SECURED_ROUTERS: tuple[APIRouter, ...] = (
     identity.router,
     prl.router,
     dataexchange.router,
+    schedules.router,
     models.router,
 )
 

@@ -9,6 +9,7 @@ from jobmanager.store.db import Database
 from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
 from jobmanager.store.models import ModelRepository
+from jobmanager.store.schedules import ScheduleRepository
 from jobmanager.store.tenants import TenantRepository
 
 
@@ -19,6 +20,7 @@ class Store:
         self.tenants = TenantRepository(db)
         self.models = ModelRepository(db, blobs)
         self.jobs = JobRepository(db)
+        self.schedules = ScheduleRepository(db, self.jobs)
         self.execution = ExecutionRepository(db)
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)

@@ -1,0 +1,132 @@
+"""Bodies of `/api/jobmanager/v3/schedules` (SPEC §1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from jobmanager.api.schemas import timestamp
+from jobmanager.api.schemas.jobs import seconds_value
+from jobmanager.domain import cron
+from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.names import NameRuleError, check_display_name
+from jobmanager.store.schedules import (
+    FiringRecord,
+    Misfire,
+    Overlap,
+    ScheduleRecord,
+    ScheduleSpec,
+    ScheduleStatus,
+)
+from jobmanager.store.types import utcnow
+
+NEXT_FIRE_TIMES = 5
+MAX_SCHEDULE_STRING_CHARS = 255
+
+
+class ScheduleCreate(BaseModel):
+    """Schedule parameters. Unknown fields are ignored; every known one is checked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = None
+    modelId: str = Field(min_length=1, max_length=64)
+    configurationId: str = Field(min_length=1, max_length=64)
+    inputFolderId: str = Field(min_length=1, max_length=64)
+    outputFolderId: str = Field(min_length=1, max_length=64)
+    maximumExecutionTime: int | None = None
+    scheduleString: str = Field(min_length=1, max_length=MAX_SCHEDULE_STRING_CHARS)
+    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    misfire: Misfire = "once"
+    overlap: Overlap = "skip"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return check_display_name(value, "schedule name")
+        except NameRuleError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("maximumExecutionTime", mode="before")
+    @classmethod
+    def _seconds(cls, value: Any) -> int | None:
+        return seconds_value(value, "maximumExecutionTime")
+
+    def to_spec(self, default_seconds: int, max_seconds: int) -> ScheduleSpec:
+        """The spec to store; the time zone and the expression are checked here (400)."""
+        seconds = self.maximumExecutionTime or default_seconds
+        if seconds > max_seconds:
+            raise InvalidInput(f"maximumExecutionTime: at most {max_seconds}")
+        check_expression(self.scheduleString, self.timezone)
+        return ScheduleSpec(
+            name=self.name or "",
+            model_id=self.modelId,
+            configuration_id=self.configurationId,
+            input_folder_id=self.inputFolderId,
+            output_folder_id=self.outputFolderId,
+            max_execution_seconds=seconds,
+            schedule_string=" ".join(self.scheduleString.split()),
+            timezone=self.timezone,
+            misfire=self.misfire,
+            overlap=self.overlap,
+            parameters=self.parameters,
+        )
+
+
+def check_expression(expression: str, timezone: str) -> None:
+    """400 naming `timezone` for an unknown zone, `scheduleString` for a bad expression."""
+    try:
+        cron.parse("0 0 * * *", timezone)
+    except cron.CronError as error:
+        raise InvalidInput(f"timezone: {error}; use an IANA name like 'Europe/Berlin'") from None
+    try:
+        cron.parse(expression, timezone)
+    except cron.CronError as error:
+        raise InvalidInput(f"scheduleString: {error}") from None
+
+
+def next_fire_times(record: ScheduleRecord) -> list[str]:
+    """The next five fire times after now, for a running schedule (none when stopped)."""
+    if record.status is not ScheduleStatus.RUNNING:
+        return []
+    parsed = cron.parse(record.schedule_string, record.timezone)
+    return [timestamp(t) for t in parsed.next_fire_times(NEXT_FIRE_TIMES, utcnow())]
+
+
+def schedule_json(record: ScheduleRecord) -> dict[str, Any]:
+    """ScheduleDetails as the official client reads it, and this service's extensions."""
+    return {
+        "id": record.id,
+        "name": record.name,
+        "modelId": record.model_id,
+        "configurationId": record.configuration_id,
+        "inputFolderId": record.input_folder_id,
+        "outputFolderId": record.output_folder_id,
+        "maximumExecutionTime": str(record.max_execution_seconds),
+        "scheduleString": record.schedule_string,
+        "status": record.status.value,
+        "creationDate": timestamp(record.creation_date),
+        "createdBy": record.created_by,
+        "timezone": record.timezone,
+        "misfire": record.misfire,
+        "overlap": record.overlap,
+        "parameters": record.parameters,
+        "nextFireTimes": next_fire_times(record),
+    }
+
+
+def firing_json(record: FiringRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "scheduleId": record.schedule_id,
+        "fireTime": timestamp(record.fire_time),
+        "outcome": record.outcome.value,
+        "jobId": record.job_id,
+        "reason": record.reason,
+        "creationDate": timestamp(record.created_at),
+    }
