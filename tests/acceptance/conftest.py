@@ -1,0 +1,46 @@
+"""Fixtures for acceptance tests: the official client (`mdsp`) and a real server for it.
+
+The client comes from npm. Where it cannot be installed, its tests skip with the
+reason; on CI (CI=true) they fail instead, so a broken install is never silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.acceptance.mdsp import Mdsp, MdspUnavailable, install_mdsp
+from tests.acceptance.server import ServerProcess
+from tests.conftest import ON_CI
+
+
+@pytest.fixture(scope="session")
+def mdsp_binary() -> Path:
+    """The `mdsp` executable of the pinned official client, installed once per machine."""
+    try:
+        return install_mdsp()
+    except MdspUnavailable as error:
+        if ON_CI:
+            pytest.fail(f"the official client is needed on CI: {error}")
+        pytest.skip(f"the official client is not available: {error}")
+
+
+@pytest.fixture(scope="session")
+def mdsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real `jobmanager serve` (embedded SQLite, dev tenant) shared by the session's
+    client tests; each test makes its own folders and models."""
+    server = ServerProcess(tmp_path_factory.mktemp("mdsp-server") / "home").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def mdsp(
+    mdsp_binary: Path, mdsp_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> Mdsp:
+    """The official client logged in to `mdsp_server` as its dev tenant."""
+    client = Mdsp(mdsp_binary, mdsp_server, tmp_path_factory.mktemp("mdsp-home"))
+    client.login_dev()
+    return client
