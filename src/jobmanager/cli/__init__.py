@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from jobmanager.cli import admin, serve, worker
+from jobmanager.cli import admin, configs, data, jobs, login, models, run, schedules, serve, worker
 
 app = typer.Typer(
     name="jobmanager",
@@ -15,6 +15,13 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
 app.add_typer(admin.app, name="admin")
+app.command("login")(login.login)
+app.command("run")(run.run)
+app.add_typer(models.app, name="models")
+app.add_typer(data.app, name="data")
+app.add_typer(configs.app, name="configs")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(schedules.app, name="schedules")
 
 
 def main() -> None:

@@ -1,0 +1,129 @@
+"""`jobmanager configs`: environment configurations (what a job's environment is made of)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from jobmanager.cli.login import session
+from jobmanager.cli.output import JsonOption, error, print_fields, print_json, print_table, say
+from jobmanager.client import Configuration
+
+app = typer.Typer(
+    help="Environment configurations: Python packages, resources, limits.", no_args_is_help=True
+)
+
+
+def key_values(items: list[str], option: str) -> dict[str, str]:
+    """`k=v` strings as a dict; a malformed one is a one-line error naming the option."""
+    values: dict[str, str] = {}
+    for item in items:
+        key, separator, value = item.partition("=")
+        if not separator or not key:
+            error(f"{option} expects key=value, got {item!r}")
+        values[key] = value
+    return values
+
+
+@app.command("create")
+def create(
+    name: str,
+    description: Annotated[str | None, typer.Option(help="Description")] = None,
+    runtime: Annotated[str | None, typer.Option(help="e.g. python3 or python3.11")] = None,
+    package: Annotated[
+        list[str] | None, typer.Option("--package", "-p", help="pip requirement (repeatable)")
+    ] = None,
+    cpus: Annotated[float | None, typer.Option(help="CPU limit")] = None,
+    memory: Annotated[int | None, typer.Option("--memory", help="Memory limit in MiB")] = None,
+    max_environments: Annotated[
+        int | None, typer.Option(help="Environments of this configuration at once")
+    ] = None,
+    when_busy: Annotated[str | None, typer.Option(help="queue or fail")] = None,
+    network: Annotated[str | None, typer.Option(help="allowed or none")] = None,
+    env: Annotated[
+        list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE variable (repeatable)")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Create a configuration."""
+    variables = key_values(env or [], "--env") or None
+    with session() as api:
+        made = api.create_configuration(
+            name,
+            description=description,
+            runtime=runtime,
+            packages=package,
+            cpus=cpus,
+            memory_mib=memory,
+            max_environments=max_environments,
+            when_busy=when_busy,
+            network=network,
+            environment_variables=variables,
+        )
+    if json_:
+        print_json(made)
+    else:
+        say(f"created configuration {made.name} ({made.id})")
+
+
+@app.command("list")
+def list_configurations(json_: JsonOption = False) -> None:
+    """List the configurations."""
+    with session() as api:
+        configurations = list(api.iter_configurations())
+    if json_:
+        print_json(configurations)
+        return
+    print_table(
+        ("id", "name", "runtime", "packages", "max envs", "when busy", "created"),
+        (
+            (
+                c.id,
+                c.name,
+                c.runtime,
+                len(c.packages),
+                c.max_environments,
+                c.when_busy,
+                c.creation_date,
+            )
+            for c in configurations
+        ),
+        "no configurations",
+    )
+
+
+def _fields(c: Configuration) -> list[tuple[str, object]]:
+    return [
+        ("id", c.id),
+        ("name", c.name),
+        ("description", c.description),
+        ("runtime", c.runtime),
+        ("packages", ", ".join(c.packages) or "(the service's Python)"),
+        ("cpus", c.resources.cpus),
+        ("memory MiB", c.resources.memory_mib),
+        ("max environments", c.max_environments),
+        ("when busy", c.when_busy),
+        ("network", c.network),
+        ("variables", ", ".join(f"{k}={v}" for k, v in c.environment_variables.items())),
+        ("created", c.creation_date),
+    ]
+
+
+@app.command("show")
+def show(configuration_id: str, json_: JsonOption = False) -> None:
+    """Show one configuration."""
+    with session() as api:
+        configuration = api.get_configuration(configuration_id)
+    if json_:
+        print_json(configuration)
+    else:
+        print_fields(_fields(configuration))
+
+
+@app.command("delete")
+def delete(configuration_id: str) -> None:
+    """Delete a configuration."""
+    with session() as api:
+        api.delete_configuration(configuration_id)
+    say(f"deleted configuration {configuration_id}")

@@ -1,0 +1,291 @@
+"""`jobmanager jobs`: submit, watch, list, show, stop jobs and fetch their outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.live import Live
+from rich.markup import escape
+from rich.text import Text
+
+from jobmanager.cli.common import console
+from jobmanager.cli.configs import key_values
+from jobmanager.cli.data import download_folder, folder_of
+from jobmanager.cli.login import session
+from jobmanager.cli.output import (
+    JsonOption,
+    duration,
+    error,
+    now,
+    print_fields,
+    print_json,
+    print_table,
+    say,
+    size,
+)
+from jobmanager.client import Client, Job
+from jobmanager.client.folders import is_path, walk
+
+app = typer.Typer(
+    help="Jobs: run a model on an input folder, outputs to an output folder.", no_args_is_help=True
+)
+
+EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 2}
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-P", help="Notebook parameter key=value (repeatable)"),
+]
+TimeoutOption = Annotated[
+    int | None, typer.Option("--timeout", help="Maximum execution time in seconds")
+]
+IntervalOption = Annotated[float, typer.Option(help="Seconds between status polls")]
+
+
+def parameters(items: list[str] | None) -> dict[str, Any] | None:
+    return key_values(items or [], "--param") or None
+
+
+def elapsed(job: Job) -> float:
+    """Execution time so far (or in total, once ended)."""
+    if job.start_date is None:
+        return 0.0
+    end = job.end_date or now()
+    return (end - job.start_date).total_seconds()
+
+
+def describe(job: Job) -> str:
+    """One line: status, progress by paragraph or cell, title, time against the limit."""
+    parts = [f"{job.status:<9}"]
+    progress = job.progress
+    if progress is not None and progress.total:
+        parts.append(f"{progress.unit or 'step'} {progress.current}/{progress.total}")
+        if progress.title:
+            parts.append(progress.title)
+    limit = job.maximum_execution_time_in_seconds
+    parts.append(
+        f"{duration(elapsed(job))} of {duration(limit)}" if limit else duration(elapsed(job))
+    )
+    if job.message and not job.is_final:
+        parts.append(job.message)
+    return "  ".join(parts)
+
+
+def _bar(job: Job, width: int = 30) -> str:
+    progress = job.progress
+    if progress is None or not progress.total:
+        return ""
+    done = round(width * min(progress.current, progress.total) / progress.total)
+    return "[" + "#" * done + "-" * (width - done) + "]"
+
+
+def _live_view(job: Job) -> Text:
+    text = Text(f"job {job.id}\n", style="bold")
+    text.append(describe(job))
+    bar = _bar(job)
+    if bar:
+        text.append(f"\n{bar}")
+    return text
+
+
+def watch_job(api: Client, job_id: str, interval: float = 1.0) -> Job:
+    """Follow a job until it is final: a live view on a terminal, a line per change
+    otherwise. Ctrl-C asks the job to stop (a second Ctrl-C leaves it running)."""
+    stopping = False
+    while True:
+        try:
+            return _follow(api, job_id, interval)
+        except KeyboardInterrupt:
+            if stopping:
+                error(
+                    f"stopped watching; job {job_id} goes on",
+                    f"`jobmanager jobs stop {job_id}`",
+                    130,
+                )
+            stopping = True
+            say(f"asking job {job_id} to stop (Ctrl-C again to leave it running)")
+            api.stop_job(job_id)
+
+
+def _follow(api: Client, job_id: str, interval: float) -> Job:
+    if console.is_terminal:
+        with Live(console=console, refresh_per_second=4, transient=True) as live:
+            return api.wait_for_job(
+                job_id, interval=interval, on_update=lambda j: live.update(_live_view(j))
+            )
+    last: list[tuple[Any, ...]] = []
+
+    def line(job: Job) -> None:
+        progress = job.progress
+        key = (
+            job.status,
+            progress.current if progress else None,
+            progress.title if progress else None,
+        )
+        if not last or last[-1] != key:
+            last.append(key)
+            console.print(escape(describe(job)), soft_wrap=True, highlight=False)
+
+    return api.wait_for_job(job_id, interval=interval, on_update=line)
+
+
+def finish(job: Job) -> None:
+    """The final line, then exit 0 (succeeded), 1 (failed) or 2 (stopped)."""
+    style = {"SUCCEEDED": "green", "FAILED": "red", "STOPPED": "yellow"}.get(job.status, "")
+    message = f": {escape(job.message)}" if job.message else ""
+    console.print(
+        f"job {job.id} [{style}]{job.status}[/{style}] after {duration(elapsed(job))}{message}",
+        soft_wrap=True,
+        highlight=False,
+    )
+    raise typer.Exit(EXIT_CODES.get(job.status, 1))
+
+
+def configuration_id(api: Client, text: str) -> str:
+    """A configuration named by id or by name."""
+    for configuration in api.iter_configurations():
+        if text in (configuration.id, configuration.name):
+            return configuration.id
+    error(f"configuration {text!r} not found", "See `jobmanager configs list`")
+
+
+@app.command("submit")
+def submit(
+    model: Annotated[str, typer.Option("--model", "-m", help="Model id")],
+    config: Annotated[str, typer.Option("--config", "-c", help="Configuration id or name")],
+    input_folder: Annotated[str, typer.Option("--input", "-i", help="Input folder id or path")],
+    output_folder: Annotated[
+        str, typer.Option("--output", "-o", help="Output folder id or path (created if a path)")
+    ],
+    timeout: TimeoutOption = None,
+    param: ParamOption = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Follow it until it ends")] = False,
+    interval: IntervalOption = 1.0,
+    json_: JsonOption = False,
+) -> None:
+    """Start a job. With --watch, follow it and exit 0 succeeded, 1 failed, 2 stopped."""
+    values = parameters(param)
+    with session() as api:
+        job = api.submit_job(
+            model,
+            configuration_id(api, config),
+            folder_of(api, input_folder).id,
+            folder_of(api, output_folder, create=is_path(output_folder)).id,
+            maximum_execution_time=timeout,
+            parameters=values,
+        )
+        if json_ and not watch:
+            print_json(job)
+            return
+        say(f"submitted job {job.id}")
+        if watch:
+            finish(watch_job(api, job.id, interval))
+
+
+@app.command("watch")
+def watch(job_id: str, interval: IntervalOption = 1.0) -> None:
+    """Follow a job until it ends; exit 0 succeeded, 1 failed, 2 stopped."""
+    with session() as api:
+        finish(watch_job(api, job_id, interval))
+
+
+@app.command("list")
+def list_jobs(
+    status: Annotated[
+        list[str] | None, typer.Option("--status", "-s", help="Only these statuses (repeatable)")
+    ] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Only this model's jobs")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first")] = 100,
+    json_: JsonOption = False,
+) -> None:
+    """List jobs, newest first."""
+    query: dict[str, Any] = {}
+    if status:
+        query["status"] = {"or": [{"eq": value.upper()} for value in status]}
+    if model:
+        query["modelId"] = model
+    with session() as api:
+        jobs: list[Job] = []
+        for job in api.iter_jobs(query or None):
+            if len(jobs) >= limit:
+                break
+            jobs.append(job)
+    if json_:
+        print_json(jobs)
+        return
+    print_table(
+        ("id", "status", "model", "created", "time", "message"),
+        (
+            (j.id, j.status, j.model_id, j.creation_date, duration(elapsed(j)), j.message)
+            for j in jobs
+        ),
+        "no jobs",
+    )
+
+
+@app.command("show")
+def show(job_id: str, json_: JsonOption = False) -> None:
+    """Show one job."""
+    with session() as api:
+        job = api.get_job(job_id)
+    if json_:
+        print_json(job)
+        return
+    progress = job.progress
+    print_fields(
+        [
+            ("id", job.id),
+            ("status", job.status),
+            ("message", job.message),
+            ("progress", describe(job)),
+            ("current", progress.title if progress else ""),
+            ("model", job.model_id),
+            ("configuration", job.configuration_id),
+            ("input folder", job.input_folder_id),
+            ("output folder", job.output_folder_id),
+            ("time limit", duration(job.maximum_execution_time_in_seconds)),
+            ("parameters", job.parameters or ""),
+            ("created", job.creation_date),
+            ("started", job.start_date),
+            ("ended", job.end_date),
+        ]
+    )
+
+
+@app.command("stop")
+def stop(job_id: str, json_: JsonOption = False) -> None:
+    """Ask a job to stop (its outputs so far are kept)."""
+    with session() as api:
+        job = api.stop_job(job_id)
+    if json_:
+        print_json(job)
+    else:
+        say(f"job {job.id} is {job.status}")
+
+
+@app.command("outputs")
+def outputs(
+    job_id: str,
+    download: Annotated[
+        Path | None, typer.Option("--download", "-d", help="Download them into this folder")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """List a job's outputs, or download them with --download DIR."""
+    with session() as api:
+        job = api.get_job(job_id)
+        folder = api.get_directory(job.output_folder_id)
+        if download is not None:
+            count, total = download_folder(api, folder, download)
+            say(f"downloaded {count} files ({size(total)}) to {download}")
+            return
+        files = list(walk(api, folder.id))
+    if json_:
+        print_json([{**item.file.raw, "path": item.path.as_posix()} for item in files])
+        return
+    print_table(
+        ("path", "size", "id"),
+        ((item.path.as_posix(), size(item.file.size_in_bytes), item.file.id) for item in files),
+        f"job {job_id} has no outputs yet",
+    )

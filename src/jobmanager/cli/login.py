@@ -1,0 +1,152 @@
+"""`jobmanager login`, and where every client command finds its server and credentials.
+
+Order, per value: the environment (`JOBMANAGER_URL`, `JOBMANAGER_CLIENT_ID`,
+`JOBMANAGER_CLIENT_SECRET`), then what `login` saved in
+`$XDG_CONFIG_HOME/jobmanager/credentials.json` (default `~/.config/...`, mode 0600),
+then the dev credentials of a local embedded server (`$JOBMANAGER_HOME` or
+`./.jobmanager`, file `dev-credentials.json`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from jobmanager.cli.output import error, reported, say
+from jobmanager.client import Client
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+DEV_CREDENTIALS = "dev-credentials.json"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Where to connect and as whom; `source` says where the credentials came from."""
+
+    url: str
+    client_id: str
+    client_secret: str
+    source: str
+
+
+def config_folder() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "jobmanager"
+
+
+def credentials_path() -> Path:
+    return config_folder() / "credentials.json"
+
+
+def embedded_home() -> Path:
+    return Path(os.environ.get("JOBMANAGER_HOME") or ".jobmanager")
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def saved_profile() -> dict[str, Any]:
+    return _read(credentials_path())
+
+
+def dev_profile(home: Path | None = None) -> dict[str, Any]:
+    return _read((home or embedded_home()) / DEV_CREDENTIALS)
+
+
+def load_profile() -> Profile | None:
+    """The profile from the environment, the saved login and the dev credentials; None when
+    no client id and secret are known."""
+    sources = [
+        ("environment", _environment()),
+        ("login", saved_profile()),
+        ("dev credentials", dev_profile()),
+    ]
+    values: dict[str, str] = {}
+    origin = ""
+    for name, document in sources:
+        for key in ("url", "clientId", "clientSecret"):
+            if document.get(key) and key not in values:
+                values[key] = str(document[key])
+                if key == "clientId":
+                    origin = name
+    if "clientId" not in values or "clientSecret" not in values:
+        return None
+    return Profile(
+        values.get("url", DEFAULT_URL), values["clientId"], values["clientSecret"], origin
+    )
+
+
+def _environment() -> dict[str, str]:
+    names = {"url": "JOBMANAGER_URL", "clientId": "JOBMANAGER_CLIENT_ID"}
+    names["clientSecret"] = "JOBMANAGER_CLIENT_SECRET"
+    return {key: os.environ[name] for key, name in names.items() if os.environ.get(name)}
+
+
+def require_profile() -> Profile:
+    profile = load_profile()
+    if profile is None:
+        error(
+            "not logged in: no client id and secret are configured",
+            "Run `jobmanager login` (or set JOBMANAGER_URL, JOBMANAGER_CLIENT_ID and "
+            "JOBMANAGER_CLIENT_SECRET)",
+        )
+    return profile
+
+
+@contextmanager
+def session(profile: Profile | None = None) -> Iterator[Client]:
+    """A client for the configured server; its errors become one-line messages."""
+    profile = profile or require_profile()
+    with reported(profile.url):
+        try:
+            client = Client(profile.url, profile.client_id, profile.client_secret)
+        except ValueError as problem:
+            error(str(problem), "Fix it with `jobmanager login --url`")
+        with client:
+            yield client
+
+
+def save_profile(url: str, client_id: str, client_secret: str) -> Path:
+    """Write the credentials file, readable by the user only."""
+    path = credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    document = {"url": url, "clientId": client_id, "clientSecret": client_secret}
+    temporary = path.with_suffix(".tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(document, handle, indent=2)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+    return path
+
+
+def login(
+    url: Annotated[str | None, typer.Option(help="The server's base URL")] = None,
+    client_id: Annotated[str | None, typer.Option("--client-id", help="Client id")] = None,
+    client_secret: Annotated[
+        str | None, typer.Option("--client-secret", help="Client secret (prompted if missing)")
+    ] = None,
+) -> None:
+    """Check credentials against a server and save them for the other commands."""
+    known = load_profile()
+    default_url = known.url if known else DEFAULT_URL
+    url = url or typer.prompt("Server URL", default=default_url)
+    client_id = client_id or typer.prompt("Client id")
+    client_secret = client_secret or typer.prompt("Client secret", hide_input=True)
+    profile = Profile(url.strip().rstrip("/"), client_id, client_secret, "login")
+    with session(profile) as api:
+        api.token()
+    path = save_profile(profile.url, client_id, client_secret)
+    say(f"logged in to {profile.url} as {client_id}; credentials saved in {path}")
