@@ -6,8 +6,9 @@ parameters, a deadline and callbacks. See docs/engine.md.
 
 from jobmanager.engine.control import StopReason
 from jobmanager.engine.environment import Environment, EnvironmentSpec
+from jobmanager.engine.jupyter import run_notebook
 from jobmanager.engine.kernel import KernelError, Limits
-from jobmanager.engine.note import Note, NoteFormatError, is_zeppelin_note, load_note
+from jobmanager.engine.note import Note, NoteFormatError, load_note, model_kind
 from jobmanager.engine.result import Outcome, Progress, RunResult
 from jobmanager.engine.zeppelin import run_note
 
@@ -22,7 +23,8 @@ __all__ = [
     "Progress",
     "RunResult",
     "StopReason",
-    "is_zeppelin_note",
     "load_note",
+    "model_kind",
     "run_note",
+    "run_notebook",
 ]

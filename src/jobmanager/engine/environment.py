@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from jobmanager.engine import kernel_runtime
 from jobmanager.engine.control import StopSignal
 from jobmanager.engine.kernel import KernelError, KernelSession, Limits
+from jobmanager.engine.note import model_kind
 from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 
 if TYPE_CHECKING:
@@ -176,27 +177,36 @@ class Environment:
         stop: StopSignal | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         grace: float = 5.0,
+        stop_on_error: bool = True,
     ) -> RunResult:
-        """Run a Zeppelin note (`.zpln` / `note.json`) once in this environment.
+        """Run a model once in this environment: a Zeppelin note (`.zpln`, `note.json`)
+        or a Jupyter notebook, told apart by content.
 
-        `executed_path` is where the executed note is saved after every paragraph
-        (default: `output_dir / model.name`); `deadline` is a `time.monotonic()` instant.
+        `executed_path` is where the executed model is saved after every paragraph or
+        cell (default: `output_dir / model.name`); `deadline` is a `time.monotonic()`
+        instant; `stop_on_error` applies to notebooks (Zeppelin notes always go on).
         """
-        from jobmanager.engine.zeppelin import run_note  # the runner builds on this module
+        # The runners build on this module, hence the late imports.
+        from jobmanager.engine.jupyter import run_notebook
+        from jobmanager.engine.zeppelin import run_note
 
         if self._used:
             raise RuntimeError("An environment runs one model only")
         self._used = True
-        return run_note(
-            self,
-            model,
-            executed_path or self.output_dir / model.name,
-            parameters=parameters,
-            deadline=deadline,
-            stop=stop,
-            on_progress=on_progress,
-            grace=grace,
-        )
+        kind = model_kind(model.read_bytes())
+        executed = executed_path or self.output_dir / model.name
+        common: dict[str, Any] = {
+            "parameters": parameters,
+            "deadline": deadline,
+            "stop": stop,
+            "on_progress": on_progress,
+            "grace": grace,
+        }
+        if kind == "zeppelin":
+            return run_note(self, model, executed, **common)
+        if kind == "jupyter":
+            return run_notebook(self, model, executed, stop_on_error=stop_on_error, **common)
+        raise ValueError(f"{model.name} is neither a Zeppelin note nor a Jupyter notebook")
 
     def kill_processes(self) -> None:
         """Kill every process of the environment (kernels, shells, what they started);

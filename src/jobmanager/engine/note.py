@@ -203,18 +203,21 @@ def load_note(path: Path, legacy_default_group: str = "python") -> Note:
     return parse_note(path.read_bytes(), legacy_default_group)
 
 
-def is_zeppelin_note(text: str | bytes) -> bool:
-    """Whether `text` looks like a Zeppelin note (used to tell it from an .ipynb)."""
+def model_kind(payload: str | bytes) -> str:
+    """What a model payload is: "zeppelin" (a note of either format), "jupyter" (an
+    nbformat 4 notebook) or "other"."""
     try:
-        data = json.loads(text)
+        data = json.loads(payload)
     except ValueError:
-        return False
-    return (
-        isinstance(data, dict)
-        and isinstance(data.get("paragraphs"), list)
-        and "cells" not in data
-        and all(isinstance(p, dict) for p in data["paragraphs"])
-    )
+        return "other"
+    if not isinstance(data, dict):
+        return "other"
+    if isinstance(data.get("cells"), list) and data.get("nbformat") == 4:
+        return "jupyter"
+    paragraphs = data.get("paragraphs")
+    if isinstance(paragraphs, list) and all(isinstance(p, dict) for p in paragraphs):
+        return "zeppelin"
+    return "other"
 
 
 _PREFIX = re.compile(r"^(\s*)%([a-zA-Z0-9_\-]+(?:\.\w+)*)")

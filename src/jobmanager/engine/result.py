@@ -14,6 +14,12 @@ class Outcome(enum.Enum):
     TIMED_OUT = "timed_out"
 
 
+def first_line(text: str, width: int = 60) -> str:
+    """The first non-blank line of `text`, cut to `width`: how progress names code."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return line[:width]
+
+
 @dataclass(frozen=True)
 class Progress:
     """Paragraph (or cell) `index` of `total` (1-based) is starting; `title` names it."""

@@ -18,7 +18,7 @@ from jobmanager.engine.kernel import ExecStatus
 from jobmanager.engine.note import Note, load_note, now_string, parse_paragraph_text
 from jobmanager.engine.note import set_paragraph_key as set_key
 from jobmanager.engine.paragraphs import ParagraphRun, ParagraphRunner
-from jobmanager.engine.result import Outcome, Progress, RunResult
+from jobmanager.engine.result import Outcome, Progress, RunResult, first_line
 
 if TYPE_CHECKING:
     from jobmanager.engine.environment import Environment
@@ -48,8 +48,7 @@ def _title(paragraph: Mapping[str, Any], script: str) -> str:
     """What progress reports call a paragraph: its title, else its first code line."""
     if paragraph.get("title"):
         return str(paragraph["title"])
-    first = next((line.strip() for line in script.splitlines() if line.strip()), "")
-    return first[:60]
+    return first_line(script)
 
 
 def _detail(run: ParagraphRun) -> str:

@@ -9,8 +9,8 @@ import pytest
 
 from jobmanager.engine.note import (
     NoteFormatError,
-    is_zeppelin_note,
     load_note,
+    model_kind,
     parse_date,
     parse_note,
     parse_paragraph_text,
@@ -145,11 +145,12 @@ def test_blank_paragraphs() -> None:
     assert not parse_paragraph_text("%sh(form=simple)\n").is_blank
 
 
-def test_zeppelin_notes_are_told_from_other_payloads() -> None:
-    assert is_zeppelin_note((FIXTURES / "fixture_input.zpln").read_bytes())
-    assert not is_zeppelin_note(b'{"cells": [], "nbformat": 4}')
-    assert not is_zeppelin_note(b'{"empty": "model"}')
-    assert not is_zeppelin_note(b"\x00garbage")
+def test_model_kinds_are_told_apart_by_content() -> None:
+    assert model_kind((FIXTURES / "fixture_input.zpln").read_bytes()) == "zeppelin"
+    assert model_kind(b'{"cells": [], "nbformat": 4, "metadata": {}}') == "jupyter"
+    assert model_kind(b'{"empty": "model"}') == "other"
+    assert model_kind(b"[1]") == "other"
+    assert model_kind(b"\x00garbage") == "other"
 
 
 def test_not_a_note_is_rejected() -> None:

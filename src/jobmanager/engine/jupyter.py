@@ -1,0 +1,191 @@
+"""Run a Jupyter notebook cell by cell with nbclient, on the environment's Python kernel.
+
+Papermill's conventions: parameters injected after the `parameters` cell, per-cell
+`metadata.papermill` status and timings, an error banner; with `stop_on_error` (the
+default, as papermill) the first failing cell ends the run. Stop and deadline work as for
+Zeppelin notes: interrupt, wait the grace period, then kill the environment's processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import nbformat
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbformat import NotebookNode
+
+from jobmanager.engine import notebook as nbmeta
+from jobmanager.engine.control import Control, StopReason, StopSignal
+from jobmanager.engine.note import write_atomic
+from jobmanager.engine.result import Outcome, Progress, RunResult, first_line
+
+if TYPE_CHECKING:
+    from jobmanager.engine.environment import Environment
+
+CELL_OUTPUT_LIMIT = 10 * 1024 * 1024
+_TRUNCATED = "\n[Output truncated: more than {limit} bytes in this cell]\n"
+
+
+class _CappedClient(NotebookClient):
+    """An nbclient that drops a cell's output beyond `CELL_OUTPUT_LIMIT` bytes as it
+    arrives, so that an output flood does not fill the engine's memory."""
+
+    def __init__(self, nb: NotebookNode, **kw: Any) -> None:
+        super().__init__(nb, **kw)
+        self.cell_bytes = 0
+        self.truncated = False
+
+    def output(
+        self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, index: int
+    ) -> NotebookNode | None:
+        content = msg["content"]
+        size = len(str(content.get("text", ""))) + sum(
+            len(str(v)) for v in content.get("data", {}).values()
+        )
+        self.cell_bytes += size
+        if self.cell_bytes > CELL_OUTPUT_LIMIT and msg["msg_type"] != "error":
+            if not self.truncated:
+                self.truncated = True
+                notice = _TRUNCATED.format(limit=CELL_OUTPUT_LIMIT)
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=notice))  # type: ignore[no-untyped-call]
+            return None
+        result: NotebookNode | None = super().output(outs, msg, display_id, index)
+        return result
+
+
+class NotebookRun:
+    """One run of a notebook; `run()` returns the result."""
+
+    def __init__(
+        self,
+        env: Environment,
+        nb: NotebookNode,
+        executed_path: Path,
+        control: Control,
+        on_progress: Callable[[Progress], None] | None,
+        stop_on_error: bool,
+    ) -> None:
+        self.env = env
+        self.nb = nb
+        self.executed_path = executed_path
+        self.control = control
+        self.on_progress = on_progress
+        self.stop_on_error = stop_on_error
+        self.session = env.kernel("python")
+
+    def save(self) -> None:
+        write_atomic(self.executed_path, nbformat.writes(self.nb))  # type: ignore[no-untyped-call]
+
+    async def run(self) -> RunResult:
+        session = self.session
+        session.client.stop_channels()  # nbclient's own client reads the kernel from now on
+        manager = session.manager
+        kc = AsyncKernelClient(
+            **manager.get_connection_info(session=True),
+            connection_file=manager.connection_file,
+            parent=manager,
+        )
+        kc.start_channels()
+        client = _CappedClient(self.nb, km=session.manager, timeout=None, allow_errors=True)
+        client.kc = kc
+        try:
+            return await self._cells(client)
+        finally:
+            kc.stop_channels()
+
+    async def _cells(self, client: _CappedClient) -> RunResult:
+        code = [i for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
+        failures: list[tuple[int, int, str]] = []  # (number, cell index, error)
+        self.save()
+        for number, index in enumerate(code, start=1):
+            cell = self.nb.cells[index]
+            label = f"cell {number} of {len(code)}"
+            if (reason := self.control.reason()) is not None:
+                return self._ended(reason, f"before {label}", failures)
+            if self.on_progress is not None:
+                self.on_progress(Progress(number, len(code), first_line(cell.source)))
+            nbmeta.cell_started(cell)
+            client.cell_bytes, client.truncated = 0, False
+            ended = await self._execute(client, cell, index)
+            error = nbmeta.error_summary(cell) or ("The kernel died" if ended == "died" else None)
+            nbmeta.cell_finished(cell, failed=error is not None or ended == "aborted")
+            self.save()
+            if ended == "aborted":
+                reason = self.control.reason() or StopReason.STOPPED
+                return self._ended(reason, f"during {label}", failures)
+            if error is not None:
+                failures.append((number, index, error))
+                if self.stop_on_error:
+                    break
+        return self._finished(failures, len(code))
+
+    async def _execute(self, client: _CappedClient, cell: NotebookNode, index: int) -> str:
+        """Run one cell under the control: "done", "aborted" or "died"."""
+        task = asyncio.ensure_future(client.async_execute_cell(cell, index))
+        interrupted_at: float | None = None
+        while not task.done():
+            await asyncio.wait({task}, timeout=self.control.wait(0.1))
+            if task.done():
+                break
+            if interrupted_at is None and self.control.reason() is not None:
+                self.session.manager.interrupt_kernel()
+                interrupted_at = time.monotonic()
+            elif interrupted_at and time.monotonic() - interrupted_at > self.control.grace:
+                self.env.kill_processes()
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+                return "aborted"
+        if isinstance(task.exception(), DeadKernelError):
+            return "died"
+        task.result()
+        return "aborted" if interrupted_at is not None else "done"
+
+    def _ended(
+        self, reason: StopReason, where: str, failures: list[tuple[int, int, str]]
+    ) -> RunResult:
+        nbmeta.finish_metadata(self.nb, failures[0][1] if failures else None)
+        self.save()
+        if reason is StopReason.TIMED_OUT:
+            message = f"The maximum execution time was exceeded {where}"
+            return RunResult(Outcome.TIMED_OUT, message, self.executed_path)
+        return RunResult(Outcome.STOPPED, f"Stopped {where}", self.executed_path)
+
+    def _finished(self, failures: list[tuple[int, int, str]], total: int) -> RunResult:
+        nbmeta.finish_metadata(self.nb, failures[0][1] if failures else None)
+        self.save()
+        if not failures:
+            return RunResult(Outcome.SUCCEEDED, f"All {total} cells ran", self.executed_path)
+        number, _, error = failures[0]
+        message = f"Cell {number} of {total} failed: {error}"
+        if len(failures) > 1:
+            message += f" (cells {', '.join(str(f[0]) for f in failures[1:])} failed too)"
+        return RunResult(Outcome.FAILED, message, self.executed_path)
+
+
+def run_notebook(
+    env: Environment,
+    model: Path,
+    executed_path: Path,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    deadline: float | None = None,
+    stop: StopSignal | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    grace: float = 5.0,
+    stop_on_error: bool = True,
+) -> RunResult:
+    """Run the notebook at `model` in `env`; the executed notebook goes to `executed_path`."""
+    nb = nbformat.read(model, as_version=4)  # type: ignore[no-untyped-call]
+    nbmeta.inject_parameters(nb, parameters or {})
+    nbmeta.init_metadata(nb, str(model), str(executed_path))
+    control = Control(stop=stop, deadline=deadline, grace=grace)
+    run = NotebookRun(env, nb, executed_path, control, on_progress, stop_on_error)
+    return asyncio.run(run.run())

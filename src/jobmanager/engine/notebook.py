@@ -1,0 +1,124 @@
+"""Jupyter notebooks as papermill leaves them: injected parameters, cell metadata, banners."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+PARAMETERS_TAG = "parameters"
+INJECTED_TAG = "injected-parameters"
+ERROR_MARKER_TAG = "papermill-error-cell-tag"
+_ERROR_STYLE = (
+    'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
+)
+ERROR_MESSAGE = (
+    f"<span {_ERROR_STYLE}>An Exception was encountered at "
+    "'<a href=\"#papermill-error-cell\">In [{count}]</a>'.</span>"
+)
+ERROR_ANCHOR = (
+    f'<span id="papermill-error-cell" {_ERROR_STYLE}>'
+    "Execution using papermill encountered an exception here and stopped:</span>"
+)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _tags(cell: NotebookNode) -> list[str]:
+    tags: list[str] = cell.get("metadata", {}).get("tags", [])
+    return tags
+
+
+def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any]) -> None:
+    """Add (or replace) the cell tagged `injected-parameters`, as papermill does: after
+    the cell tagged `parameters`, else first."""
+    if not parameters:
+        return
+    source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
+    cell = nbformat.v4.new_code_cell(source)  # type: ignore[no-untyped-call]
+    cell.metadata["tags"] = [INJECTED_TAG]
+    for index, existing in enumerate(nb.cells):
+        if INJECTED_TAG in _tags(existing):
+            nb.cells[index] = cell
+            return
+    after = next((i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in _tags(c)), -1)
+    nb.cells.insert(after + 1, cell)
+    nb.metadata.setdefault("papermill", {})["parameters"] = dict(parameters)
+
+
+def init_metadata(nb: NotebookNode, input_path: str, output_path: str) -> None:
+    """papermill's notebook and cell metadata before a run: every cell pending."""
+    meta = nb.metadata.setdefault("papermill", {})
+    meta.setdefault("parameters", {})
+    meta.update(
+        input_path=input_path,
+        output_path=output_path,
+        start_time=now_iso(),
+        end_time=None,
+        duration=None,
+        exception=None,
+    )
+    for cell in nb.cells:
+        cell.metadata["papermill"] = {
+            "exception": None,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "status": "pending",
+        }
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            cell.outputs = []
+
+
+def cell_started(cell: NotebookNode) -> None:
+    cell.metadata.papermill.update(start_time=now_iso(), status="running", exception=False)
+
+
+def cell_finished(cell: NotebookNode, failed: bool) -> None:
+    meta = cell.metadata.papermill
+    end = datetime.now(UTC)
+    meta["end_time"] = end.isoformat()
+    if meta.get("start_time"):
+        meta["duration"] = (end - datetime.fromisoformat(meta["start_time"])).total_seconds()
+    meta["status"] = "failed" if failed else "completed"
+    meta["exception"] = failed
+
+
+def finish_metadata(nb: NotebookNode, failed_index: int | None) -> None:
+    """End times, and papermill's error banner and anchor around the first failed cell."""
+    meta = nb.metadata.papermill
+    end = datetime.now(UTC)
+    meta["end_time"] = end.isoformat()
+    meta["duration"] = (end - datetime.fromisoformat(meta["start_time"])).total_seconds()
+    meta["exception"] = failed_index is not None
+    for cell in nb.cells:  # as papermill: cells before the first failure count as completed
+        if cell.metadata.papermill["status"] == "failed":
+            break
+        if cell.metadata.papermill["status"] == "pending":
+            cell.metadata.papermill["status"] = "completed"
+    if failed_index is None:
+        return
+    count = nb.cells[failed_index].execution_count
+    banner = nbformat.v4.new_markdown_cell(ERROR_MESSAGE.format(count=count))  # type: ignore[no-untyped-call]
+    anchor = nbformat.v4.new_markdown_cell(ERROR_ANCHOR)  # type: ignore[no-untyped-call]
+    for cell in (banner, anchor):
+        cell.metadata["tags"] = [ERROR_MARKER_TAG]
+    nb.cells.insert(failed_index, anchor)
+    nb.cells.insert(0, banner)
+
+
+def error_summary(cell: NotebookNode) -> str | None:
+    """`ename: evalue` of a cell's error output (a clean `sys.exit(0)` is no error)."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") != "error":
+            continue
+        if output.get("ename") == "SystemExit" and output.get("evalue") in ("", "0"):
+            continue
+        return f"{output.get('ename')}: {output.get('evalue')}"
+    return None
