@@ -3,17 +3,21 @@ the jobs layer uses (`put_file`, `list_tree`, `get_directory`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 
 from jobmanager.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
 from jobmanager.services import Services
 from jobmanager.settings import Settings
+from jobmanager.store.tables import DataEntry
 from tests.conftest import TenantClient, assert_error, basic
 
 DX = "/api/dataexchange/v3"
@@ -684,3 +688,48 @@ def test_list_tree_and_get_directory(
     with pytest.raises(NotFound):
         dx.list_tree(other, folder.id)
     assert dx.list_tree(other, PRIVATE) == []
+
+
+def test_concurrent_put_files_share_the_folders_they_make(
+    services: Services, settings: Settings, tenant_a: TenantClient
+) -> None:
+    """Writers that make the same new folders at once: every file lands, in one folder each."""
+    dx = services.store.dataexchange
+    tid = tenant_id(services)
+    paths = [f"run/{n % 2}/file{n}.txt" for n in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda path: dx.put_file(tid, PUBLIC, path, [path.encode()]), paths))
+    tree = dx.list_tree(tid, PUBLIC)
+    assert [path for path, _ in tree] == sorted(paths)
+    for path, record in tree:
+        assert b"".join(services.store.blobs.read_chunks(record.blob_key)) == path.encode()
+    assert [d.name for d in dx.list_directory(tid, PUBLIC, offset=0, limit=10).directories] == [
+        "run"
+    ]
+    assert blob_count(settings) == len(paths)
+
+
+def test_concurrent_writes_into_a_folder_being_deleted_leave_no_orphans(
+    services: Services, tenant_a: TenantClient
+) -> None:
+    """Each write either lands before the delete (and is deleted with the folder) or is
+    refused: nothing is ever left inside a folder that no longer exists."""
+    dx = services.store.dataexchange
+    tid = tenant_id(services)
+    for round_number in range(5):
+        top = dx.create_directory(tid, PUBLIC, f"top{round_number}")
+        inner = dx.put_file(tid, top.id, "a/b/seed.txt", [b"s"]).parent_id
+
+        def write(index: int, folder: str = inner) -> None:
+            with contextlib.suppress(NotFound, InvalidInput, Conflict):
+                dx.put_file(tid, folder, f"w{index}.txt", [b"w"])
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            writes = [pool.submit(write, i) for i in range(10)]
+            deleting = pool.submit(dx.delete_directory, tid, top.id, recursive=True)
+            for future in [*writes, deleting]:
+                future.result()
+        with services.db.reading() as session:
+            parents = set(session.scalars(select(DataEntry.parent_id)))
+            ids = set(session.scalars(select(DataEntry.id)))
+        assert parents - ids <= {PUBLIC, PRIVATE}
