@@ -1,0 +1,78 @@
+"""`jobmanager run NOTEBOOK --input DIR`: the whole loop, on a configured server or on an
+embedded one started (and stopped) for the command."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.acceptance.cli_runner import Cli
+from tests.acceptance.server import ServerProcess, free_port
+from tests.acceptance.test_cli_jobs import FAILING_NOTE
+from tests.integration.client.conftest import DOUBLE_NOTE
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "report.zpln").write_text(DOUBLE_NOTE)
+    (tmp_path / "failing.zpln").write_text(FAILING_NOTE)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "numbers.txt").write_text("20\n")
+    return tmp_path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path_factory.mktemp("run") / "home").start()
+    yield process
+    process.stop()
+
+
+def test_without_a_server_starts_an_embedded_one_and_stops_it(workdir: Path) -> None:
+    result = Cli(workdir)("run", "report.zpln", "--input", "in", "--param", "factor=5")
+    assert result.code == 0, result.stdout + result.stderr
+    assert (workdir / "report-output" / "result.txt").read_text() == "100"
+    assert "SUCCEEDED" in result.stdout.strip().splitlines()[-1]
+    found = re.search(r"embedded jobmanager server at (http://\S+) \(home (\S+)\)", result.stderr)
+    assert found, result.stderr
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{found.group(1)}/health", timeout=2)
+    assert not Path(found.group(2)).exists()
+
+
+def test_on_the_configured_server_reuses_model_and_configuration(
+    workdir: Path, server: ServerProcess
+) -> None:
+    cli = Cli.for_server(workdir, server)
+    first = cli("run", "report.zpln", "-i", "in", "-o", "first")
+    assert first.code == 0, first.stdout + first.stderr
+    assert "embedded" not in first.stderr
+    second = cli("run", "report.zpln", "-i", "in", "-o", "second", "--timeout", "120")
+    assert second.code == 0, second.stdout + second.stderr
+    assert (workdir / "second" / "result.txt").read_text() == "40"
+    models = cli("models", "list", "--json").assert_ok().json()
+    assert [(m["name"], m["lastVersion"]["number"]) for m in models] == [("report", 2)]
+    assert [c["name"] for c in cli("configs", "list", "--json").json()] == ["default"]
+
+
+def test_failed_run_exits_1_and_still_downloads(workdir: Path, server: ServerProcess) -> None:
+    result = Cli.for_server(workdir, server)("run", "failing.zpln", "-i", "in")
+    assert result.code == 1, result.stdout + result.stderr
+    assert "FAILED" in result.stdout.strip().splitlines()[-1]
+    assert list((workdir / "failing-output").iterdir())
+
+
+def test_clear_errors(workdir: Path) -> None:
+    cli = Cli(workdir)
+    cli("run", "missing.ipynb", "-i", "in").assert_one_line_error("no such file", "missing.ipynb")
+    cli("run", "report.zpln", "-i", "nothing").assert_one_line_error("no such folder", "nothing")
+    down = f"http://127.0.0.1:{free_port()}"
+    configured = Cli(
+        workdir,
+        {"JOBMANAGER_URL": down, "JOBMANAGER_CLIENT_ID": "a", "JOBMANAGER_CLIENT_SECRET": "b"},
+    )
+    configured("run", "report.zpln", "-i", "in").assert_one_line_error("cannot reach", down)
