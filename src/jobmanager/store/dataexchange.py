@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import BinaryIO
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
@@ -36,11 +36,12 @@ from jobmanager.store.dataexchange_tree import (
     ROOT_NAMES,
     check_free,
     checked_name,
-    children_of,
     conflicts,
     delete_under,
+    files_below,
     find_entry,
     has_children,
+    is_deadlock,
     lock_moves,
     lock_subtree,
     new_entry,
@@ -63,7 +64,8 @@ _LISTING_COLUMNS = {
     "type": DataEntry.type,
     "modifiedDate": DataEntry.modified_date,
 }
-_RETRIES = 3  # put_file: attempts when a concurrent writer made the same name first
+_RETRIES = 3  # put_file: attempts when a concurrent writer made the same name first,
+# or a deadlock with a concurrent change of the tree chose this transaction
 
 
 @dataclass(frozen=True)
@@ -188,20 +190,9 @@ class DataExchangeRepository:
     def list_tree(self, tenant_id: str, folder_id: str) -> list[tuple[str, FileRecord]]:
         """Every file below a folder (a root too), with its path relative to the folder
         (`a/b/c.txt`), sorted by path, read in one consistent snapshot."""
-        found: list[tuple[str, FileRecord]] = []
         with self.db.reading() as session:
             _directory_or_root(session, tenant_id, folder_id)
-            level = {folder_id: ""}
-            while level:
-                rows = children_of(session, tenant_id, list(level))
-                next_level: dict[str, str] = {}
-                for row in rows:
-                    path = level[row.parent_id] + row.name
-                    if row.is_directory:
-                        next_level[row.id] = path + "/"
-                    else:
-                        found.append((path, _file(row)))
-                level = next_level
+            found = [(path, _file(row)) for path, row in files_below(session, tenant_id, folder_id)]
         return sorted(found, key=lambda item: item[0])
 
     # ------------------------------------------------------------------ files
@@ -332,7 +323,9 @@ class DataExchangeRepository:
                     row.blob_key, row.size_in_bytes, row.type = key, size, type
                     session.flush()
                     return _file(row), old_key
-            except IntegrityError:
+            except (IntegrityError, OperationalError) as error:
+                if isinstance(error, OperationalError) and not is_deadlock(error):
+                    raise
                 if attempt == _RETRIES - 1:
                     raise Conflict(f"{'/'.join(parts)!r} was changed concurrently") from None
         raise AssertionError("unreachable")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import Text, cast, delete, literal, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -33,9 +33,14 @@ def conflicts() -> Iterator[None]:
     except IntegrityError as error:
         raise Conflict("the folder already holds an entry of that name") from error
     except OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) in ("40P01", "40001"):
+        if is_deadlock(error):
             raise Conflict("the folder was changed concurrently; try again") from error
         raise
+
+
+def is_deadlock(error: OperationalError) -> bool:
+    """A PostgreSQL deadlock or serialization failure: the transaction may simply be retried."""
+    return getattr(error.orig, "sqlstate", None) in ("40P01", "40001")
 
 
 def new_entry(
@@ -175,6 +180,28 @@ def children_of(session: Session, tenant_id: str, parent_ids: list[str]) -> list
             )
         )
     return rows
+
+
+def files_below(session: Session, tenant_id: str, folder_id: str) -> list[tuple[str, DataEntry]]:
+    """Every file below a folder with its path relative to it (`a/b/c.txt`), read by one
+    recursive statement: one consistent snapshot on every backend."""
+    start = select(
+        cast(literal(folder_id), Text).label("id"), cast(literal(""), Text).label("prefix")
+    ).cte("folders", recursive=True)
+    step = select(
+        cast(DataEntry.id, Text), cast(start.c.prefix + DataEntry.name + "/", Text)
+    ).where(
+        DataEntry.parent_id == start.c.id,
+        DataEntry.tenant_id == tenant_id,
+        DataEntry.is_directory.is_(True),
+    )
+    folders = start.union_all(step)
+    query = (
+        select(DataEntry, (folders.c.prefix + DataEntry.name).label("path"))
+        .join(folders, DataEntry.parent_id == folders.c.id)
+        .where(DataEntry.tenant_id == tenant_id, DataEntry.is_directory.is_(False))
+    )
+    return [(str(path), row) for row, path in session.execute(query)]
 
 
 def longest_path_below(session: Session, tenant_id: str, folder_id: str) -> int:
