@@ -24,7 +24,14 @@ from nbformat import NotebookNode
 from jobmanager.engine import notebook as nbmeta
 from jobmanager.engine.control import Control, StopReason, StopSignal
 from jobmanager.engine.note import write_atomic
-from jobmanager.engine.result import Outcome, Progress, RunResult, first_line
+from jobmanager.engine.result import (
+    Failure,
+    Progress,
+    RunResult,
+    ended_result,
+    finished_result,
+    first_line,
+)
 
 if TYPE_CHECKING:
     from jobmanager.engine.environment import Environment
@@ -79,6 +86,7 @@ class NotebookRun:
         self.on_progress = on_progress
         self.stop_on_error = stop_on_error
         self.session = env.kernel("python")
+        self.failed_index: int | None = None  # of the first failed cell, for the banner
 
     def save(self) -> None:
         write_atomic(self.executed_path, nbformat.writes(self.nb))  # type: ignore[no-untyped-call]
@@ -102,13 +110,13 @@ class NotebookRun:
 
     async def _cells(self, client: _CappedClient) -> RunResult:
         code = [i for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
-        failures: list[tuple[int, int, str]] = []  # (number, cell index, error)
+        failures: list[Failure] = []
         self.save()
         for number, index in enumerate(code, start=1):
             cell = self.nb.cells[index]
             label = f"cell {number} of {len(code)}"
             if (reason := self.control.reason()) is not None:
-                return self._ended(reason, f"before {label}", failures)
+                return self._end(ended_result(reason, f"before {label}", self.executed_path))
             if self.on_progress is not None:
                 self.on_progress(Progress(number, len(code), first_line(cell.source)))
             nbmeta.cell_started(cell)
@@ -119,12 +127,13 @@ class NotebookRun:
             self.save()
             if ended == "aborted":
                 reason = self.control.reason() or StopReason.STOPPED
-                return self._ended(reason, f"during {label}", failures)
+                return self._end(ended_result(reason, f"during {label}", self.executed_path))
             if error is not None:
-                failures.append((number, index, error))
+                failures.append(Failure(number, label, error))
+                self.failed_index = index if self.failed_index is None else self.failed_index
                 if self.stop_on_error:
                     break
-        return self._finished(failures, len(code))
+        return self._end(finished_result(failures, len(code), "cells", self.executed_path))
 
     async def _execute(self, client: _CappedClient, cell: NotebookNode, index: int) -> str:
         """Run one cell under the control: "done", "aborted" or "died"."""
@@ -148,26 +157,10 @@ class NotebookRun:
         task.result()
         return "aborted" if interrupted_at is not None else "done"
 
-    def _ended(
-        self, reason: StopReason, where: str, failures: list[tuple[int, int, str]]
-    ) -> RunResult:
-        nbmeta.finish_metadata(self.nb, failures[0][1] if failures else None)
+    def _end(self, result: RunResult) -> RunResult:
+        nbmeta.finish_metadata(self.nb, self.failed_index)
         self.save()
-        if reason is StopReason.TIMED_OUT:
-            message = f"The maximum execution time was exceeded {where}"
-            return RunResult(Outcome.TIMED_OUT, message, self.executed_path)
-        return RunResult(Outcome.STOPPED, f"Stopped {where}", self.executed_path)
-
-    def _finished(self, failures: list[tuple[int, int, str]], total: int) -> RunResult:
-        nbmeta.finish_metadata(self.nb, failures[0][1] if failures else None)
-        self.save()
-        if not failures:
-            return RunResult(Outcome.SUCCEEDED, f"All {total} cells ran", self.executed_path)
-        number, _, error = failures[0]
-        message = f"Cell {number} of {total} failed: {error}"
-        if len(failures) > 1:
-            message += f" (cells {', '.join(str(f[0]) for f in failures[1:])} failed too)"
-        return RunResult(Outcome.FAILED, message, self.executed_path)
+        return result
 
 
 def run_notebook(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 
@@ -44,18 +45,22 @@ def environment_processes(roots: Iterable[int], marker: str | None) -> set[psuti
     return procs
 
 
-def kill_all(roots: Iterable[int], marker: str | None, rounds: int = 5) -> None:
+def kill_all(roots: Iterable[int], marker: str | None, rounds: int = 6) -> None:
     """SIGKILL the process trees of `roots` and the processes marked with `marker` (if
-    given) until none is left (a fork may race a round)."""
+    given) until two scans in a row find none: a fork may race a round, and a process in
+    the middle of `exec` may briefly show no environment."""
     roots = list(roots)
+    empty_scans = 0
     for _ in range(rounds):
         procs = environment_processes(roots, marker)
-        if not procs:
-            return
-        for proc in procs:
-            try:
-                proc.kill()
-            except psutil.Error:
-                continue
-        psutil.wait_procs(list(procs), timeout=3)
         roots = []
+        if not procs:
+            empty_scans += 1
+            if empty_scans == 2:
+                return
+            continue
+        empty_scans = 0
+        for proc in procs:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        psutil.wait_procs(list(procs), timeout=3)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from jobmanager.engine.control import StopReason
 
 
 class Outcome(enum.Enum):
@@ -47,3 +50,33 @@ class RunResult:
     @property
     def succeeded(self) -> bool:
         return self.outcome is Outcome.SUCCEEDED
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failed paragraph or cell: its number (1-based), how to name it, what went wrong."""
+
+    number: int
+    label: str
+    detail: str
+
+
+def ended_result(reason: StopReason, where: str, path: Path) -> RunResult:
+    """The result of a run ended by a stop request or the deadline `where` it was."""
+    if reason is StopReason.TIMED_OUT:
+        return RunResult(
+            Outcome.TIMED_OUT, f"The maximum execution time was exceeded {where}", path
+        )
+    return RunResult(Outcome.STOPPED, f"Stopped {where}", path)
+
+
+def finished_result(failures: Sequence[Failure], total: int, unit: str, path: Path) -> RunResult:
+    """The result of a run that went to its end; `unit` is "paragraphs" or "cells"."""
+    if not failures:
+        return RunResult(Outcome.SUCCEEDED, f"All {total} {unit} ran", path)
+    first = failures[0]
+    message = f"{first.label[:1].upper()}{first.label[1:]} failed: {first.detail}"
+    if len(failures) > 1:
+        others = ", ".join(str(f.number) for f in failures[1:])
+        message += f" ({unit} {others} failed too)"
+    return RunResult(Outcome.FAILED, message, path)

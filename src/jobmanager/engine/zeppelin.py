@@ -8,7 +8,6 @@ interrupted paragraph is ABORT and the paragraphs after it keep their previous s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,14 @@ from jobmanager.engine.kernel import ExecStatus
 from jobmanager.engine.note import Note, load_note, now_string, parse_paragraph_text
 from jobmanager.engine.note import set_paragraph_key as set_key
 from jobmanager.engine.paragraphs import ParagraphRun, ParagraphRunner
-from jobmanager.engine.result import Outcome, Progress, RunResult, first_line
+from jobmanager.engine.result import (
+    Failure,
+    Progress,
+    RunResult,
+    ended_result,
+    finished_result,
+    first_line,
+)
 
 if TYPE_CHECKING:
     from jobmanager.engine.environment import Environment
@@ -30,13 +36,6 @@ _STATUS = {
     ExecStatus.INTERRUPTED: "ABORT",
     ExecStatus.UNRESPONSIVE: "ABORT",
 }
-
-
-@dataclass(frozen=True)
-class _Failure:
-    index: int
-    label: str
-    detail: str
 
 
 def _label(index: int, total: int, paragraph: Mapping[str, Any]) -> str:
@@ -84,21 +83,23 @@ class NoteRun:
     def run(self) -> RunResult:
         paragraphs = self.note.paragraphs
         total = len(paragraphs)
-        failures: list[_Failure] = []
+        failures: list[Failure] = []
         self.note.save(self.executed_path)
         for index, paragraph in enumerate(paragraphs, start=1):
             reason = self.control.reason()
             if reason is not None:
-                return self._ended(reason, f"before {_label(index, total, paragraph)}")
+                where = f"before {_label(index, total, paragraph)}"
+                return ended_result(reason, where, self.executed_path)
             status = self._run_paragraph(index, total, paragraph, failures)
             self.note.save(self.executed_path)
             if status == "ABORT":
                 reason = self.control.reason() or StopReason.STOPPED
-                return self._ended(reason, f"during {_label(index, total, paragraph)}")
-        return self._finished(failures, total)
+                where = f"during {_label(index, total, paragraph)}"
+                return ended_result(reason, where, self.executed_path)
+        return finished_result(failures, total, "paragraphs", self.executed_path)
 
     def _run_paragraph(
-        self, index: int, total: int, paragraph: dict[str, Any], failures: list[_Failure]
+        self, index: int, total: int, paragraph: dict[str, Any], failures: list[Failure]
     ) -> str | None:
         config = paragraph.get("config") or {}
         if config.get("enabled", True) is False:
@@ -119,7 +120,7 @@ class NoteRun:
         self._record(paragraph, run)
         status = _STATUS[run.status]
         if status == "ERROR":
-            failures.append(_Failure(index, _label(index, total, paragraph), _detail(run)))
+            failures.append(Failure(index, _label(index, total, paragraph), _detail(run)))
         return status
 
     def _record(self, paragraph: dict[str, Any], run: ParagraphRun) -> None:
@@ -140,25 +141,6 @@ class NoteRun:
         set_key(paragraph, "results", {"code": code, "msg": run.collector.messages()})
         set_key(paragraph, "dateFinished", now_string())
         set_key(paragraph, "status", _STATUS[run.status])
-
-    def _ended(self, reason: StopReason, where: str) -> RunResult:
-        if reason is StopReason.TIMED_OUT:
-            return RunResult(
-                Outcome.TIMED_OUT,
-                f"The maximum execution time was exceeded {where}",
-                self.executed_path,
-            )
-        return RunResult(Outcome.STOPPED, f"Stopped {where}", self.executed_path)
-
-    def _finished(self, failures: list[_Failure], total: int) -> RunResult:
-        if not failures:
-            return RunResult(Outcome.SUCCEEDED, f"All {total} paragraphs ran", self.executed_path)
-        first = failures[0]
-        message = f"{first.label[0].upper()}{first.label[1:]} failed: {first.detail}"
-        if len(failures) > 1:
-            others = ", ".join(str(f.index) for f in failures[1:])
-            message += f" (paragraphs {others} failed too)"
-        return RunResult(Outcome.FAILED, message, self.executed_path)
 
 
 def run_note(

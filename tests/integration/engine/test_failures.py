@@ -92,16 +92,15 @@ def test_setsid_child_dies_with_the_environment(tmp_path: Path) -> None:
         "import subprocess\n"
         "p = subprocess.Popen(['sleep', '300'], start_new_session=True)\n"
         "print(p.pid)",
-        "%sh\nsetsid sleep 301 > /dev/null 2>&1 &\necho started",
+        "%sh\nsetsid sleep 301 > /dev/null 2>&1 &\necho $!",
     )
     _, executed = execute(env, note)
-    child = int(results(executed, 0)[0][1])
-    marker = env.marker
-    assert alive(child)
-    assert len(marked(marker)) >= 3  # kernel, its child, the shell's setsid child
+    children = [int(results(executed, i)[0][1]) for i in (0, 1)]
+    kernel = env.kernel("python").pid
+    assert all(alive(pid) for pid in children)
     env.destroy()
-    assert not alive(child)
-    assert marked(marker) == []
+    assert not any(alive(pid) for pid in [*children, kernel])
+    assert marked(env.marker) == []
     assert not env.root.exists()
 
 

@@ -98,8 +98,6 @@ def test_environment_run_tells_notebooks_from_notes(tmp_path: Path) -> None:
 
 
 def test_output_flood_is_capped(env: Environment, tmp_path: Path) -> None:
-    import psutil
-
     path = write_notebook(
         tmp_path / "n.ipynb",
         "import sys\nfor _ in range(100):\n    sys.stdout.write('x' * 1_000_000)",
