@@ -48,6 +48,31 @@ class Cli:
     def __call__(
         self, *args: str, input: str | None = None, timeout: float = 120, **extra_env: str
     ) -> Result:
+        done = subprocess.run(
+            [sys.executable, "-m", "jobmanager", *args],
+            cwd=self.cwd,
+            env=self.environment(extra_env),
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """The command running in the background, its stdout a pipe of lines."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobmanager", *args],
+            cwd=self.cwd,
+            env=self.environment({}),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def environment(self, extra_env: dict[str, str]) -> dict[str, str]:
         env = {
             key: value
             for key, value in os.environ.items()
@@ -65,17 +90,7 @@ class Cli:
         env.update(self.env)
         env.update(extra_env)
         self.cwd.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(
-            [sys.executable, "-m", "jobmanager", *args],
-            cwd=self.cwd,
-            env=env,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        return Result(done.returncode, done.stdout, done.stderr)
+        return env
 
     @classmethod
     def for_server(cls, cwd: Path, server: ServerProcess) -> Cli:

@@ -3,6 +3,7 @@ list with filters, outputs."""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,3 +128,32 @@ def test_unknown_ids_are_one_clear_line(cli: Cli, setup: dict[str, str]) -> None
         "-o",
         "public/o",
     ).assert_one_line_error("public/none")
+
+
+def test_ctrl_c_while_watching_stops_the_job(cli: Cli, setup: dict[str, str]) -> None:
+    process = cli.start(
+        "jobs",
+        "submit",
+        "-m",
+        setup["slow"],
+        "-c",
+        "jobs-env",
+        "-i",
+        "public/in",
+        "-o",
+        "public/out/interrupted",
+        "--watch",
+        "--interval",
+        "0.3",
+    )
+    assert process.stdout is not None
+    lines = []
+    for line in process.stdout:
+        lines.append(line)
+        if "paragraph 2/2" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    rest, errors = process.communicate(timeout=60)
+    assert process.returncode == 2, "".join(lines) + rest + errors
+    assert "asking job" in rest
+    assert "STOPPED" in rest.strip().splitlines()[-1]

@@ -73,15 +73,18 @@ def describe(job: Job) -> str:
 
 
 def _bar(job: Job, width: int = 30) -> str:
+    """`[####------]`: the paragraphs or cells done (the current one counts once final)."""
     progress = job.progress
     if progress is None or not progress.total:
         return ""
-    done = round(width * min(progress.current, progress.total) / progress.total)
-    return "[" + "#" * done + "-" * (width - done) + "]"
+    done = progress.current if job.is_final else max(progress.current - 1, 0)
+    filled = round(width * min(done, progress.total) / progress.total)
+    return "[" + "#" * filled + "-" * (width - filled) + "]"
 
 
 def _live_view(job: Job) -> Text:
-    text = Text(f"job {job.id}\n", style="bold")
+    text = Text()
+    text.append(f"job {job.id}\n", style="bold")
     text.append(describe(job))
     bar = _bar(job)
     if bar:

@@ -84,6 +84,8 @@ def walk(
 ) -> Iterator[RemoteFile]:
     """Every file below a folder, with its path relative to it."""
     for entry in list(api.iter_directory(folder_id)):
+        if entry.name in ("", ".", "..") or "/" in entry.name or "\\" in entry.name:
+            raise ValueError(f"refusing the unsafe name {entry.name!r} in folder {folder_id}")
         if isinstance(entry, Directory):
             yield from walk(api, entry.id, prefix / entry.name)
         else:
