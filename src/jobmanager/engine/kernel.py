@@ -6,6 +6,8 @@ import enum
 import json
 import queue
 import shlex
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -78,9 +80,10 @@ def _write_spec(spec_dir: Path, argv: list[str]) -> KernelSpecManager:
 class KernelSession:
     """A started kernel with its blocking client."""
 
-    def __init__(self, manager: KernelManager, client: BlockingKernelClient) -> None:
+    def __init__(self, manager: KernelManager, client: BlockingKernelClient, sockets: Path) -> None:
         self.manager = manager
         self.client = client
+        self.sockets = sockets
 
     @classmethod
     def start(
@@ -105,10 +108,13 @@ class KernelSession:
                 "--IPKernelApp.quiet=True",
             ]
         )
+        # ipc socket paths are limited to ~107 bytes: keep them short, whatever the workdir.
+        sockets = Path(tempfile.mkdtemp(prefix="jm-ipc-"))
         manager = KernelManager(
             kernel_name=_SPEC_NAME,
             kernel_spec_manager=_write_spec(private_dir / "kernelspec", argv),
             transport="ipc",
+            ip=str(sockets / "k"),
             connection_file=str(private_dir / "kernel.json"),
         )
         manager.start_kernel(cwd=str(cwd), env=dict(env))
@@ -119,8 +125,9 @@ class KernelSession:
         except RuntimeError as exc:
             client.stop_channels()
             manager.shutdown_kernel(now=True)
+            shutil.rmtree(sockets, ignore_errors=True)
             raise KernelError(f"The kernel did not start ({shlex.join(argv)}): {exc}") from exc
-        return cls(manager, client)
+        return cls(manager, client, sockets)
 
     @property
     def pid(self) -> int | None:
@@ -157,13 +164,24 @@ class KernelSession:
         return str(result["data"]["text/plain"])
 
     def execute(
-        self, code: str, on_output: Callable[[dict[str, Any]], None], control: Control
+        self,
+        code: str,
+        on_output: Callable[[dict[str, Any]], None],
+        control: Control,
+        prelude: str = "",
     ) -> ExecStatus:
         """Run user code, passing each iopub message of it to `on_output`.
+
+        `prelude` is engine code sent silently just before, without waiting for its
+        reply: the kernel runs requests in order, and this saves a round trip per paragraph.
 
         A stop request or the deadline interrupts the kernel; if it is still busy after
         `control.grace` seconds the result is UNRESPONSIVE and the caller kills it.
         """
+        if prelude:
+            self.client.execute(
+                prelude, silent=True, store_history=False, allow_stdin=False, stop_on_error=False
+            )
         msg_id = self.client.execute(
             code, store_history=True, allow_stdin=False, stop_on_error=False
         )
@@ -226,3 +244,5 @@ class KernelSession:
             self.manager.shutdown_kernel(now=True)
         except Exception:
             self.manager.cleanup_resources()
+        finally:
+            shutil.rmtree(self.sockets, ignore_errors=True)

@@ -109,15 +109,15 @@ class ParagraphRunner:
     ) -> None:
         try:
             kernel = self.env.kernel(name)
-            kernel.run_silent(_runtime_call("begin", dict(params), self.shared.for_kernel(name)))
         except KernelError as exc:
             _failure(result, str(exc))
             return
+        begin = _runtime_call("begin", dict(params), self.shared.for_kernel(name))
 
         def on_output(msg: dict[str, Any]) -> None:
             self._on_kernel_message(name, msg, result)
 
-        result.status = kernel.execute(code, on_output, self.control)
+        result.status = kernel.execute(code, on_output, self.control, prelude=begin)
         if result.status is ExecStatus.DIED:
             self.env.discard_kernel(name)
             result.collector.add("TEXT", f"The {name} kernel died (out of memory?)")
