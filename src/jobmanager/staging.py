@@ -50,7 +50,11 @@ def upload_outputs(store: Store, job: JobRecord, output_dir: Path) -> list[str]:
         relative = path.relative_to(output_dir).as_posix()
         try:
             store.dataexchange.put_file(
-                job.tenant_id, job.output_folder_id, relative, _chunks(path)
+                job.tenant_id,
+                job.output_folder_id,
+                relative,
+                _chunks(path),
+                modified_by=job.created_by,
             )
         except Exception:
             log.exception("job %s: could not upload output %s", job.id, relative)

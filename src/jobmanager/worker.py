@@ -17,7 +17,7 @@ from typing import Any
 
 from jobmanager.domain.messages import chain, then
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.engine import Environment, Outcome, Progress, RunResult
+from jobmanager.engine import Environment, NoteFormatError, Outcome, Progress, RunResult
 from jobmanager.environments import EnvironmentPool, spec_for
 from jobmanager.settings import Settings
 from jobmanager.staging import stage_input, stage_model, upload_outputs
@@ -193,14 +193,17 @@ class JobRun:
         def report(progress: Progress) -> None:
             self.store.jobs.set_progress(self.job.id, _progress(progress, unit))
 
-        return self.environment.run(
-            model,
-            self.environment.output_dir / model.name,
-            parameters=self.job.parameters,
-            deadline=deadline,
-            stop=self.stop,
-            on_progress=report,
-        )
+        try:
+            return self.environment.run(
+                model,
+                self.environment.output_dir / model.name,
+                parameters=self.job.parameters,
+                deadline=deadline,
+                stop=self.stop,
+                on_progress=report,
+            )
+        except NoteFormatError as error:
+            raise JobFailed(chain("Unable to import model", str(error))) from error
 
     def _judge(self, result: RunResult) -> tuple[JobStatus, str]:
         if result.outcome is Outcome.SUCCEEDED:

@@ -193,6 +193,11 @@ def parse_note(text: str | bytes, legacy_default_group: str = "python") -> Note:
         raise NoteFormatError(f"Not JSON: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("paragraphs"), list):
         raise NoteFormatError("Not a Zeppelin note: no paragraphs list")
+    for number, paragraph in enumerate(data["paragraphs"], 1):
+        if not isinstance(paragraph, dict):
+            raise NoteFormatError(f"Paragraph {number} is not a JSON object")
+        if not isinstance(paragraph.get("text", ""), str | None):
+            raise NoteFormatError(f"Paragraph {number}: its text is not a string")
     _normalise(data)
     legacy = "defaultInterpreterGroup" not in data and "version" not in data
     return Note(data=data, legacy=legacy, legacy_default_group=legacy_default_group)

@@ -1,0 +1,185 @@
+"""Jobs that really run: a real service app, real kernels, outputs in Data Exchange."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from jobmanager.settings import Settings
+from tests.conftest import TenantClient
+from tests.integration.jobs.api import (
+    JOBS,
+    create_configuration,
+    folder_files,
+    make_folder,
+    upload_file,
+    upload_model,
+    wait_for,
+    zeppelin_note,
+)
+
+FINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    settings.job_slots = 2
+    return settings
+
+
+@pytest.fixture
+def folders(client: TestClient, tenant_a: TenantClient) -> tuple[str, str]:
+    return make_folder(client, tenant_a, "in"), make_folder(client, tenant_a, "out")
+
+
+def submit(
+    client: TestClient,
+    tenant: TenantClient,
+    note: bytes,
+    folders: tuple[str, str],
+    configuration: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body = {
+        "modelId": upload_model(client, tenant, note),
+        "configurationId": configuration or create_configuration(client, tenant),
+        "inputFolderId": folders[0],
+        "outputFolderId": folders[1],
+        "maximumExecutionTimeInSeconds": "120",
+        **extra,
+    }
+    answer = client.post(JOBS, headers=tenant.headers, json=body)
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def test_a_job_reads_its_input_and_its_outputs_land_in_the_output_folder(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    upload_file(client, tenant_a, folders[0], "numbers.csv", b"n\n1\n2\n3\n")
+    note = zeppelin_note(
+        "%md\n# Sum",
+        "%python\nimport pandas as pd, os\n"
+        "df = pd.read_csv(os.path.join(inputFolder, 'numbers.csv'))\n"
+        "open(os.path.join(outputFolder, 'total.txt'), 'w').write(str(df.n.sum()))\n"
+        "print(os.environ['inputFolder'] == inputFolder, z.get('outputFolder') == outputFolder)",
+        "%sh\necho shell says hi",
+    )
+    job = submit(client, tenant_a, note, folders)
+    done = wait_for(client, tenant_a, job["id"], FINAL)
+    assert done["status"] == "SUCCEEDED", done["message"]
+    assert done["startDate"] and done["endDate"] and done["environmentId"]
+    assert done["progress"]["total"] == 3 and done["progress"]["unit"] == "paragraph"
+    outputs = folder_files(client, tenant_a, folders[1])
+    assert outputs["total.txt"] == b"6"
+    executed = json.loads(outputs["m.zpln"])
+    assert [p["status"] for p in executed["paragraphs"]] == ["FINISHED"] * 3
+    texts = [m["data"] for p in executed["paragraphs"] for m in p["results"]["msg"]]
+    assert "True True\n" in texts and "shell says hi\n" in texts
+
+
+def test_a_failing_paragraph_fails_the_job_but_the_rest_runs(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    note = zeppelin_note(
+        "%python\nraise ValueError('broken sensor')",
+        "%python\nopen(outputFolder + '/after.txt', 'w').write('ran')",
+    )
+    done = wait_for(client, tenant_a, submit(client, tenant_a, note, folders)["id"], FINAL)
+    assert done["status"] == "FAILED"
+    assert done["message"] == "Paragraph 1 of 2 failed: ValueError: broken sensor"
+    outputs = folder_files(client, tenant_a, folders[1])
+    assert outputs["after.txt"] == b"ran"
+    statuses = [p["status"] for p in json.loads(outputs["m.zpln"])["paragraphs"]]
+    assert statuses == ["ERROR", "FINISHED"]
+
+
+def test_the_time_limit_fails_the_job_and_keeps_outputs(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    note = zeppelin_note(
+        "%python\nopen(outputFolder + '/partial.txt', 'w').write('before the limit')",
+        "%python\nimport time\ntime.sleep(120)",
+    )
+    job = submit(client, tenant_a, note, folders, maximumExecutionTimeInSeconds=2)
+    done = wait_for(client, tenant_a, job["id"], FINAL)
+    assert done["status"] == "FAILED"
+    assert "Maximum execution time of 2 seconds exceeded" in done["message"]
+    outputs = folder_files(client, tenant_a, folders[1])
+    assert outputs["partial.txt"] == b"before the limit"
+    statuses = [p["status"] for p in json.loads(outputs["m.zpln"])["paragraphs"]]
+    assert statuses == ["FINISHED", "ABORT"]
+
+
+def test_stop_while_running_ends_stopped_with_outputs(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    note = zeppelin_note(
+        "%python\nopen(outputFolder + '/early.txt', 'w').write('kept')",
+        "%python\nimport time\nfor _ in range(600):\n    time.sleep(0.1)",
+    )
+    job = submit(client, tenant_a, note, folders)
+    running = wait_for(client, tenant_a, job["id"], {"RUNNING"})
+    while (running.get("progress") or {}).get("current") != 2:
+        running = client.get(f"{JOBS}/{job['id']}", headers=tenant_a.headers).json()
+        time.sleep(0.05)
+    answer = client.post(f"{JOBS}/{job['id']}/stop", headers=tenant_a.headers).json()
+    assert answer["status"] == "STOPPING"
+    done = wait_for(client, tenant_a, job["id"], FINAL)
+    assert done["status"] == "STOPPED"
+    assert folder_files(client, tenant_a, folders[1])["early.txt"] == b"kept"
+    assert (
+        client.get("/api/prl/v3/environments", headers=tenant_a.headers).json()["environments"]
+        == []
+    )
+
+
+def test_max_environments_queues_the_second_job(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    configuration = create_configuration(client, tenant_a, maxEnvironments=1, whenBusy="queue")
+    slow = zeppelin_note("%python\nimport time\ntime.sleep(2)")
+    first = submit(client, tenant_a, slow, folders, configuration)
+    wait_for(client, tenant_a, first["id"], {"STARTING", "RUNNING"})
+    second = submit(client, tenant_a, slow, folders, configuration)
+    waiting = wait_for(client, tenant_a, second["id"], {"SUBMITTED"})
+    deadline = time.monotonic() + 10
+    while "Waiting for an environment" not in waiting["message"] and time.monotonic() < deadline:
+        waiting = client.get(f"{JOBS}/{second['id']}", headers=tenant_a.headers).json()
+        assert waiting["status"] == "SUBMITTED"
+        time.sleep(0.05)
+    assert "Waiting for an environment" in waiting["message"]
+    environments = client.get("/api/prl/v3/environments", headers=tenant_a.headers).json()
+    assert len(environments["environments"]) == 1
+    assert wait_for(client, tenant_a, first["id"], FINAL)["status"] == "SUCCEEDED"
+    assert wait_for(client, tenant_a, second["id"], FINAL)["status"] == "SUCCEEDED"
+
+
+def test_when_busy_fail_fails_the_second_job(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    configuration = create_configuration(client, tenant_a, maxEnvironments=1, whenBusy="fail")
+    slow = zeppelin_note("%python\nimport time\ntime.sleep(2)")
+    first = submit(client, tenant_a, slow, folders, configuration)
+    wait_for(client, tenant_a, first["id"], {"STARTING", "RUNNING"})
+    second = submit(client, tenant_a, slow, folders, configuration)
+    failed = wait_for(client, tenant_a, second["id"], FINAL)
+    assert failed["status"] == "FAILED"
+    assert failed["message"] == (
+        "Failed to start environment "
+        "[An environment has already been started for the configuration]"
+    )
+    assert wait_for(client, tenant_a, first["id"], FINAL)["status"] == "SUCCEEDED"
+
+
+def test_a_payload_the_engine_cannot_read_fails_with_the_message_chain(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    broken = b'{"paragraphs": [{"text": 5}], "name": "x"}'
+    done = wait_for(client, tenant_a, submit(client, tenant_a, broken, folders)["id"], FINAL)
+    assert done["status"] == "FAILED"
+    assert done["message"].startswith("Unable to import model [")
