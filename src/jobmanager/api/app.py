@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
@@ -11,7 +11,17 @@ from fastapi import APIRouter, Depends, FastAPI
 from jobmanager import __version__
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import install_error_handlers
-from jobmanager.api.routes import auth, dataexchange, health, identity, models, prl, schedules
+from jobmanager.api.routes import (
+    auth,
+    dataexchange,
+    health,
+    identity,
+    jobs,
+    models,
+    prl,
+    schedules,
+)
+from jobmanager.runtime import Runtime
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 
@@ -22,24 +32,29 @@ SECURED_ROUTERS: tuple[APIRouter, ...] = (
     identity.router,
     prl.router,
     dataexchange.router,
+    jobs.router,
     schedules.router,
     models.router,
 )
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    services: Services | None = None,
+    runtime: Runtime | None = None,
+) -> FastAPI:
+    """The service's app. Its lifespan starts the runtime (job slots, reaper, scheduler)."""
     settings = settings or Settings()
     services = services or Services.open(settings)
-    background: list[Callable[[], Callable[[], None]]] = []
+    runtime = runtime or Runtime(services)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        stoppers = [start() for start in background]
+        runtime.start()
         try:
             yield
         finally:
-            for stop in reversed(stoppers):
-                stop()
+            runtime.stop()
 
     app = FastAPI(
         title="jobmanager",
@@ -49,7 +64,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     )
     app.state.services = services
     app.state.active_clients = ActiveClients()
-    app.state.background = background
+    app.state.runtime = runtime
+    app.state.dispatcher = runtime.dispatcher
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.router)
