@@ -150,7 +150,7 @@ class Environment:
             "max_result": MAX_RESULT_ROWS,
         }
         source = Path(kernel_runtime.__file__).read_text(encoding="utf-8")
-        imports = "".join(f"import {m}\n" for m in self.spec.preload)
+        imports = "".join(f"__import__({m!r})\n" for m in self.spec.preload)
         return (
             "def _jobmanager_bootstrap():\n"
             "    import json, sys, types\n"

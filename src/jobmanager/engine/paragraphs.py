@@ -30,6 +30,7 @@ _RICH_TYPES = (
 )
 _SIMPLE_FORM_EXECUTORS = (Executor.MARKDOWN, Executor.PYTHON_SQL, Executor.SPARK_SQL)
 _LOCAL = object()  # a z.put value that cannot leave its kernel
+KERNEL_DIED = "The {name} kernel died (it exited, or a resource limit killed it)"
 
 
 @dataclass
@@ -120,7 +121,7 @@ class ParagraphRunner:
         result.status = kernel.execute(code, on_output, self.control, prelude=begin)
         if result.status is ExecStatus.DIED:
             self.env.discard_kernel(name)
-            result.collector.add("TEXT", f"The {name} kernel died (out of memory?)")
+            result.collector.add("TEXT", KERNEL_DIED.format(name=name))
 
     def _on_kernel_message(self, kernel: str, msg: dict[str, Any], result: ParagraphRun) -> None:
         """Map an iopub message to Zeppelin output, as Zeppelin's IPython mode does."""

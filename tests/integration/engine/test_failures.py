@@ -11,6 +11,7 @@ import psutil
 import pytest
 
 from jobmanager.engine import Environment, EnvironmentSpec, Limits, Outcome, Progress
+from jobmanager.engine.paragraphs import KERNEL_DIED
 from jobmanager.engine.processes import MARKER_VARIABLE
 from tests.integration.engine.conftest import execute, results, write_note
 
@@ -129,7 +130,7 @@ def test_kernel_death_fails_the_paragraph_and_a_new_kernel_takes_over(
     note = write_note(tmp_path / "n.zpln", "import os\nos._exit(3)", "print('new kernel')")
     result, executed = execute(fresh_env, note)
     assert executed["paragraphs"][0]["status"] == "ERROR"
-    assert results(executed, 0) == [("TEXT", "The python kernel died (out of memory?)")]
+    assert results(executed, 0) == [("TEXT", KERNEL_DIED.format(name="python"))]
     assert results(executed, 1) == [("TEXT", "new kernel\n")]
     assert result.outcome is Outcome.FAILED
 
@@ -163,3 +164,15 @@ def test_output_flood_is_capped_and_memory_stays_flat(
     assert len(text) == 102400
     assert "Output is truncated" in alert
     assert growth < 60 * 1024**2
+
+
+def test_cpu_limit_kills_the_kernel_and_the_next_paragraph_gets_a_new_one(
+    tmp_path: Path,
+) -> None:
+    spec = EnvironmentSpec(limits=Limits(cpu_seconds=3), preload=("json",))
+    with Environment.start(spec) as env:
+        note = write_note(tmp_path / "n.zpln", "while True:\n    pass", "print('fresh')")
+        result, executed = execute(env, note)
+    assert results(executed, 0) == [("TEXT", KERNEL_DIED.format(name="python"))]
+    assert results(executed, 1) == [("TEXT", "fresh\n")]
+    assert result.outcome is Outcome.FAILED
