@@ -6,9 +6,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from tests.acceptance.server import ServerProcess
 
@@ -104,3 +107,17 @@ class Cli:
                 "JOBMANAGER_CLIENT_SECRET": credentials["clientSecret"],
             },
         )
+
+
+def module_server() -> Any:
+    """A module-scoped `server` fixture: one real server per test module.
+
+    Use as `server = module_server()` at the top of the module."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+        process = ServerProcess(tmp_path_factory.mktemp("server") / "home").start()
+        yield process
+        process.stop()
+
+    return server

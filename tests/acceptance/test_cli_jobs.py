@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from jobmanager.client import Client
-from tests.acceptance.cli_runner import Cli
+from tests.acceptance.cli_runner import Cli, module_server
 from tests.acceptance.server import ServerProcess
 from tests.integration.client.conftest import DOUBLE_NOTE, zeppelin_note
+
+server = module_server()
 
 FAILING_NOTE = zeppelin_note(
     "%python\nprint('first')",
@@ -24,13 +25,6 @@ SLOW_NOTE = zeppelin_note(
     "%python\nimport pathlib\npathlib.Path(outputFolder, 'early.txt').write_text('kept')",
     "%python\nimport time\nfor _ in range(1200):\n    time.sleep(0.1)",
 )
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("jobs") / "home").start()
-    yield process
-    process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import shutil
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.acceptance.cli_runner import Cli
+from tests.acceptance.cli_runner import Cli, module_server
 from tests.acceptance.server import ServerProcess, free_port
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("login") / "home").start()
-    yield process
-    process.stop()
+server = module_server()
 
 
 def test_not_logged_in_says_how_to_log_in(tmp_path: Path) -> None:

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.acceptance.cli_runner import Cli
+from tests.acceptance.cli_runner import Cli, module_server
 from tests.acceptance.server import ServerProcess
 from tests.integration.client.conftest import DOUBLE_NOTE
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("resources") / "home").start()
-    yield process
-    process.stop()
+server = module_server()
 
 
 @pytest.fixture

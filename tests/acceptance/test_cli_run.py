@@ -4,16 +4,17 @@ embedded one started (and stopped) for the command."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.acceptance.cli_runner import Cli
+from tests.acceptance.cli_runner import Cli, module_server
 from tests.acceptance.server import ServerProcess, free_port
 from tests.acceptance.test_cli_jobs import FAILING_NOTE
 from tests.integration.client.conftest import DOUBLE_NOTE
+
+server = module_server()
 
 
 @pytest.fixture
@@ -23,13 +24,6 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "numbers.txt").write_text("20\n")
     return tmp_path
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("run") / "home").start()
-    yield process
-    process.stop()
 
 
 def test_without_a_server_starts_an_embedded_one_and_stops_it(workdir: Path) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from jobmanager.cli.login import session
-from jobmanager.cli.output import JsonOption, error, print_fields, print_json, print_table, say
+from jobmanager.cli.output import (
+    JsonOption,
+    error,
+    print_json,
+    print_table,
+    say,
+    show_resource,
+)
 from jobmanager.client import Configuration
 
 app = typer.Typer(
@@ -93,7 +100,7 @@ def list_configurations(json_: JsonOption = False) -> None:
     )
 
 
-def _fields(c: Configuration) -> list[tuple[str, object]]:
+def _fields(c: Configuration) -> list[tuple[str, Any]]:
     return [
         ("id", c.id),
         ("name", c.name),
@@ -115,10 +122,7 @@ def show(configuration_id: str, json_: JsonOption = False) -> None:
     """Show one configuration."""
     with session() as api:
         configuration = api.get_configuration(configuration_id)
-    if json_:
-        print_json(configuration)
-    else:
-        print_fields(_fields(configuration))
+    show_resource(configuration, json_, _fields)
 
 
 @app.command("delete")

@@ -19,10 +19,10 @@ from jobmanager.cli.output import (
     duration,
     error,
     now,
-    print_fields,
     print_json,
     print_table,
     say,
+    show_resource,
     size,
 )
 from jobmanager.client import Client, Job
@@ -232,28 +232,27 @@ def show(job_id: str, json_: JsonOption = False) -> None:
     """Show one job."""
     with session() as api:
         job = api.get_job(job_id)
-    if json_:
-        print_json(job)
-        return
+    show_resource(job, json_, _fields)
+
+
+def _fields(job: Job) -> list[tuple[str, Any]]:
     progress = job.progress
-    print_fields(
-        [
-            ("id", job.id),
-            ("status", job.status),
-            ("message", job.message),
-            ("progress", describe(job)),
-            ("current", progress.title if progress else ""),
-            ("model", job.model_id),
-            ("configuration", job.configuration_id),
-            ("input folder", job.input_folder_id),
-            ("output folder", job.output_folder_id),
-            ("time limit", duration(job.maximum_execution_time_in_seconds)),
-            ("parameters", job.parameters or ""),
-            ("created", job.creation_date),
-            ("started", job.start_date),
-            ("ended", job.end_date),
-        ]
-    )
+    return [
+        ("id", job.id),
+        ("status", job.status),
+        ("message", job.message),
+        ("progress", describe(job)),
+        ("current", progress.title if progress else ""),
+        ("model", job.model_id),
+        ("configuration", job.configuration_id),
+        ("input folder", job.input_folder_id),
+        ("output folder", job.output_folder_id),
+        ("time limit", duration(job.maximum_execution_time_in_seconds)),
+        ("parameters", job.parameters or ""),
+        ("created", job.creation_date),
+        ("started", job.start_date),
+        ("ended", job.end_date),
+    ]
 
 
 @app.command("stop")

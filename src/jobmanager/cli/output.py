@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -26,6 +26,8 @@ from rich.table import Table
 from jobmanager.cli.common import console, errors
 from jobmanager.client import ApiError, AuthError, NotFoundError, ServerUnavailable
 from jobmanager.client.types import ApiObject
+
+R = TypeVar("R", bound=ApiObject)
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Machine-readable JSON on stdout, nothing else")
@@ -111,6 +113,14 @@ def print_fields(fields: Sequence[tuple[str, Any]]) -> None:
     width = max(len(name) for name, _ in fields)
     for name, value in fields:
         console.print(f"[bold]{name:<{width}}[/bold]  {escape(cell_text(value))}", soft_wrap=True)
+
+
+def show_resource(resource: R, json_: bool, fields: Callable[[R], list[tuple[str, Any]]]) -> None:
+    """One resource: its JSON with `--json`, else its fields as lines."""
+    if json_:
+        print_json(resource)
+    else:
+        print_fields(fields(resource))
 
 
 def cell_text(value: Any) -> str:

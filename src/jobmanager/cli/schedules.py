@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from jobmanager.cli.data import folder_of
 from jobmanager.cli.jobs import configuration_id
 from jobmanager.cli.login import session
-from jobmanager.cli.output import JsonOption, print_fields, print_json, print_table, say
+from jobmanager.cli.output import (
+    JsonOption,
+    print_json,
+    print_table,
+    say,
+    show_resource,
+)
 from jobmanager.client import Schedule
 from jobmanager.client.folders import is_path
 
@@ -64,45 +70,40 @@ def list_schedules(json_: JsonOption = False) -> None:
     )
 
 
-def _show(schedule: Schedule, json_: bool) -> None:
-    if json_:
-        print_json(schedule)
-        return
-    print_fields(
-        [
-            ("id", schedule.id),
-            ("name", schedule.name),
-            ("status", schedule.status),
-            ("cron", schedule.schedule_string),
-            ("model", schedule.model_id),
-            ("configuration", schedule.configuration_id),
-            ("input folder", schedule.input_folder_id),
-            ("output folder", schedule.output_folder_id),
-            ("time limit", f"{schedule.maximum_execution_time} s"),
-            ("created", schedule.creation_date),
-        ]
-    )
+def _fields(schedule: Schedule) -> list[tuple[str, Any]]:
+    return [
+        ("id", schedule.id),
+        ("name", schedule.name),
+        ("status", schedule.status),
+        ("cron", schedule.schedule_string),
+        ("model", schedule.model_id),
+        ("configuration", schedule.configuration_id),
+        ("input folder", schedule.input_folder_id),
+        ("output folder", schedule.output_folder_id),
+        ("time limit", f"{schedule.maximum_execution_time} s"),
+        ("created", schedule.creation_date),
+    ]
 
 
 @app.command("show")
 def show(schedule_id: str, json_: JsonOption = False) -> None:
     """Show one schedule."""
     with session() as api:
-        _show(api.get_schedule(schedule_id), json_)
+        show_resource(api.get_schedule(schedule_id), json_, _fields)
 
 
 @app.command("start")
 def start(schedule_id: str, json_: JsonOption = False) -> None:
     """Let a schedule fire again."""
     with session() as api:
-        _show(api.start_schedule(schedule_id), json_)
+        show_resource(api.start_schedule(schedule_id), json_, _fields)
 
 
 @app.command("stop")
 def stop(schedule_id: str, json_: JsonOption = False) -> None:
     """Stop a schedule from creating jobs."""
     with session() as api:
-        _show(api.stop_schedule(schedule_id), json_)
+        show_resource(api.stop_schedule(schedule_id), json_, _fields)
 
 
 @app.command("delete")

@@ -9,14 +9,10 @@ from pathlib import Path
 import pytest
 
 from jobmanager.client import Client
+from tests.acceptance.cli_runner import module_server
 from tests.acceptance.server import ServerProcess
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("server") / "home").start()
-    yield process
-    process.stop()
+server = module_server()
 
 
 @pytest.fixture(scope="module")
