@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from jobmanager.engine import kernel_runtime
 from jobmanager.engine.control import StopSignal
 from jobmanager.engine.kernel import KernelError, KernelSession, Limits
-from jobmanager.engine.note import model_kind
+from jobmanager.engine.note import NoteFormatError, model_kind
 from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 
 if TYPE_CHECKING:
@@ -206,7 +206,7 @@ class Environment:
             return run_note(self, model, executed, **common)
         if kind == "jupyter":
             return run_notebook(self, model, executed, stop_on_error=stop_on_error, **common)
-        raise ValueError(f"{model.name} is neither a Zeppelin note nor a Jupyter notebook")
+        raise NoteFormatError(f"{model.name} is neither a Zeppelin note nor a Jupyter notebook")
 
     def kill_processes(self) -> None:
         """Kill every process of the environment (kernels, shells, what they started);

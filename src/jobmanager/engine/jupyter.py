@@ -23,7 +23,7 @@ from nbformat import NotebookNode
 
 from jobmanager.engine import notebook as nbmeta
 from jobmanager.engine.control import Control, StopReason, StopSignal
-from jobmanager.engine.note import write_atomic
+from jobmanager.engine.note import NoteFormatError, write_atomic
 from jobmanager.engine.result import (
     Failure,
     Progress,
@@ -176,7 +176,11 @@ def run_notebook(
     stop_on_error: bool = True,
 ) -> RunResult:
     """Run the notebook at `model` in `env`; the executed notebook goes to `executed_path`."""
-    nb = nbformat.read(model, as_version=4)  # type: ignore[no-untyped-call]
+    try:
+        nb = nbformat.read(model, as_version=4)  # type: ignore[no-untyped-call]
+        nbformat.validate(nb)
+    except (ValueError, nbformat.ValidationError) as exc:
+        raise NoteFormatError(f"Not a valid Jupyter notebook: {exc}") from exc
     nbmeta.inject_parameters(nb, parameters or {})
     nbmeta.init_metadata(nb, str(model), str(executed_path))
     control = Control(stop=stop, deadline=deadline, grace=grace)

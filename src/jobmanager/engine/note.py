@@ -52,7 +52,7 @@ _READ_FORMATS = (
 
 
 class NoteFormatError(ValueError):
-    """The file is not a Zeppelin note."""
+    """The file is not a model the engine can run (a Zeppelin note, a Jupyter notebook)."""
 
 
 def parse_date(value: str) -> datetime:

@@ -10,7 +10,7 @@ import nbformat
 import psutil
 import pytest
 
-from jobmanager.engine import Environment, EnvironmentSpec, Outcome
+from jobmanager.engine import Environment, EnvironmentSpec, NoteFormatError, Outcome
 from jobmanager.engine.jupyter import run_notebook
 
 pytestmark = pytest.mark.timeout(60)
@@ -110,3 +110,14 @@ def test_output_flood_is_capped(env: Environment, tmp_path: Path) -> None:
     texts = [o.get("text", "") for o in nb.cells[1].outputs]
     assert sum(len(t) for t in texts) < 12 * 1024**2
     assert "Output truncated" in texts[-1]
+
+
+def test_unrunnable_payloads_are_format_errors(tmp_path: Path) -> None:
+    other = tmp_path / "model.json"
+    other.write_text('{"empty": "model"}')
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [{"cell_type": "nonsense"}], "nbformat": 4, "metadata": {}}')
+    with Environment.start() as env, pytest.raises(NoteFormatError):
+        env.run(other)
+    with Environment.start() as env, pytest.raises(NoteFormatError):
+        env.run(broken)
