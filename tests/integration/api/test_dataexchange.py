@@ -733,3 +733,35 @@ def test_concurrent_writes_into_a_folder_being_deleted_leave_no_orphans(
             parents = set(session.scalars(select(DataEntry.parent_id)))
             ids = set(session.scalars(select(DataEntry.id)))
         assert parents - ids <= {PUBLIC, PRIVATE}
+
+
+def test_concurrent_crossed_moves_never_make_a_cycle(
+    services: Services, tenant_a: TenantClient
+) -> None:
+    """A/c and B/d: moving A into d while B moves into c would make a cycle through
+    folders neither move locks. At most one succeeds; every folder still reaches a root."""
+    dx = services.store.dataexchange
+    tid = tenant_id(services)
+    for round_number in range(10):
+        a = dx.create_directory(tid, PUBLIC, f"a{round_number}")
+        b = dx.create_directory(tid, PUBLIC, f"b{round_number}")
+        c = dx.create_directory(tid, a.id, "c")
+        d = dx.create_directory(tid, b.id, "d")
+
+        def move(folder: str, into: str) -> bool:
+            try:
+                dx.update_directory(tid, folder, parent_id=into)
+            except (InvalidInput, Conflict):
+                return False
+            return True
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            moved = list(pool.map(move, [a.id, b.id], [d.id, c.id]))
+        assert moved.count(True) == 1
+        for folder in (a.id, b.id, c.id, d.id):
+            seen = set()
+            current = folder
+            while current not in (PUBLIC, PRIVATE):
+                assert current not in seen, "a cycle"
+                seen.add(current)
+                current = dx.get_directory(tid, current).parent_id
