@@ -36,7 +36,7 @@ class Example:
         )
 
     def run(self) -> dict[str, Any]:
-        configuration = self._call("POST", "/api/prl/v3/configurations", json={"name": "example"})
+        configuration = self._configuration("example")
         model = self._upload_model()
         input_folder = self._folder("example-input")
         output_folder = self._folder("example-output")
@@ -63,7 +63,8 @@ class Example:
         while True:
             job = self._call("GET", f"/api/jobmanager/v3/jobs/{job_id}")
             progress = (job.get("progress") or {}).get("text", "")
-            line = f"{job['status']:<10} {progress or job['message']}"
+            shown = job["message"] if job["status"] in FINAL else progress or job["message"]
+            line = f"{job['status']:<10} {shown}"
             if line != seen:
                 self.console.print(f"  {line}")
                 seen = line
@@ -79,6 +80,14 @@ class Example:
         listing = self._call("GET", f"{DX}/directories/{folder_id}")
         for entry in listing["files"]:
             self.console.print(f"  output: {entry['name']} ({entry['sizeInBytes']} bytes)")
+
+    def _configuration(self, name: str) -> dict[str, Any]:
+        listing = self._call("GET", "/api/prl/v3/configurations")
+        for configuration in listing["configurations"]:
+            if configuration["name"] == name:
+                return dict(configuration)
+        made: dict[str, Any] = self._call("POST", "/api/prl/v3/configurations", json={"name": name})
+        return made
 
     def _upload_model(self) -> dict[str, Any]:
         metadata = {

@@ -35,3 +35,5 @@ def configure_logging(level: str) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    for chatty in ("httpx", "alembic"):  # one line per request or migration step
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
