@@ -76,7 +76,7 @@ def test_submit_watch_succeeds_with_progress_and_outputs(
 
 
 def test_failed_job_exits_1_with_its_message(cli: Cli, setup: dict[str, str]) -> None:
-    result = submit(cli, setup["failing"], "public/out/failed", "--watch")
+    result = submit(cli, "failing", "public/out/failed", "--watch")  # a model by its name
     assert result.code == 1, result.stdout + result.stderr
     assert "FAILED" in result.stdout.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr
@@ -106,7 +106,9 @@ def test_stopped_job_exits_2_and_keeps_early_outputs(
 def test_unknown_ids_are_one_clear_line(cli: Cli, setup: dict[str, str]) -> None:
     cli("jobs", "show", "no-such-job").assert_one_line_error("not found", "no-such-job")
     cli("jobs", "watch", "no-such-job").assert_one_line_error("not found")
-    submit(cli, "no-such-model", "public/out/x").assert_one_line_error("no-such-model")
+    submit(cli, "no-such-model", "public/out/x").assert_one_line_error(
+        "model 'no-such-model' not found"
+    )
     cli(
         "jobs", "submit", "-m", setup["double"], "-c", "nope", "-i", "public/in", "-o", "public/o"
     ).assert_one_line_error("configuration 'nope' not found")

@@ -25,7 +25,7 @@ from jobmanager.cli.output import (
     show_resource,
     size,
 )
-from jobmanager.client import Client, Job
+from jobmanager.client import Client, Job, NotFoundError
 from jobmanager.client.folders import is_path, walk
 
 app = typer.Typer(
@@ -145,6 +145,19 @@ def finish(job: Job) -> None:
     raise typer.Exit(EXIT_CODES.get(job.status, 1))
 
 
+def model_id(api: Client, text: str) -> str:
+    """A model named by id or by its (unique) name."""
+    try:
+        return api.get_model(text).id
+    except NotFoundError:
+        named = [model.id for model in api.iter_models({"name": text}) if model.name == text]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        error(f"{len(named)} models are named {text!r}", "Name the model by its id")
+    error(f"model {text!r} not found", "See `jobmanager models list`")
+
+
 def configuration_id(api: Client, text: str) -> str:
     """A configuration named by id or by name."""
     for configuration in api.iter_configurations():
@@ -155,7 +168,7 @@ def configuration_id(api: Client, text: str) -> str:
 
 @app.command("submit")
 def submit(
-    model: Annotated[str, typer.Option("--model", "-m", help="Model id")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model id or name")],
     config: Annotated[str, typer.Option("--config", "-c", help="Configuration id or name")],
     input_folder: Annotated[str, typer.Option("--input", "-i", help="Input folder id or path")],
     output_folder: Annotated[
@@ -171,7 +184,7 @@ def submit(
     values = parameters(param)
     with session() as api:
         job = api.submit_job(
-            model,
+            model_id(api, model),
             configuration_id(api, config),
             folder_of(api, input_folder).id,
             folder_of(api, output_folder, create=is_path(output_folder)).id,

@@ -24,7 +24,13 @@ from rich.progress import (
 from rich.table import Table
 
 from jobmanager.cli.common import console, errors
-from jobmanager.client import ApiError, AuthError, NotFoundError, ServerUnavailable
+from jobmanager.client import (
+    ApiError,
+    AuthError,
+    JobmanagerError,
+    NotFoundError,
+    ServerUnavailable,
+)
 from jobmanager.client.types import ApiObject
 
 R = TypeVar("R", bound=ApiObject)
@@ -60,6 +66,8 @@ def reported(url: str = "") -> Iterator[None]:
         error(problem.message, "Check the id or path (the list commands show what exists)")
     except ApiError as problem:
         error(f"{problem.message} (HTTP {problem.status}, logref {problem.logref})")
+    except JobmanagerError as problem:
+        error(str(problem), "Check the server URL (`jobmanager login --url`)")
     except FileNotFoundError as problem:
         error(f"no such file or folder: {problem.filename}", "Check the local path")
     except (IsADirectoryError, NotADirectoryError, PermissionError) as problem:

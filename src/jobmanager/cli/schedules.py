@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from jobmanager.cli.data import folder_of
-from jobmanager.cli.jobs import configuration_id
+from jobmanager.cli.jobs import configuration_id, model_id
 from jobmanager.cli.login import session
 from jobmanager.cli.output import (
     JsonOption,
@@ -25,7 +25,7 @@ app = typer.Typer(help="Schedules: jobs fired by a cron expression.", no_args_is
 @app.command("create")
 def create(
     name: str,
-    model: Annotated[str, typer.Option("--model", "-m", help="Model id")],
+    model: Annotated[str, typer.Option("--model", "-m", help="Model id or name")],
     config: Annotated[str, typer.Option("--config", "-c", help="Configuration id or name")],
     input_folder: Annotated[str, typer.Option("--input", "-i", help="Input folder id or path")],
     output_folder: Annotated[str, typer.Option("--output", "-o", help="Output folder id or path")],
@@ -39,7 +39,7 @@ def create(
     with session() as api:
         made = api.create_schedule(
             name,
-            model,
+            model_id(api, model),
             configuration_id(api, config),
             folder_of(api, input_folder).id,
             folder_of(api, output_folder, create=is_path(output_folder)).id,

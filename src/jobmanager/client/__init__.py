@@ -23,6 +23,7 @@ from jobmanager.client.errors import (
     ServerError,
     ServerUnavailable,
     TooLargeError,
+    UnexpectedAnswer,
 )
 from jobmanager.client.sync import Client
 from jobmanager.client.types import (
@@ -70,5 +71,6 @@ __all__ = [
     "ServerError",
     "ServerUnavailable",
     "TooLargeError",
+    "UnexpectedAnswer",
     "Version",
 ]

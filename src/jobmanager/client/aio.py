@@ -17,6 +17,7 @@ from jobmanager.client.session import (
     ClientBase,
     check_wait,
     deadline_after,
+    parsed,
     unavailable,
 )
 from jobmanager.client.types import Job, ListPage
@@ -98,7 +99,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
                 raise error_from_response(response, await response.aread())
             if call.sink is None:
                 await response.aread()
-                return call.parse(response)
+                return parsed(call, response)
             call.sink.open()
             try:
                 async for chunk in response.aiter_bytes():
@@ -107,7 +108,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
                 call.sink.abort()
                 raise
             call.sink.commit()
-            return call.parse(response)
+            return parsed(call, response)
         finally:
             await response.aclose()
 

@@ -25,6 +25,18 @@ class ServerUnavailable(JobmanagerError):
         self.reason = reason
 
 
+class UnexpectedAnswer(JobmanagerError):
+    """The server answered, but not as the jobmanager API does (a wrong URL, a proxy page)."""
+
+    def __init__(self, url: str, status: int, reason: str) -> None:
+        super().__init__(
+            f"the answer from {url} (HTTP {status}) is not what the jobmanager API sends: {reason}"
+        )
+        self.url = url
+        self.status = status
+        self.reason = reason
+
+
 class ApiError(JobmanagerError):
     """The server answered with an error status."""
 

@@ -11,10 +11,11 @@ import httpx
 
 from jobmanager.client.api import Endpoints
 from jobmanager.client.call import Call
-from jobmanager.client.errors import ServerUnavailable
+from jobmanager.client.errors import ServerUnavailable, UnexpectedAnswer
 from jobmanager.client.types import Job, Token
 
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+T = TypeVar("T")
 
 # Renew a token this long before it expires (at most a tenth of its lifetime).
 RENEW_MARGIN_SECONDS = 60.0
@@ -55,6 +56,15 @@ def unavailable(url: str, error: httpx.TransportError) -> ServerUnavailable:
     else:
         reason = str(error) or type(error).__name__
     return ServerUnavailable(url, reason)
+
+
+def parsed(call: Call[T], response: httpx.Response) -> T:
+    """The call's result from a successful answer; `UnexpectedAnswer` if it does not parse."""
+    try:
+        return call.parse(response)
+    except ValueError as problem:
+        reason = str(problem).splitlines()[0] if str(problem) else type(problem).__name__
+        raise UnexpectedAnswer(str(response.request.url), response.status_code, reason) from None
 
 
 def base_url(url: str) -> str:

@@ -18,6 +18,7 @@ from jobmanager.client.session import (
     ClientBase,
     check_wait,
     deadline_after,
+    parsed,
     unavailable,
 )
 from jobmanager.client.types import Job, ListPage
@@ -99,7 +100,7 @@ class Client(ClientBase[httpx.Client]):
                 raise error_from_response(response, response.read())
             if call.sink is None:
                 response.read()
-                return call.parse(response)
+                return parsed(call, response)
             call.sink.open()
             try:
                 for chunk in response.iter_bytes():
@@ -108,7 +109,7 @@ class Client(ClientBase[httpx.Client]):
                 call.sink.abort()
                 raise
             call.sink.commit()
-            return call.parse(response)
+            return parsed(call, response)
         finally:
             response.close()
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import http.server
 import io
 import os
+import threading
 from pathlib import Path
 
 import httpx
@@ -19,6 +21,7 @@ from jobmanager.client import (
     File,
     NotFoundError,
     ServerUnavailable,
+    UnexpectedAnswer,
 )
 from jobmanager.client.folders import download_tree, resolve, resolve_folder, upload_tree
 from tests.acceptance.server import ServerProcess, free_port
@@ -157,6 +160,30 @@ def test_server_down_is_server_unavailable() -> None:
         client.list_jobs()
     assert url in str(raised.value)
     assert "refused" in str(raised.value)
+
+
+def test_a_server_that_is_not_jobmanager_is_an_unexpected_answer() -> None:
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>a captive portal</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=httpd.handle_request, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{httpd.server_port}"
+    try:
+        with Client(url, "id", "secret") as client, pytest.raises(UnexpectedAnswer) as raised:
+            client.list_jobs()
+        assert url in str(raised.value)
+    finally:
+        thread.join(5)
+        httpd.server_close()
 
 
 def test_job_runs_and_outputs_arrive(api: Client, notebook_file: Path, tmp_path: Path) -> None:
