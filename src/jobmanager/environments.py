@@ -8,6 +8,7 @@ taken environment is replaced by a fresh one in the background.
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 import threading
 from collections import defaultdict
@@ -15,7 +16,10 @@ from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Protocol
 
+import psutil
+
 from jobmanager.engine import Environment, EnvironmentSpec, Limits
+from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 
 log = logging.getLogger("jobmanager.environments")
 MIB = 1024 * 1024
@@ -101,3 +105,33 @@ class EnvironmentPool:
 def _key(spec: EnvironmentSpec) -> Hashable:
     """Specs with equal settings share a shelf (a spec holds a dict, so it is not hashable)."""
     return (spec.python, spec.limits, tuple(sorted(spec.env_vars.items())), spec.base_dir)
+
+
+def remove_orphans(base_dir: Path, keep: set[str]) -> int:
+    """Kill and delete environments under `base_dir` that no live job holds.
+
+    After a crash, the kernels of the lost process (warm ones included) live on in
+    their own sessions; the reaper has already salvaged what jobs left, so the rest
+    is debris. Returns how many environments were removed.
+    """
+    if not base_dir.is_dir():
+        return 0
+    orphans = {p.resolve() for p in base_dir.iterdir() if p.is_dir()} - {
+        Path(k).resolve() for k in keep
+    }
+    if not orphans:
+        return 0
+    markers = set()
+    for process in psutil.process_iter():
+        try:
+            environ = process.environ()
+        except (psutil.Error, OSError):
+            continue
+        marker, folder = environ.get(MARKER_VARIABLE), environ.get("inputFolder", "")
+        if marker and any(Path(folder).is_relative_to(root) for root in orphans):
+            markers.add(marker)
+    for marker in markers:
+        kill_all([], marker)
+    for root in orphans:
+        shutil.rmtree(root, ignore_errors=True)
+    return len(orphans)

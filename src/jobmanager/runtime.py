@@ -15,7 +15,7 @@ import threading
 
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.dispatch.local import LocalDispatcher
-from jobmanager.environments import EnvironmentPool, spec_for
+from jobmanager.environments import EnvironmentPool, remove_orphans, spec_for
 from jobmanager.reaper import Reaper
 from jobmanager.scheduler import Scheduler
 from jobmanager.services import Services
@@ -60,6 +60,7 @@ class Runtime:
     def start(self) -> None:
         self.reaper.reap_once()
         if self.worker is not None and self.pool is not None:
+            self._remove_orphans(self.worker)
             default = spec_for(
                 _DefaultConfiguration(),
                 self.worker.environments_dir,
@@ -86,6 +87,15 @@ class Runtime:
             self.worker.stop()
         if self.pool is not None:
             self.pool.close()
+
+    def _remove_orphans(self, worker: Worker) -> None:
+        """Environments a crashed process of this home left behind, once salvaged, go."""
+        held = {
+            slot.workdir for slot in self.services.store.execution.environments() if slot.workdir
+        }
+        removed = remove_orphans(worker.environments_dir, held)
+        if removed:
+            log.info("removed %d environments left by a previous run", removed)
 
     def _sweep(self) -> None:
         """Re-dispatch waiting jobs now and then: a lost message must not strand a job."""
