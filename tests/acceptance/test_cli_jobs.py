@@ -80,8 +80,11 @@ def test_failed_job_exits_1_with_its_message(cli: Cli, setup: dict[str, str]) ->
     assert result.code == 1, result.stdout + result.stderr
     assert "FAILED" in result.stdout.strip().splitlines()[-1]
     assert "Traceback" not in result.stderr
+    quiet = submit(cli, setup["failing"], "public/out/failed", "--watch", "--json")
+    assert quiet.code == 1
+    assert quiet.json()["status"] == "FAILED"
     failed = cli("jobs", "list", "--status", "failed", "--json").assert_ok().json()
-    assert [job["modelId"] for job in failed] == [setup["failing"]]
+    assert [job["modelId"] for job in failed] == [setup["failing"]] * 2
     assert cli("jobs", "list", "--status", "STOPPED", "--json").assert_ok().json() == []
 
 

@@ -180,7 +180,8 @@ def submit(
     interval: IntervalOption = 1.0,
     json_: JsonOption = False,
 ) -> None:
-    """Start a job. With --watch, follow it and exit 0 succeeded, 1 failed, 2 stopped."""
+    """Start a job. With --watch, follow it and exit 0 succeeded, 1 failed, 2 stopped
+    (with --json too: then only the final job is printed)."""
     values = parameters(param)
     with session() as api:
         job = api.submit_job(
@@ -191,9 +192,10 @@ def submit(
             maximum_execution_time=timeout,
             parameters=values,
         )
-        if json_ and not watch:
-            print_json(job)
-            return
+        if json_:
+            final = api.wait_for_job(job.id, interval=interval) if watch else job
+            print_json(final)
+            raise typer.Exit(EXIT_CODES.get(final.status, 1) if watch else 0)
         say(f"submitted job {job.id}")
         if watch:
             finish(watch_job(api, job.id, interval))
