@@ -33,8 +33,9 @@ from jobmanager.store.types import utcnow
 
 Misfire = Literal["once", "skip", "all"]
 Overlap = Literal["skip", "allow"]
-MISFIRE_POLICIES: tuple[Misfire, ...] = ("once", "skip", "all")
-OVERLAP_POLICIES: tuple[Overlap, ...] = ("skip", "allow")
+# Firings kept per schedule, newest first. Exactly-once rests on the compare-and-set and
+# on the unique rows of recent fire times; older rows are history and are pruned.
+KEPT_FIRINGS = 1000
 
 
 class ScheduleStatus(StrEnum):
@@ -345,7 +346,25 @@ class ScheduleRepository:
                 )
             )
         session.flush()
+        _prune_firings(session, row.id)
         return created
+
+
+def _prune_firings(session: Session, schedule_id: str) -> None:
+    """Delete the schedule's firings older than its newest `KEPT_FIRINGS`."""
+    oldest_kept = session.scalar(
+        select(ScheduleFiring.fire_time)
+        .where(ScheduleFiring.schedule_id == schedule_id)
+        .order_by(ScheduleFiring.fire_time.desc())
+        .offset(KEPT_FIRINGS - 1)
+        .limit(1)
+    )
+    if oldest_kept is not None:
+        session.execute(
+            delete(ScheduleFiring).where(
+                ScheduleFiring.schedule_id == schedule_id, ScheduleFiring.fire_time < oldest_kept
+            )
+        )
 
 
 def _advance(session: Session, plan: FiringPlan) -> bool:

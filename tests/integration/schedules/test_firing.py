@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from jobmanager.scheduler import Scheduler
 from jobmanager.services import Services
 from jobmanager.settings import Settings
+from jobmanager.store import schedules as schedule_store
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import JOBS
 from tests.integration.schedules.conftest import (
@@ -243,3 +244,21 @@ def test_the_scheduler_thread_fires_a_second_level_schedule_on_the_real_clock(
     assert seconds == [seconds[0] + n * SECOND for n in range(len(fired))]  # none missed
     jobs = schedule_jobs(client, tenant_a, schedule["id"])
     assert sorted(job["id"] for job in jobs) == sorted(f["jobId"] for f in fired)
+
+
+def test_only_the_newest_firings_are_kept(
+    client: TestClient,
+    tenant_a: TenantClient,
+    body: dict[str, Any],
+    services: Services,
+    scheduler: Scheduler,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(schedule_store, "KEPT_FIRINGS", 3)
+    schedule = create(client, tenant_a, body, overlap="allow")
+    t = next_fire(services, tenant_a, schedule["id"])
+    for n in range(5):
+        scheduler.run_once(t + n * SECOND)
+    fired = firings(client, tenant_a, schedule["id"])
+    assert [f["fireTime"] for f in fired] == [iso(t + n * SECOND) for n in (2, 3, 4)]
+    assert len(schedule_jobs(client, tenant_a, schedule["id"])) == 5  # jobs are not pruned
