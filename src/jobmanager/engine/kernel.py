@@ -84,6 +84,8 @@ class KernelSession:
         self.manager = manager
         self.client = client
         self.sockets = sockets
+        # The last setup prelude whose effect the kernel still has (callers skip an equal one).
+        self.setup_in_effect = ""
 
     @classmethod
     def start(

@@ -114,11 +114,14 @@ class ParagraphRunner:
             _failure(result, str(exc))
             return
         begin = _runtime_call("begin", dict(params), self.shared.for_kernel(name))
+        prelude = "" if kernel.setup_in_effect == begin else begin
 
         def on_output(msg: dict[str, Any]) -> None:
             self._on_kernel_message(name, msg, result)
 
-        result.status = kernel.execute(code, on_output, self.control, prelude=begin)
+        result.status = kernel.execute(code, on_output, self.control, prelude=prelude)
+        # Forms write into the kernel's params, so the next paragraph must set them again.
+        kernel.setup_in_effect = "" if result.forms else begin
         if result.status is ExecStatus.DIED:
             self.env.discard_kernel(name)
             result.collector.add("TEXT", KERNEL_DIED.format(name=name))

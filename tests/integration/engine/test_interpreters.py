@@ -237,3 +237,20 @@ def test_put_and_get(shared_env: Environment, tmp_path: Path) -> None:
     note = write_note(tmp_path / "n.zpln", "z.put('k', {'a': 1})", "print(z.get('k'))")
     _, executed = execute(shared_env, note)
     assert results(executed, 1) == [("TEXT", "{'a': 1}\n")]
+
+
+def test_each_paragraph_gets_its_own_form_defaults(
+    shared_env: Environment, tmp_path: Path
+) -> None:
+    note = write_note(
+        tmp_path / "n.zpln",
+        "print(z.textbox('n', '1'))",
+        "print(z.textbox('n', '2'))",
+        "print(z.textbox('n', '3'))",
+    )
+    _, executed = execute(shared_env, note)
+    assert [results(executed, i) for i in range(3)] == [
+        [("TEXT", "1\n")],
+        [("TEXT", "2\n")],
+        [("TEXT", "3\n")],
+    ]
