@@ -65,6 +65,8 @@ def test_data_upload_ls_download_rm_by_path(cli: Cli, tmp_path: Path) -> None:
     cli("data", "download", "public/inputs", str(out)).assert_ok()
     assert (out / "day1" / "sub" / "deeper" / "big.bin").read_bytes() == payload
     assert (out / "day1" / "a.csv").read_text() == "a,b\n1,2\n"
+    cli("data", "download", "public/inputs/day1/a.csv", str(tmp_path / "one")).assert_ok()
+    assert (tmp_path / "one" / "a.csv").read_text() == "a,b\n1,2\n"
     cli("data", "rm", "public/inputs").assert_one_line_error("not empty", "--recursive")
     cli("data", "rm", "public/inputs/day1/a.csv").assert_ok()
     cli("data", "rm", "-r", "public/inputs").assert_ok()

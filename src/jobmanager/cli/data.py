@@ -20,7 +20,7 @@ from jobmanager.cli.output import (
     say,
     size,
 )
-from jobmanager.client import Client, Directory, File
+from jobmanager.client import Client, Directory, Entry, File
 from jobmanager.client.folders import (
     download_tree,
     is_path,
@@ -81,13 +81,29 @@ def upload(
     say(f"uploaded {count} files ({size(total)}) to {folder} (folder id {target.id})")
 
 
+def entry_of(api: Client, target: str) -> Entry:
+    try:
+        return resolve(api, target)
+    except ValueError as problem:
+        error(str(problem), "Name it by its id or as public/... or private/...")
+
+
 @app.command("download")
-def download(folder: FolderArgument, local_dir: Path) -> None:
+def download(
+    folder: Annotated[str, typer.Argument(help="Folder (or file): id or path")], local_dir: Path
+) -> None:
     """Download everything below FOLDER (recursively) into LOCAL_DIR."""
     if local_dir.exists() and not local_dir.is_dir():
         error(f"{local_dir} exists and is not a folder", "Name a folder to download into")
     with session() as api:
-        count, total = download_folder(api, folder_of(api, folder), local_dir)
+        entry = entry_of(api, folder)
+        if isinstance(entry, Directory):
+            count, total = download_folder(api, entry, local_dir)
+        else:
+            with Transfer("download", entry.size_in_bytes) as transfer:
+                transfer.file(entry.name, entry.size_in_bytes)
+                api.download_file(entry.id, local_dir / entry.name, progress=transfer.advance)
+            count, total = 1, entry.size_in_bytes
     say(f"downloaded {count} files ({size(total)}) to {local_dir}")
 
 
@@ -135,10 +151,7 @@ def rm(
 ) -> None:
     """Delete a file, or a folder (a non-empty one with --recursive)."""
     with session() as api:
-        try:
-            entry = resolve(api, target)
-        except ValueError as problem:
-            error(str(problem), "Name it by its id or as public/... or private/...")
+        entry = entry_of(api, target)
         if isinstance(entry, File):
             api.delete_file(entry.id)
         elif entry.parent_id is None or entry.id.startswith("_"):
