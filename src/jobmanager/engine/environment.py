@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 RUNTIME_MODULE = "_jobmanager_runtime"
 MAX_RESULT_ROWS = 1000
+STREAM_LIMIT = 16 * 1024 * 1024  # per execution, above what any runner keeps
 _SPARK_PREAMBLE = """
 import os as _os
 _os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -148,6 +149,7 @@ class Environment:
         config = {
             "store": {"inputFolder": str(self.input_dir), "outputFolder": str(self.output_dir)},
             "max_result": MAX_RESULT_ROWS,
+            "stream_limit": STREAM_LIMIT,
         }
         source = Path(kernel_runtime.__file__).read_text(encoding="utf-8")
         imports = "".join(f"__import__({m!r})\n" for m in self.spec.preload)

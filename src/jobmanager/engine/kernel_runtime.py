@@ -142,6 +142,42 @@ class ZeppelinContext:
         sys.stdout.flush()
 
 
+class StreamBudget:
+    """Drops what one execution writes to stdout/stderr beyond `limit` characters, so that
+    a print flood never travels to the engine (which keeps less than this anyway)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+
+    def reset(self) -> None:
+        self.used = 0
+
+    def wrap(self, stream: Any) -> None:
+        """Give `stream` a class whose `write` keeps to the budget.
+
+        `write` is a property that ignores assignment: IPython re-assigns the instance's
+        `write` around every cell (to keep stream output in its history), which would
+        undo the budget and keep every flood in the kernel's memory.
+        """
+        budget = self
+        base = type(stream)
+
+        def limited(self: Any, text: str) -> int:
+            room = budget.limit - budget.used
+            budget.used += len(text)
+            if room > 0:
+                base.write(self, text if len(text) <= room else text[:room])
+            return len(text)
+
+        def get(self: Any) -> Any:
+            return limited.__get__(self)
+
+        stream.__class__ = type(
+            "Limited" + base.__name__, (base,), {"write": property(get, lambda self, value: None)}
+        )
+
+
 class EngineRuntime:
     """What the engine calls in the kernel: per-paragraph setup and SQL."""
 
@@ -176,6 +212,12 @@ class EngineRuntime:
 
 def install(user_ns: dict[str, Any], config: Mapping[str, Any]) -> EngineRuntime:
     """Put `z`, `inputFolder` and `outputFolder` in the user namespace."""
+    budget = StreamBudget(int(config["stream_limit"]))
+    budget.wrap(sys.stdout)
+    budget.wrap(sys.stderr)
+    from IPython import get_ipython
+
+    get_ipython().events.register("pre_execute", budget.reset)
     z = ZeppelinContext(config["store"], int(config["max_result"]))
     user_ns["z"] = z
     user_ns["inputFolder"] = config["store"]["inputFolder"]

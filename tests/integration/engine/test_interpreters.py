@@ -239,9 +239,7 @@ def test_put_and_get(shared_env: Environment, tmp_path: Path) -> None:
     assert results(executed, 1) == [("TEXT", "{'a': 1}\n")]
 
 
-def test_each_paragraph_gets_its_own_form_defaults(
-    shared_env: Environment, tmp_path: Path
-) -> None:
+def test_each_paragraph_gets_its_own_form_defaults(shared_env: Environment, tmp_path: Path) -> None:
     note = write_note(
         tmp_path / "n.zpln",
         "print(z.textbox('n', '1'))",
