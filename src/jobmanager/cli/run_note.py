@@ -1,4 +1,5 @@
-"""`jobmanager run-note`: run a Zeppelin note locally, as a job would run it."""
+"""`jobmanager run-note`: run a Zeppelin note (or a Jupyter notebook) locally, as a job
+would run it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as ProgressBar
 
-from jobmanager.engine import Environment, NoteFormatError, Outcome, Progress, RunResult, load_note
+from jobmanager.engine import Environment, Outcome, Progress, RunResult, model_kind
 
 app = typer.Typer()
 console = Console(stderr=True)
@@ -33,15 +34,19 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 def _run(env: Environment, note: Path, params: dict[str, str], timeout: float | None) -> RunResult:
     """Run in a worker thread so that Ctrl-C becomes a clean stop of the note."""
-    total = len(load_note(note).paragraphs)
     stop = threading.Event()
     outcome: list[RunResult] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with ProgressBar(*columns, TimeElapsedColumn(), console=console) as bar:
-        task = bar.add_task(note.name, total=total)
+        task = bar.add_task(note.name, total=None)
 
         def on_progress(progress: Progress) -> None:
-            bar.update(task, completed=progress.index - 1, description=progress.title or note.name)
+            bar.update(
+                task,
+                total=progress.total,
+                completed=progress.index - 1,
+                description=progress.title or note.name,
+            )
 
         deadline = time.monotonic() + timeout if timeout else None
 
@@ -59,7 +64,7 @@ def _run(env: Environment, note: Path, params: dict[str, str], timeout: float | 
         except KeyboardInterrupt:
             stop.set()
             worker.join()
-        bar.update(task, completed=total)
+        bar.update(task, completed=bar.tasks[0].total)
     if not outcome:
         raise typer.Exit(1)
     return outcome[0]
@@ -67,7 +72,9 @@ def _run(env: Environment, note: Path, params: dict[str, str], timeout: float | 
 
 @app.command()
 def run_note(
-    note: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .zpln or note.json")],
+    note: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A .zpln, note.json or .ipynb")
+    ],
     input: Annotated[
         Path | None, typer.Option(exists=True, file_okay=False, help="Folder staged as input")
     ] = None,
@@ -79,14 +86,13 @@ def run_note(
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Maximum execution time, seconds")] = None,
 ) -> None:
-    """Run a Zeppelin note locally; exit 0 succeeded, 1 failed, 2 stopped or timed out."""
+    """Run a Zeppelin note (or a Jupyter notebook) locally; exit 0 succeeded, 1 failed,
+    2 stopped or timed out."""
     params = parse_params(param or [])
     output = output or Path.cwd() / f"{note.stem}-output"
-    try:
-        load_note(note)
-    except NoteFormatError as exc:
-        console.print(f"[red]{note} is not a Zeppelin note: {exc}")
-        raise typer.Exit(1) from exc
+    if model_kind(note.read_bytes()) == "other":
+        console.print(f"[red]{note} is neither a Zeppelin note nor a Jupyter notebook")
+        raise typer.Exit(1)
     with Environment.start() as env:
         if input is not None:
             shutil.copytree(input, env.input_dir, dirs_exist_ok=True)

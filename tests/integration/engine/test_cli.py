@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -52,3 +53,22 @@ def test_params_must_be_key_value() -> None:
     assert parse_params(["a=1", "b==2", "c="]) == {"a": "1", "b": "=2", "c": ""}
     with pytest.raises(typer.BadParameter):
         parse_params(["novalue"])
+
+
+def test_payload_that_is_no_model_exits_1(tmp_path: Path) -> None:
+    other = tmp_path / "model.json"
+    other.write_text('{"empty": "model"}')
+    result = CliRunner().invoke(app, [str(other), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "neither a Zeppelin note nor a Jupyter notebook" in result.output
+
+
+def test_a_notebook_runs_too(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("print(z.get('outputFolder') == outputFolder)")]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, path)
+    result = CliRunner().invoke(app, [str(path), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    executed = nbformat.read(tmp_path / "out" / "n.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "True\n"

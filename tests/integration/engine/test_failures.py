@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from jobmanager.engine import Environment, EnvironmentSpec, Limits, Outcome, Progress
+from jobmanager.engine import Environment, EnvironmentSpec, KernelError, Limits, Outcome, Progress
 from jobmanager.engine.paragraphs import KERNEL_DIED
 from jobmanager.engine.processes import MARKER_VARIABLE
 from tests.integration.engine.conftest import execute, results, write_note
@@ -177,3 +177,10 @@ def test_cpu_limit_kills_the_kernel_and_the_next_paragraph_gets_a_new_one(
     assert results(executed, 0) == [("TEXT", KERNEL_DIED.format(name="python"))]
     assert results(executed, 1) == [("TEXT", "fresh\n")]
     assert result.outcome is Outcome.FAILED
+
+
+def test_a_kernel_that_cannot_start_leaves_nothing(tmp_path: Path) -> None:
+    spec = EnvironmentSpec(python="/bin/false", base_dir=tmp_path, startup_timeout=20)
+    with pytest.raises(KernelError, match="did not start"):
+        Environment.start(spec)
+    assert list(tmp_path.iterdir()) == []
