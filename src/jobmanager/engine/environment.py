@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -27,6 +28,12 @@ from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 if TYPE_CHECKING:
     from jobmanager.engine.result import Progress, RunResult
 
+# What a model inherits from the service's own environment.
+_INHERITED = re.compile(
+    r"(PATH|HOME|USER|LOGNAME|SHELL|TERM|TZ|TMPDIR|LANG|LANGUAGE|LC_\w+|JAVA_HOME|SPARK_HOME"
+    r"|PYSPARK_\w+|HADOOP_\w+|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE"
+    r"|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)"
+)
 RUNTIME_MODULE = "_jobmanager_runtime"
 MAX_RESULT_ROWS = 1000
 STREAM_LIMIT = 16 * 1024 * 1024  # per execution, above what any runner keeps
@@ -97,8 +104,11 @@ class Environment:
 
     @property
     def process_env(self) -> dict[str, str]:
-        """Environment variables of every process of the environment."""
-        env = dict(os.environ)
+        """Environment variables of every process of the environment: a few of the
+        service's (never its settings or credentials), then the spec's, then the job's."""
+        env = {k: v for k, v in os.environ.items() if _INHERITED.fullmatch(k)}
+        python_bin = str(Path(self.spec.python).parent)
+        env["PATH"] = os.pathsep.join([python_bin, env.get("PATH", os.defpath)])
         env.update(self.spec.env_vars)
         env.update(
             {

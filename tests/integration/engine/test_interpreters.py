@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
 
-from jobmanager.engine import Environment, Outcome
+from jobmanager.engine import Environment, EnvironmentSpec, Outcome
 from tests.integration.engine.conftest import FIXTURES, execute, paragraph, results, write_note
 
 pytestmark = pytest.mark.timeout(60)
@@ -252,3 +254,19 @@ def test_each_paragraph_gets_its_own_form_defaults(shared_env: Environment, tmp_
         [("TEXT", "2\n")],
         [("TEXT", "3\n")],
     ]
+
+
+def test_service_settings_and_credentials_do_not_leak(tmp_path: Path) -> None:
+    os.environ["JOBMANAGER_SECRET_FOR_TEST"] = "s3cr3t"
+    try:
+        spec = EnvironmentSpec(env_vars={"FROM_CONFIGURATION": "yes"})
+        with Environment.start(spec) as env:
+            note = write_note(
+                tmp_path / "n.zpln",
+                "%sh\necho ${JOBMANAGER_SECRET_FOR_TEST:-none} $FROM_CONFIGURATION; which python",
+            )
+            _, executed = execute(env, note)
+    finally:
+        del os.environ["JOBMANAGER_SECRET_FOR_TEST"]
+    python_bin = Path(sys.executable).parent
+    assert results(executed, 0) == [("TEXT", f"none yes\n{python_bin}/python\n")]
