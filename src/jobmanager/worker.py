@@ -141,7 +141,9 @@ class JobRun:
         except Exception as error:  # a bug must still end the job, never strand it
             log.exception("job %s failed unexpectedly", self.job.id)
             target, message = JobStatus.FAILED, chain("Job execution failed", str(error))
-        message = self._save_outputs(target, message)
+        saved, message = self._save_outputs(message)
+        if not saved:
+            target = JobStatus.FAILED
         message = self._stop_environment(message)
         self._finish(target, message)
 
@@ -223,13 +225,14 @@ class JobRun:
             return JobStatus.FAILED, chain(exceeded, result.message)
         return JobStatus.FAILED, result.message or "Notebook execution failed."
 
-    def _save_outputs(self, target: JobStatus, message: str) -> str:
+    def _save_outputs(self, message: str) -> tuple[bool, str]:
+        """Upload the outputs; False (and the message extended) when some could not be."""
         if self.environment is None:
-            return message
+            return True, message
         failed = upload_outputs(self.store, self.job, self.environment.output_dir)
         if failed:
-            return then(message, chain("Failed to save outputs", ", ".join(failed[:10])))
-        return message
+            return False, then(message, chain("Failed to save outputs", ", ".join(failed[:10])))
+        return True, message
 
     def _stop_environment(self, message: str) -> str:
         try:

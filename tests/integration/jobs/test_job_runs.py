@@ -183,3 +183,30 @@ def test_a_payload_the_engine_cannot_read_fails_with_the_message_chain(
     done = wait_for(client, tenant_a, submit(client, tenant_a, broken, folders)["id"], FINAL)
     assert done["status"] == "FAILED"
     assert done["message"].startswith("Unable to import model [")
+
+
+def test_an_environment_that_cannot_start_fails_the_job(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    tiny = create_configuration(client, tenant_a, resources={"memoryMiB": 128})
+    note = zeppelin_note("%python\nprint(1)")
+    done = wait_for(client, tenant_a, submit(client, tenant_a, note, folders, tiny)["id"], FINAL)
+    assert done["status"] == "FAILED"
+    assert done["message"].startswith("Failed to start environment [")
+    assert (
+        client.get("/api/prl/v3/environments", headers=tenant_a.headers).json()["environments"]
+        == []
+    )
+
+
+def test_an_output_that_cannot_be_saved_fails_the_job_and_the_rest_is_saved(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    note = zeppelin_note(
+        "%python\nopen(outputFolder + '/bad:name.txt', 'w').write('x')\n"
+        "open(outputFolder + '/good.txt', 'w').write('y')"
+    )
+    done = wait_for(client, tenant_a, submit(client, tenant_a, note, folders)["id"], FINAL)
+    assert done["status"] == "FAILED"
+    assert "Failed to save outputs [bad:name.txt]" in done["message"]
+    assert folder_files(client, tenant_a, folders[1])["good.txt"] == b"y"
