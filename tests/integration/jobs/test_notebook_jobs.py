@@ -72,8 +72,10 @@ def run(
 
 
 def executed(client: TestClient, tenant: TenantClient, folder: str) -> nbformat.NotebookNode:
+    """The executed notebook, checked valid by nbformat, without papermill's banner cells."""
     book = nbformat.reads(folder_files(client, tenant, folder)["nb.ipynb"].decode(), as_version=4)
     nbformat.validate(book)
+    book.cells = [cell for cell in book.cells if cell.cell_type == "code"]
     return book
 
 
