@@ -86,7 +86,8 @@ class NotebookRun:
         self.on_progress = on_progress
         self.stop_on_error = stop_on_error
         self.session = env.kernel("python")
-        self.failed_index: int | None = None  # of the first failed cell, for the banner
+        self.reached = 0  # cells before this index were run or passed
+        self.stopped_at_error: int | None = None  # the cell whose error ended the run
 
     def save(self) -> None:
         write_atomic(self.executed_path, nbformat.writes(self.nb))  # type: ignore[no-untyped-call]
@@ -124,15 +125,18 @@ class NotebookRun:
             ended = await self._execute(client, cell, index)
             error = nbmeta.error_summary(cell) or ("The kernel died" if ended == "died" else None)
             nbmeta.cell_finished(cell, failed=error is not None or ended == "aborted")
+            self.reached = index + 1
             self.save()
             if ended == "aborted":
                 reason = self.control.reason() or StopReason.STOPPED
                 return self._end(ended_result(reason, f"during {label}", self.executed_path))
             if error is not None:
                 failures.append(Failure(number, label, error))
-                self.failed_index = index if self.failed_index is None else self.failed_index
                 if self.stop_on_error:
+                    self.stopped_at_error = index
                     break
+        else:
+            self.reached = len(self.nb.cells)
         return self._end(finished_result(failures, len(code), "cells", self.executed_path))
 
     async def _execute(self, client: _CappedClient, cell: NotebookNode, index: int) -> str:
@@ -158,7 +162,7 @@ class NotebookRun:
         return "aborted" if interrupted_at is not None else "done"
 
     def _end(self, result: RunResult) -> RunResult:
-        nbmeta.finish_metadata(self.nb, self.failed_index)
+        nbmeta.finish_metadata(self.nb, self.reached, self.stopped_at_error)
         self.save()
         return result
 

@@ -90,26 +90,26 @@ def cell_finished(cell: NotebookNode, failed: bool) -> None:
     meta["exception"] = failed
 
 
-def finish_metadata(nb: NotebookNode, failed_index: int | None) -> None:
-    """End times, and papermill's error banner and anchor around the first failed cell."""
+def finish_metadata(nb: NotebookNode, reached: int, stopped_at_error: int | None) -> None:
+    """End times; cells before index `reached` that are still pending (markdown) count
+    as completed; if the run stopped at the error of cell `stopped_at_error`, papermill's
+    banner goes on top and its anchor before that cell."""
     meta = nb.metadata.papermill
     end = datetime.now(UTC)
     meta["end_time"] = end.isoformat()
     meta["duration"] = (end - datetime.fromisoformat(meta["start_time"])).total_seconds()
-    meta["exception"] = failed_index is not None
-    for cell in nb.cells:  # as papermill: cells before the first failure count as completed
-        if cell.metadata.papermill["status"] == "failed":
-            break
+    meta["exception"] = any(c.metadata.papermill["status"] == "failed" for c in nb.cells)
+    for cell in nb.cells[:reached]:
         if cell.metadata.papermill["status"] == "pending":
             cell.metadata.papermill["status"] = "completed"
-    if failed_index is None:
+    if stopped_at_error is None:
         return
-    count = nb.cells[failed_index].execution_count
+    count = nb.cells[stopped_at_error].execution_count
     banner = nbformat.v4.new_markdown_cell(ERROR_MESSAGE.format(count=count))  # type: ignore[no-untyped-call]
     anchor = nbformat.v4.new_markdown_cell(ERROR_ANCHOR)  # type: ignore[no-untyped-call]
     for cell in (banner, anchor):
         cell.metadata["tags"] = [ERROR_MARKER_TAG]
-    nb.cells.insert(failed_index, anchor)
+    nb.cells.insert(stopped_at_error, anchor)
     nb.cells.insert(0, banner)
 
 

@@ -75,6 +75,10 @@ def test_go_on_after_errors_when_asked(env: Environment, tmp_path: Path) -> None
     result, nb = run(env, path, stop_on_error=False)
     assert result.outcome is Outcome.FAILED
     assert nb.cells[-1].outputs[0]["text"] == "after\n"
+    # No banner: papermill's says the run stopped there.
+    statuses = [c.metadata.papermill["status"] for c in nb.cells]
+    assert statuses == ["completed", "failed", "completed"]
+    assert nb.metadata.papermill["exception"] is True
 
 
 def test_deadline_interrupts_and_saves(env: Environment, tmp_path: Path) -> None:
