@@ -23,9 +23,14 @@ def free_port() -> int:
 
 class ServerProcess:
     def __init__(
-        self, home: Path, extra_env: dict[str, str] | None = None, port: int | None = None
+        self,
+        home: Path,
+        extra_env: dict[str, str] | None = None,
+        port: int | None = None,
+        args: tuple[str, ...] = (),
     ):
         self.home = home
+        self.args = args
         self.port = port or free_port()
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -46,7 +51,7 @@ class ServerProcess:
         env.pop("http_proxy", None)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jobmanager", "serve"],
+            [sys.executable, "-m", "jobmanager", "serve", *self.args],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,3 +58,20 @@ def test_restart_keeps_keys_and_credentials(server: ServerProcess) -> None:
         f"{server.url}/api/identity/v1/me", headers={"Authorization": f"Bearer {token}"}
     )
     assert answer.status_code == 200
+
+
+def test_serve_example_runs_the_example_job_to_success(tmp_path: Path) -> None:
+    """What `make run` does: the service, and the example job shown from submit to end."""
+    server = ServerProcess(tmp_path / "home", args=("--example",)).start()
+    try:
+        deadline = time.monotonic() + 90
+        while "example job SUCCEEDED" not in server.log() and time.monotonic() < deadline:
+            assert "example job FAILED" not in server.log(), server.log()
+            time.sleep(0.2)
+        log = server.log()
+        assert "example job SUCCEEDED" in log, log
+        for output in ("summary.csv", "chart.png", "sensor report.zpln"):
+            assert f"output: {output}" in log
+        assert "RUNNING" in log and "paragraph" in log
+    finally:
+        server.stop()

@@ -14,7 +14,7 @@ import uvicorn
 
 from jobmanager.api.app import create_app
 from jobmanager.cli.common import configure_logging, console, fail, load_settings
-from jobmanager.example import Example
+from jobmanager.example import run_example
 from jobmanager.services import Services
 
 log = logging.getLogger("jobmanager")
@@ -64,7 +64,7 @@ def _run_example_when_up(base_url: str, credentials: Path) -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         try:
-            Example(base_url, credentials, console).run()
+            run_example(base_url, credentials, console)
         except Exception as error:
             log.error("the example job could not run: %s", error)
         console.print(
