@@ -40,7 +40,19 @@ PARAGRAPH_KEY_ORDER = (
     "status",
     "errorMessage",
 )
-_RANK = {key: i for i, key in enumerate(PARAGRAPH_KEY_ORDER)}
+# Gson field order of Note (0.9+).
+NOTE_KEY_ORDER = (
+    "paragraphs",
+    "name",
+    "id",
+    "defaultInterpreterGroup",
+    "version",
+    "noteParams",
+    "noteForms",
+    "angularObjects",
+    "config",
+    "info",
+)
 
 _READ_FORMATS = (
     "%Y-%m-%d %H:%M:%S.%f",  # yyyy-MM-dd HH:mm:ss.SSS
@@ -81,20 +93,22 @@ def now_string() -> str:
     return format_date(datetime.now())
 
 
-def set_paragraph_key(paragraph: dict[str, Any], key: str, value: Any) -> None:
-    """Set `key`, inserting it where Gson would write it if the paragraph lacks it."""
-    if key in paragraph or key not in _RANK:
-        paragraph[key] = value
+def set_in_order(
+    mapping: dict[str, Any], key: str, value: Any, order: tuple[str, ...] = PARAGRAPH_KEY_ORDER
+) -> None:
+    """Set `key`, inserting it where Gson would write it (by `order`) if it is new."""
+    if key in mapping or key not in order:
+        mapping[key] = value
         return
-    rank = _RANK[key]
-    items = list(paragraph.items())
+    rank = order.index(key)
+    items = list(mapping.items())
     at = next(
-        (i for i, (k, _) in enumerate(items) if k in _RANK and _RANK[k] > rank),
+        (i for i, (k, _) in enumerate(items) if k in order and order.index(k) > rank),
         len(items),
     )
     items.insert(at, (key, value))
-    paragraph.clear()
-    paragraph.update(items)
+    mapping.clear()
+    mapping.update(items)
 
 
 def _as_doubles(value: Any) -> Any:

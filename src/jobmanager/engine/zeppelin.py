@@ -14,8 +14,14 @@ from typing import TYPE_CHECKING, Any
 from jobmanager.engine.control import Control, StopReason, StopSignal
 from jobmanager.engine.interpreters import resolve
 from jobmanager.engine.kernel import ExecStatus
-from jobmanager.engine.note import Note, load_note, now_string, parse_paragraph_text
-from jobmanager.engine.note import set_paragraph_key as set_key
+from jobmanager.engine.note import (
+    NOTE_KEY_ORDER,
+    Note,
+    load_note,
+    now_string,
+    parse_paragraph_text,
+)
+from jobmanager.engine.note import set_in_order as set_key
 from jobmanager.engine.paragraphs import ParagraphRun, ParagraphRunner
 from jobmanager.engine.result import (
     Failure,
@@ -91,7 +97,8 @@ class NoteRun:
                 where = f"before {_label(index, total, paragraph)}"
                 return ended_result(reason, where, self.executed_path)
             status = self._run_paragraph(index, total, paragraph, failures)
-            self.note.save(self.executed_path)
+            if status is not None:
+                self.note.save(self.executed_path)
             if status == "ABORT":
                 reason = self.control.reason() or StopReason.STOPPED
                 where = f"during {_label(index, total, paragraph)}"
@@ -130,8 +137,10 @@ class NoteRun:
         params = dict(settings.get("params") or {})
         for use in run.forms:
             if use.note_scope:
-                self.note.data.setdefault("noteForms", {})[use.name] = use.form
-                self.note.data.setdefault("noteParams", {})[use.name] = use.value
+                for key, value in (("noteForms", use.form), ("noteParams", use.value)):
+                    if not isinstance(self.note.data.get(key), dict):
+                        set_key(self.note.data, key, {}, NOTE_KEY_ORDER)
+                    self.note.data[key][use.name] = value
             else:
                 paragraph_forms[use.name] = use.form
                 params[use.name] = use.value

@@ -8,21 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jobmanager.engine.note import PARAGRAPH_KEY_ORDER
+from jobmanager.engine.note import NOTE_KEY_ORDER, PARAGRAPH_KEY_ORDER
 from jobmanager.engine.output import RESULT_TYPES
 
-NOTE_KEY_ORDER = (
-    "paragraphs",
-    "name",
-    "id",
-    "defaultInterpreterGroup",
-    "version",
-    "noteParams",
-    "noteForms",
-    "angularObjects",
-    "config",
-    "info",
-)
 STATUSES = ("UNKNOWN", "READY", "PENDING", "RUNNING", "FINISHED", "ERROR", "ABORT")
 RESULT_CODES = ("SUCCESS", "INCOMPLETE", "ERROR", "KEEP_PREVIOUS_RESULT")
 FORM_TYPES = ("TextBox", "Select", "CheckBox", "Password")

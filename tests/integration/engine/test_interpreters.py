@@ -270,3 +270,12 @@ def test_service_settings_and_credentials_do_not_leak(tmp_path: Path) -> None:
         del os.environ["JOBMANAGER_SECRET_FOR_TEST"]
     python_bin = Path(sys.executable).parent
     assert results(executed, 0) == [("TEXT", f"none yes\n{python_bin}/python\n")]
+
+
+def test_note_scope_forms(shared_env: Environment, tmp_path: Path) -> None:
+    note = write_note(tmp_path / "n.zpln", "%md Region: $${region=eu}")
+    _, executed = execute(shared_env, note, parameters={"region": "us"})
+    assert "Region: us" in results(executed, 0)[0][1]
+    assert executed["noteParams"] == {"region": "us"}
+    assert executed["noteForms"]["region"]["defaultValue"] == "eu"
+    assert executed["paragraphs"][0]["settings"]["forms"] == {}

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from jobmanager.engine.note import (
+    NOTE_KEY_ORDER,
     NoteFormatError,
     load_note,
     model_kind,
     parse_date,
     parse_note,
     parse_paragraph_text,
-    set_paragraph_key,
+    set_in_order,
 )
 from jobmanager.engine.zeppelin_format import check_note_text
 
@@ -115,8 +116,8 @@ def test_unicode_and_line_separators_are_written_as_gson_does() -> None:
 
 def test_new_keys_go_where_gson_writes_them() -> None:
     paragraph = {"text": "x", "settings": {}, "apps": [], "id": "p", "status": "READY"}
-    set_paragraph_key(paragraph, "results", {"code": "SUCCESS", "msg": []})
-    set_paragraph_key(paragraph, "dateStarted", "d")
+    set_in_order(paragraph, "results", {"code": "SUCCESS", "msg": []})
+    set_in_order(paragraph, "dateStarted", "d")
     assert list(paragraph) == ["text", "settings", "results", "apps", "id", "dateStarted", "status"]
 
 
@@ -158,3 +159,9 @@ def test_not_a_note_is_rejected() -> None:
         parse_note('{"cells": []}')
     with pytest.raises(NoteFormatError):
         parse_note("not json")
+
+
+def test_note_keys_go_where_gson_writes_them() -> None:
+    data = {"paragraphs": [], "name": "n", "id": "x", "config": {}, "info": {}}
+    set_in_order(data, "noteForms", {}, NOTE_KEY_ORDER)
+    assert list(data) == ["paragraphs", "name", "id", "noteForms", "config", "info"]
