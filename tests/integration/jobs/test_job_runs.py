@@ -15,7 +15,6 @@ from tests.integration.jobs.api import (
     JOBS,
     create_configuration,
     folder_files,
-    make_folder,
     upload_file,
     upload_model,
     wait_for,
@@ -29,11 +28,6 @@ FINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 def settings(settings: Settings) -> Settings:
     settings.job_slots = 2
     return settings
-
-
-@pytest.fixture
-def folders(client: TestClient, tenant_a: TenantClient) -> tuple[str, str]:
-    return make_folder(client, tenant_a, "in"), make_folder(client, tenant_a, "out")
 
 
 def submit(

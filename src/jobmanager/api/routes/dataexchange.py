@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
+from jobmanager.api.filtering import filter_query
 from jobmanager.api.multipart import read_multipart
 from jobmanager.api.paging import PageDep
 from jobmanager.api.schemas.dataexchange import (
@@ -23,7 +24,7 @@ from jobmanager.api.schemas.dataexchange import (
     listing_json,
 )
 from jobmanager.domain.errors import InvalidInput
-from jobmanager.domain.filters import FilterError, parse_filter
+from jobmanager.domain.filters import Filter
 from jobmanager.store.blobs import CHUNK
 from jobmanager.store.dataexchange import LISTING_FIELDS
 
@@ -135,12 +136,8 @@ def list_directory(
     caller: CallerDep,
     store: StoreDep,
     page: PageDep,
-    filter: Annotated[str | None, Query()] = None,
+    flt: Annotated[Filter, Depends(filter_query(LISTING_FIELDS))],
 ) -> dict[str, Any]:
-    try:
-        flt = parse_filter(filter, LISTING_FIELDS)
-    except FilterError as error:
-        raise InvalidInput(str(error)) from None
     listing = store.dataexchange.list_directory(
         caller.tenant_id, directory_id, offset=page.offset, limit=page.size, flt=flt
     )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
+from jobmanager.api.filtering import filter_query
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.jobs import JobCreate, JobListPublic, JobPublic
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.errors import InvalidInput
-from jobmanager.domain.filters import DATETIME, STRING, FilterError, enum_field, parse_filter
+from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.store import jobs as job_store
 from jobmanager.store.jobs import JobRecord
@@ -32,6 +33,7 @@ def get_dispatcher(request: Request) -> Dispatcher:
 
 
 DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+JobFilterDep = Annotated[Filter, Depends(filter_query(JOB_FILTER_FIELDS))]
 
 
 def load_job(job_id: str, caller: CallerDep, store: StoreDep) -> JobRecord:
@@ -73,16 +75,9 @@ def create_job(
 
 @router.get("", response_model=JobListPublic)
 def list_jobs(
-    caller: CallerDep,
-    store: StoreDep,
-    page: PageDep,
-    filter: Annotated[str | None, Query()] = None,
+    caller: CallerDep, store: StoreDep, page: PageDep, flt: JobFilterDep
 ) -> dict[str, Any]:
-    try:
-        parsed = parse_filter(filter, JOB_FILTER_FIELDS)
-    except FilterError as error:
-        raise InvalidInput(str(error)) from None
-    jobs, total = store.jobs.list(caller.tenant_id, parsed, page.offset, page.size)
+    jobs, total = store.jobs.list(caller.tenant_id, flt, page.offset, page.size)
     return envelope("jobs", [JobPublic.of(job) for job in jobs], page, total)
 
 
