@@ -23,6 +23,7 @@ from nbformat import NotebookNode
 
 from jobmanager.engine import notebook as nbmeta
 from jobmanager.engine.control import Control, StopReason, StopSignal
+from jobmanager.engine.kernel_runtime import ENGINE_MIME
 from jobmanager.engine.note import NoteFormatError, write_atomic
 from jobmanager.engine.result import (
     Failure,
@@ -42,7 +43,8 @@ _TRUNCATED = "\n[Output truncated: more than {limit} bytes in this cell]\n"
 
 class _CappedClient(NotebookClient):
     """An nbclient that drops a cell's output beyond `CELL_OUTPUT_LIMIT` bytes as it
-    arrives, so that an output flood does not fill the engine's memory."""
+    arrives, so that an output flood does not fill the engine's memory, and the engine's
+    own reports (`z` forms and puts)."""
 
     def __init__(self, nb: NotebookNode, **kw: Any) -> None:
         super().__init__(nb, **kw)
@@ -53,6 +55,8 @@ class _CappedClient(NotebookClient):
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, index: int
     ) -> NotebookNode | None:
         content = msg["content"]
+        if ENGINE_MIME in content.get("data", {}):
+            return None  # a form or z.put report, meant for Zeppelin notes only
         size = len(str(content.get("text", ""))) + sum(
             len(str(v)) for v in content.get("data", {}).values()
         )

@@ -197,12 +197,15 @@ class EngineRuntime:
         import pandas as pd
 
         words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query))
-        with sqlite3.connect(":memory:") as conn:
+        conn = sqlite3.connect(":memory:")
+        try:
             for name in words:
                 value = self.user_ns.get(name)
                 if isinstance(value, pd.DataFrame):
                     value.to_sql(name, conn, index=False)
             result = pd.read_sql_query(query, conn)
+        finally:
+            conn.close()
         self.z.show(result)
 
     def spark_sql(self, query: str) -> None:
