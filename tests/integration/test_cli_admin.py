@@ -47,3 +47,32 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
     again = run(home, "tenant", "create", "acme")
     assert again.returncode == 1
     assert "already exists" in again.stderr
+
+
+def test_run_note_is_a_command_of_jobmanager(tmp_path: Path) -> None:
+    """`jobmanager run-note`: the example note, no server, outputs in a local folder."""
+    examples = Path(__file__).resolve().parents[2] / "src" / "jobmanager" / "examples"
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "sensors.csv").write_bytes((examples / "sensors.csv").read_bytes())
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jobmanager",
+            "run-note",
+            str(examples / "sensor_report.zpln"),
+            "--input",
+            str(tmp_path / "in"),
+            "--output",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "chart.png",
+        "sensor_report.zpln",
+        "summary.csv",
+    ]

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from jobmanager.cli import admin, configs, data, jobs, login, models, run, schedules, serve, worker
+from jobmanager.cli import (
+    admin,
+    configs,
+    data,
+    jobs,
+    login,
+    models,
+    run,
+    run_note,
+    schedules,
+    serve,
+    worker,
+)
 
 app = typer.Typer(
     name="jobmanager",
@@ -17,6 +29,7 @@ app.command("worker")(worker.worker)
 app.add_typer(admin.app, name="admin")
 app.command("login")(login.login)
 app.command("run")(run.run)
+app.command("run-note")(run_note.run_note)
 app.add_typer(models.app, name="models")
 app.add_typer(data.app, name="data")
 app.add_typer(configs.app, name="configs")
