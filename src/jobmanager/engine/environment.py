@@ -38,14 +38,19 @@ RUNTIME_MODULE = "_jobmanager_runtime"
 MAX_RESULT_ROWS = 1000
 STREAM_LIMIT = 16 * 1024 * 1024  # per execution, above what any runner keeps
 _SPARK_PREAMBLE = """
-import os as _os
+import importlib.util as _util, os as _os, warnings as _warnings
 _os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+_warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
 from pyspark.sql import SparkSession as _SparkSession
 spark = (_SparkSession.builder.master("local[*]").appName("jobmanager")
-         .config("spark.ui.enabled", "false").getOrCreate())
+         .config("spark.ui.enabled", "false")
+         .config("spark.ui.showConsoleProgress", "false")
+         .config("spark.sql.execution.arrow.pyspark.enabled",
+                 str(_util.find_spec("pyarrow") is not None).lower())
+         .getOrCreate())
 sc = spark.sparkContext
 sqlContext = spark
-del _os, _SparkSession
+del _util, _os, _warnings, _SparkSession
 """
 
 
