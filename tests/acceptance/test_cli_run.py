@@ -3,6 +3,7 @@ embedded one started (and stopped) for the command."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -51,6 +52,45 @@ def test_on_the_configured_server_reuses_model_and_configuration(
     models = cli("models", "list", "--json").assert_ok().json()
     assert [(m["name"], m["lastVersion"]["number"]) for m in models] == [("report", 2)]
     assert [c["name"] for c in cli("configs", "list", "--json").json()] == ["default"]
+
+
+def test_a_jupyter_notebook_with_a_parameters_cell(workdir: Path, server: ServerProcess) -> None:
+    (workdir / "scale.ipynb").write_text(
+        jupyter_notebook(
+            ("factor = 2", ["parameters"]),
+            (
+                "import pathlib\n"
+                "value = int(pathlib.Path('numbers.txt').read_text())\n"
+                "pathlib.Path(outputFolder, 'scaled.txt').write_text(str(value * int(factor)))",
+                [],
+            ),
+        )
+    )
+    result = Cli.for_server(workdir, server)("run", "scale.ipynb", "-i", "in", "-P", "factor=7")
+    assert result.code == 0, result.stdout + result.stderr
+    assert "cell" in result.stdout
+    assert (workdir / "scale-output" / "scaled.txt").read_text() == "140"
+    assert (workdir / "scale-output" / "scale.ipynb").exists()
+
+
+def jupyter_notebook(*cells: tuple[str, list[str]]) -> str:
+    """An nbformat 4 notebook of code cells (source, tags)."""
+    document = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {"tags": tags},
+                "source": source,
+                "outputs": [],
+                "execution_count": None,
+            }
+            for source, tags in cells
+        ],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(document)
 
 
 def test_failed_run_exits_1_and_still_downloads(workdir: Path, server: ServerProcess) -> None:
