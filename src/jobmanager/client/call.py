@@ -66,6 +66,11 @@ class Upload:
     content_type: str = "application/octet-stream"
     progress: ProgressCallback | None = None
     close: bool = False
+    start: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        # Where the content begins: every attempt (a retry after a 401) reads from here.
+        self.start = self.source.tell() if self.source.seekable() else 0
 
     @classmethod
     def of(
@@ -82,7 +87,8 @@ class Upload:
         return cls(source, name, progress=progress)
 
     def part(self) -> tuple[str, Any, str]:
-        return (self.filename, _CountingReader(self.source, self.progress), self.content_type)
+        reader = _CountingReader(self.source, self.start, self.progress)
+        return (self.filename, reader, self.content_type)
 
     def done(self) -> None:
         if self.close:
@@ -92,10 +98,10 @@ class Upload:
 class _CountingReader:
     """Wraps a binary file so httpx can size it, rewind it for a retry, and count reads."""
 
-    def __init__(self, source: IO[bytes], progress: ProgressCallback | None) -> None:
+    def __init__(self, source: IO[bytes], start: int, progress: ProgressCallback | None) -> None:
         self._source = source
+        self._start = start
         self._progress = progress
-        self._start = source.tell() if source.seekable() else 0
 
     def read(self, size: int = -1) -> bytes:
         chunk = self._source.read(size)
@@ -110,10 +116,6 @@ class _CountingReader:
 
     def tell(self) -> int:
         return self._source.tell() - self._start
-
-    def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(64 * 1024):
-            yield chunk
 
 
 class Sink:

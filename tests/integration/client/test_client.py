@@ -152,6 +152,14 @@ def test_expired_or_revoked_token_is_renewed_once(api: Client) -> None:
     api._token.value = "not-a-valid-token"  # as if the server had rotated its keys
     assert isinstance(api.list_configurations().items, list)
     assert api._token.value != "not-a-valid-token"
+    api._token.value = "not-a-valid-token"
+    source = io.BytesIO(b"header-to-skip|content")
+    source.seek(len(b"header-to-skip|"))
+    uploaded = api.upload_file(PUBLIC_ROOT_ID, source, name="retried.txt")  # sent twice
+    copy = io.BytesIO()
+    api.download_file(uploaded.id, copy)
+    assert copy.getvalue() == b"content"
+    api.delete_file(uploaded.id)
 
 
 def test_server_down_is_server_unavailable() -> None:
