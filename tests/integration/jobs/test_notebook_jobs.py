@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import nbformat
@@ -167,3 +168,38 @@ def test_job_parameters_fill_zeppelin_forms(
     paragraphs = json.loads(outputs["nb.zpln"])["paragraphs"]
     assert paragraphs[0]["settings"]["params"]["city"] == "Erlangen"
     assert "Hello team" in paragraphs[1]["results"]["msg"][0]["data"]
+
+
+def test_a_notebook_job_stops_on_request_with_its_outputs(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    model = notebook(
+        "open(outputFolder + '/early', 'w').write('kept')",
+        "import time\nfor _ in range(1200):\n    time.sleep(0.1)",
+    )
+    body = {
+        "modelId": upload_model(client, tenant_a, model, name="nb"),
+        "configurationId": create_configuration(client, tenant_a),
+        "inputFolderId": folders[0],
+        "outputFolderId": folders[1],
+    }
+    job = client.post(JOBS, headers=tenant_a.headers, json=body).json()
+    wait_for(client, tenant_a, job["id"], {"RUNNING"})
+    job = wait_for_cell(client, tenant_a, job["id"], 2)
+    assert client.post(f"{JOBS}/{job['id']}/stop", headers=tenant_a.headers).status_code == 200
+    done = wait_for(client, tenant_a, job["id"], FINAL)
+    assert done["status"] == "STOPPED"
+    assert folder_files(client, tenant_a, folders[1])["early"] == b"kept"
+    assert executed(client, tenant_a, folders[1]).cells[0].metadata["papermill"]["status"] == (
+        "completed"
+    )
+
+
+def wait_for_cell(
+    client: TestClient, tenant: TenantClient, job_id: str, cell: int
+) -> dict[str, Any]:
+    while True:
+        job = client.get(f"{JOBS}/{job_id}", headers=tenant.headers).json()
+        if (job["progress"] or {}).get("current") == cell:
+            return dict(job)
+        time.sleep(0.05)
