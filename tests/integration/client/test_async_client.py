@@ -6,6 +6,7 @@ import asyncio
 import io
 from pathlib import Path
 
+import httpx
 import pytest
 
 from jobmanager.client import (
@@ -68,3 +69,22 @@ def test_errors(server: ServerProcess) -> None:
                 await api.list_jobs()
 
     run(scenario())
+
+
+def test_concurrent_first_calls_fetch_one_token(server: ServerProcess) -> None:
+    paths: list[str] = []
+
+    async def record(request: httpx.Request) -> None:
+        paths.append(request.url.path)
+
+    async def scenario() -> None:
+        credentials = server.dev_credentials()
+        http = httpx.AsyncClient(base_url=server.url, event_hooks={"request": [record]})
+        async with AsyncClient(
+            server.url, credentials["clientId"], credentials["clientSecret"], http=http
+        ) as api:
+            await asyncio.gather(*(api.list_jobs() for _ in range(5)))
+
+    run(scenario())
+    assert paths.count("/oauth/token") == 1
+    assert paths.count("/api/jobmanager/v3/jobs") == 5
