@@ -36,7 +36,10 @@ class Control:
         return None
 
     def wait(self, cap: float) -> float:
-        """How long a blocking wait may last before `reason()` must be checked again."""
+        """How long a blocking wait may last before `reason()` must be checked again: at
+        most `cap`, less if the deadline comes first (once it has passed, `cap` again, so
+        that waiting out a grace period does not spin)."""
         if self.deadline is None:
             return cap
-        return max(0.0, min(cap, self.deadline - time.monotonic()))
+        remaining = self.deadline - time.monotonic()
+        return cap if remaining <= 0 else min(cap, remaining)
