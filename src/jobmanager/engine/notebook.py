@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,12 +35,26 @@ def _tags(cell: NotebookNode) -> list[str]:
     return tags
 
 
+def literal(value: Any) -> str:
+    """A JSON value as papermill's Python translator writes it (strings double-quoted)."""
+    if isinstance(value, str):
+        escaped = value.encode("unicode_escape").decode("utf-8").replace('"', '\\"')
+        return f'"{escaped}"'
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(str(k))}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"float('{value}')"
+    return repr(value)
+
+
 def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any]) -> None:
     """Add (or replace) the cell tagged `injected-parameters`, as papermill does: after
     the cell tagged `parameters`, else first."""
     if not parameters:
         return
-    source = "# Parameters\n" + "".join(f"{k} = {v!r}\n" for k, v in parameters.items())
+    source = "# Parameters\n" + "".join(f"{k} = {literal(v)}\n" for k, v in parameters.items())
     cell = nbformat.v4.new_code_cell(source)  # type: ignore[no-untyped-call]
     cell.metadata["tags"] = [INJECTED_TAG]
     for index, existing in enumerate(nb.cells):

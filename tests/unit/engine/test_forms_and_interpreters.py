@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 
 from jobmanager.engine.forms import substitute
 from jobmanager.engine.interpreters import Executor, resolve
+from jobmanager.engine.notebook import inject_parameters, literal
 
 
 def test_textbox_default_and_param() -> None:
@@ -79,3 +81,32 @@ def test_resolution_follows_zeppelin(
 def test_unsupported_name_is_the_prefix_as_written() -> None:
     assert resolve("jdbc", "python").name == "jdbc"
     assert resolve("", "spark").name == "spark.spark"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ('it\'s "x"\n', '"it\'s \\"x\\"\\n"'),
+        (True, "True"),
+        (None, "None"),
+        (1.5, "1.5"),
+        ({"a": [1, "b"]}, '{"a": [1, "b"]}'),
+        (float("nan"), "float('nan')"),
+    ],
+)
+def test_parameters_are_written_as_papermill_writes_them(value: object, text: str) -> None:
+    assert literal(value) == text
+    if value == value:  # NaN aside, the literal evaluates back to the value
+        assert eval(text) == value
+
+
+def test_injected_cell_matches_papermill() -> None:
+    translators = pytest.importorskip("papermill.translators")
+    params = {"s": 'it\'s "x"\n', "n": 3, "f": 0.5, "b": False, "d": {"k": [1, None]}}
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("a = 1")
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell]
+    inject_parameters(nb, params)
+    assert nb.cells[1].source == translators.PythonTranslator.codify(params)
+    assert nb.cells[1].metadata["tags"] == ["injected-parameters"]
