@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import threading
 from collections import defaultdict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -20,6 +19,7 @@ import psutil
 
 from jobmanager.engine import Environment, EnvironmentSpec, Limits
 from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
+from jobmanager.engine.pythons import python_for
 
 log = logging.getLogger("jobmanager.environments")
 MIB = 1024 * 1024
@@ -35,19 +35,23 @@ class ConfigurationLike(Protocol):
     def cpus(self) -> float | None: ...
 
     @property
+    def packages(self) -> Sequence[str]: ...
+
+    @property
     def environment_variables(self) -> Mapping[str, str]: ...
 
 
-def spec_for(configuration: ConfigurationLike, base_dir: Path, max_seconds: int) -> EnvironmentSpec:
-    """The environment a configuration asks for. CPU time is capped at what `cpus`
-    could use over the job's whole time limit."""
+def spec_for(configuration: ConfigurationLike, home: Path, max_seconds: int) -> EnvironmentSpec:
+    """The environment a configuration asks for, under `home`. CPU time is capped at what
+    `cpus` could use over the job's whole time limit. With packages, their cached virtual
+    environment is built first if it does not exist yet (this can take minutes)."""
     memory = configuration.memory_mib * MIB if configuration.memory_mib else None
     cpu_seconds = int(max_seconds * configuration.cpus) + 30 if configuration.cpus else None
     return EnvironmentSpec(
-        python=sys.executable,
+        python=python_for(configuration.packages, home / "pythons"),
         limits=Limits(memory_bytes=memory, cpu_seconds=cpu_seconds),
         env_vars=dict(configuration.environment_variables),
-        base_dir=base_dir,
+        base_dir=home / "environments",
     )
 
 

@@ -31,6 +31,7 @@ class _DefaultConfiguration:
     memory_mib: int | None = None
     cpus: float | None = None
     environment_variables: dict[str, str] = {}
+    packages: tuple[str, ...] = ()
 
 
 class Runtime:
@@ -63,7 +64,7 @@ class Runtime:
             self._remove_orphans(self.worker)
             default = spec_for(
                 _DefaultConfiguration(),
-                self.worker.environments_dir,
+                self.worker.home,
                 self.services.settings.default_execution_seconds,
             )
             for _ in range(self.pool.capacity):

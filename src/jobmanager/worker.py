@@ -52,6 +52,7 @@ class Worker:
         self.settings = settings
         self.pool = pool
         self.worker_id = new_worker_id()
+        self.home = settings.home
         self.environments_dir = settings.home / "environments"
         self._stops: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -152,9 +153,7 @@ class JobRun:
             configuration = self.store.configurations.get(
                 self.job.tenant_id, self.job.configuration_id
             )
-            spec = spec_for(
-                configuration, self.worker.environments_dir, self.job.max_execution_seconds
-            )
+            spec = spec_for(configuration, self.worker.home, self.job.max_execution_seconds)
             environment = self.worker.pool.take(spec)
         except Exception as error:
             raise JobFailed(chain("Failed to start environment", str(error))) from error

@@ -204,3 +204,32 @@ def test_an_output_that_cannot_be_saved_fails_the_job_and_the_rest_is_saved(
     assert done["status"] == "FAILED"
     assert "Failed to save outputs [bad:name.txt]" in done["message"]
     assert folder_files(client, tenant_a, folders[1])["good.txt"] == b"y"
+
+
+def test_configuration_packages_are_installed_once_and_importable(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str], settings: Settings
+) -> None:
+    with_packages = create_configuration(client, tenant_a, packages=["cowsay==6.1"])
+    note = zeppelin_note(
+        "%python\nimport cowsay, pandas\n"
+        "open(outputFolder + '/said.txt', 'w').write(cowsay.get_output_string('cow', 'moo'))"
+    )
+    for _ in range(2):
+        job = submit(client, tenant_a, note, folders, with_packages)
+        done = wait_for(client, tenant_a, job["id"], FINAL, timeout=300)
+        assert done["status"] == "SUCCEEDED", done["message"]
+    assert b"moo" in folder_files(client, tenant_a, folders[1])["said.txt"]
+    built = [p for p in (settings.home / "pythons").iterdir() if p.is_dir()]
+    assert len(built) == 1
+
+
+def test_packages_that_cannot_be_installed_fail_the_job(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    broken = create_configuration(client, tenant_a, packages=["no-such-package-jm-test==0.0.1"])
+    job = submit(client, tenant_a, zeppelin_note("%python\nprint(1)"), folders, broken)
+    done = wait_for(client, tenant_a, job["id"], FINAL, timeout=300)
+    assert done["status"] == "FAILED"
+    assert done["message"].startswith(
+        "Failed to start environment [Could not install the configuration's packages"
+    )
