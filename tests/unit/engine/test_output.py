@@ -5,6 +5,8 @@ from __future__ import annotations
 import tracemalloc
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from jobmanager.engine.output import ResultCollector
 
@@ -103,3 +105,15 @@ def test_flood_costs_no_memory_once_capped() -> None:
 @pytest.mark.parametrize("directive", ["text", "html", "table", "img", "svg", "angular"])
 def test_every_directive_maps_to_its_type(directive: str) -> None:
     assert messages(f"%{directive} data") == [(directive.upper(), "data")]
+
+
+PIECES = ["a", "b\n", "\n", "%", "%t", "able ", "%html ", "%table x\ty\n", "é", "\t"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=30), st.data())
+def test_how_output_is_chunked_does_not_matter(parts: list[str], data: st.DataObject) -> None:
+    text = "".join(parts)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
+    chunks = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    assert messages(*chunks) == messages(text)
+    assert messages(*chunks, limit=7) == messages(text, limit=7)
