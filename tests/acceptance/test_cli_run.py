@@ -39,6 +39,20 @@ def test_without_a_server_starts_an_embedded_one_and_stops_it(workdir: Path) -> 
     assert not Path(found.group(2)).exists()
 
 
+def test_a_stopped_local_server_is_started_on_its_home_for_the_command(workdir: Path) -> None:
+    local = ServerProcess(workdir / ".jobmanager").start()
+    local.stop()  # its dev credentials stay in ./.jobmanager, nothing answers
+    result = Cli(workdir)("run", "report.zpln", "-i", "in")
+    assert result.code == 0, result.stdout + result.stderr
+    assert f"(home {workdir / '.jobmanager'})" in result.stderr
+    local.start()  # what the run made is in that home
+    try:
+        cli = Cli(workdir)  # dev credentials of ./.jobmanager, the server answers
+        assert [m["name"] for m in cli("models", "list", "--json").assert_ok().json()] == ["report"]
+    finally:
+        local.stop()
+
+
 def test_on_the_configured_server_reuses_model_and_configuration(
     workdir: Path, server: ServerProcess
 ) -> None:

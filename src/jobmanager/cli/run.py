@@ -73,8 +73,10 @@ class EmbeddedServer:
 
     def start(self) -> Profile:
         self.home.mkdir(parents=True, exist_ok=True)
+        # The embedded default, whatever JOBMANAGER_* settings this shell has for other servers.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("JOBMANAGER_")}
         env = {
-            **os.environ,
+            **inherited,
             "JOBMANAGER_HOME": str(self.home.resolve()),
             "JOBMANAGER_HOST": "127.0.0.1",
             "JOBMANAGER_PORT": str(self.port),
