@@ -94,7 +94,7 @@ def _live_view(job: Job) -> Text:
 
 def watch_job(api: Client, job_id: str, interval: float = 1.0) -> Job:
     """Follow a job until it is final: a live view on a terminal, a line per change
-    otherwise. Ctrl-C asks the job to stop (a second Ctrl-C leaves it running)."""
+    otherwise. Ctrl-C asks the job to stop; a second Ctrl-C stops watching."""
     stopping = False
     while True:
         try:
@@ -102,12 +102,12 @@ def watch_job(api: Client, job_id: str, interval: float = 1.0) -> Job:
         except KeyboardInterrupt:
             if stopping:
                 error(
-                    f"stopped watching; job {job_id} goes on",
-                    f"`jobmanager jobs stop {job_id}`",
+                    f"stopped watching job {job_id}, which was asked to stop",
+                    f"Follow it with `jobmanager jobs watch {job_id}`",
                     130,
                 )
             stopping = True
-            say(f"asking job {job_id} to stop (Ctrl-C again to leave it running)")
+            say(f"asking job {job_id} to stop (Ctrl-C again to stop watching)")
             api.stop_job(job_id)
 
 
