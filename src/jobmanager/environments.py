@@ -38,6 +38,9 @@ class ConfigurationLike(Protocol):
     def packages(self) -> Sequence[str]: ...
 
     @property
+    def network(self) -> str: ...
+
+    @property
     def environment_variables(self) -> Mapping[str, str]: ...
 
 
@@ -49,7 +52,9 @@ def spec_for(configuration: ConfigurationLike, home: Path, max_seconds: int) -> 
     cpu_seconds = int(max_seconds * configuration.cpus) + 30 if configuration.cpus else None
     return EnvironmentSpec(
         python=python_for(configuration.packages, home / "pythons"),
-        limits=Limits(memory_bytes=memory, cpu_seconds=cpu_seconds),
+        limits=Limits(
+            memory_bytes=memory, cpu_seconds=cpu_seconds, network=configuration.network != "none"
+        ),
         env_vars=dict(configuration.environment_variables),
         base_dir=home / "environments",
     )

@@ -32,6 +32,7 @@ class _DefaultConfiguration:
     cpus: float | None = None
     environment_variables: dict[str, str] = {}
     packages: tuple[str, ...] = ()
+    network = "allowed"
 
 
 class Runtime:

@@ -7,6 +7,7 @@ import json
 import queue
 import shlex
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -49,6 +50,7 @@ class Limits:
     memory_bytes: int | None = None
     cpu_seconds: int | None = None
     max_processes: int | None = None
+    network: bool = True  # False: a network namespace of its own, with no interface up
 
     def ulimit(self) -> str:
         """A bash statement applying these limits ("" if there are none)."""
@@ -64,9 +66,26 @@ class Limits:
     def wrap(self, argv: Sequence[str]) -> list[str]:
         """`argv` run under these limits (bash applies them, then execs: same pid)."""
         statement = self.ulimit()
-        if not statement:
-            return list(argv)
-        return ["bash", "-c", statement + '; exec "$@"', "jobmanager-limits", *argv]
+        wrapped = list(argv)
+        if statement:
+            wrapped = ["bash", "-c", statement + '; exec "$@"', "jobmanager-limits", *argv]
+        if not self.network:
+            wrapped = [*_no_network(), *wrapped]
+        return wrapped
+
+
+def _no_network() -> list[str]:
+    """The prefix that runs a command without network: `unshare --net` (util-linux)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise KernelError("network 'none' needs the unshare command (util-linux)")
+    probe = subprocess.run([unshare, "--net", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise KernelError(
+            "network 'none' needs the right to make network namespaces "
+            f"(unshare --net: {probe.stderr.strip() or probe.returncode})"
+        )
+    return [unshare, "--net", "--"]
 
 
 def _write_spec(spec_dir: Path, argv: list[str]) -> KernelSpecManager:

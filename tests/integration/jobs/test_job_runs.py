@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from typing import Any
 
@@ -233,3 +234,30 @@ def test_packages_that_cannot_be_installed_fail_the_job(
     assert done["message"].startswith(
         "Failed to start environment [Could not install the configuration's packages"
     )
+
+
+@pytest.mark.parametrize(("network", "reached"), [("allowed", b"0"), ("none", b"101")])
+def test_network_none_cuts_the_environment_off(
+    client: TestClient,
+    tenant_a: TenantClient,
+    folders: tuple[str, str],
+    network: str,
+    reached: bytes,
+) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        configuration = create_configuration(client, tenant_a, network=network)
+        note = zeppelin_note(
+            f"%python\nimport socket\ns = socket.socket()\ns.settimeout(3)\n"
+            f"open(outputFolder + '/python', 'w').write(str(s.connect_ex(('127.0.0.1', {port}))))",
+            f"%sh\n(exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null\n"
+            'echo -n $? > "$outputFolder/sh"',
+        )
+        job = submit(client, tenant_a, note, folders, configuration)
+        done = wait_for(client, tenant_a, job["id"], FINAL)
+    assert done["status"] == "SUCCEEDED", done["message"]
+    outputs = folder_files(client, tenant_a, folders[1])
+    assert outputs["python"] == reached
+    assert outputs["sh"] == (b"0" if network == "allowed" else b"1")
