@@ -125,3 +125,15 @@ def test_unrunnable_payloads_are_format_errors(tmp_path: Path) -> None:
         env.run(other)
     with Environment.start() as env, pytest.raises(NoteFormatError):
         env.run(broken)
+
+
+def test_a_kernel_ignoring_interrupts_is_killed(env: Environment, tmp_path: Path) -> None:
+    path = write_notebook(
+        tmp_path / "n.ipynb",
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+    )
+    started = time.monotonic()
+    result, nb = run(env, path, deadline=time.monotonic() + 1, grace=0.5)
+    assert time.monotonic() - started < 10
+    assert result.outcome is Outcome.TIMED_OUT
+    assert nb.cells[1].metadata.papermill["status"] == "failed"
