@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.filters import AllOf, AnyOf, Compare, Cond, Filter
@@ -42,7 +42,7 @@ def _compare_clause(cond: Compare, column: Any) -> ColumnElement[bool]:
 
 def paged(session: Session, query: Select[Any], offset: int, size: int) -> tuple[list[Any], int]:
     """One page of `query` (already ordered) and the count of all its rows, capped at MAX_LISTED."""
-    capped = query.order_by(None).limit(MAX_LISTED).subquery()
+    capped = query.order_by(None).with_only_columns(literal(1)).limit(MAX_LISTED).subquery()
     total = int(session.scalar(select(func.count()).select_from(capped)) or 0)
     if offset >= total:
         return [], total

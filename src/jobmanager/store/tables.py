@@ -129,7 +129,7 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        Index("ix_jobs_tenant_created", "tenant_id", "creation_date"),
+        Index("ix_jobs_tenant_created", "tenant_id", "creation_date", "id"),
         Index("ix_jobs_status_created", "status", "creation_date"),
         UniqueConstraint("tenant_id", "idempotency_token", name="uq_jobs_idempotency"),
     )

@@ -146,7 +146,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_jobs_schedule_id"), ["schedule_id"], unique=False)
         batch_op.create_index("ix_jobs_status_created", ["status", "creation_date"], unique=False)
         batch_op.create_index(
-            "ix_jobs_tenant_created", ["tenant_id", "creation_date"], unique=False
+            "ix_jobs_tenant_created", ["tenant_id", "creation_date", "id"], unique=False
         )
 
     op.create_table(
