@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import queue
 import shlex
@@ -74,6 +75,7 @@ class Limits:
         return wrapped
 
 
+@functools.cache
 def _no_network() -> list[str]:
     """The prefix that runs a command without network: `unshare --net` (util-linux)."""
     unshare = shutil.which("unshare")

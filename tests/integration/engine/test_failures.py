@@ -184,3 +184,20 @@ def test_a_kernel_that_cannot_start_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(KernelError, match="did not start"):
         Environment.start(spec)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_network_none_cuts_kernel_and_shell_off(tmp_path: Path) -> None:
+    spec = EnvironmentSpec(limits=Limits(network=False))
+    with Environment.start(spec) as env:
+        note = write_note(
+            tmp_path / "n.zpln",
+            "import socket\nsocket.create_connection(('192.0.2.1', 80), timeout=5)",
+            "%sh\nexec 3<>/dev/tcp/192.0.2.1/80",
+            "print('kernel still fine')",
+        )
+        result, executed = execute(env, note)
+    statuses = [p["status"] for p in executed["paragraphs"]]
+    assert statuses == ["ERROR", "ERROR", "FINISHED"]
+    assert "unreachable" in results(executed, 0)[-1][1]
+    assert "unreachable" in results(executed, 1)[0][1]  # not merely refused
+    assert result.outcome is Outcome.FAILED
