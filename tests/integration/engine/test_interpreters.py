@@ -279,3 +279,34 @@ def test_note_scope_forms(shared_env: Environment, tmp_path: Path) -> None:
     assert executed["noteParams"] == {"region": "us"}
     assert executed["noteForms"]["region"]["defaultValue"] == "eu"
     assert executed["paragraphs"][0]["settings"]["forms"] == {}
+
+
+def test_legacy_note_json_runs_with_python_as_default(
+    shared_env: Environment, tmp_path: Path
+) -> None:
+    legacy = {
+        "paragraphs": [
+            {
+                "text": "print(6 * 7)",
+                "dateUpdated": "Dec 17, 2016 3:32:15 PM",
+                "config": {},
+                "settings": {"params": {}, "forms": {}},
+                "jobName": "paragraph_1",
+                "id": "20161217-153215_1",
+                "dateCreated": "Dec 17, 2016 3:32:15 PM",
+                "status": "READY",
+            },
+        ],
+        "name": "folder/legacy",
+        "id": "2A94M5J1Z",
+        "angularObjects": {},
+        "config": {},
+        "info": {},
+    }
+    note = tmp_path / "note.json"
+    note.write_text(json.dumps(legacy))
+    result, executed = execute(shared_env, note)
+    assert result.outcome is Outcome.SUCCEEDED
+    assert results(executed, 0) == [("TEXT", "42\n")]
+    assert executed["paragraphs"][0]["dateCreated"] == "2016-12-17 15:32:15.000"
+    assert "defaultInterpreterGroup" not in executed
