@@ -139,9 +139,11 @@ class JobRun:
                 target, message = JobStatus.STOPPED, "Stopped on request before execution."
         except JobFailed as failure:
             target, message = JobStatus.FAILED, failure.message
+            self._stopping(failure.message)
         except Exception as error:  # a bug must still end the job, never strand it
             log.exception("job %s failed unexpectedly", self.job.id)
             target, message = JobStatus.FAILED, chain("Job execution failed", str(error))
+            self._stopping(message)
         saved, message = self._save_outputs(message)
         if not saved:
             target = JobStatus.FAILED
@@ -215,14 +217,18 @@ class JobRun:
         if result.outcome is Outcome.TIMED_OUT:
             limit = self.job.max_execution_seconds
             exceeded = f"Maximum execution time of {limit} seconds exceeded"
-            self.store.jobs.transition(
-                self.job.id,
-                [JobStatus.RUNNING],
-                JobStatus.STOPPING,
-                message=f"{exceeded}; stopping the environment and saving outputs.",
-            )
+            self._stopping(exceeded)
             return JobStatus.FAILED, chain(exceeded, result.message)
         return JobStatus.FAILED, result.message or "Notebook execution failed."
+
+    def _stopping(self, reason: str) -> None:
+        """`STOPPING` while the environment is stopped and the outputs saved (SPEC §1)."""
+        self.store.jobs.transition(
+            self.job.id,
+            [JobStatus.STARTING, JobStatus.RUNNING],
+            JobStatus.STOPPING,
+            message=f"{reason}; stopping the environment and saving outputs.",
+        )
 
     def _save_outputs(self, message: str) -> tuple[bool, str]:
         """Upload the outputs; False (and the message extended) when some could not be."""
