@@ -6,15 +6,24 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as ProgressBar
 
-from jobmanager.engine import Environment, Outcome, Progress, RunResult, model_kind
+from jobmanager.engine import (
+    Environment,
+    NoteFormatError,
+    Outcome,
+    Progress,
+    RunResult,
+    model_kind,
+)
 
 app = typer.Typer()
 console = Console(stderr=True)
@@ -35,39 +44,33 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 def _run(env: Environment, note: Path, params: dict[str, str], timeout: float | None) -> RunResult:
     """Run in a worker thread so that Ctrl-C becomes a clean stop of the note."""
     stop = threading.Event()
-    outcome: list[RunResult] = []
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with ProgressBar(*columns, TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task(note.name, total=None)
 
         def on_progress(progress: Progress) -> None:
+            description = escape(progress.title or note.name)  # code is not markup
             bar.update(
-                task,
-                total=progress.total,
-                completed=progress.index - 1,
-                description=progress.title or note.name,
+                task, total=progress.total, completed=progress.index - 1, description=description
             )
 
         deadline = time.monotonic() + timeout if timeout else None
-
-        def work() -> None:
-            outcome.append(
-                env.run(
-                    note, parameters=params, deadline=deadline, stop=stop, on_progress=on_progress
-                )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(
+                env.run,
+                note,
+                parameters=params,
+                deadline=deadline,
+                stop=stop,
+                on_progress=on_progress,
             )
-
-        worker = threading.Thread(target=work, daemon=True)
-        worker.start()
-        try:
-            worker.join()
-        except KeyboardInterrupt:
-            stop.set()
-            worker.join()
+            try:
+                result = future.result()
+            except KeyboardInterrupt:
+                stop.set()
+                result = future.result()
         bar.update(task, completed=bar.tasks[0].total)
-    if not outcome:
-        raise typer.Exit(1)
-    return outcome[0]
+    return result
 
 
 @app.command()
@@ -98,9 +101,12 @@ def run_note(
             shutil.copytree(input, env.input_dir, dirs_exist_ok=True)
         try:
             result = _run(env, note, params, timeout)
+        except NoteFormatError as exc:
+            console.print(f"[red]{note} cannot run: {exc}")
+            raise typer.Exit(1) from exc
         finally:
             shutil.copytree(env.output_dir, output, dirs_exist_ok=True)
     colour = "green" if result.succeeded else "red"
-    console.print(f"[{colour}]{result.outcome.value}[/]: {result.message}")
+    console.print(f"[{colour}]{result.outcome.value}[/]: {escape(result.message)}")
     console.print(f"Executed note: {output / note.name}")
     raise typer.Exit(EXIT_CODES[result.outcome])

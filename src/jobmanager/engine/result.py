@@ -73,7 +73,8 @@ def ended_result(reason: StopReason, where: str, path: Path) -> RunResult:
 def finished_result(failures: Sequence[Failure], total: int, unit: str, path: Path) -> RunResult:
     """The result of a run that went to its end; `unit` is "paragraphs" or "cells"."""
     if not failures:
-        return RunResult(Outcome.SUCCEEDED, f"All {total} {unit} ran", path)
+        ran = f"All {total} {unit} ran" if total != 1 else f"The {unit[:-1]} ran"
+        return RunResult(Outcome.SUCCEEDED, ran, path)
     first = failures[0]
     message = f"{first.label[:1].upper()}{first.label[1:]} failed: {first.detail}"
     if len(failures) > 1:

@@ -72,3 +72,11 @@ def test_a_notebook_runs_too(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     executed = nbformat.read(tmp_path / "out" / "n.ipynb", as_version=4)
     assert executed.cells[0].outputs[0]["text"] == "True\n"
+
+
+def test_a_broken_notebook_exits_1_with_a_message(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [{"cell_type": "nonsense"}], "nbformat": 4, "metadata": {}}')
+    result = CliRunner().invoke(app, [str(broken), "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "cannot run" in result.output

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 from jobmanager.engine.control import Control, StopReason
+from jobmanager.engine.result import Failure, Outcome, ended_result, finished_result
 
 
 def test_nothing_to_stop() -> None:
@@ -34,3 +36,20 @@ def test_deadline() -> None:
 def test_stop_wins_over_deadline() -> None:
     control = Control(stop=lambda: True, deadline=time.monotonic() - 1)
     assert control.reason() is StopReason.STOPPED
+
+
+def test_result_messages() -> None:
+    path = Path("n.zpln")
+    assert finished_result([], 1, "paragraphs", path).message == "The paragraph ran"
+    assert finished_result([], 3, "cells", path).message == "All 3 cells ran"
+    failures = [Failure(2, 'paragraph 2 of 3 "Load"', "KeyError: 'x'"), Failure(3, "c", "d")]
+    failed = finished_result(failures, 3, "paragraphs", path)
+    assert failed.outcome is Outcome.FAILED
+    assert failed.message == (
+        "Paragraph 2 of 3 \"Load\" failed: KeyError: 'x' (paragraphs 3 failed too)"
+    )
+    ended = ended_result(StopReason.TIMED_OUT, "during cell 1 of 1", path)
+    assert (ended.outcome, ended.message) == (
+        Outcome.TIMED_OUT,
+        "The maximum execution time was exceeded during cell 1 of 1",
+    )
