@@ -149,10 +149,6 @@ class Note:
             return group.strip()
         return self.legacy_default_group if self.legacy else "spark"
 
-    @property
-    def name(self) -> str:
-        return str(self.data.get("name") or "")
-
     def to_json(self) -> str:
         """Serialise exactly as Zeppelin's Gson pretty printer does."""
         text = json.dumps(self.data, indent=2, ensure_ascii=False)
@@ -178,9 +174,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def _normalise(data: dict[str, Any]) -> None:
     """Apply what Zeppelin's reader does, so that saving writes what Zeppelin would write."""
-    for paragraph in data.get("paragraphs") or []:
-        if not isinstance(paragraph, dict):
-            raise NoteFormatError("A paragraph is not a JSON object")
+    for paragraph in data["paragraphs"]:
         for key in DATE_FIELDS:
             value = paragraph.get(key)
             if isinstance(value, str):
