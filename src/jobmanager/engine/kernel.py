@@ -140,7 +140,13 @@ class KernelSession:
             ip=str(sockets / "k"),
             connection_file=str(private_dir / "kernel.json"),
         )
-        manager.start_kernel(cwd=str(cwd), env=dict(env))
+        # The kernel echoes what it captures to its own stdout/stderr: keep that out of the
+        # service's output; stderr goes to a log that explains a kernel that fails to start.
+        log = private_dir / "kernel.log"
+        with log.open("wb") as stderr:
+            manager.start_kernel(
+                cwd=str(cwd), env=dict(env), stdout=subprocess.DEVNULL, stderr=stderr
+            )
         client = manager.client()
         client.start_channels()
         try:
@@ -149,7 +155,9 @@ class KernelSession:
             client.stop_channels()
             manager.shutdown_kernel(now=True)
             shutil.rmtree(sockets, ignore_errors=True)
-            raise KernelError(f"The kernel did not start ({shlex.join(argv)}): {exc}") from exc
+            tail = log.read_text(errors="replace")[-2000:].strip()
+            message = f"The kernel did not start ({shlex.join(argv)}): {exc}"
+            raise KernelError(f"{message}\n{tail}" if tail else message) from exc
         return cls(manager, client, sockets)
 
     @property

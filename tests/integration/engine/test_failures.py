@@ -179,11 +179,14 @@ def test_cpu_limit_kills_the_kernel_and_the_next_paragraph_gets_a_new_one(
     assert result.outcome is Outcome.FAILED
 
 
-def test_a_kernel_that_cannot_start_leaves_nothing(tmp_path: Path) -> None:
-    spec = EnvironmentSpec(python="/bin/false", base_dir=tmp_path, startup_timeout=20)
-    with pytest.raises(KernelError, match="did not start"):
+def test_a_kernel_that_cannot_start_says_why_and_leaves_nothing(tmp_path: Path) -> None:
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho no ipykernel here >&2\nexit 3\n")
+    python.chmod(0o755)
+    spec = EnvironmentSpec(python=str(python), base_dir=tmp_path / "envs", startup_timeout=20)
+    with pytest.raises(KernelError, match=r"(?s)did not start.*no ipykernel here"):
         Environment.start(spec)
-    assert list(tmp_path.iterdir()) == []
+    assert list((tmp_path / "envs").iterdir()) == []
 
 
 def test_network_none_cuts_kernel_and_shell_off(tmp_path: Path) -> None:
