@@ -29,7 +29,8 @@ def test_models_upload_list_show_download_delete(cli: Cli, tmp_path: Path) -> No
     cli("models", "upload", str(note), "--model", model_id).assert_ok()
     listed = cli("models", "list", "--json").assert_ok().json()
     assert [m["id"] for m in listed] == [model_id]
-    shown = cli("models", "show", model_id, "--json").assert_ok().json()
+    shown = cli("models", "show", "double", "--json").assert_ok().json()  # by name
+    assert shown["id"] == model_id
     assert [v["number"] for v in shown["versions"]] in ([2, 1], [1, 2])
     table = cli("models", "show", model_id).assert_ok().stdout
     assert "zeppelin" in table
@@ -84,8 +85,9 @@ def test_configs_create_list_show_delete(cli: Cli) -> None:
     assert made["environmentVariables"] == {"MODE": "test"}
     listed = cli("configs", "list", "--json").assert_ok().json()
     assert made["id"] in [c["id"] for c in listed]
-    shown = cli("configs", "show", made["id"]).assert_ok().stdout
+    shown = cli("configs", "show", "pandas-env").assert_ok().stdout  # by name
     assert "MODE=test" in shown
+    assert isinstance(cli("configs", "environments", "--json").assert_ok().json(), list)
     cli("configs", "create", "bad", "--when-busy", "sometimes").assert_one_line_error("whenBusy")
     cli("configs", "create", "bad", "--env", "novalue").assert_one_line_error("key=value")
     cli("configs", "delete", made["id"]).assert_ok()

@@ -15,7 +15,7 @@ from jobmanager.cli.output import (
     say,
     show_resource,
 )
-from jobmanager.client import Configuration
+from jobmanager.client import Client, Configuration
 
 app = typer.Typer(
     help="Environment configurations: Python packages, resources, limits.", no_args_is_help=True
@@ -31,6 +31,14 @@ def key_values(items: list[str], option: str) -> dict[str, str]:
             error(f"{option} expects key=value, got {item!r}")
         values[key] = value
     return values
+
+
+def configuration_id(api: Client, text: str) -> str:
+    """A configuration named by id or by name."""
+    for configuration in api.iter_configurations():
+        if text in (configuration.id, configuration.name):
+            return configuration.id
+    error(f"configuration {text!r} not found", "See `jobmanager configs list`")
 
 
 @app.command("create")
@@ -118,16 +126,36 @@ def _fields(c: Configuration) -> list[tuple[str, Any]]:
 
 
 @app.command("show")
-def show(configuration_id: str, json_: JsonOption = False) -> None:
+def show(
+    configuration: Annotated[str, typer.Argument(help="Configuration id or name")],
+    json_: JsonOption = False,
+) -> None:
     """Show one configuration."""
     with session() as api:
-        configuration = api.get_configuration(configuration_id)
-    show_resource(configuration, json_, _fields)
+        found = api.get_configuration(configuration_id(api, configuration))
+    show_resource(found, json_, _fields)
 
 
 @app.command("delete")
-def delete(configuration_id: str) -> None:
+def delete(
+    configuration: Annotated[str, typer.Argument(help="Configuration id or name")],
+) -> None:
     """Delete a configuration."""
     with session() as api:
-        api.delete_configuration(configuration_id)
-    say(f"deleted configuration {configuration_id}")
+        api.delete_configuration(configuration_id(api, configuration))
+    say(f"deleted configuration {configuration}")
+
+
+@app.command("environments")
+def environments(json_: JsonOption = False) -> None:
+    """List the environments that exist now, and the job each serves."""
+    with session() as api:
+        found = list(api.iter_environments())
+    if json_:
+        print_json(found)
+        return
+    print_table(
+        ("id", "configuration", "status", "job", "created"),
+        ((e.id, e.configuration_id, e.status, e.job_id, e.creation_date) for e in found),
+        "no environments",
+    )

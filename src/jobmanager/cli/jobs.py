@@ -11,9 +11,10 @@ from rich.markup import escape
 from rich.text import Text
 
 from jobmanager.cli.common import console
-from jobmanager.cli.configs import key_values
+from jobmanager.cli.configs import configuration_id, key_values
 from jobmanager.cli.data import download_folder, folder_of
 from jobmanager.cli.login import session
+from jobmanager.cli.models import model_id
 from jobmanager.cli.output import (
     JsonOption,
     duration,
@@ -25,7 +26,7 @@ from jobmanager.cli.output import (
     show_resource,
     size,
 )
-from jobmanager.client import Client, Job, NotFoundError
+from jobmanager.client import Client, Job
 from jobmanager.client.folders import is_path, walk
 
 app = typer.Typer(
@@ -143,27 +144,6 @@ def finish(job: Job) -> None:
         highlight=False,
     )
     raise typer.Exit(EXIT_CODES.get(job.status, 1))
-
-
-def model_id(api: Client, text: str) -> str:
-    """A model named by id or by its (unique) name."""
-    try:
-        return api.get_model(text).id
-    except NotFoundError:
-        named = [model.id for model in api.iter_models({"name": text}) if model.name == text]
-    if len(named) == 1:
-        return named[0]
-    if named:
-        error(f"{len(named)} models are named {text!r}", "Name the model by its id")
-    error(f"model {text!r} not found", "See `jobmanager models list`")
-
-
-def configuration_id(api: Client, text: str) -> str:
-    """A configuration named by id or by name."""
-    for configuration in api.iter_configurations():
-        if text in (configuration.id, configuration.name):
-            return configuration.id
-    error(f"configuration {text!r} not found", "See `jobmanager configs list`")
 
 
 @app.command("submit")

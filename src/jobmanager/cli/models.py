@@ -19,11 +19,24 @@ from jobmanager.cli.output import (
     say,
     size,
 )
-from jobmanager.client import Model
+from jobmanager.client import Client, Model, NotFoundError
 
 app = typer.Typer(
     help="Models: notebooks (Zeppelin notes, Jupyter notebooks) jobs run.", no_args_is_help=True
 )
+
+
+def model_id(api: Client, text: str) -> str:
+    """A model named by id or by its (unique) name."""
+    try:
+        return api.get_model(text).id
+    except NotFoundError:
+        named = [model.id for model in api.iter_models({"name": text}) if model.name == text]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        error(f"{len(named)} models are named {text!r}", "Name the model by its id")
+    error(f"model {text!r} not found", "See `jobmanager models list`")
 
 
 def existing_file(path: Path) -> Path:
@@ -41,7 +54,7 @@ def upload(
     description: Annotated[str, typer.Option(help="Description")] = "",
     type_: Annotated[str, typer.Option("--type", help="Model type")] = "",
     model: Annotated[
-        str | None, typer.Option("--model", help="Add a new version to this model id instead")
+        str | None, typer.Option("--model", help="Add a new version to this model (id or name)")
     ] = None,
     json_: JsonOption = False,
 ) -> None:
@@ -58,8 +71,9 @@ def upload(
                 progress=transfer.advance,
             )
         else:
-            api.create_version(model, file, progress=transfer.advance)
-            created = api.get_model(model)
+            target = model_id(api, model)
+            api.create_version(target, file, progress=transfer.advance)
+            created = api.get_model(target)
     if json_:
         print_json(created)
         return
@@ -95,21 +109,23 @@ def _row(model: Model) -> tuple[object, ...]:
 
 
 @app.command("show")
-def show(model_id: str, json_: JsonOption = False) -> None:
+def show(
+    model: Annotated[str, typer.Argument(help="Model id or name")], json_: JsonOption = False
+) -> None:
     """Show a model and its versions."""
     with session() as api:
-        model = api.get_model(model_id)
-        versions = list(api.iter_versions(model_id))
+        found = api.get_model(model_id(api, model))
+        versions = list(api.iter_versions(found.id))
     if json_:
-        print_json({**model.raw, "versions": [version.raw for version in versions]})
+        print_json({**found.raw, "versions": [version.raw for version in versions]})
         return
     print_fields(
         [
-            ("id", model.id),
-            ("name", model.name),
-            ("description", model.description),
-            ("type", model.type),
-            ("author", model.author),
+            ("id", found.id),
+            ("name", found.name),
+            ("description", found.description),
+            ("type", found.type),
+            ("author", found.author),
         ]
     )
     console.print()
@@ -122,29 +138,31 @@ def show(model_id: str, json_: JsonOption = False) -> None:
 
 @app.command("download")
 def download(
-    model_id: str,
+    model: Annotated[str, typer.Argument(help="Model id or name")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the payload")],
     version: Annotated[str, typer.Option(help="Version id, or `last`")] = "last",
 ) -> None:
     """Download a model version's payload (the notebook)."""
     with session() as api, Transfer("download", None) as transfer:
         transfer.file(output.name, None)
-        written = api.download_version(model_id, output, version, progress=transfer.advance)
+        target = model_id(api, model)
+        written = api.download_version(target, output, version, progress=transfer.advance)
     say(f"wrote {output} ({size(written)})")
 
 
 @app.command("delete")
 def delete(
-    model_id: str,
+    model: Annotated[str, typer.Argument(help="Model id or name")],
     version: Annotated[
         str | None, typer.Option(help="Delete only this version (id or `last`)")
     ] = None,
 ) -> None:
     """Delete a model with all its versions (or one version with `--version`)."""
     with session() as api:
+        target = model_id(api, model)
         if version is None:
-            api.delete_model(model_id)
-            say(f"deleted model {model_id}")
+            api.delete_model(target)
+            say(f"deleted model {model} ({target})")
         else:
-            api.delete_version(model_id, version)
-            say(f"deleted version {version} of model {model_id}")
+            api.delete_version(target, version)
+            say(f"deleted version {version} of model {model} ({target})")

@@ -29,11 +29,11 @@ import httpx
 import typer
 
 from jobmanager.cli.common import errors
+from jobmanager.cli.configs import configuration_id
 from jobmanager.cli.data import download_folder, upload_folder
 from jobmanager.cli.jobs import (
     ParamOption,
     TimeoutOption,
-    configuration_id,
     finish,
     parameters,
     watch_job,

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 import typer
 
+from jobmanager.cli.configs import configuration_id
 from jobmanager.cli.data import folder_of
-from jobmanager.cli.jobs import configuration_id, model_id
 from jobmanager.cli.login import session
+from jobmanager.cli.models import model_id
 from jobmanager.cli.output import (
     JsonOption,
     print_json,
