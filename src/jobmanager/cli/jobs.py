@@ -205,7 +205,7 @@ def list_jobs(
         query["modelId"] = model
     with session() as api:
         jobs: list[Job] = []
-        for job in api.iter_jobs(query or None):
+        for job in api.iter_jobs(query or None, page_size=min(max(limit, 1), 100)):
             if len(jobs) >= limit:
                 break
             jobs.append(job)
