@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from jobmanager.cli.common import console, fail, load_settings
 from jobmanager.domain.errors import DomainError
-from jobmanager.services import Services
+
+if TYPE_CHECKING:
+    from jobmanager.services import Services
 
 app = typer.Typer(help="Manage tenants and credentials.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
@@ -19,6 +21,8 @@ app.add_typer(credentials_app, name="credentials")
 
 
 def _services() -> Services:
+    from jobmanager.services import Services  # the store loads only for admin commands
+
     return Services.open(load_settings())
 
 

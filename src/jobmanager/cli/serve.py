@@ -10,12 +10,8 @@ from typing import Annotated
 
 import httpx
 import typer
-import uvicorn
 
-from jobmanager.api.app import create_app
 from jobmanager.cli.common import configure_logging, console, fail, load_settings
-from jobmanager.example import run_example
-from jobmanager.services import Services
 
 log = logging.getLogger("jobmanager")
 
@@ -33,6 +29,12 @@ def serve(
     ] = False,
 ) -> None:
     """Run the service: API, scheduler and local job execution in one process."""
+    # The server's modules load here, not at import: client commands start faster.
+    import uvicorn
+
+    from jobmanager.api.app import create_app
+    from jobmanager.services import Services
+
     settings = load_settings(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
     )
@@ -63,6 +65,8 @@ def _run_example_when_up(base_url: str, credentials: Path) -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        from jobmanager.example import run_example
+
         try:
             run_example(base_url, credentials, console)
         except Exception as error:

@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 
 from jobmanager.cli.common import configure_logging, fail, load_settings
-from jobmanager.environments import EnvironmentPool
-from jobmanager.services import Services
-from jobmanager.worker import Worker
 
 log = logging.getLogger("jobmanager")
 
@@ -25,7 +22,11 @@ def worker(
     configure_logging(settings.log_level)
     if settings.broker_url is None:
         raise fail("set JOBMANAGER_BROKER_URL to the Celery broker, e.g. redis://host:6379/0")
-    from jobmanager.dispatch.celery import TASK, celery_app  # an optional extra
+    # Loaded here, not at import: client commands start faster; celery is an extra.
+    from jobmanager.dispatch.celery import TASK, celery_app
+    from jobmanager.environments import EnvironmentPool
+    from jobmanager.services import Services
+    from jobmanager.worker import Worker
 
     services = Services.open(settings)
     warm = settings.job_slots if settings.warm_environments is None else settings.warm_environments
