@@ -186,6 +186,11 @@ class Schedule(ApiObject):
     status: str = ""
     creation_date: datetime | None = None
     created_by: str = ""
+    timezone: str = "UTC"
+    misfire: str = "once"
+    overlap: str = "skip"
+    parameters: dict[str, Any] = {}
+    next_fire_times: list[datetime] = []
 
 
 Entry = File | Directory

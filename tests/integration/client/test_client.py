@@ -237,8 +237,15 @@ def test_schedules_lifecycle(api: Client, notebook_file: Path) -> None:
         folder.id,
         "0 0 3 * * ?",
         maximum_execution_time=60,
+        timezone="Europe/Berlin",
+        overlap="allow",
+        parameters={"day": "today"},
     )
     assert schedule.status == "RUNNING"
+    assert (schedule.timezone, schedule.overlap) == ("Europe/Berlin", "allow")
+    assert schedule.parameters == {"day": "today"}
+    assert len(schedule.next_fire_times) == 5
+    assert all(t.hour in (1, 2) and t.minute == 0 for t in schedule.next_fire_times)  # 03:00 Berlin
     assert api.stop_schedule(schedule.id).status == "STOPPED"
     assert api.start_schedule(schedule.id).status == "RUNNING"
     assert schedule.id in {s.id for s in api.iter_schedules({"name": "nightly"})}

@@ -73,8 +73,16 @@ def create_schedule(
     schedule_string: str,
     *,
     maximum_execution_time: int = 3600,
+    timezone: str | None = None,
+    misfire: str | None = None,
+    overlap: str | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> Call[Schedule]:
-    """A new schedule, `RUNNING` at once: a Quartz (`0 15 10 * * ?`) or 5-field cron string."""
+    """A new schedule, `RUNNING` at once: a Quartz (`0 15 10 * * ?`) or 5-field cron string.
+
+    Extensions: `timezone` (IANA, default UTC), `misfire` (`once`, `skip`, `all`),
+    `overlap` (`skip`, `allow`), `parameters` for every job it creates.
+    """
     body = {
         "name": name,
         "modelId": model_id,
@@ -83,6 +91,7 @@ def create_schedule(
         "outputFolderId": output_folder_id,
         "scheduleString": schedule_string,
         "maximumExecutionTime": maximum_execution_time,
+        **given(timezone=timezone, misfire=misfire, overlap=overlap, parameters=parameters),
     }
     return Call("POST", f"{BASE}/schedules", parse_as(Schedule), json=body)
 
