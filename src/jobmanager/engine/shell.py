@@ -48,7 +48,8 @@ def run_shell(
 ) -> tuple[ExecStatus, int | None]:
     """Run `bash -c script`, streaming its output into `collector`.
 
-    Returns the status and bash's exit code (None if it was stopped).
+    Returns the status and bash's exit code (None if it was stopped; 128 + N if a signal
+    N killed bash itself, e.g. a CPU limit).
     """
     proc = subprocess.Popen(
         limits.wrap(["bash", "-c", script]),
@@ -82,4 +83,5 @@ def run_shell(
                     break
     collector.write(decoder.decode(b"", final=True))
     proc.stdout.close()
-    return ExecStatus.OK, proc.wait()
+    code = proc.wait()
+    return ExecStatus.OK, code if code >= 0 else 128 - code  # killed by a signal: as a shell says

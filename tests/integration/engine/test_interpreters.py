@@ -310,3 +310,11 @@ def test_legacy_note_json_runs_with_python_as_default(
     assert results(executed, 0) == [("TEXT", "42\n")]
     assert executed["paragraphs"][0]["dateCreated"] == "2016-12-17 15:32:15.000"
     assert "defaultInterpreterGroup" not in executed
+
+
+def test_shell_killed_by_a_signal_reports_as_a_shell_does(
+    shared_env: Environment, tmp_path: Path
+) -> None:
+    note = write_note(tmp_path / "n.zpln", "%sh\necho going\nkill -9 $$")
+    _, executed = execute(shared_env, note)
+    assert results(executed, 0) == [("TEXT", "going\n"), ("TEXT", "ExitValue: 137")]
