@@ -176,10 +176,9 @@ class Environment:
             f"    sys.modules[{RUNTIME_MODULE!r}] = module\n"
             "    ip = get_ipython()\n"
             f"    module.RUNTIME = module.install(ip.user_ns, json.loads({json.dumps(config)!r}))\n"
-            "    try:\n"
-            "        ip.run_line_magic('colors', 'nocolor')\n"
-            "    except Exception:\n"
-            "        pass\n"
+            "    import IPython\n"  # tracebacks without ANSI colours:
+            "    plain = 'nocolor' if IPython.version_info[0] >= 9 else 'NoColor'\n"
+            "    ip.run_line_magic('colors', plain)\n"
             "_jobmanager_bootstrap()\n"
             "del _jobmanager_bootstrap\n" + imports
         )
