@@ -35,6 +35,9 @@ class ConfigurationLike(Protocol):
     def cpus(self) -> float | None: ...
 
     @property
+    def runtime(self) -> str: ...
+
+    @property
     def packages(self) -> Sequence[str]: ...
 
     @property
@@ -51,7 +54,7 @@ def spec_for(configuration: ConfigurationLike, home: Path, max_seconds: int) -> 
     memory = configuration.memory_mib * MIB if configuration.memory_mib else None
     cpu_seconds = int(max_seconds * configuration.cpus) + 30 if configuration.cpus else None
     return EnvironmentSpec(
-        python=python_for(configuration.packages, home / "pythons"),
+        python=python_for(configuration.runtime, configuration.packages, home / "pythons"),
         limits=Limits(
             memory_bytes=memory, cpu_seconds=cpu_seconds, network=configuration.network != "none"
         ),

@@ -31,6 +31,7 @@ class _DefaultConfiguration:
     memory_mib: int | None = None
     cpus: float | None = None
     environment_variables: dict[str, str] = {}
+    runtime = "python3"
     packages: tuple[str, ...] = ()
     network = "allowed"
 

@@ -1,10 +1,12 @@
 """The Python an environment runs: the service's own, or a cached virtual environment.
 
-A configuration that lists packages gets a virtual environment keyed by the hash of
-its requirements, built once (under a file lock, so concurrent jobs and processes
-build it once) and reused by every later environment of the same requirements. The
-service's own packages (ipykernel, pandas, matplotlib, ...) stay importable there
-through a `.pth` file; the configuration's packages are installed on top and win.
+A configuration that lists packages, or asks for another Python (`runtime`
+`python3.12` on a 3.11 service), gets a virtual environment keyed by the hash of the
+runtime and the requirements, built once (under a file lock, so concurrent jobs and
+processes build it once) and reused by every later environment that asks the same.
+On the service's own Python, its packages (ipykernel, pandas, matplotlib, ...) stay
+importable through a `.pth` file and the configuration's are installed on top; on
+another Python, ipykernel is installed beside the configuration's packages.
 """
 
 from __future__ import annotations
@@ -20,48 +22,49 @@ from pathlib import Path
 
 READY = ".ready"
 INSTALL_TIMEOUT_SECONDS = 900
+OWN_RUNTIME = f"python3.{sys.version_info.minor}"
 
 
 class PythonBuildError(RuntimeError):
-    """The virtual environment could not be made or its packages not installed."""
+    """The Python asked for is not here, or its environment could not be built."""
 
 
-def python_for(packages: Sequence[str], cache_dir: Path) -> str:
-    """The interpreter for these requirements: `sys.executable` when there are none."""
-    if not packages:
+def python_for(runtime: str, packages: Sequence[str], cache_dir: Path) -> str:
+    """The interpreter for a runtime (`python3`, `python3.X`) and its requirements."""
+    own = runtime in ("python3", OWN_RUNTIME)
+    if own and not packages:
         return sys.executable
-    key = hashlib.sha256("\n".join([sys.version, *sorted(packages)]).encode()).hexdigest()[:20]
-    target = cache_dir / key
+    base = sys.executable if own else shutil.which(runtime)
+    if base is None:
+        raise PythonBuildError(
+            f"The runtime {runtime} is not installed on this machine (the service runs "
+            f"{OWN_RUNTIME}; install {runtime} or use python3)"
+        )
+    key = hashlib.sha256("\n".join([runtime, sys.version, *sorted(packages)]).encode())
+    target = cache_dir / key.hexdigest()[:20]
     python = target / "bin" / "python"
     if (target / READY).exists():
         return str(python)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with (cache_dir / f"{key}.lock").open("w") as lock:
+    with (target.parent / f"{target.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / READY).exists():
-            _build(target, list(packages))
+            _build(target, base, list(packages), share_service_packages=own)
     return str(python)
 
 
-def _build(target: Path, packages: list[str]) -> None:
+def _build(target: Path, base: str, packages: list[str], *, share_service_packages: bool) -> None:
     shutil.rmtree(target, ignore_errors=True)  # a build that died half-way
-    _run([sys.executable, "-m", "venv", "--without-pip", str(target)], "create it")
     python = target / "bin" / "python"
-    own_site = _site_packages(python)
-    (own_site / "_jobmanager_service.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    _run(
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--no-input",
-            "--disable-pip-version-check",
-            "--quiet",
-            *packages,
-        ],
-        "install the configuration's packages",
-    )
+    if share_service_packages:
+        _run([base, "-m", "venv", "--without-pip", str(target)], "create it")
+        service_site = "\n".join(site.getsitepackages()) + "\n"
+        (_site_packages(python) / "_jobmanager_service.pth").write_text(service_site)
+    else:
+        _run([base, "-m", "venv", str(target)], f"create a virtual environment of {base}")
+        packages = ["ipykernel", *packages]
+    pip = [str(python), "-m", "pip", "install", "--no-input", "--disable-pip-version-check"]
+    _run([*pip, "--quiet", *packages], "install the configuration's packages")
     (target / READY).touch()
 
 

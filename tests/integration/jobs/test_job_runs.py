@@ -183,11 +183,14 @@ def test_a_payload_the_engine_cannot_read_fails_with_the_message_chain(
 def test_an_environment_that_cannot_start_fails_the_job(
     client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
 ) -> None:
-    tiny = create_configuration(client, tenant_a, resources={"memoryMiB": 128})
+    missing = create_configuration(client, tenant_a, runtime="python3.99")
     note = zeppelin_note("%python\nprint(1)")
-    done = wait_for(client, tenant_a, submit(client, tenant_a, note, folders, tiny)["id"], FINAL)
+    job = submit(client, tenant_a, note, folders, missing)
+    done = wait_for(client, tenant_a, job["id"], FINAL)
     assert done["status"] == "FAILED"
-    assert done["message"].startswith("Failed to start environment [")
+    assert done["message"].startswith(
+        "Failed to start environment [The runtime python3.99 is not installed on this machine"
+    )
     assert (
         client.get("/api/prl/v3/environments", headers=tenant_a.headers).json()["environments"]
         == []
