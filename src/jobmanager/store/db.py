@@ -77,7 +77,9 @@ def _make_engine(url: str, **options: Any) -> Engine:
         return engine
     options.setdefault("pool_size", 10)
     options.setdefault("max_overflow", 20)
-    options.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip per transaction. A connection the server
+    # dropped fails one statement, which invalidates the pool; the next one reconnects.
+    options.setdefault("pool_recycle", 1800)
     return create_engine(url, **options)
 
 
