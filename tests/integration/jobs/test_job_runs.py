@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from jobmanager.settings import Settings
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import (
+    FINAL,
     JOBS,
     create_configuration,
     folder_files,
@@ -21,14 +22,6 @@ from tests.integration.jobs.api import (
     wait_for,
     zeppelin_note,
 )
-
-FINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    settings.job_slots = 2
-    return settings
 
 
 def submit(
