@@ -29,7 +29,7 @@ from tests.conftest import POSTGRES_ADMIN_URL, START_POSTGRES, require_service
 from tests.integration.jobs.api import zeppelin_note
 
 JM = "/api/jobmanager/v3"
-FIRINGS_WANTED = 60
+FIRINGS_WANTED = 150  # two and a half minutes of second-level firings
 
 
 @pytest.fixture
