@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 CHUNK = 1024 * 1024
 
@@ -118,14 +119,13 @@ class LocalBlobStore:
         return self._path(key)
 
 
-class _LocalWriter:
-    """Writes to a temporary file in the store's `tmp` folder; commit fsyncs and renames."""
+class TemporaryBlobWriter(ABC):
+    """Bytes go to a temporary blob, counted against the limit; `commit` moves the blob
+    into place, `abort` (also after a commit) removes whatever is left of it."""
 
-    def __init__(self, temporary: Path, target: Path, limit: int | None) -> None:
-        self._temporary = temporary
-        self._target = target
+    def __init__(self, handle: Any, limit: int | None) -> None:
+        self._handle: Any = handle
         self._limit = limit
-        self._handle: BinaryIO | None = temporary.open("wb")
         self.size = 0
 
     def write(self, data: bytes | memoryview) -> None:
@@ -139,21 +139,44 @@ class _LocalWriter:
     def commit(self) -> int:
         if self._handle is None:
             raise ValueError("blob writer is closed")
+        handle, self._handle = self._handle, None
         try:
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
-            self._handle.close()
-            self._handle = None
-            self._target.parent.mkdir(exist_ok=True)
-            os.replace(self._temporary, self._target)
+            self._publish(handle)
         finally:
             self.abort()
         return self.size
 
     def abort(self) -> None:
         if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+            handle, self._handle = self._handle, None
+            handle.close()
+        self._discard()
+
+    @abstractmethod
+    def _publish(self, handle: Any) -> None:
+        """Close `handle` and move the temporary blob to its key."""
+
+    @abstractmethod
+    def _discard(self) -> None:
+        """Remove the temporary blob if it is still there."""
+
+
+class _LocalWriter(TemporaryBlobWriter):
+    """Writes to a temporary file in the store's `tmp` folder; commit fsyncs and renames."""
+
+    def __init__(self, temporary: Path, target: Path, limit: int | None) -> None:
+        super().__init__(temporary.open("wb"), limit)
+        self._temporary = temporary
+        self._target = target
+
+    def _publish(self, handle: Any) -> None:
+        handle.flush()
+        os.fsync(handle.fileno())
+        handle.close()
+        self._target.parent.mkdir(exist_ok=True)
+        os.replace(self._temporary, self._target)
+
+    def _discard(self) -> None:
         self._temporary.unlink(missing_ok=True)
 
 

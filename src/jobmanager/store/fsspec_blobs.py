@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, cast
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from jobmanager.store.blobs import CHUNK, BlobTooLarge, BlobWriter, check_key, write_all
+from jobmanager.store.blobs import CHUNK, BlobWriter, TemporaryBlobWriter, check_key, write_all
 
 
 class FsspecBlobStore:
@@ -63,40 +63,20 @@ class FsspecBlobStore:
         return Path(self._path(key)) if isinstance(self.fs, LocalFileSystem) else None
 
 
-class _FsspecWriter:
+class _FsspecWriter(TemporaryBlobWriter):
     def __init__(
         self, fs: fsspec.AbstractFileSystem, temporary: str, target: str, limit: int | None
     ) -> None:
+        super().__init__(fs.open(temporary, "wb"), limit)
         self._fs = fs
         self._temporary = temporary
         self._target = target
-        self._limit = limit
-        self._handle: Any = fs.open(temporary, "wb")
-        self.size = 0
 
-    def write(self, data: bytes | memoryview) -> None:
-        if self._handle is None:
-            raise ValueError("blob writer is closed")
-        self.size += len(data)
-        if self._limit is not None and self.size > self._limit:
-            raise BlobTooLarge(f"larger than {self._limit} bytes")
-        self._handle.write(data)
+    def _publish(self, handle: Any) -> None:
+        handle.close()
+        self._fs.makedirs(self._target.rsplit("/", 1)[0], exist_ok=True)
+        self._fs.mv(self._temporary, self._target)
 
-    def commit(self) -> int:
-        if self._handle is None:
-            raise ValueError("blob writer is closed")
-        try:
-            self._handle.close()
-            self._handle = None
-            self._fs.makedirs(self._target.rsplit("/", 1)[0], exist_ok=True)
-            self._fs.mv(self._temporary, self._target)
-        finally:
-            self.abort()
-        return self.size
-
-    def abort(self) -> None:
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            handle.close()
+    def _discard(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._fs.rm_file(self._temporary)
