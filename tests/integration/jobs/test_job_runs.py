@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,11 +127,19 @@ def test_stop_while_running_ends_stopped_with_outputs(
     )
 
 
+def held_until(release: Path) -> bytes:
+    """A note that runs until the test creates `release`: no race with the clock."""
+    return zeppelin_note(
+        f"%python\nimport os, time\nwhile not os.path.exists({str(release)!r}):\n"
+        "    time.sleep(0.05)"
+    )
+
+
 def test_max_environments_queues_the_second_job(
-    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str], tmp_path: Path
 ) -> None:
     configuration = create_configuration(client, tenant_a, maxEnvironments=1, whenBusy="queue")
-    slow = zeppelin_note("%python\nimport time\ntime.sleep(2)")
+    slow = held_until(tmp_path / "release")
     first = submit(client, tenant_a, slow, folders, configuration)
     wait_for(client, tenant_a, first["id"], {"STARTING", "RUNNING"})
     second = submit(client, tenant_a, slow, folders, configuration)
@@ -143,15 +152,16 @@ def test_max_environments_queues_the_second_job(
     assert "Waiting for an environment" in waiting["message"]
     environments = client.get("/api/prl/v3/environments", headers=tenant_a.headers).json()
     assert len(environments["environments"]) == 1
+    (tmp_path / "release").touch()
     assert wait_for(client, tenant_a, first["id"], FINAL)["status"] == "SUCCEEDED"
     assert wait_for(client, tenant_a, second["id"], FINAL)["status"] == "SUCCEEDED"
 
 
 def test_when_busy_fail_fails_the_second_job(
-    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str], tmp_path: Path
 ) -> None:
     configuration = create_configuration(client, tenant_a, maxEnvironments=1, whenBusy="fail")
-    slow = zeppelin_note("%python\nimport time\ntime.sleep(2)")
+    slow = held_until(tmp_path / "release")
     first = submit(client, tenant_a, slow, folders, configuration)
     wait_for(client, tenant_a, first["id"], {"STARTING", "RUNNING"})
     second = submit(client, tenant_a, slow, folders, configuration)
@@ -161,6 +171,7 @@ def test_when_busy_fail_fails_the_second_job(
         "Failed to start environment "
         "[An environment has already been started for the configuration]"
     )
+    (tmp_path / "release").touch()
     assert wait_for(client, tenant_a, first["id"], FINAL)["status"] == "SUCCEEDED"
 
 
