@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import Conflict, NotFound
 from jobmanager.domain.statuses import FINAL
 from jobmanager.store.db import Database
+from jobmanager.store.query import paged
 from jobmanager.store.tables import Configuration, EnvironmentSlot, Job
 from jobmanager.store.types import utcnow
 
@@ -92,7 +93,7 @@ class ConfigurationRepository:
             .order_by(Configuration.created_at, Configuration.id)
         )
         with self.db.reading() as session:
-            rows, total = _paged(session, query, offset, limit)
+            rows, total = paged(session, query, offset, limit)
             return [_record(row) for row in rows], total
 
     def update(
@@ -139,7 +140,7 @@ class ConfigurationRepository:
             .order_by(EnvironmentSlot.created_at, EnvironmentSlot.id)
         )
         with self.db.reading() as session:
-            rows, total = _paged(session, query, offset, limit)
+            rows, total = paged(session, query, offset, limit)
             return [_environment(row) for row in rows], total
 
     def get_environment(self, tenant_id: str, environment_id: str) -> EnvironmentRecord:
@@ -152,12 +153,6 @@ class ConfigurationRepository:
             if row is None:
                 raise NotFound("environment", environment_id)
             return _environment(row)
-
-
-def _paged(session: Session, query: Select[Any], offset: int, limit: int) -> tuple[list[Any], int]:
-    """One page of an ordered query, and the count of all its rows."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    return list(session.scalars(query.offset(offset).limit(limit))), int(total or 0)
 
 
 def _find(
