@@ -15,7 +15,15 @@ import threading
 
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.dispatch.local import LocalDispatcher
-from jobmanager.environments import EnvironmentPool, remove_orphans, spec_for
+from jobmanager.domain.worker_ids import WorkerId
+from jobmanager.environments import (
+    EnvironmentPool,
+    Isolation,
+    open_isolation,
+    prepare_seed,
+    remove_orphans,
+    spec_for,
+)
 from jobmanager.reaper import Reaper
 from jobmanager.scheduler import Scheduler
 from jobmanager.services import Services
@@ -29,6 +37,8 @@ class _DefaultConfiguration:
     """The configuration with every default: what most jobs ask for, so it is pre-warmed."""
 
     memory_mib: int | None = None
+    max_processes: int | None = None
+    disk_mib: int | None = None
     cpus: float | None = None
     environment_variables: dict[str, str] = {}
     runtime = "python3"
@@ -42,17 +52,19 @@ class Runtime:
         self.services = services
         self.worker: Worker | None = None
         self.pool: EnvironmentPool | None = None
+        self.isolation: Isolation | None = None
         self.dispatcher: Dispatcher
         if settings.dispatch == "celery":
             from jobmanager.dispatch.celery import CeleryDispatcher, celery_app
 
             self.dispatcher = CeleryDispatcher(celery_app(settings))
         else:
+            self.isolation = open_isolation(settings)
             warm = settings.warm_environments
             self.pool = EnvironmentPool(settings.job_slots if warm is None else warm)
-            self.worker = Worker(services.store, settings, self.pool)
+            self.worker = Worker(services.store, settings, self.pool, self.isolation)
             self.dispatcher = LocalDispatcher(self.worker, settings.job_slots)
-        reaper_id = f"{socket.gethostname()}:{os.getpid()}:reaper"
+        reaper_id = str(WorkerId.new(socket.gethostname(), os.getpid(), "reaper"))
         self.reaper = Reaper(services.store, settings, reaper_id)
         self.scheduler: Scheduler | None = None
         if settings.scheduler_enabled:
@@ -64,9 +76,14 @@ class Runtime:
         self.reaper.reap_once()
         if self.worker is not None and self.pool is not None:
             self._remove_orphans(self.worker)
+            log.info(self.worker.isolation.describe())
+            seeding = threading.Thread(
+                target=prepare_seed, args=(self.worker.isolation,), name="seed", daemon=True
+            )
+            seeding.start()
             default = spec_for(
                 _DefaultConfiguration(),
-                self.worker.home,
+                self.worker.isolation,
                 self.services.settings.default_execution_seconds,
             )
             for _ in range(self.pool.capacity):
@@ -85,6 +102,8 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.reaper.stop()
+        if self.worker is not None:
+            self.worker.shut_down()
         self.dispatcher.stop()
         if self.worker is not None:
             self.worker.stop()
@@ -97,6 +116,8 @@ class Runtime:
             slot.workdir for slot in self.services.store.execution.environments() if slot.workdir
         }
         removed = remove_orphans(worker.environments_dir, held)
+        if worker.isolation.cgroups is not None:
+            removed += worker.isolation.cgroups.remove_leftovers()
         if removed:
             log.info("removed %d environments left by a previous run", removed)
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from markdown_it import MarkdownIt
 
 from jobmanager.engine import forms
-from jobmanager.engine.control import Control
+from jobmanager.engine.control import Control, ExecStatus
 from jobmanager.engine.environment import RUNTIME_MODULE
 from jobmanager.engine.interpreters import Executor, Resolved
-from jobmanager.engine.kernel import ExecStatus, KernelError
+from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.kernel_runtime import ENGINE_MIME
 from jobmanager.engine.note import ParsedText
 from jobmanager.engine.output import ResultCollector
@@ -98,7 +98,7 @@ class ParagraphRunner:
     def _shell(self, script: str, result: ParagraphRun) -> None:
         env = self.env
         status, code = run_shell(
-            script, env.cwd, env.process_env, env.spec.limits, result.collector, self.control
+            script, env.cwd, env.process_env, env.confinement, result.collector, self.control
         )
         result.status = status
         if code:
@@ -119,7 +119,9 @@ class ParagraphRunner:
         def on_output(msg: dict[str, Any]) -> None:
             self._on_kernel_message(name, msg, result)
 
-        result.status = kernel.execute(code, on_output, self.control, prelude=prelude)
+        result.status = kernel.execute(
+            code, on_output, self.control, kill=self.env.kill_processes, prelude=prelude
+        )
         # Forms write into the kernel's params, so the next paragraph must set them again.
         kernel.setup_in_effect = "" if result.forms else begin
         if result.status is ExecStatus.DIED:

@@ -11,9 +11,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobmanager.engine.control import Control, StopReason, StopSignal
+from jobmanager.engine.control import Control, ExecStatus, StopSignal
 from jobmanager.engine.interpreters import resolve
-from jobmanager.engine.kernel import ExecStatus
 from jobmanager.engine.note import (
     NOTE_KEY_ORDER,
     Note,
@@ -92,17 +91,15 @@ class NoteRun:
         failures: list[Failure] = []
         self.note.save(self.executed_path)
         for index, paragraph in enumerate(paragraphs, start=1):
-            reason = self.control.reason()
-            if reason is not None:
+            if self.control.reason() is not None:
                 where = f"before {_label(index, total, paragraph)}"
-                return ended_result(reason, where, self.executed_path)
+                return ended_result(self.control, where, self.executed_path)
             status = self._run_paragraph(index, total, paragraph, failures)
             if status is not None:
                 self.note.save(self.executed_path)
-            if status == "ABORT":
-                reason = self.control.reason() or StopReason.STOPPED
+            if status == "ABORT" or self.control.limit_hit():
                 where = f"during {_label(index, total, paragraph)}"
-                return ended_result(reason, where, self.executed_path)
+                return ended_result(self.control, where, self.executed_path)
         return finished_result(failures, total, "paragraphs", self.executed_path)
 
     def _run_paragraph(
@@ -122,8 +119,6 @@ class NoteRun:
             set_key(paragraph, "settings", {"params": {}, "forms": {}})
         params = {**(paragraph["settings"].get("params") or {}), **self.parameters}
         run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
-        if run.status is ExecStatus.UNRESPONSIVE:
-            self.env.kill_processes()
         self._record(paragraph, run)
         status = _STATUS[run.status]
         if status == "ERROR":
@@ -162,9 +157,10 @@ def run_note(
     stop: StopSignal | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     grace: float = 5.0,
+    breach: Callable[[], str | None] | None = None,
     legacy_default_group: str = "python",
 ) -> RunResult:
     """Run the note at `model` in `env`; the executed note is saved to `executed_path`."""
     note = load_note(model, legacy_default_group)
-    control = Control(stop=stop, deadline=deadline, grace=grace)
+    control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
     return NoteRun(env, note, executed_path, parameters or {}, control, on_progress).run()
