@@ -76,7 +76,8 @@ class Runtime:
         self.reaper.reap_once()
         if self.worker is not None and self.pool is not None:
             self._remove_orphans(self.worker)
-            log.info(self.worker.isolation.describe())
+            isolation = self.worker.isolation
+            log.log(logging.INFO if isolation.sandbox else logging.WARNING, isolation.describe())
             seeding = threading.Thread(
                 target=prepare_seed, args=(self.worker.isolation,), name="seed", daemon=True
             )
