@@ -62,6 +62,7 @@ class Site:
     input_a: str
     configuration: str
     offline: str
+    b_configuration: str
     targets: dict[str, str] = field(default_factory=dict)
 
 
@@ -120,6 +121,7 @@ def _site(server: ServerProcess, services: Services, home: Path) -> Site:
         input_a,
         a.configuration(),
         a.configuration(network="none"),
+        b.configuration(),
     )
     site.targets = {
         "home": str(home),
@@ -155,6 +157,7 @@ def run(
     """Run a note as a job of tenant A (or `caller`), probing /health all along; then check
     that nothing of its environment runs any more and that the next job runs normally."""
     who = caller or site.a
+    default = site.configuration if who is site.a else site.b_configuration
     model = who.model(note(WHOAMI, *paragraphs), "hostile")
     output = who.folder(f"out-{time.monotonic_ns()}")
     health: list[float] = []
@@ -164,7 +167,7 @@ def run(
     try:
         job_id = who.submit(
             model,
-            configuration or site.configuration,
+            configuration or default,
             output,
             inputFolderId=site.input_a if who is site.a else "_PUBLIC_ROOT_ID",
             maximumExecutionTimeInSeconds=str(seconds),
@@ -191,12 +194,11 @@ def _probe(url: str, latencies: list[float], done: threading.Event) -> None:
 def assert_nothing_left(ran: Ran) -> None:
     """No process of the job's environment runs, and its cgroup is gone."""
     whoami = json.loads(ran.outputs["whoami.json"])
-    environment = Path(whoami["input"]).parents[1].name
     deadline = time.monotonic() + 10
     while (left := marked(whoami["marker"])) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left == [], f"processes of the job are still running: {left}"
-    assert not list(Path("/sys/fs/cgroup").glob(f"*/**/jobmanager/{environment}"))
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/**/jobmanager/jm-{whoami['marker']}"))
 
 
 def marked(marker: str) -> list[str]:
@@ -249,21 +251,32 @@ def test_the_service_home_database_keys_credentials_and_blobs_are_out_of_reach(
 
 
 def test_no_key_means_no_token_for_tenant_b(site: Site) -> None:
-    """With the key unreadable there is nothing to sign a token with: the note finds no
-    key file anywhere it can look, and a token it makes up is refused."""
+    """The note tries to mint a ten-year token for tenant B with the signing key; the key
+    is out of its reach, so there is no token, and one signed with a key of its own is
+    refused."""
     ran = run(
         site,
-        "%python\nimport glob, os\n"
-        "found = [p for p in glob.glob('/**/*.pem', recursive=True) if 'key' in p.lower()]\n"
-        "open(outputFolder + '/keys.txt', 'w').write(repr(found))",
+        "%python\nimport jwt, time\n" + ATTEMPT + "\n"
+        "def mint(key):\n"
+        "    claims = {'ten': 'tenant-b', 'client_id': 'x', 'exp': time.time() + 3e8}\n"
+        "    token = jwt.encode(claims, key, algorithm='RS256')\n"
+        "    open(outputFolder + '/token.txt', 'w').write(token)\n"
+        "attempt('stolen', lambda: mint(open(z.textbox('keys') + '/signing.pem').read()))\n"
+        "from cryptography.hazmat.primitives.asymmetric import rsa\n"
+        "from cryptography.hazmat.primitives import serialization as s\n"
+        "own = rsa.generate_private_key(public_exponent=65537, key_size=2048)\n"
+        "pem = own.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption())\n"
+        "open(outputFolder + '/own-token.txt', 'w').write(jwt.encode("
+        "{'ten': 'tenant-b', 'exp': time.time() + 3e8}, pem, algorithm='RS256'))",
     )
-    assert ran.job["status"] == "SUCCEEDED", ran.job["message"]
-    assert ran.outputs["keys.txt"] == b"[]"
-    forged = httpx.get(
+    assert ran.attempts["stolen"].startswith("refused"), ran.attempts
+    assert "token.txt" not in ran.outputs
+    forged = ran.outputs["own-token.txt"].decode()
+    answer = httpx.get(
         f"{site.server.url}/api/jobmanager/v3/jobs",
-        headers={"Authorization": "Bearer eyJhbGciOiJub25lIn0.eyJ0ZW4iOiJ0ZW5hbnQtYiJ9."},
+        headers={"Authorization": f"Bearer {forged}"},
     )
-    assert forged.status_code == 401
+    assert answer.status_code == 401
 
 
 def test_the_service_environment_and_process_are_out_of_reach(site: Site) -> None:
@@ -280,7 +293,6 @@ def test_the_service_environment_and_process_are_out_of_reach(site: Site) -> Non
     assert ran.attempts["environ"].startswith("refused"), ran.attempts
     assert ran.attempts["own environment"] == "REACHED []", ran.attempts
     assert ran.attempts["any environ"] == "REACHED []", ran.attempts
-    assert SECRET.encode() not in b"".join(ran.outputs.values())
 
 
 def test_another_running_job_is_out_of_reach(site: Site) -> None:
@@ -294,8 +306,9 @@ def test_another_running_job_is_out_of_reach(site: Site) -> None:
         "victim",
     )
     b_output = site.b.folder("victim-out")
-    b_config = site.b.configuration()
-    b_job = site.b.submit(b_model, b_config, b_output, maximumExecutionTimeInSeconds="60")
+    b_job = site.b.submit(
+        b_model, site.b_configuration, b_output, maximumExecutionTimeInSeconds="60"
+    )
     site.targets["victim"] = str(written_by(Path(site.targets["home"]), "mine.txt"))
     try:
         ran = run(

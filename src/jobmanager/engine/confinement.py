@@ -25,7 +25,7 @@ import psutil
 from jobmanager.engine.cgroups import Cgroup
 from jobmanager.engine.layout import Layout
 from jobmanager.engine.processes import kill_all
-from jobmanager.engine.sandbox import Sandbox
+from jobmanager.engine.sandbox import ENGINE_FILES, WORKDIR, Sandbox
 
 LIMITS_FAILED = 97  # the exit code of a wrapper that could not apply a limit
 _ENTER_CGROUP = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 96; shift; done; shift; exec "$@"'
@@ -91,8 +91,13 @@ class Confinement(ABC):
         writable: Sequence[Path] = (),
         readonly: Sequence[Path] = (),
     ) -> list[str]:
-        """The command line that runs `argv` in the environment, in `cwd`; `writable` and
-        `readonly` are extra host paths it needs (a kernel's sockets and connection file)."""
+        """The command line that runs `argv` in the environment, in its folder `cwd` (a
+        host path); `writable` and `readonly` are extra host paths it needs (a kernel's
+        sockets and connection file), which `argv` names as `inside(path)` does."""
+
+    def inside(self, path: Path) -> Path:
+        """Where processes of the environment see the host path `path`."""
+        return path
 
     def terminate(self, process: subprocess.Popen[bytes]) -> None:
         """Ask `process` (started from `command`) and what it started to end (SIGTERM)."""
@@ -176,10 +181,10 @@ class SandboxConfinement(Confinement):
         boxed = self.sandbox.command(
             with_ulimit(statement, argv),
             python=self.python,
-            cwd=cwd,
+            cwd=self.inside(cwd),
             tmp=self.layout.tmp_dir,
-            writable=[self.layout.workdir, *writable],
-            readonly=[*self.readonly, *readonly],
+            writable=[(p, self.inside(p)) for p in (self.layout.workdir, *writable)],
+            readonly=[(p, self.inside(p)) for p in (*self.readonly, *readonly)],
             etc=self.layout.etc_dir,
             network=self.limits.network,
         )
@@ -187,6 +192,15 @@ class SandboxConfinement(Confinement):
             return boxed
         files = [str(path) for path in self.cgroup.procs_files]
         return ["/bin/sh", "-c", _ENTER_CGROUP, "jobmanager-cgroup", *files, "--", *boxed]
+
+    def inside(self, path: Path) -> Path:
+        """The work folder is `/job` inside; the engine's files (a kernel's connection
+        file) are under `/run/jobmanager`; other paths (runtimes, sockets) keep theirs."""
+        if path.is_relative_to(self.layout.workdir):
+            return WORKDIR / path.relative_to(self.layout.workdir)
+        if path.is_relative_to(self.layout.root):
+            return ENGINE_FILES / path.relative_to(self.layout.root)
+        return path
 
     def terminate(self, process: subprocess.Popen[bytes]) -> None:
         """SIGTERM what runs inside the sandbox, not bubblewrap itself: bubblewrap would

@@ -138,7 +138,7 @@ class Environment:
         cgroup = None
         if self.spec.cgroups is not None:
             wanted = CgroupLimits(limits.memory_bytes, limits.max_processes, limits.cpus)
-            cgroup = self.spec.cgroups.create(self.root.name, wanted)
+            cgroup = self.spec.cgroups.create(f"jm-{self.marker}", wanted)
         homes = (os.environ.get(name) for name in _RUNTIME_HOMES)
         runtimes = [Path(home) for home in homes if home and Path(home).is_dir()]
         return SandboxConfinement(
@@ -158,8 +158,8 @@ class Environment:
         env.update(self.spec.env_vars)
         env.update(
             {
-                "inputFolder": str(self.input_dir),
-                "outputFolder": str(self.output_dir),
+                "inputFolder": str(self.confinement.inside(self.input_dir)),
+                "outputFolder": str(self.confinement.inside(self.output_dir)),
                 MARKER_VARIABLE: self.marker,
                 "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                 "PYTHONUNBUFFERED": "1",
@@ -203,7 +203,10 @@ class Environment:
 
     def _bootstrap_code(self) -> str:
         config = {
-            "store": {"inputFolder": str(self.input_dir), "outputFolder": str(self.output_dir)},
+            "store": {
+                "inputFolder": str(self.confinement.inside(self.input_dir)),
+                "outputFolder": str(self.confinement.inside(self.output_dir)),
+            },
             "max_result": MAX_RESULT_ROWS,
             "stream_limit": STREAM_LIMIT,
         }

@@ -75,7 +75,7 @@ class KernelSession:
                 "-m",
                 "ipykernel_launcher",
                 "-f",
-                str(connection_file),
+                str(confinement.inside(connection_file)),
                 "--HistoryManager.hist_file=:memory:",
                 "--IPKernelApp.quiet=True",
                 *confinement.kernel_options,

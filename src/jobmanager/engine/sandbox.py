@@ -23,6 +23,10 @@ from pathlib import Path
 
 UID = 1000
 HOSTNAME = "jobmanager"
+# Where a sandbox sees its environment's work folder, and the engine's files it needs:
+# paths of the service's own folders never appear inside.
+WORKDIR = Path("/job")
+ENGINE_FILES = Path("/run/jobmanager")
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 # What of /etc programs read: name resolution, certificates, time zone, libraries, MIME.
 ETC_ENTRIES = (
@@ -96,26 +100,28 @@ class Sandbox:
         python: str,
         cwd: Path,
         tmp: Path,
-        writable: Sequence[Path] = (),
-        readonly: Sequence[Path] = (),
+        writable: Sequence[tuple[Path, Path]] = (),
+        readonly: Sequence[tuple[Path, Path]] = (),
         etc: Path | None = None,
         network: bool = True,
     ) -> list[str]:
-        """`argv` run in a new sandbox whose `/tmp` is the host folder `tmp`; `writable`
-        and `readonly` host folders appear at their own paths; `etc` holds the sandbox's
-        `passwd` and `group` (see `write_etc`)."""
+        """`argv` run in a new sandbox, in its folder `cwd`, whose `/tmp` is the host
+        folder `tmp`; `writable` and `readonly` are (host path, path inside) pairs; `etc`
+        holds the sandbox's `passwd` and `group` (see `write_etc`)."""
         args = [self.bwrap, *_namespaces(network), "--proc", "/proc", "--dev", "/dev"]
         args += ["--bind", str(tmp), "/tmp"]  # first: the other folders may be below /tmp
         args += _system_view()
-        visible = [*runtime_folders(python), *self.readonly, *map(str, readonly)]
+        visible = [*runtime_folders(python), *self.readonly]
         for folder in visible:
             args += ["--ro-bind", folder, folder]
         args += [arg for hidden in self.hidden for arg in _mask(hidden, visible)]
         if etc is not None:
             args += ["--ro-bind", str(etc / "passwd"), "/etc/passwd"]
             args += ["--ro-bind", str(etc / "group"), "/etc/group"]
-        for path in writable:
-            args += ["--bind", str(path), str(path)]
+        for host, inside in readonly:
+            args += ["--ro-bind", str(host), str(inside)]
+        for host, inside in writable:
+            args += ["--bind", str(host), str(inside)]
         return [*args, "--chdir", str(cwd), "--", *argv]
 
     def probe(self, python: str = sys.executable) -> None:
