@@ -33,12 +33,8 @@ pytestmark = pytest.mark.timeout(600)
 SECRET = "s3cret-of-the-service"
 B_SECRET = b"tenant B's confidential numbers"
 HEALTH_P99_SECONDS = 0.2
-# What every hostile note records first: who it is, for the leftover check.
-WHOAMI = (
-    "%python\nimport os, json\n"
-    "open(outputFolder + '/whoami.json', 'w').write(json.dumps("
-    f"{{'marker': os.environ.get({MARKER_VARIABLE!r}), 'input': inputFolder}}))"
-)
+# What every hostile note says first, into the executed note: which environment it is.
+WHOAMI = f"%python\nimport os\nprint(os.environ.get({MARKER_VARIABLE!r}))"
 # A note reports each attempt as one line of `attempts.txt`: `name: outcome`.
 ATTEMPT = """
 def attempt(name, action):
@@ -193,12 +189,13 @@ def _probe(url: str, latencies: list[float], done: threading.Event) -> None:
 
 def assert_nothing_left(ran: Ran) -> None:
     """No process of the job's environment runs, and its cgroup is gone."""
-    whoami = json.loads(ran.outputs["whoami.json"])
+    executed = json.loads(next(v for k, v in ran.outputs.items() if k.endswith(".zpln")))
+    marker = executed["paragraphs"][0]["results"]["msg"][0]["data"].strip()
     deadline = time.monotonic() + 10
-    while (left := marked(whoami["marker"])) and time.monotonic() < deadline:
+    while (left := marked(marker)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left == [], f"processes of the job are still running: {left}"
-    assert not list(Path("/sys/fs/cgroup").glob(f"*/**/jobmanager/jm-{whoami['marker']}"))
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/**/jobmanager/jm-{marker}"))
 
 
 def marked(marker: str) -> list[str]:
@@ -404,6 +401,24 @@ def test_nothing_a_job_leaves_reaches_the_next_job(site: Site) -> None:
         caller=site.b,
     )
     assert ran.outputs["found"] == b""
+
+
+def test_links_to_the_service_files_are_not_uploaded(site: Site) -> None:
+    """The service uploads what the note leaves in its output folder: links planted
+    there, or an output folder replaced by a link, must not make it read its own files."""
+    ran = run(
+        site,
+        "%python\nimport os, shutil\n"
+        "os.symlink(z.textbox('database'), outputFolder + '/database.db')\n"
+        "os.symlink(z.textbox('keys') + '/signing.pem', outputFolder + '/key.pem')\n"
+        "os.makedirs(outputFolder + '/sub')\n"
+        "os.symlink(z.textbox('home'), outputFolder + '/sub/home')",
+        "%python\nimport os, shutil\n"
+        "shutil.move(outputFolder, '/tmp/saved')\n"
+        "os.symlink(z.textbox('home'), outputFolder)",
+    )
+    assert ran.job["status"] == "SUCCEEDED", ran.job["message"]
+    assert set(ran.outputs) == {"hostile.zpln"}, set(ran.outputs)
 
 
 # ------------------------------------------------------------------ network
