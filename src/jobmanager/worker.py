@@ -156,11 +156,13 @@ class JobRun:
             log.exception("job %s failed unexpectedly", self.job.id)
             target, message = JobStatus.FAILED, chain("Job execution failed", str(error))
             self._stopping(message)
+        message = self._stop_environment(message)
         saved, message = self._save_outputs(message)
         if not saved:
             target = JobStatus.FAILED
-        message = self._stop_environment(message)
+        self._release_environment()
         self._finish(target, message)
+        self._discard_environment()
 
     def _start_environment(self) -> Environment:
         try:
@@ -258,7 +260,6 @@ class JobRun:
         not be saved."""
         if self.environment is None:
             return True, message
-        self.environment.kill_processes()
         failed = upload_outputs(
             self.store,
             self.job,
@@ -270,15 +271,27 @@ class JobRun:
         return True, message
 
     def _stop_environment(self, message: str) -> str:
+        """Kill every process of the environment: before its outputs are read, so that
+        nothing can swap a file for a link to the service's own files any more."""
+        try:
+            if self.environment is not None:
+                self.environment.kill_processes()
+        except Exception:
+            log.exception("job %s: error while stopping its environment", self.job.id)
+            message = then(message, "Error while stopping environment")
+        return message
+
+    def _release_environment(self) -> None:
+        self.store.execution.release_environment(self.environment_id)
+
+    def _discard_environment(self) -> None:
+        """Delete what is left of the environment (its files, its cgroup), once the job is
+        final: its processes are gone already, nothing the caller waits for is here."""
         try:
             if self.environment is not None:
                 self.environment.destroy()
         except Exception:
-            log.exception("job %s: error while stopping its environment", self.job.id)
-            message = then(message, "Error while stopping environment")
-        finally:
-            self.store.execution.release_environment(self.environment_id)
-        return message
+            log.exception("job %s: its environment's files could not be removed", self.job.id)
 
     def _finish(self, target: JobStatus, message: str) -> None:
         """The final status, from wherever the job is now (a stop may have come late)."""

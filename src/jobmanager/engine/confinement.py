@@ -114,9 +114,11 @@ class Confinement(ABC):
         """A limit of the whole environment that was hit, in words, or None."""
         return None
 
-    def kill(self) -> None:
-        """Kill every process the confinement knows of (besides the process trees the
-        environment kills itself)."""
+    def kill_all(self, roots: Sequence[int], marker: str | None) -> None:
+        """SIGKILL the process trees of `roots` and, given the environment's `marker`,
+        every other process of the environment: here, found by the marker variable in
+        their environment (a scan of every process on the host)."""
+        kill_all(roots, marker)
 
     def close(self) -> None:
         """Release what the confinement holds (after `kill`)."""
@@ -213,8 +215,11 @@ class SandboxConfinement(Confinement):
     def breach(self) -> str | None:
         return self.cgroup.breach() if self.cgroup is not None else None
 
-    def kill(self) -> None:
-        if self.cgroup is not None:
+    def kill_all(self, roots: Sequence[int], marker: str | None) -> None:
+        """The sandboxes' trees hold every process of theirs (orphans are adopted by the
+        sandbox's own init), and the cgroup holds them all: no scan of the host needed."""
+        kill_all(roots, None)
+        if marker is not None and self.cgroup is not None:
             self.cgroup.kill()
 
     def close(self) -> None:

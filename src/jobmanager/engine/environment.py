@@ -31,7 +31,7 @@ from jobmanager.engine.control import StopSignal
 from jobmanager.engine.kernel import KernelError, KernelSession
 from jobmanager.engine.layout import PREFIX, Layout
 from jobmanager.engine.note import NoteFormatError, model_kind
-from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
+from jobmanager.engine.processes import MARKER_VARIABLE
 from jobmanager.engine.result import with_breach
 from jobmanager.engine.sandbox import Sandbox, write_etc
 from jobmanager.engine.watchdog import Watchdog
@@ -293,9 +293,7 @@ class Environment:
         """Kill the sessions' process trees, and with `everything` every process of the
         environment (marked ones, and those in its confinement)."""
         roots = [pid for pid in (s.pid for s in sessions) if pid is not None]
-        if everything:
-            self.confinement.kill()
-        kill_all(roots, self.marker if everything else None)
+        self.confinement.kill_all(roots, self.marker if everything else None)
         for session in sessions:
             session.close()
 
