@@ -112,7 +112,7 @@ class ConfigurationCreate(_ConfigurationFields):
 
 
 class ConfigurationChange(_ConfigurationFields):
-    """A PATCH: only the fields sent change; `resources` replaces both limits."""
+    """A PATCH: only the fields sent change; `resources` replaces every limit."""
 
     name: str | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
