@@ -300,3 +300,26 @@ def test_network_none_cuts_the_environment_off(
     outputs = folder_files(client, tenant_a, folders[1])
     assert outputs["python"] == reached
     assert outputs["sh"] == (b"0" if network == "allowed" else b"1")
+
+
+def test_a_configuration_limits_its_environments(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    configuration = create_configuration(
+        client, tenant_a, resources={"memoryMiB": 256, "maxProcesses": 64}
+    )
+    forks = zeppelin_note(
+        "%python\nimport subprocess\n"
+        "sleepers = [subprocess.Popen(['sleep', '60']) for _ in range(100)]"
+    )
+    job = wait_for(
+        client, tenant_a, submit(client, tenant_a, forks, folders, configuration)["id"], FINAL
+    )
+    assert job["status"] == "FAILED"
+    assert job["message"].startswith("Process limit of 64 reached during paragraph 1 of 1")
+    hoard = zeppelin_note("%python\nhoard = [b'x' * (64 << 20) for _ in range(16)]")
+    job = wait_for(
+        client, tenant_a, submit(client, tenant_a, hoard, folders, configuration)["id"], FINAL
+    )
+    assert job["status"] == "FAILED"
+    assert job["message"].startswith("Memory limit of 256 MiB reached"), job["message"]
