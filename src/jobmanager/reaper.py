@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import shutil
 import socket
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from jobmanager.domain.statuses import JobStatus
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine.layout import Layout, regular_files
 from jobmanager.engine.processes import kill_all
+from jobmanager.loops import Every
 from jobmanager.settings import Settings
 from jobmanager.staging import upload_outputs
 from jobmanager.store.jobs import JobRecord
@@ -38,27 +38,11 @@ class Reaper:
         self.store = store
         self.settings = settings
         self.reaper_id = reaper_id
-        self._closing = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = Every("reaper", settings.reaper_interval_seconds, self._round)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._closing.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.reap_once()
-                self.purge_once()
-            except Exception:
-                log.exception("a reaper round failed; it goes on")
-            if self._closing.wait(self.settings.reaper_interval_seconds):
-                return
+    def _round(self) -> None:
+        self.reap_once()
+        self.purge_once()
 
     def reap_once(self) -> int:
         """Recover every job whose worker is gone; return how many."""

@@ -24,6 +24,7 @@ from jobmanager.environments import (
     remove_orphans,
     spec_for,
 )
+from jobmanager.loops import Every
 from jobmanager.reaper import Reaper
 from jobmanager.scheduler import Scheduler
 from jobmanager.services import Services
@@ -69,8 +70,7 @@ class Runtime:
         self.scheduler: Scheduler | None = None
         if settings.scheduler_enabled:
             self.scheduler = Scheduler(services.store, self.dispatcher)
-        self._closing = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep)
 
     def start(self) -> None:
         self.reaper.reap_once()
@@ -91,18 +91,17 @@ class Runtime:
                 self.pool.prewarm(default)
             self.worker.start()
         else:
-            self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
-            self._sweeper.start()
+            self.sweeper.start()
         self.dispatcher.start()
-        self.reaper.start()
+        self.reaper.loop.start()
         if self.scheduler is not None:
             self.scheduler.start()
 
     def stop(self) -> None:
-        self._closing.set()
+        self.sweeper.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
-        self.reaper.stop()
+        self.reaper.loop.stop()
         if self.worker is not None:
             self.worker.shut_down()
         self.dispatcher.stop()
@@ -124,9 +123,5 @@ class Runtime:
 
     def _sweep(self) -> None:
         """Re-dispatch waiting jobs now and then: a lost message must not strand a job."""
-        while not self._closing.wait(SWEEP_SECONDS):
-            try:
-                for job_id in self.services.store.execution.waiting_jobs():
-                    self.dispatcher.dispatch(job_id)
-            except Exception:
-                log.exception("a sweep round failed; it goes on")
+        for job_id in self.services.store.execution.waiting_jobs():
+            self.dispatcher.dispatch(job_id)

@@ -19,6 +19,7 @@ from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, 
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine import Environment, NoteFormatError, Progress, RunResult
 from jobmanager.environments import EnvironmentPool, Isolation, spec_for
+from jobmanager.loops import Every
 from jobmanager.settings import Settings
 from jobmanager.staging import stage_input, stage_model, upload_outputs
 from jobmanager.store.execution import Claim
@@ -54,9 +55,9 @@ class Worker:
         self.environments_dir = settings.home / "environments"
         self._stops: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
-        self._closing = threading.Event()
         self.shutting_down = threading.Event()
-        self._monitor: threading.Thread | None = None
+        self.monitor = Every("worker-monitor", STOP_POLL_SECONDS, self._watch)
+        self._last_beat = 0.0
 
     # ------------------------------------------------------------ taking work
 
@@ -93,13 +94,10 @@ class Worker:
     # ------------------------------------------------------------ liveness
 
     def start(self) -> None:
-        self._monitor = threading.Thread(target=self._watch, name="worker-monitor", daemon=True)
-        self._monitor.start()
+        self.monitor.start()
 
     def stop(self) -> None:
-        self._closing.set()
-        if self._monitor is not None:
-            self._monitor.join(timeout=5)
+        self.monitor.stop()
 
     def shut_down(self) -> None:
         """Take no more jobs and end the running ones (they save their outputs and end
@@ -111,21 +109,17 @@ class Worker:
             stop.set()
 
     def _watch(self) -> None:
-        last_beat = 0.0
-        while not self._closing.wait(STOP_POLL_SECONDS):
-            try:
-                with self._lock:
-                    running = dict(self._stops)
-                if not running:
-                    continue
-                for job_id in self.store.execution.stopping_jobs(self.worker_id):
-                    if job_id in running:
-                        running[job_id].set()
-                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-                    self.store.execution.heartbeat(self.worker_id)
-                    last_beat = time.monotonic()
-            except Exception:
-                log.exception("the worker monitor failed a round; it goes on")
+        """Pass stop requests on to the running jobs; beat their heart now and then."""
+        with self._lock:
+            running = dict(self._stops)
+        if not running:
+            return
+        for job_id in self.store.execution.stopping_jobs(self.worker_id):
+            if job_id in running:
+                running[job_id].set()
+        if time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS:
+            self.store.execution.heartbeat(self.worker_id)
+            self._last_beat = time.monotonic()
 
 
 class JobRun:
