@@ -85,6 +85,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     env = {
         "JOBMANAGER_JOB_SLOTS": "2",
         "JOBMANAGER_DEFAULT_DISK_MIB": "512",  # the disk case fills less to reach it
+        "JOBMANAGER_MAX_UPLOAD_BYTES": str(64 << 20),  # and the output case writes less
         "JOBMANAGER_TEST_SECRET": SECRET,
         "JOBMANAGER_BROKER_URL": f"redis://:{SECRET}@127.0.0.1:6379/0",
     }
@@ -488,6 +489,21 @@ def test_writing_5_gb_ends_at_the_disk_limit(site: Site) -> None:
     assert ran.job["status"] == "FAILED"
     assert ran.job["message"].startswith("Disk limit of 512 MiB reached"), ran.job["message"]
     ran.assert_health()
+
+
+def test_an_output_over_the_upload_limit_is_not_saved(site: Site) -> None:
+    ran = run(
+        site,
+        "%python\nopen(outputFolder + '/small.txt', 'w').write('kept')\n"
+        "open(outputFolder + '/big.bin', 'wb').write(b'x' * (100 << 20))",
+    )
+    assert ran.job["status"] == "FAILED"
+    assert ran.job["message"] == (
+        "All 2 paragraphs ran Failed to save outputs "
+        "[big.bin (100 MiB, over the upload limit of 64 MiB)]"
+    ), ran.job["message"]
+    assert ran.outputs["small.txt"] == b"kept"
+    assert "big.bin" not in ran.outputs
 
 
 def test_printing_100_mb_is_cut_and_the_service_keeps_up(site: Site) -> None:

@@ -76,3 +76,34 @@ def test_serve_example_runs_the_example_job_to_success(tmp_path: Path) -> None:
         assert "RUNNING" in log and "paragraph" in log
     finally:
         server.stop()
+
+
+def test_health_says_the_jobs_are_sandboxed(server: ServerProcess) -> None:
+    health = httpx.get(f"{server.url}/health").json()
+    assert health["isolation"] == "sandbox"
+    assert "warning" not in health
+    assert "isolation: sandbox" in server.log()
+
+
+def test_process_isolation_is_a_warning_at_start_and_in_health(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "home", extra_env={"JOBMANAGER_ISOLATION": "process"})
+    server.start()
+    try:
+        health = httpx.get(f"{server.url}/health").json()
+        assert health["isolation"] == "process"
+        assert "not sandboxed" in health["warning"]
+        assert "WARNING jobmanager.runtime: isolation: process" in server.log()
+    finally:
+        server.stop()
+
+
+def test_serve_refuses_to_start_when_it_cannot_make_a_sandbox(tmp_path: Path) -> None:
+    """As on a host without user namespaces: bubblewrap cannot make the sandbox."""
+    server = ServerProcess(tmp_path / "home", extra_env={"JOBMANAGER_BWRAP": "/bin/false"})
+    with pytest.raises(RuntimeError, match="server exited early"):
+        server.start(timeout=30)
+    assert server.process is not None and server.process.returncode != 0
+    log = server.log()
+    assert "jobs cannot be isolated here" in log
+    assert "JOBMANAGER_ISOLATION=process" in log
+    assert "Traceback" not in log
