@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -26,6 +27,11 @@ from jobmanager.services import Services
 from jobmanager.settings import Settings
 from jobmanager.store.db import Database
 from jobmanager.store.tables import Base
+
+# Generated cases are checked for what they assert, never for how fast they run: on a
+# shared 2-core machine a case may take longer than hypothesis's default 200 ms deadline.
+hypothesis.settings.register_profile("jobmanager", deadline=None)
+hypothesis.settings.load_profile("jobmanager")
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "JOBMANAGER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -108,6 +108,7 @@ class Environment:
         self.marker = uuid.uuid4().hex
         self.confinement: Confinement = ProcessConfinement(spec.limits)
         self._kernels: dict[str, KernelSession] = {}
+        self._killed: list[KernelSession] = []
         self._lock = threading.Lock()
         self._used = False
         self._destroyed = False
@@ -291,19 +292,25 @@ class Environment:
 
     def _kill(self, sessions: list[KernelSession], everything: bool) -> None:
         """Kill the sessions' process trees, and with `everything` every process of the
-        environment (marked ones, and those in its confinement)."""
+        environment (marked ones, and those in its confinement). Their clients are closed
+        by `destroy`: that takes a while, and nothing waits for it."""
         roots = [pid for pid in (s.pid for s in sessions) if pid is not None]
         self.confinement.kill_all(roots, self.marker if everything else None)
-        for session in sessions:
-            session.close()
+        with self._lock:
+            self._killed.extend(sessions)
 
     def destroy(self, remove_files: bool = True) -> None:
-        """Kill everything and (by default) delete the environment's directory."""
+        """Kill everything, release what the kernels' clients hold and (by default) delete
+        the environment's directory."""
         with self._lock:
             self._destroyed = True
             sessions = list(self._kernels.values())
             self._kernels.clear()
         self._kill(sessions, everything=True)
+        with self._lock:
+            killed, self._killed = self._killed, []
+        for session in killed:
+            session.close()
         self.confinement.close()
         if remove_files:
             shutil.rmtree(self.root, ignore_errors=True)
