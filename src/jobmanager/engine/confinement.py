@@ -176,8 +176,9 @@ class SandboxConfinement(Confinement):
         controllers = set(self.cgroup.folders) if self.cgroup is not None else set()
         statement = self.limits.ulimit(
             address_space="memory" not in controllers,
-            # RLIMIT_NPROC counts the host user's processes: useless for root, who is
-            # not bound by it anyway, and harmful for a user who runs other things.
+            # RLIMIT_NPROC counts every process of the host user: it does not bind root,
+            # and for another user it counts the user's other processes too; without a
+            # pids cgroup it is still the only bound on forks.
             processes="pids" not in controllers and os.geteuid() != 0,
         )
         boxed = self.sandbox.command(
