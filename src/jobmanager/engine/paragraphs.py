@@ -6,9 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-
-from jobmanager.engine import forms
+from jobmanager.engine import forms, markdown
 from jobmanager.engine.control import Control
 from jobmanager.engine.environment import RUNTIME_MODULE
 from jobmanager.engine.interpreters import Executor, Resolved
@@ -21,7 +19,6 @@ from jobmanager.engine.shell import run_shell
 if TYPE_CHECKING:
     from jobmanager.engine.environment import Environment
 
-_MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 _RICH_TYPES = (
     ("text/html", "HTML"),
     ("image/png", "IMG"),
@@ -79,8 +76,7 @@ class ParagraphRunner:
             script, result.forms = forms.substitute(script, params, self.note_params)
         executor = resolved.executor
         if executor is Executor.MARKDOWN:
-            html = _MARKDOWN.render(script)
-            result.collector.add("HTML", f'<div class="markdown-body">\n{html}\n</div>')
+            result.collector.add("HTML", markdown.render(script))
         elif executor is Executor.SHELL:
             self._shell(script, result)
         elif executor in (Executor.PYTHON, Executor.PYTHON_SQL):
