@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobmanager.engine import kernel_runtime
+from jobmanager.engine import kernel_runtime, spark
 from jobmanager.engine.control import StopSignal
 from jobmanager.engine.kernel import KernelError, KernelSession, Limits
 from jobmanager.engine.note import NoteFormatError, model_kind
@@ -37,21 +37,6 @@ _INHERITED = re.compile(
 RUNTIME_MODULE = "_jobmanager_runtime"
 MAX_RESULT_ROWS = 1000
 STREAM_LIMIT = 16 * 1024 * 1024  # per execution, above what any runner keeps
-_SPARK_PREAMBLE = """
-import importlib.util as _util, os as _os, warnings as _warnings
-_os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-_warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-from pyspark.sql import SparkSession as _SparkSession
-spark = (_SparkSession.builder.master("local[*]").appName("jobmanager")
-         .config("spark.ui.enabled", "false")
-         .config("spark.ui.showConsoleProgress", "false")
-         .config("spark.sql.execution.arrow.pyspark.enabled",
-                 str(_util.find_spec("pyarrow") is not None).lower())
-         .getOrCreate())
-sc = spark.sparkContext
-sqlContext = spark
-del _util, _os, _warnings, _SparkSession
-"""
 
 
 @dataclass(frozen=True)
@@ -89,6 +74,7 @@ class Environment:
         self._lock = threading.Lock()
         self._used = False
         self._destroyed = False
+        self.spark_conf: dict[str, str] = {}  # set by `%spark.conf` before the kernel starts
 
     @classmethod
     def start(cls, spec: EnvironmentSpec | None = None) -> Environment:
@@ -154,7 +140,8 @@ class Environment:
         try:
             session.run_silent(self._bootstrap_code(), timeout=self.spec.startup_timeout)
             if name == "spark":
-                session.run_silent(_SPARK_PREAMBLE, timeout=max(120.0, self.spec.startup_timeout))
+                code = spark.preamble(self.spark_conf)
+                session.run_silent(code, timeout=max(120.0, self.spec.startup_timeout))
         except BaseException:
             self._kill([session], everything=False)
             raise

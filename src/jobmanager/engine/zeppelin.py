@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobmanager.engine.control import Control, StopReason, StopSignal
+from jobmanager.engine.forms import FormUse
 from jobmanager.engine.interpreters import resolve
 from jobmanager.engine.kernel import ExecStatus
 from jobmanager.engine.note import (
@@ -115,12 +116,14 @@ class NoteRun:
         if self.on_progress is not None:
             self.on_progress(Progress(index, total, _title(paragraph, parsed.script)))
         if parsed.is_blank and config.get("checkEmpty", True) is not False:
+            paragraph.pop("results", None)  # Zeppelin clears the result, then skips
             set_key(paragraph, "status", "FINISHED")
             return "FINISHED"
         set_key(paragraph, "dateStarted", now_string())
         if not isinstance(paragraph.get("settings"), dict):
             set_key(paragraph, "settings", {"params": {}, "forms": {}})
-        params = {**(paragraph["settings"].get("params") or {}), **self.parameters}
+        # Like Zeppelin's run-all with params: they replace the paragraph's for the run.
+        params = self.parameters or dict(paragraph["settings"].get("params") or {})
         run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
         if run.status is ExecStatus.UNRESPONSIVE:
             self.env.kill_processes()
@@ -133,23 +136,30 @@ class NoteRun:
     def _record(self, paragraph: dict[str, Any], run: ParagraphRun) -> None:
         """Write results, forms, dates and status into the paragraph, in Gson's key order."""
         settings = paragraph["settings"]
-        paragraph_forms: dict[str, Any] = {}
-        params = dict(settings.get("params") or {})
+        settings["forms"] = {u.name: u.form for u in run.forms if not u.note_scope}
         for use in run.forms:
             if use.note_scope:
-                for key, value in (("noteForms", use.form), ("noteParams", use.value)):
-                    if not isinstance(self.note.data.get(key), dict):
-                        set_key(self.note.data, key, {}, NOTE_KEY_ORDER)
-                    self.note.data[key][use.name] = value
-            else:
-                paragraph_forms[use.name] = use.form
-                params[use.name] = use.value
-        settings["params"] = params
-        settings["forms"] = paragraph_forms
+                self._note_form(use)
+        # Values the run used are kept only when it had no parameters: with parameters,
+        # Zeppelin restores each paragraph's params after the run (`Note.runAllSync`).
+        if not self.parameters:
+            params = dict(settings.get("params") or {})
+            params.update({u.name: u.value for u in run.forms if u.record and not u.note_scope})
+            settings["params"] = params
         code = "SUCCESS" if run.status is ExecStatus.OK else "ERROR"
         set_key(paragraph, "results", {"code": code, "msg": run.collector.messages()})
         set_key(paragraph, "dateFinished", now_string())
         set_key(paragraph, "status", _STATUS[run.status])
+
+    def _note_form(self, use: FormUse) -> None:
+        """A note-scope form joins `noteForms` unless one of its name is there."""
+        data = self.note.data
+        for key in ("noteForms", "noteParams"):
+            if not isinstance(data.get(key), dict):
+                set_key(data, key, {}, NOTE_KEY_ORDER)
+        data["noteForms"].setdefault(use.name, use.form)
+        if use.record and not self.parameters:
+            data["noteParams"][use.name] = use.value
 
 
 def run_note(
@@ -162,9 +172,8 @@ def run_note(
     stop: StopSignal | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     grace: float = 5.0,
-    legacy_default_group: str = "python",
 ) -> RunResult:
     """Run the note at `model` in `env`; the executed note is saved to `executed_path`."""
-    note = load_note(model, legacy_default_group)
+    note = load_note(model)
     control = Control(stop=stop, deadline=deadline, grace=grace)
     return NoteRun(env, note, executed_path, parameters or {}, control, on_progress).run()

@@ -156,8 +156,10 @@ def test_job_parameters_fill_zeppelin_forms(
     assert job["status"] == "SUCCEEDED", job["message"]
     outputs = folder_files(client, tenant_a, folders[1])
     assert outputs["city.txt"] == b"Erlangen"
-    paragraphs = json.loads(outputs["nb.zpln"])["paragraphs"]
-    assert paragraphs[0]["settings"]["params"]["city"] == "Erlangen"
+    paragraphs = json.loads(outputs["nb_2TESTNOTE.zpln"])["paragraphs"]
+    # As Zeppelin's run-all with params: they are used, and each paragraph's own come back.
+    assert paragraphs[0]["settings"]["params"] == {}
+    assert paragraphs[0]["settings"]["forms"]["city"]["defaultValue"] == "Berlin"
     assert "Hello team" in paragraphs[1]["results"]["msg"][0]["data"]
 
 
