@@ -180,14 +180,15 @@ class Environment:
         stop: StopSignal | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         grace: float = 5.0,
-        stop_on_error: bool = True,
+        stop_on_error: bool | None = None,
     ) -> RunResult:
         """Run a model once in this environment: a Zeppelin note (`.zpln`, `note.json`)
         or a Jupyter notebook, told apart by content.
 
         `executed_path` is where the executed model is saved after every paragraph or
         cell (default: `output_dir / model.name`); `deadline` is a `time.monotonic()`
-        instant; `stop_on_error` applies to notebooks (Zeppelin notes always go on).
+        instant; `stop_on_error` ends the run at the first failed paragraph or cell; by
+        default a notebook stops (papermill) and a note goes on (SPEC §1).
         """
         # The runners build on this module, hence the late imports.
         from jobmanager.engine.jupyter import run_notebook
@@ -205,10 +206,12 @@ class Environment:
             "on_progress": on_progress,
             "grace": grace,
         }
+        if stop_on_error is not None:
+            common["stop_on_error"] = stop_on_error
         if kind == "zeppelin":
             return run_note(self, model, executed, **common)
         if kind == "jupyter":
-            return run_notebook(self, model, executed, stop_on_error=stop_on_error, **common)
+            return run_notebook(self, model, executed, **common)
         raise NoteFormatError(f"{model.name} is neither a Zeppelin note nor a Jupyter notebook")
 
     def kill_processes(self) -> None:

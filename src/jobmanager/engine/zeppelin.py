@@ -1,8 +1,10 @@
 """Run a Zeppelin note paragraph by paragraph, saving it as Zeppelin would after each one.
 
-Unlike Zeppelin's "run all", a failed paragraph does not end the run: the others still
-run and the run's outcome is FAILED. A stop request or the deadline ends the run: the
-interrupted paragraph is ABORT and the paragraphs after it keep their previous state.
+By default, unlike Zeppelin's "run all" but as the Insights Hub job manager does (SPEC
+§1), a failed paragraph does not end the run: the others still run and the run's outcome
+is FAILED; with `stop_on_error` the run ends there, as Zeppelin's does. A stop request or
+the deadline ends the run: the interrupted paragraph is ABORT and the paragraphs after it
+keep their previous state.
 """
 
 from __future__ import annotations
@@ -77,8 +79,10 @@ class NoteRun:
         parameters: Mapping[str, Any],
         control: Control,
         on_progress: Callable[[Progress], None] | None,
+        stop_on_error: bool = False,
     ) -> None:
         self.note = note
+        self.stop_on_error = stop_on_error
         self.executed_path = executed_path
         self.parameters = dict(parameters)
         self.control = control
@@ -104,6 +108,8 @@ class NoteRun:
                 reason = self.control.reason() or StopReason.STOPPED
                 where = f"during {_label(index, total, paragraph)}"
                 return ended_result(reason, where, self.executed_path)
+            if status == "ERROR" and self.stop_on_error:
+                break
         return finished_result(failures, total, "paragraphs", self.executed_path)
 
     def _run_paragraph(
@@ -172,8 +178,10 @@ def run_note(
     stop: StopSignal | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     grace: float = 5.0,
+    stop_on_error: bool = False,
 ) -> RunResult:
     """Run the note at `model` in `env`; the executed note is saved to `executed_path`."""
     note = load_note(model)
     control = Control(stop=stop, deadline=deadline, grace=grace)
-    return NoteRun(env, note, executed_path, parameters or {}, control, on_progress).run()
+    run = NoteRun(env, note, executed_path, parameters or {}, control, on_progress, stop_on_error)
+    return run.run()
