@@ -118,7 +118,8 @@ def _wiki_link(state: StateInline, silent: bool) -> bool:
 def _pair_quotes(state: StateInline) -> None:
     """After delimiters are balanced: pairs become typographic quotes, an unmatched lone
     `'` an apostrophe; other unmatched quotes stay as typed."""
-    for delimiters in [state.delimiters, *(m["delimiters"] for m in state.tokens_meta if m)]:
+    nested = [m["delimiters"] for m in state.tokens_meta if m and "delimiters" in m]
+    for delimiters in [state.delimiters, *nested]:
         _replace_quotes(state.tokens, delimiters)
 
 
