@@ -25,6 +25,7 @@ def free_port() -> int:
 class Server:
     def __init__(self, home: Path, **env: str) -> None:
         self.home = home
+        home.parent.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.credentials: dict[str, str] | None = None

@@ -7,19 +7,27 @@ taken environment is replaced by a fresh one in the background.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import psutil
 
 from jobmanager.engine import Environment, EnvironmentSpec, Limits
+from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
 from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 from jobmanager.engine.pythons import python_for
+from jobmanager.engine.sandbox import Sandbox, SandboxUnavailable, find_bwrap
+from jobmanager.settings import Settings
 
 log = logging.getLogger("jobmanager.environments")
 MIB = 1024 * 1024
@@ -30,6 +38,12 @@ class ConfigurationLike(Protocol):
 
     @property
     def memory_mib(self) -> int | None: ...
+
+    @property
+    def max_processes(self) -> int | None: ...
+
+    @property
+    def disk_mib(self) -> int | None: ...
 
     @property
     def cpus(self) -> float | None: ...
@@ -47,19 +61,114 @@ class ConfigurationLike(Protocol):
     def environment_variables(self) -> Mapping[str, str]: ...
 
 
-def spec_for(configuration: ConfigurationLike, home: Path, max_seconds: int) -> EnvironmentSpec:
-    """The environment a configuration asks for, under `home`. CPU time is capped at what
-    `cpus` could use over the job's whole time limit. With packages, their cached virtual
-    environment is built first if it does not exist yet (this can take minutes)."""
-    memory = configuration.memory_mib * MIB if configuration.memory_mib else None
-    cpu_seconds = int(max_seconds * configuration.cpus) + 30 if configuration.cpus else None
+class IsolationUnavailable(RuntimeError):
+    """Environments cannot be isolated as the settings ask; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What every environment of this process is made with: where it lives, the sandbox
+    (None for `process` isolation), the cgroups that hold its limits (None where the host
+    gives none), and the limits of a configuration that sets none."""
+
+    home: Path
+    sandbox: Sandbox | None
+    cgroups: Hierarchy | None
+    default_memory_mib: int
+    default_max_processes: int
+    default_disk_mib: int
+    seed: Path  # what every sandbox's home starts with (see `prepare_seed`)
+
+    def describe(self) -> str:
+        if self.sandbox is None:
+            return (
+                "isolation: process: jobs run as the service's user and can read what it "
+                "reads (its home, keys and database included): only for a single trusted user"
+            )
+        limits = (
+            f"memory, processes and CPU through {self.cgroups.describe()}"
+            if self.cgroups is not None
+            else "no cgroups here: memory and processes limited per process (rlimits)"
+        )
+        return f"isolation: sandbox (bubblewrap {self.sandbox.bwrap}); {limits}"
+
+
+def open_isolation(settings: Settings) -> Isolation:
+    """Check at start-up that environments can be made as the settings ask."""
+    sandbox = cgroups = None
+    if settings.isolation == "sandbox":
+        try:
+            sandbox = Sandbox(
+                find_bwrap(settings.bwrap),
+                readonly=tuple(str(p.resolve()) for p in settings.sandbox_paths),
+                hidden=(str(settings.home),),
+            )
+            sandbox.probe()
+        except SandboxUnavailable as error:
+            raise IsolationUnavailable(str(error)) from None
+        try:
+            cgroups = Hierarchy.detect()
+        except (CgroupsUnavailable, OSError) as error:
+            log.warning("no cgroups for environments (%s): limits are per process", error)
+    return Isolation(
+        home=settings.home,
+        sandbox=sandbox,
+        cgroups=cgroups,
+        default_memory_mib=settings.default_memory_mib,
+        default_max_processes=settings.default_max_processes,
+        default_disk_mib=settings.default_disk_mib,
+        seed=_user_cache() / "jobmanager" / f"sandbox-home-{sys.version_info.minor}",
+    )
+
+
+def _user_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
+def prepare_seed(isolation: Isolation) -> None:
+    """Build, once, what a sandbox's home starts with: matplotlib's font cache, which
+    takes a second to build on first use and would otherwise be built in every job."""
+    if isolation.sandbox is None or isolation.seed.exists():
+        return
+    isolation.seed.parent.mkdir(parents=True, exist_ok=True)
+    building = isolation.seed.with_name(f"{isolation.seed.name}.{os.getpid()}")
+    env = {"HOME": str(building), "MPLBACKEND": "Agg", "PATH": os.defpath}
+    done = subprocess.run(
+        [sys.executable, "-c", "import matplotlib.font_manager"],
+        env=env,
+        capture_output=True,
+        timeout=300,
+    )
+    if done.returncode == 0 and not isolation.seed.exists():
+        with contextlib.suppress(OSError):  # another process was quicker
+            building.rename(isolation.seed)
+    shutil.rmtree(building, ignore_errors=True)
+
+
+def spec_for(
+    configuration: ConfigurationLike, isolation: Isolation, max_seconds: int
+) -> EnvironmentSpec:
+    """The environment a configuration asks for. CPU time is capped at what `cpus` could
+    use over the job's whole time limit. With packages, their cached virtual environment
+    is built first if it does not exist yet (this can take minutes)."""
+    home = isolation.home
+    memory_mib = configuration.memory_mib or isolation.default_memory_mib
+    cpus = configuration.cpus
     return EnvironmentSpec(
         python=python_for(configuration.runtime, configuration.packages, home / "pythons"),
         limits=Limits(
-            memory_bytes=memory, cpu_seconds=cpu_seconds, network=configuration.network != "none"
+            memory_bytes=memory_mib * MIB,
+            cpu_seconds=int(max_seconds * cpus) + 30 if cpus else None,
+            max_processes=configuration.max_processes or isolation.default_max_processes,
+            disk_bytes=(configuration.disk_mib or isolation.default_disk_mib) * MIB,
+            cpus=cpus,
+            network=configuration.network != "none",
         ),
         env_vars=dict(configuration.environment_variables),
         base_dir=home / "environments",
+        sandbox=isolation.sandbox,
+        cgroups=isolation.cgroups,
+        seed=isolation.seed if isolation.sandbox is not None else None,
     )
 
 
@@ -116,7 +225,8 @@ class EnvironmentPool:
 
 def _key(spec: EnvironmentSpec) -> Hashable:
     """Specs with equal settings share a shelf (a spec holds a dict, so it is not hashable)."""
-    return (spec.python, spec.limits, tuple(sorted(spec.env_vars.items())), spec.base_dir)
+    env_vars = tuple(sorted(spec.env_vars.items()))
+    return (spec.python, spec.limits, env_vars, spec.base_dir, spec.sandbox)
 
 
 def remove_orphans(base_dir: Path, keep: set[str]) -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import shutil
 import socket
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +19,10 @@ import psutil
 
 from jobmanager.domain.messages import chain
 from jobmanager.domain.statuses import JobStatus
+from jobmanager.domain.worker_ids import WorkerId
+from jobmanager.engine.layout import Layout, regular_files
 from jobmanager.engine.processes import kill_all
+from jobmanager.loops import Every
 from jobmanager.settings import Settings
 from jobmanager.staging import upload_outputs
 from jobmanager.store.jobs import JobRecord
@@ -36,33 +38,18 @@ class Reaper:
         self.store = store
         self.settings = settings
         self.reaper_id = reaper_id
-        self._closing = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.loop = Every("reaper", settings.reaper_interval_seconds, self._round)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="reaper", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._closing.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.reap_once()
-                self.purge_once()
-            except Exception:
-                log.exception("a reaper round failed; it goes on")
-            if self._closing.wait(self.settings.reaper_interval_seconds):
-                return
+    def _round(self) -> None:
+        self.reap_once()
+        self.purge_once()
 
     def reap_once(self) -> int:
         """Recover every job whose worker is gone; return how many."""
         cutoff = utcnow() - timedelta(seconds=self.settings.heartbeat_timeout_seconds)
         lost = {job.id: job for job in self.store.execution.stale_jobs(cutoff)}
-        for job in self.store.execution.live_jobs_of_workers(f"{socket.gethostname()}:"):
+        here = WorkerId.host_prefix(socket.gethostname())
+        for job in self.store.execution.live_jobs_of_workers(here):
             if not _worker_alive(job.worker_id):
                 lost[job.id] = job
         recovered = 0
@@ -80,7 +67,7 @@ class Reaper:
         if slot is not None:
             if slot.marker:
                 kill_all([], slot.marker)
-            salvaged = self._salvage(job, Path(slot.workdir) if slot.workdir else None)
+            salvaged = self._salvage(job, Layout(Path(slot.workdir)) if slot.workdir else None)
             self.store.execution.release_environment(slot.id)
         cause = "the process running the job stopped" + salvaged
         if job.status is JobStatus.STOPPING and job.stop_requested:
@@ -90,13 +77,12 @@ class Reaper:
         self.store.jobs.transition(job.id, [job.status], target, message=message)
         log.info("recovered job %s: %s", job.id, message)
 
-    def _salvage(self, job: JobRecord, root: Path | None) -> str:
-        output = root / "work" / "output" if root is not None else None
-        if output is None or not output.is_dir():
+    def _salvage(self, job: JobRecord, layout: Layout | None) -> str:
+        if layout is None or not layout.root.is_dir():
             return ""
-        files = [p for p in output.rglob("*") if p.is_file()]
-        failed = upload_outputs(self.store, job, output)
-        shutil.rmtree(root, ignore_errors=True)  # type: ignore[arg-type]
+        files = [*regular_files(layout.output_dir), *regular_files(layout.executed_dir)]
+        failed = upload_outputs(self.store, job, layout, self.settings.max_upload_bytes)
+        shutil.rmtree(layout.root, ignore_errors=True)
         return f"; {len(files) - len(failed)} output files salvaged"
 
     def purge_once(self) -> int:
@@ -108,10 +94,10 @@ class Reaper:
 
 
 def _worker_alive(worker_id: str | None) -> bool:
-    """Whether a worker on this host (`host:pid:random`) still has a process."""
+    """Whether a worker on this host still has a process."""
     if not worker_id:
         return False
-    parts = worker_id.split(":")
-    if len(parts) != 3 or not parts[1].isdigit():
+    parsed = WorkerId.parse(worker_id)
+    if parsed is None:
         return True  # not ours to judge: leave it to the heartbeat
-    return bool(psutil.pid_exists(int(parts[1])))
+    return bool(psutil.pid_exists(parsed.pid))

@@ -15,7 +15,16 @@ import threading
 
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.dispatch.local import LocalDispatcher
-from jobmanager.environments import EnvironmentPool, remove_orphans, spec_for
+from jobmanager.domain.worker_ids import WorkerId
+from jobmanager.environments import (
+    EnvironmentPool,
+    Isolation,
+    open_isolation,
+    prepare_seed,
+    remove_orphans,
+    spec_for,
+)
+from jobmanager.loops import Every
 from jobmanager.reaper import Reaper
 from jobmanager.scheduler import Scheduler
 from jobmanager.services import Services
@@ -29,6 +38,8 @@ class _DefaultConfiguration:
     """The configuration with every default: what most jobs ask for, so it is pre-warmed."""
 
     memory_mib: int | None = None
+    max_processes: int | None = None
+    disk_mib: int | None = None
     cpus: float | None = None
     environment_variables: dict[str, str] = {}
     runtime = "python3"
@@ -42,49 +53,57 @@ class Runtime:
         self.services = services
         self.worker: Worker | None = None
         self.pool: EnvironmentPool | None = None
+        self.isolation: Isolation | None = None
         self.dispatcher: Dispatcher
         if settings.dispatch == "celery":
             from jobmanager.dispatch.celery import CeleryDispatcher, celery_app
 
             self.dispatcher = CeleryDispatcher(celery_app(settings))
         else:
+            self.isolation = open_isolation(settings)
             warm = settings.warm_environments
             self.pool = EnvironmentPool(settings.job_slots if warm is None else warm)
-            self.worker = Worker(services.store, settings, self.pool)
+            self.worker = Worker(services.store, settings, self.pool, self.isolation)
             self.dispatcher = LocalDispatcher(self.worker, settings.job_slots)
-        reaper_id = f"{socket.gethostname()}:{os.getpid()}:reaper"
+        reaper_id = str(WorkerId.new(socket.gethostname(), os.getpid(), "reaper"))
         self.reaper = Reaper(services.store, settings, reaper_id)
         self.scheduler: Scheduler | None = None
         if settings.scheduler_enabled:
             self.scheduler = Scheduler(services.store, self.dispatcher)
-        self._closing = threading.Event()
-        self._sweeper: threading.Thread | None = None
+        self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep)
 
     def start(self) -> None:
         self.reaper.reap_once()
         if self.worker is not None and self.pool is not None:
             self._remove_orphans(self.worker)
+            isolation = self.worker.isolation
+            log.log(logging.INFO if isolation.sandbox else logging.WARNING, isolation.describe())
+            seeding = threading.Thread(
+                target=prepare_seed, args=(self.worker.isolation,), name="seed", daemon=True
+            )
+            seeding.start()
             default = spec_for(
                 _DefaultConfiguration(),
-                self.worker.home,
+                self.worker.isolation,
                 self.services.settings.default_execution_seconds,
             )
             for _ in range(self.pool.capacity):
                 self.pool.prewarm(default)
             self.worker.start()
         else:
-            self._sweeper = threading.Thread(target=self._sweep, name="sweeper", daemon=True)
-            self._sweeper.start()
+            self.sweeper.start()
         self.dispatcher.start()
-        self.reaper.start()
+        self.reaper.loop.start()
         if self.scheduler is not None:
             self.scheduler.start()
 
     def stop(self) -> None:
-        self._closing.set()
+        self.sweeper.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
-        self.reaper.stop()
+        self.reaper.loop.stop()
+        if self.worker is not None:
+            self.worker.shut_down()
         self.dispatcher.stop()
         if self.worker is not None:
             self.worker.stop()
@@ -97,14 +116,12 @@ class Runtime:
             slot.workdir for slot in self.services.store.execution.environments() if slot.workdir
         }
         removed = remove_orphans(worker.environments_dir, held)
+        if worker.isolation.cgroups is not None:
+            removed += worker.isolation.cgroups.remove_leftovers()
         if removed:
             log.info("removed %d environments left by a previous run", removed)
 
     def _sweep(self) -> None:
         """Re-dispatch waiting jobs now and then: a lost message must not strand a job."""
-        while not self._closing.wait(SWEEP_SECONDS):
-            try:
-                for job_id in self.services.store.execution.waiting_jobs():
-                    self.dispatcher.dispatch(job_id)
-            except Exception:
-                log.exception("a sweep round failed; it goes on")
+        for job_id in self.services.store.execution.waiting_jobs():
+            self.dispatcher.dispatch(job_id)

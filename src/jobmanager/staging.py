@@ -8,15 +8,18 @@ one file at a time, each written atomically by the store.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from jobmanager.engine.layout import Layout, open_regular, regular_files
 from jobmanager.engine.note import note_file_name
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.staging")
 CHUNK = 1024 * 1024
+MIB = 1024 * 1024
 
 
 def stage_input(store: Store, job: JobRecord, input_dir: Path) -> int:
@@ -51,11 +54,18 @@ def stage_model(store: Store, job: JobRecord, folder: Path) -> tuple[Path, str]:
     return staged.rename(folder / name), version.payload_kind
 
 
-def upload_outputs(store: Store, job: JobRecord, output_dir: Path) -> list[str]:
-    """Upload every file under `output_dir`; return the relative paths that failed."""
+def upload_outputs(store: Store, job: JobRecord, layout: Layout, max_file_bytes: int) -> list[str]:
+    """Upload the regular files under the environment's `output/`, then the executed
+    notebook, each at most `max_file_bytes` (the upload limit); return what could not be
+    uploaded, each with why. Call it once the environment's processes are gone."""
+    files = [*regular_files(layout.output_dir), *regular_files(layout.executed_dir)]
     failed = []
-    for path in sorted(p for p in output_dir.rglob("*") if p.is_file()):
-        relative = path.relative_to(output_dir).as_posix()
+    for relative, path in files:
+        size = os.lstat(path).st_size
+        if size > max_file_bytes:
+            over = f"{size // MIB} MiB, over the upload limit of {max_file_bytes // MIB} MiB"
+            failed.append(f"{relative} ({over})")
+            continue
         try:
             store.dataexchange.put_file(
                 job.tenant_id,
@@ -71,7 +81,7 @@ def upload_outputs(store: Store, job: JobRecord, output_dir: Path) -> list[str]:
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as handle:
+    with os.fdopen(open_regular(path), "rb") as handle:
         while chunk := handle.read(CHUNK):
             yield chunk
 

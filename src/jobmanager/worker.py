@@ -11,14 +11,15 @@ import os
 import socket
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from jobmanager.domain.messages import chain, then
-from jobmanager.domain.statuses import JobStatus
-from jobmanager.engine import Environment, NoteFormatError, Outcome, Progress, RunResult
-from jobmanager.environments import EnvironmentPool, spec_for
+from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, sources_of
+from jobmanager.domain.worker_ids import WorkerId
+from jobmanager.engine import Environment, NoteFormatError, Progress, RunResult
+from jobmanager.environments import EnvironmentPool, Isolation, spec_for
+from jobmanager.loops import Every
 from jobmanager.settings import Settings
 from jobmanager.staging import stage_input, stage_model, upload_outputs
 from jobmanager.store.execution import Claim
@@ -31,11 +32,7 @@ log = logging.getLogger("jobmanager.worker")
 STOP_POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
 STARTED = "Started notebook execution."
-
-
-def new_worker_id() -> str:
-    """`host:pid:random` — lets a reaper on the same host see that the process is gone."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+SHUT_DOWN = "The service shut down while the job ran"
 
 
 class JobFailed(Exception):
@@ -47,22 +44,27 @@ class JobFailed(Exception):
 
 
 class Worker:
-    def __init__(self, store: Store, settings: Settings, pool: EnvironmentPool) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, pool: EnvironmentPool, isolation: Isolation
+    ) -> None:
         self.store = store
         self.settings = settings
         self.pool = pool
-        self.worker_id = new_worker_id()
-        self.home = settings.home
+        self.isolation = isolation
+        self.worker_id = str(WorkerId.new(socket.gethostname(), os.getpid()))
         self.environments_dir = settings.home / "environments"
         self._stops: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self._monitor: threading.Thread | None = None
+        self.shutting_down = threading.Event()
+        self.monitor = Every("worker-monitor", STOP_POLL_SECONDS, self._watch)
+        self._last_beat = 0.0
 
     # ------------------------------------------------------------ taking work
 
     def run_next(self) -> bool:
         """Claim the oldest job that can start now and run it; False when none can."""
+        if self.shutting_down.is_set():
+            return False
         claim = self.store.execution.claim_next(self.worker_id)
         if claim is None:
             return False
@@ -71,6 +73,8 @@ class Worker:
 
     def run_job(self, job_id: str) -> bool:
         """Run this job if it is still waiting and can start now (a dispatch message)."""
+        if self.shutting_down.is_set():
+            return False
         claim = self.store.execution.claim(job_id, self.worker_id)
         if claim is None:
             return False
@@ -90,30 +94,32 @@ class Worker:
     # ------------------------------------------------------------ liveness
 
     def start(self) -> None:
-        self._monitor = threading.Thread(target=self._watch, name="worker-monitor", daemon=True)
-        self._monitor.start()
+        self.monitor.start()
 
     def stop(self) -> None:
-        self._closing.set()
-        if self._monitor is not None:
-            self._monitor.join(timeout=5)
+        self.monitor.stop()
+
+    def shut_down(self) -> None:
+        """Take no more jobs and end the running ones (they save their outputs and end
+        `FAILED`, saying the service shut down); the caller waits for their threads."""
+        self.shutting_down.set()
+        with self._lock:
+            running = list(self._stops.values())
+        for stop in running:
+            stop.set()
 
     def _watch(self) -> None:
-        last_beat = 0.0
-        while not self._closing.wait(STOP_POLL_SECONDS):
-            try:
-                with self._lock:
-                    running = dict(self._stops)
-                if not running:
-                    continue
-                for job_id in self.store.execution.stopping_jobs(self.worker_id):
-                    if job_id in running:
-                        running[job_id].set()
-                if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-                    self.store.execution.heartbeat(self.worker_id)
-                    last_beat = time.monotonic()
-            except Exception:
-                log.exception("the worker monitor failed a round; it goes on")
+        """Pass stop requests on to the running jobs; beat their heart now and then."""
+        with self._lock:
+            running = dict(self._stops)
+        if not running:
+            return
+        for job_id in self.store.execution.stopping_jobs(self.worker_id):
+            if job_id in running:
+                running[job_id].set()
+        if time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS:
+            self.store.execution.heartbeat(self.worker_id)
+            self._last_beat = time.monotonic()
 
 
 class JobRun:
@@ -144,18 +150,20 @@ class JobRun:
             log.exception("job %s failed unexpectedly", self.job.id)
             target, message = JobStatus.FAILED, chain("Job execution failed", str(error))
             self._stopping(message)
+        message = self._stop_environment(message)
         saved, message = self._save_outputs(message)
         if not saved:
             target = JobStatus.FAILED
-        message = self._stop_environment(message)
+        self._release_environment()
         self._finish(target, message)
+        self._discard_environment()
 
     def _start_environment(self) -> Environment:
         try:
             configuration = self.store.configurations.get(
                 self.job.tenant_id, self.job.configuration_id
             )
-            spec = spec_for(configuration, self.worker.home, self.job.max_execution_seconds)
+            spec = spec_for(configuration, self.worker.isolation, self.job.max_execution_seconds)
             environment = self.worker.pool.take(spec)
         except Exception as error:
             raise JobFailed(chain("Failed to start environment", str(error))) from error
@@ -179,6 +187,8 @@ class JobRun:
     def _begin_running(self) -> bool:
         """`STARTING -> RUNNING`; False when a stop request came first."""
         if self.stop.is_set():
+            if self.worker.shutting_down.is_set():
+                raise JobFailed(chain(SHUT_DOWN, "before the model ran"))
             return False
         return self.store.jobs.transition(
             self.job.id,
@@ -199,7 +209,7 @@ class JobRun:
         try:
             return self.environment.run(
                 model,
-                self.environment.output_dir / model.name,
+                self.environment.layout.executed_dir / model.name,
                 parameters=self.job.parameters,
                 deadline=deadline,
                 stop=self.stop,
@@ -210,16 +220,24 @@ class JobRun:
             raise JobFailed(chain("Unable to import model", str(error))) from error
 
     def _judge(self, result: RunResult) -> tuple[JobStatus, str]:
-        if result.outcome is Outcome.SUCCEEDED:
-            return JobStatus.SUCCEEDED, result.message or "Notebook execution finished."
-        if result.outcome is Outcome.STOPPED:
-            return JobStatus.STOPPED, "Stopped on request."
-        if result.outcome is Outcome.TIMED_OUT:
+        end = RunEnd(result.outcome.value)
+        if end is RunEnd.STOPPED and self.worker.shutting_down.is_set():
+            self._stopping(SHUT_DOWN)
+            return JobStatus.FAILED, chain(SHUT_DOWN, result.message)
+        target = final_status(end, stop_seen=self.stop.is_set())
+        if end is RunEnd.TIMED_OUT:
             limit = self.job.max_execution_seconds
             exceeded = f"Maximum execution time of {limit} seconds exceeded"
             self._stopping(exceeded)
-            return JobStatus.FAILED, chain(exceeded, result.message)
-        return JobStatus.FAILED, result.message or "Notebook execution failed."
+            return target, chain(exceeded, result.message)
+        if end is RunEnd.LIMIT_EXCEEDED:
+            self._stopping(result.message)
+            return target, result.message
+        if target is JobStatus.STOPPED:
+            return target, "Stopped on request."
+        if target is JobStatus.SUCCEEDED:
+            return target, result.message or "Notebook execution finished."
+        return target, result.message or "Notebook execution failed."
 
     def _stopping(self, reason: str) -> None:
         """`STOPPING` while the environment is stopped and the outputs saved (SPEC §1)."""
@@ -231,33 +249,47 @@ class JobRun:
         )
 
     def _save_outputs(self, message: str) -> tuple[bool, str]:
-        """Upload the outputs; False (and the message extended) when some could not be."""
+        """Upload the outputs once nothing of the environment runs any more (nothing can
+        swap a file for a link then); False, and the message extended, when some could
+        not be saved."""
         if self.environment is None:
             return True, message
-        failed = upload_outputs(self.store, self.job, self.environment.output_dir)
+        failed = upload_outputs(
+            self.store,
+            self.job,
+            self.environment.layout,
+            self.worker.settings.max_upload_bytes,
+        )
         if failed:
             return False, then(message, chain("Failed to save outputs", ", ".join(failed[:10])))
         return True, message
 
     def _stop_environment(self, message: str) -> str:
+        """Kill every process of the environment: before its outputs are read, so that
+        nothing can swap a file for a link to the service's own files any more."""
+        try:
+            if self.environment is not None:
+                self.environment.kill_processes()
+        except Exception:
+            log.exception("job %s: error while stopping its environment", self.job.id)
+            message = then(message, "Error while stopping environment")
+        return message
+
+    def _release_environment(self) -> None:
+        self.store.execution.release_environment(self.environment_id)
+
+    def _discard_environment(self) -> None:
+        """Delete what is left of the environment (its files, its cgroup), once the job is
+        final: its processes are gone already, nothing the caller waits for is here."""
         try:
             if self.environment is not None:
                 self.environment.destroy()
         except Exception:
-            log.exception("job %s: error while stopping its environment", self.job.id)
-            message = then(message, "Error while stopping environment")
-        finally:
-            self.store.execution.release_environment(self.environment_id)
-        return message
+            log.exception("job %s: its environment's files could not be removed", self.job.id)
 
     def _finish(self, target: JobStatus, message: str) -> None:
         """The final status, from wherever the job is now (a stop may have come late)."""
-        if target is JobStatus.STOPPED:
-            sources = [JobStatus.STOPPING]
-        elif target is JobStatus.SUCCEEDED:
-            sources = [JobStatus.RUNNING]
-        else:
-            sources = [JobStatus.STARTING, JobStatus.RUNNING, JobStatus.STOPPING]
+        sources = sources_of(target) & ACTIVE
         if self.store.jobs.transition(self.job.id, sources, target, message=message):
             return
         self.store.jobs.transition(

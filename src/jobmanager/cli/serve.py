@@ -33,6 +33,7 @@ def serve(
     import uvicorn
 
     from jobmanager.api.app import create_app
+    from jobmanager.environments import IsolationUnavailable
     from jobmanager.services import Services
 
     settings = load_settings(
@@ -50,7 +51,10 @@ def serve(
         if credentials is None:
             raise fail("--example needs the embedded default's dev tenant (JOBMANAGER_HOME)")
         _run_example_when_up(f"http://{settings.host}:{settings.port}", credentials)
-    app = create_app(settings, services)
+    try:
+        app = create_app(settings, services)
+    except IsolationUnavailable as error:
+        raise fail(f"jobs cannot be isolated here: {error}") from None
     log.info("listening on http://%s:%s (API docs at /docs)", settings.host, settings.port)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
 

@@ -24,14 +24,19 @@ def worker(
         raise fail("set JOBMANAGER_BROKER_URL to the Celery broker, e.g. redis://host:6379/0")
     # Loaded here, not at import: client commands start faster; celery is an extra.
     from jobmanager.dispatch.celery import TASK, celery_app
-    from jobmanager.environments import EnvironmentPool
+    from jobmanager.environments import EnvironmentPool, IsolationUnavailable, open_isolation
     from jobmanager.services import Services
     from jobmanager.worker import Worker
 
+    try:
+        isolation = open_isolation(settings)
+    except IsolationUnavailable as error:
+        raise fail(str(error)) from None
+    log.info(isolation.describe())
     services = Services.open(settings)
     warm = settings.job_slots if settings.warm_environments is None else settings.warm_environments
     pool = EnvironmentPool(capacity=warm)
-    runner = Worker(services.store, settings, pool)
+    runner = Worker(services.store, settings, pool, isolation)
     app = celery_app(settings)
     app.task(name=TASK, ignore_result=True)(runner.run_job)
     runner.start()

@@ -20,10 +20,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobmanager.engine import kernel_runtime, spark
+from jobmanager.engine.cgroups import CgroupLimits, Hierarchy
+from jobmanager.engine.confinement import (
+    Confinement,
+    Limits,
+    ProcessConfinement,
+    SandboxConfinement,
+)
 from jobmanager.engine.control import StopSignal
-from jobmanager.engine.kernel import KernelError, KernelSession, Limits
+from jobmanager.engine.kernel import KernelError, KernelSession
+from jobmanager.engine.layout import PREFIX, Layout
 from jobmanager.engine.note import NoteFormatError, model_kind
-from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
+from jobmanager.engine.processes import MARKER_VARIABLE
+from jobmanager.engine.result import with_breach
+from jobmanager.engine.sandbox import Sandbox, write_etc
+from jobmanager.engine.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from jobmanager.engine.result import Progress, RunResult
@@ -34,6 +45,9 @@ _INHERITED = re.compile(
     r"|PYSPARK_\w+|HADOOP_\w+|SSL_CERT_FILE|SSL_CERT_DIR|REQUESTS_CA_BUNDLE"
     r"|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy)"
 )
+# Runtimes a sandbox sees when the service has them (e.g. Java for Spark).
+_RUNTIME_HOMES = ("JAVA_HOME", "SPARK_HOME")
+_SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 RUNTIME_MODULE = "_jobmanager_runtime"
 MAX_RESULT_ROWS = 1000
 STREAM_LIMIT = 16 * 1024 * 1024  # per execution, above what any runner keeps
@@ -46,7 +60,10 @@ class EnvironmentSpec:
     `python` is the interpreter of the kernel (it needs ipykernel); `base_dir` is where
     the environment's directory is created (a temporary directory by default);
     `preload` names modules imported when the kernel starts, so a warm environment
-    does not pay for them during the run.
+    does not pay for them during the run. With a `sandbox`, every process of the
+    environment runs in it, inside a cgroup of `cgroups` when given; without, processes
+    run as the service's user with per-process limits. `seed` is a folder copied into
+    the sandbox's `/tmp`, its home (e.g. a font cache that would take a second to build).
     """
 
     python: str = sys.executable
@@ -55,6 +72,9 @@ class EnvironmentSpec:
     base_dir: Path | None = None
     startup_timeout: float = 60.0
     preload: tuple[str, ...] = ()
+    sandbox: Sandbox | None = None
+    cgroups: Hierarchy | None = None
+    seed: Path | None = None
 
 
 class Environment:
@@ -63,13 +83,15 @@ class Environment:
 
     def __init__(self, spec: EnvironmentSpec, root: Path) -> None:
         self.spec = spec
+        self.layout = Layout(root)
         self.root = root
-        self.workdir = root / "work"
-        self.input_dir = self.workdir / "input"
-        self.output_dir = self.workdir / "output"
+        self.workdir = self.layout.workdir
+        self.input_dir = self.layout.input_dir
+        self.output_dir = self.layout.output_dir
         # SPEC §6: a model's working directory holds the input folder's files.
         self.cwd = self.input_dir
         self.marker = uuid.uuid4().hex
+        self.confinement: Confinement = ProcessConfinement(spec.limits)
         self._kernels: dict[str, KernelSession] = {}
         self._lock = threading.Lock()
         self._used = False
@@ -82,29 +104,48 @@ class Environment:
         spec = spec or EnvironmentSpec()
         if spec.base_dir is not None:
             spec.base_dir.mkdir(parents=True, exist_ok=True)
-        root = Path(tempfile.mkdtemp(prefix="jm-env-", dir=spec.base_dir))
+        root = Path(tempfile.mkdtemp(prefix=PREFIX, dir=spec.base_dir))
         env = cls(spec, root)
         try:
-            env.input_dir.mkdir(parents=True)
-            env.output_dir.mkdir()
+            env.layout.create()
+            if spec.sandbox is not None:
+                env.confinement = env._sandbox(spec.sandbox)
             env.kernel("python")
         except BaseException:
             env.destroy()
             raise
         return env
 
+    def _sandbox(self, sandbox: Sandbox) -> SandboxConfinement:
+        write_etc(self.layout.etc_dir)
+        if self.spec.seed is not None and self.spec.seed.is_dir():
+            shutil.copytree(self.spec.seed, self.layout.tmp_dir, dirs_exist_ok=True)
+        limits = self.spec.limits
+        cgroup = None
+        if self.spec.cgroups is not None:
+            wanted = CgroupLimits(limits.memory_bytes, limits.max_processes, limits.cpus)
+            cgroup = self.spec.cgroups.create(f"jm-{self.marker}", wanted)
+        homes = (os.environ.get(name) for name in _RUNTIME_HOMES)
+        runtimes = [Path(home) for home in homes if home and Path(home).is_dir()]
+        return SandboxConfinement(
+            sandbox, self.spec.python, self.layout, limits, cgroup, readonly=runtimes
+        )
+
     @property
     def process_env(self) -> dict[str, str]:
         """Environment variables of every process of the environment: a few of the
-        service's (never its settings or credentials), then the spec's, then the job's."""
+        service's (never its settings or credentials), then the spec's, then the job's.
+        In a sandbox, its home and temporary folder are its own `/tmp`."""
         env = {k: v for k, v in os.environ.items() if _INHERITED.fullmatch(k)}
         python_bin = str(Path(self.spec.python).parent)
+        if self.spec.sandbox is not None:
+            env.update(HOME="/tmp", TMPDIR="/tmp", PATH=_SANDBOX_PATH)
         env["PATH"] = os.pathsep.join([python_bin, env.get("PATH", os.defpath)])
         env.update(self.spec.env_vars)
         env.update(
             {
-                "inputFolder": str(self.input_dir),
-                "outputFolder": str(self.output_dir),
+                "inputFolder": str(self.confinement.inside(self.input_dir)),
+                "outputFolder": str(self.confinement.inside(self.output_dir)),
                 MARKER_VARIABLE: self.marker,
                 "MPLBACKEND": "module://matplotlib_inline.backend_inline",
                 "PYTHONUNBUFFERED": "1",
@@ -131,10 +172,10 @@ class Environment:
     def _start_kernel(self, name: str) -> KernelSession:
         session = KernelSession.start(
             self.spec.python,
-            self.root / f".{name}-kernel",
+            self.layout.kernel_dir(name),
             self.cwd,
             self.process_env,
-            self.spec.limits,
+            self.confinement,
             self.spec.startup_timeout,
         )
         try:
@@ -149,7 +190,10 @@ class Environment:
 
     def _bootstrap_code(self) -> str:
         config = {
-            "store": {"inputFolder": str(self.input_dir), "outputFolder": str(self.output_dir)},
+            "store": {
+                "inputFolder": str(self.confinement.inside(self.input_dir)),
+                "outputFolder": str(self.confinement.inside(self.output_dir)),
+            },
             "max_result": MAX_RESULT_ROWS,
             "stream_limit": STREAM_LIMIT,
         }
@@ -199,20 +243,25 @@ class Environment:
         self._used = True
         kind = model_kind(model.read_bytes())
         executed = executed_path or self.output_dir / model.name
-        common: dict[str, Any] = {
-            "parameters": parameters,
-            "deadline": deadline,
-            "stop": stop,
-            "on_progress": on_progress,
-            "grace": grace,
-        }
-        if stop_on_error is not None:
-            common["stop_on_error"] = stop_on_error
-        if kind == "zeppelin":
-            return run_note(self, model, executed, **common)
-        if kind == "jupyter":
-            return run_notebook(self, model, executed, **common)
-        raise NoteFormatError(f"{model.name} is neither a Zeppelin note nor a Jupyter notebook")
+        if kind not in ("zeppelin", "jupyter"):
+            raise NoteFormatError(f"{model.name} is neither a Zeppelin note nor a Jupyter notebook")
+        folders = (self.workdir, self.layout.tmp_dir)
+        with Watchdog(folders, self.spec.limits.disk_bytes, self.confinement.breach) as dog:
+            common: dict[str, Any] = {
+                "parameters": parameters,
+                "deadline": deadline,
+                "stop": stop,
+                "on_progress": on_progress,
+                "grace": grace,
+                "breach": dog.check,
+            }
+            if stop_on_error is not None:
+                common["stop_on_error"] = stop_on_error
+            if kind == "zeppelin":
+                result = run_note(self, model, executed, **common)
+            else:
+                result = run_notebook(self, model, executed, **common)
+        return with_breach(result, dog.breach)
 
     def kill_processes(self) -> None:
         """Kill every process of the environment (kernels, shells, what they started);
@@ -231,9 +280,10 @@ class Environment:
             self._kill([session], everything=False)
 
     def _kill(self, sessions: list[KernelSession], everything: bool) -> None:
-        """Kill the sessions' process trees, and with `everything` all marked processes."""
+        """Kill the sessions' process trees, and with `everything` every process of the
+        environment (marked ones, and those in its confinement)."""
         roots = [pid for pid in (s.pid for s in sessions) if pid is not None]
-        kill_all(roots, self.marker if everything else None)
+        self.confinement.kill_all(roots, self.marker if everything else None)
         for session in sessions:
             session.close()
 
@@ -244,6 +294,7 @@ class Environment:
             sessions = list(self._kernels.values())
             self._kernels.clear()
         self._kill(sessions, everything=True)
+        self.confinement.close()
         if remove_files:
             shutil.rmtree(self.root, ignore_errors=True)
 

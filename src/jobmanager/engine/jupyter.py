@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from jobmanager.engine import notebook as nbmeta
-from jobmanager.engine.control import Control, StopReason, StopSignal
+from jobmanager.engine.control import Control, Escalation, ExecStatus, StopSignal
 from jobmanager.engine.kernel_runtime import ENGINE_MIME
 from jobmanager.engine.note import write_atomic
 from jobmanager.engine.result import (
@@ -131,22 +130,22 @@ class NotebookRun:
         for number, index in enumerate(code, start=1):
             cell = self.nb.cells[index]
             label = f"cell {number} of {len(code)}"
-            if (reason := self.control.reason()) is not None:
-                return self._end(ended_result(reason, f"before {label}", self.executed_path))
+            if self.control.reason() is not None:
+                return self._end(ended_result(self.control, f"before {label}", self.executed_path))
             if self.on_progress is not None:
                 self.on_progress(Progress(number, len(code), first_line(cell.source)))
             nbmeta.cell_started(cell)
             client.cell_bytes, client.truncated, client.reply_error = 0, False, None
             ended = await self._execute(client, cell, index)
             exited = nbmeta.exited(cell)
-            error = nbmeta.error_summary(cell) or (None if exited else client.reply_error)
-            error = error or ("The kernel died" if ended == "died" else None)
-            nbmeta.cell_finished(cell, failed=bool(error or exited) or ended == "aborted")
+            died = "The kernel died" if ended is ExecStatus.DIED else None
+            error = nbmeta.error_summary(cell) or (None if exited else client.reply_error) or died
+            interrupted = ended in (ExecStatus.INTERRUPTED, ExecStatus.UNRESPONSIVE)
+            nbmeta.cell_finished(cell, failed=bool(error or exited) or interrupted)
             self.reached = index + 1
             self.save()
-            if ended == "aborted":
-                reason = self.control.reason() or StopReason.STOPPED
-                return self._end(ended_result(reason, f"during {label}", self.executed_path))
+            if interrupted or self.control.limit_hit():
+                return self._end(ended_result(self.control, f"during {label}", self.executed_path))
             if error is not None:
                 failures.append(Failure(number, label, error))
             if error is not None and (self.stop_on_error or exited):
@@ -158,27 +157,22 @@ class NotebookRun:
             self.reached = len(self.nb.cells)
         return self._end(finished_result(failures, len(code), "cells", self.executed_path))
 
-    async def _execute(self, client: _CappedClient, cell: NotebookNode, index: int) -> str:
-        """Run one cell under the control: "done", "aborted" or "died"."""
+    async def _execute(self, client: _CappedClient, cell: NotebookNode, index: int) -> ExecStatus:
+        """Run one cell under the control (OK stands for "ran", errors included)."""
         task = asyncio.ensure_future(client.async_execute_cell(cell, index))
-        interrupted_at: float | None = None
+        interrupt, kill = self.session.manager.interrupt_kernel, self.env.kill_processes
+        ending = Escalation(self.control, interrupt, kill)
         while not task.done():
             await asyncio.wait({task}, timeout=self.control.wait(0.1))
-            if task.done():
-                break
-            if interrupted_at is None and self.control.reason() is not None:
-                self.session.manager.interrupt_kernel()
-                interrupted_at = time.monotonic()
-            elif interrupted_at and time.monotonic() - interrupted_at > self.control.grace:
-                self.env.kill_processes()
+            if not task.done() and ending.due():
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
-                return "aborted"
+                return ending.status(ExecStatus.UNRESPONSIVE)
         if isinstance(task.exception(), DeadKernelError):
-            return "died"
+            return ExecStatus.DIED
         task.result()
-        return "aborted" if interrupted_at is not None else "done"
+        return ending.status(ExecStatus.OK)
 
     def _end(self, result: RunResult) -> RunResult:
         nbmeta.finish_metadata(self.nb, self.reached, self.stopped_at_error)
@@ -203,13 +197,14 @@ def run_notebook(
     stop: StopSignal | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     grace: float = 5.0,
+    breach: Callable[[], str | None] | None = None,
     stop_on_error: bool = True,
 ) -> RunResult:
     """Run the notebook at `model` in `env`; the executed notebook goes to `executed_path`."""
     nb = nbmeta.load(model)
     nbmeta.inject_parameters(nb, parameters or {})
     nbmeta.init_metadata(nb, model.name, executed_path.name)
-    control = Control(stop=stop, deadline=deadline, grace=grace)
+    control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
     mode = model.stat().st_mode & 0o777
     run = NotebookRun(env, nb, executed_path, control, on_progress, stop_on_error, mode)
     return asyncio.run(run.run())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-import functools
 import json
 import queue
 import shlex
@@ -11,8 +9,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +17,9 @@ from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-from jobmanager.engine.control import Control
+from jobmanager.engine.confinement import Confinement
+from jobmanager.engine.control import Control, Escalation, ExecStatus
+from jobmanager.engine.spawner import spawn
 
 POLL_SECONDS = 0.1
 IDLE_WAIT_SECONDS = 1.0
@@ -32,68 +31,15 @@ class KernelError(RuntimeError):
     """The kernel could not start, or died."""
 
 
-class ExecStatus(enum.Enum):
-    OK = "ok"
-    ERROR = "error"
-    INTERRUPTED = "interrupted"  # ended by a stop request or the deadline
-    UNRESPONSIVE = "unresponsive"  # interrupted, but did not stop within the grace period
-    DIED = "died"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of a kernel and everything it starts (`None`: no limit).
-
-    `max_processes` is RLIMIT_NPROC, which counts every process of the user, so it is
-    only meaningful when environments run as a dedicated user.
-    """
-
-    memory_bytes: int | None = None
-    cpu_seconds: int | None = None
-    max_processes: int | None = None
-    network: bool = True  # False: a network namespace of its own, with no interface up
-
-    def ulimit(self) -> str:
-        """A bash statement applying these limits ("" if there are none)."""
-        parts = []
-        if self.memory_bytes is not None:
-            parts.append(f"-v {max(1, self.memory_bytes // 1024)}")
-        if self.cpu_seconds is not None:
-            parts.append(f"-t {self.cpu_seconds}")
-        if self.max_processes is not None:
-            parts.append(f"-u {self.max_processes}")
-        return "ulimit " + " ".join(parts) + " || exit 97" if parts else ""
-
-    def wrap(self, argv: Sequence[str]) -> list[str]:
-        """`argv` run under these limits (bash applies them, then execs: same pid)."""
-        statement = self.ulimit()
-        wrapped = list(argv)
-        if statement:
-            wrapped = ["bash", "-c", statement + '; exec "$@"', "jobmanager-limits", *argv]
-        if not self.network:
-            wrapped = [*_no_network(), *wrapped]
-        return wrapped
-
-
-@functools.cache
-def _no_network() -> list[str]:
-    """The prefix that runs a command without network: `unshare --net` (util-linux)."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        raise KernelError("network 'none' needs the unshare command (util-linux)")
-    probe = subprocess.run([unshare, "--net", "true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        raise KernelError(
-            "network 'none' needs the right to make network namespaces "
-            f"(unshare --net: {probe.stderr.strip() or probe.returncode})"
-        )
-    return [unshare, "--net", "--"]
-
-
-def _write_spec(spec_dir: Path, argv: list[str]) -> KernelSpecManager:
+def _write_spec(spec_dir: Path, argv: list[str], interrupt_mode: str) -> KernelSpecManager:
     target = spec_dir / _SPEC_NAME
     target.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": argv, "display_name": "jobmanager", "language": "python"}
+    spec = {
+        "argv": argv,
+        "display_name": "jobmanager",
+        "language": "python",
+        "interrupt_mode": interrupt_mode,
+    }
     (target / "kernel.json").write_text(json.dumps(spec))
     return KernelSpecManager(kernel_dirs=[str(spec_dir)])
 
@@ -115,37 +61,48 @@ class KernelSession:
         private_dir: Path,
         cwd: Path,
         env: Mapping[str, str],
-        limits: Limits,
+        confinement: Confinement,
         startup_timeout: float,
     ) -> KernelSession:
-        """Start an ipykernel with `python` in its own session, over ipc sockets."""
+        """Start an ipykernel with `python`, confined, in its own session, over ipc sockets."""
         private_dir.mkdir(parents=True, exist_ok=True)
-        argv = limits.wrap(
+        connection_file = private_dir / "kernel.json"
+        # ipc socket paths are limited to ~107 bytes: keep them short, whatever the workdir.
+        sockets = Path(tempfile.mkdtemp(prefix="jm-ipc-"))
+        argv = confinement.command(
             [
                 python,
                 "-m",
                 "ipykernel_launcher",
                 "-f",
-                "{connection_file}",
+                str(confinement.inside(connection_file)),
                 "--HistoryManager.hist_file=:memory:",
                 "--IPKernelApp.quiet=True",
-            ]
+                *confinement.kernel_options,
+            ],
+            cwd,
+            writable=[sockets],
+            readonly=[connection_file],
         )
-        # ipc socket paths are limited to ~107 bytes: keep them short, whatever the workdir.
-        sockets = Path(tempfile.mkdtemp(prefix="jm-ipc-"))
         manager = KernelManager(
             kernel_name=_SPEC_NAME,
-            kernel_spec_manager=_write_spec(private_dir / "kernelspec", argv),
+            kernel_spec_manager=_write_spec(
+                private_dir / "kernelspec", argv, confinement.interrupt_mode
+            ),
             transport="ipc",
             ip=str(sockets / "k"),
-            connection_file=str(private_dir / "kernel.json"),
+            connection_file=str(connection_file),
         )
         # The kernel echoes what it captures to its own stdout/stderr: keep that out of the
         # service's output; stderr goes to a log that explains a kernel that fails to start.
         log = private_dir / "kernel.log"
         with log.open("wb") as stderr:
-            manager.start_kernel(
-                cwd=str(cwd), env=dict(env), stdout=subprocess.DEVNULL, stderr=stderr
+            spawn(
+                manager.start_kernel,
+                cwd=str(cwd),
+                env=dict(env),
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
             )
         client = manager.client()
         client.start_channels()
@@ -199,6 +156,7 @@ class KernelSession:
         code: str,
         on_output: Callable[[dict[str, Any]], None],
         control: Control,
+        kill: Callable[[], None],
         prelude: str = "",
     ) -> ExecStatus:
         """Run user code, passing each iopub message of it to `on_output`.
@@ -206,8 +164,8 @@ class KernelSession:
         `prelude` is engine code sent silently just before, without waiting for its
         reply: the kernel runs requests in order, and this saves a round trip per paragraph.
 
-        A stop request or the deadline interrupts the kernel; if it is still busy after
-        `control.grace` seconds the result is UNRESPONSIVE and the caller kills it.
+        When the run must end the kernel is interrupted; if it is still busy after
+        `control.grace` seconds, `kill` is called and the result is UNRESPONSIVE.
         """
         if prelude:
             self.client.execute(
@@ -216,15 +174,12 @@ class KernelSession:
         msg_id = self.client.execute(
             code, store_history=True, allow_stdin=False, stop_on_error=False
         )
-        interrupted_at: float | None = None
+        ending = Escalation(control, self.manager.interrupt_kernel, kill)
         reply: dict[str, Any] | None = None
         reply_at = 0.0
         while True:
-            if interrupted_at is None and control.reason() is not None:
-                self.manager.interrupt_kernel()
-                interrupted_at = time.monotonic()
-            if interrupted_at is not None and time.monotonic() - interrupted_at > control.grace:
-                return ExecStatus.UNRESPONSIVE
+            if ending.due():
+                return ending.status(ExecStatus.UNRESPONSIVE)
             try:
                 msg = self.client.get_iopub_msg(timeout=control.wait(POLL_SECONDS))
             except queue.Empty:
@@ -240,8 +195,8 @@ class KernelSession:
             if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 break
             on_output(msg)
-        if interrupted_at is not None:
-            return ExecStatus.INTERRUPTED
+        if ending.interrupted_at is not None:
+            return ending.status(ExecStatus.INTERRUPTED)
         reply = reply or self._reply(msg_id, REPLY_TIMEOUT)
         return ExecStatus.OK if reply["status"] == "ok" else ExecStatus.ERROR
 

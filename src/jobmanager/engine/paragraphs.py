@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jobmanager.engine import forms, markdown, spark
-from jobmanager.engine.control import Control
+from jobmanager.engine.control import Control, ExecStatus
 from jobmanager.engine.environment import RUNTIME_MODULE
 from jobmanager.engine.interpreters import Executor, Resolved
-from jobmanager.engine.kernel import ExecStatus, KernelError
+from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.kernel_runtime import ENGINE_MIME
 from jobmanager.engine.note import ParsedText
 from jobmanager.engine.output import ResultCollector
@@ -122,7 +122,7 @@ class ParagraphRunner:
     def _shell(self, script: str, result: ParagraphRun) -> None:
         env = self.env
         status, code = run_shell(
-            script, env.cwd, env.process_env, env.spec.limits, result.collector, self.control
+            script, env.cwd, env.process_env, env.confinement, result.collector, self.control
         )
         result.status = status
         if code:
@@ -143,7 +143,9 @@ class ParagraphRunner:
         def on_output(msg: dict[str, Any]) -> None:
             self._on_kernel_message(name, msg, result)
 
-        result.status = kernel.execute(code, on_output, self.control, prelude=prelude)
+        result.status = kernel.execute(
+            code, on_output, self.control, kill=self.env.kill_processes, prelude=prelude
+        )
         # Forms write into the kernel's params, so the next paragraph must set them again.
         kernel.setup_in_effect = "" if result.forms else begin
         if result.status is ExecStatus.DIED:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterable
 
 import psutil
@@ -63,4 +64,27 @@ def kill_all(roots: Iterable[int], marker: str | None, rounds: int = 6) -> None:
         for proc in procs:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-        psutil.wait_procs(list(procs), timeout=3)
+        _wait_gone(procs, timeout=3)
+
+
+def _wait_gone(procs: Iterable[psutil.Process], timeout: float) -> None:
+    """Wait until every process has exited. A zombie counts as gone: a killed process
+    whose parent died too (as in a sandbox's PID namespace) waits for the host's init to
+    reap it, which is no business of ours."""
+    pending = list(procs)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        pending = [proc for proc in pending if _running(proc)]
+        if pending:
+            time.sleep(0.01)
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        with contextlib.suppress(psutil.TimeoutExpired, ChildProcessError):
+            proc.wait(timeout=0)  # reaps it if it is our own child
+        return bool(proc.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:
+        return True

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobmanager.engine.control import StopReason
+from jobmanager.engine.control import Control, StopReason
 
 
 class Outcome(enum.Enum):
@@ -15,6 +15,7 @@ class Outcome(enum.Enum):
     FAILED = "failed"
     STOPPED = "stopped"
     TIMED_OUT = "timed_out"
+    LIMIT_EXCEEDED = "limit_exceeded"
 
 
 def first_line(text: str, width: int = 60) -> str:
@@ -61,13 +62,27 @@ class Failure:
     detail: str
 
 
-def ended_result(reason: StopReason, where: str, path: Path) -> RunResult:
-    """The result of a run ended by a stop request or the deadline `where` it was."""
+def ended_result(control: Control, where: str, path: Path) -> RunResult:
+    """The result of a run that `control` ended (a stop request, the deadline or a limit),
+    `where` it was."""
+    reason = control.reason() or StopReason.STOPPED
     if reason is StopReason.TIMED_OUT:
         return RunResult(
             Outcome.TIMED_OUT, f"The maximum execution time was exceeded {where}", path
         )
+    if reason is StopReason.LIMIT_EXCEEDED and control.breach is not None:
+        return RunResult(Outcome.LIMIT_EXCEEDED, f"{control.breach()} {where}", path)
     return RunResult(Outcome.STOPPED, f"Stopped {where}", path)
+
+
+def with_breach(result: RunResult, breach: str | None) -> RunResult:
+    """A run during which a limit was hit ends naming it, however it ended otherwise (a
+    killed kernel fails its paragraph; the run may even have gone on to its end)."""
+    if breach is None or result.outcome is Outcome.LIMIT_EXCEEDED:
+        return result
+    if result.outcome is Outcome.STOPPED:  # a stop request wins over a limit
+        return result
+    return RunResult(Outcome.LIMIT_EXCEEDED, f"{breach} ({result.message})", result.executed_path)
 
 
 def finished_result(failures: Sequence[Failure], total: int, unit: str, path: Path) -> RunResult:

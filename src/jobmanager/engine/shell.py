@@ -1,48 +1,30 @@
-"""`%sh` paragraphs: bash in the environment's working directory, under its limits."""
+"""`%sh` paragraphs: bash in the environment's working directory, confined as its kernels."""
 
 from __future__ import annotations
 
 import codecs
-import contextlib
 import os
 import selectors
-import signal
 import subprocess
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from jobmanager.engine.control import Control
-from jobmanager.engine.kernel import ExecStatus, Limits
+from jobmanager.engine.confinement import Confinement
+from jobmanager.engine.control import Control, Escalation, ExecStatus
 from jobmanager.engine.output import ResultCollector
+from jobmanager.engine.spawner import spawn
 
 READ_SIZE = 65536
 # After bash exits, a background child may hold the pipe open: stop reading once it is quiet.
 _DRAIN_SECONDS = 0.2
 
 
-def _signal_group(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signum)
-
-
-def _stop(proc: subprocess.Popen[bytes], control: Control) -> ExecStatus:
-    """Terminate the script's process group; SIGKILL it after the grace period."""
-    _signal_group(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=control.grace)
-        return ExecStatus.INTERRUPTED
-    except subprocess.TimeoutExpired:
-        _signal_group(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return ExecStatus.UNRESPONSIVE
-
-
 def run_shell(
     script: str,
     cwd: Path,
     env: Mapping[str, str],
-    limits: Limits,
+    confinement: Confinement,
     collector: ResultCollector,
     control: Control,
 ) -> tuple[ExecStatus, int | None]:
@@ -51,8 +33,9 @@ def run_shell(
     Returns the status and bash's exit code (None if it was stopped; 128 + N if a signal
     N killed bash itself, e.g. a CPU limit).
     """
-    proc = subprocess.Popen(
-        limits.wrap(["bash", "-c", script]),
+    proc = spawn(
+        subprocess.Popen,
+        confinement.command(["bash", "-c", script], cwd),
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,
@@ -61,17 +44,17 @@ def run_shell(
         start_new_session=True,
     )
     assert proc.stdout is not None
+    ending = Escalation(
+        control, lambda: confinement.terminate(proc), lambda: confinement.kill_tree(proc)
+    )
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     fd = proc.stdout.fileno()
     os.set_blocking(fd, False)
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         quiet_since: float | None = None
-        while True:
-            if control.reason() is not None:
-                proc.stdout.close()
-                return _stop(proc, control), None
-            if selector.select(timeout=control.wait(0.1)):
+        while not ending.due():
+            if ending.interrupted_at is None and selector.select(timeout=control.wait(0.1)):
                 chunk = os.read(fd, READ_SIZE)
                 if not chunk:
                     break
@@ -81,7 +64,11 @@ def run_shell(
                 quiet_since = quiet_since or time.monotonic()
                 if time.monotonic() - quiet_since > _DRAIN_SECONDS:
                     break
+            elif ending.interrupted_at is not None:
+                time.sleep(0.05)
     collector.write(decoder.decode(b"", final=True))
     proc.stdout.close()
     code = proc.wait()
+    if ending.interrupted_at is not None:
+        return ending.status(ExecStatus.INTERRUPTED), None
     return ExecStatus.OK, code if code >= 0 else 128 - code  # killed by a signal: as a shell says

@@ -13,10 +13,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobmanager.engine.control import Control, StopReason, StopSignal
+from jobmanager.engine.control import Control, ExecStatus, StopSignal
 from jobmanager.engine.forms import FormUse
 from jobmanager.engine.interpreters import resolve
-from jobmanager.engine.kernel import ExecStatus
 from jobmanager.engine.note import (
     NOTE_KEY_ORDER,
     Note,
@@ -97,17 +96,15 @@ class NoteRun:
         failures: list[Failure] = []
         self.note.save(self.executed_path)
         for index, paragraph in enumerate(paragraphs, start=1):
-            reason = self.control.reason()
-            if reason is not None:
+            if self.control.reason() is not None:
                 where = f"before {_label(index, total, paragraph)}"
-                return ended_result(reason, where, self.executed_path)
+                return ended_result(self.control, where, self.executed_path)
             status = self._run_paragraph(index, total, paragraph, failures)
             if status is not None:
                 self.note.save(self.executed_path)
-            if status == "ABORT":
-                reason = self.control.reason() or StopReason.STOPPED
+            if status == "ABORT" or self.control.limit_hit():
                 where = f"during {_label(index, total, paragraph)}"
-                return ended_result(reason, where, self.executed_path)
+                return ended_result(self.control, where, self.executed_path)
             if status == "ERROR" and self.stop_on_error:
                 break
         return finished_result(failures, total, "paragraphs", self.executed_path)
@@ -131,8 +128,6 @@ class NoteRun:
         # Like Zeppelin's run-all with params: they replace the paragraph's for the run.
         params = self.parameters or dict(paragraph["settings"].get("params") or {})
         run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
-        if run.status is ExecStatus.UNRESPONSIVE:
-            self.env.kill_processes()
         self._record(paragraph, run)
         status = _STATUS[run.status]
         if status == "ERROR":
@@ -178,10 +173,11 @@ def run_note(
     stop: StopSignal | None = None,
     on_progress: Callable[[Progress], None] | None = None,
     grace: float = 5.0,
+    breach: Callable[[], str | None] | None = None,
     stop_on_error: bool = False,
 ) -> RunResult:
     """Run the note at `model` in `env`; the executed note is saved to `executed_path`."""
     note = load_note(model)
-    control = Control(stop=stop, deadline=deadline, grace=grace)
+    control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
     run = NoteRun(env, note, executed_path, parameters or {}, control, on_progress, stop_on_error)
     return run.run()

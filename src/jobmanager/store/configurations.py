@@ -36,6 +36,8 @@ class ConfigurationSpec:
     packages: tuple[str, ...] = ()
     cpus: float | None = None
     memory_mib: int | None = None
+    max_processes: int | None = None
+    disk_mib: int | None = None
     max_environments: int = 1
     when_busy: str = "queue"
     network: str = "allowed"
@@ -183,6 +185,8 @@ def _record(row: Configuration) -> ConfigurationRecord:
         packages=tuple(row.packages),
         cpus=row.cpus,
         memory_mib=row.memory_mib,
+        max_processes=row.max_processes,
+        disk_mib=row.disk_mib,
         max_environments=row.max_environments,
         when_busy=row.when_busy,
         network=row.network,

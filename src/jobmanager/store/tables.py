@@ -116,6 +116,8 @@ class Configuration(Base):
     packages: Mapped[list[str]] = mapped_column(JSON, default=list)
     cpus: Mapped[float | None] = mapped_column(nullable=True)
     memory_mib: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_processes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    disk_mib: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_environments: Mapped[int] = mapped_column(Integer, default=1)
     when_busy: Mapped[str] = mapped_column(String(16), default="queue")
     network: Mapped[str] = mapped_column(String(16), default="allowed")

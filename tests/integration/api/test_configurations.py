@@ -19,7 +19,7 @@ FULL = {
     "description": "with pandas",
     "runtime": "python3.11",
     "packages": ["Pandas>=2", "requests[socks]==2.32.3"],
-    "resources": {"cpus": 1.5, "memoryMiB": 2048},
+    "resources": {"cpus": 1.5, "memoryMiB": 2048, "maxProcesses": 400, "diskMiB": 10240},
     "maxEnvironments": 3,
     "whenBusy": "fail",
     "network": "none",
@@ -40,7 +40,13 @@ def test_create_with_defaults(client: TestClient, tenant_a: TenantClient) -> Non
     assert made["description"] == ""
     assert made["runtime"] == "python3"
     assert made["packages"] == []
-    assert made["resources"] == {"cpus": None, "memoryMiB": None}
+    # Unset limits are the service's defaults (JOBMANAGER_DEFAULT_*), applied when a job runs.
+    assert made["resources"] == {
+        "cpus": None,
+        "memoryMiB": None,
+        "maxProcesses": None,
+        "diskMiB": None,
+    }
     assert made["maxEnvironments"] == 1
     assert made["whenBusy"] == "queue"
     assert made["network"] == "allowed"
@@ -86,6 +92,9 @@ def test_create_every_field_and_read_it_back(client: TestClient, tenant_a: Tenan
         ({"resources": {"memoryMiB": 262145}}, "memoryMiB"),
         ({"resources": {"memoryMiB": 512.5}}, "memoryMiB"),
         ({"resources": {"disk": 1}}, "disk"),
+        ({"resources": {"maxProcesses": 15}}, "maxProcesses"),
+        ({"resources": {"maxProcesses": "400"}}, "maxProcesses"),
+        ({"resources": {"diskMiB": 0}}, "diskMiB"),
         ({"maxEnvironments": 0}, "maxEnvironments"),
         ({"maxEnvironments": 65}, "maxEnvironments"),
         ({"maxEnvironments": "2"}, "maxEnvironments"),
@@ -138,11 +147,16 @@ def test_patch_changes_only_what_is_sent(client: TestClient, tenant_a: TenantCli
     assert client.get(url, headers=tenant_a.headers).json() == changed
 
 
-def test_patch_resources_replaces_both_limits(client: TestClient, tenant_a: TenantClient) -> None:
+def test_patch_resources_replaces_every_limit(client: TestClient, tenant_a: TenantClient) -> None:
     made = create(client, tenant_a, **FULL)
     url = f"{CONFIGURATIONS}/{made['id']}"
     changed = client.patch(url, json={"resources": {"cpus": 2}}, headers=tenant_a.headers).json()
-    assert changed["resources"] == {"cpus": 2.0, "memoryMiB": None}
+    assert changed["resources"] == {
+        "cpus": 2.0,
+        "memoryMiB": None,
+        "maxProcesses": None,
+        "diskMiB": None,
+    }
     changed = client.patch(url, json={"packages": []}, headers=tenant_a.headers).json()
     assert changed["packages"] == []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jobmanager.dispatch.inline import InlineDispatcher
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.environments import EnvironmentPool
+from jobmanager.environments import EnvironmentPool, open_isolation
 from jobmanager.services import Services
 from jobmanager.worker import Worker
 from tests.integration.jobs.api import zeppelin_note
@@ -16,7 +16,9 @@ def test_dispatch_returns_with_the_job_final_and_its_outputs_saved(services: Ser
     note = zeppelin_note("%python\nopen(outputFolder + '/x.txt', 'w').write('inline')")
     services.store.blobs.write("0" * 32, [note])  # the payload the seeded version names
     pool = EnvironmentPool(capacity=0)
-    dispatcher = InlineDispatcher(Worker(services.store, services.settings, pool))
+    dispatcher = InlineDispatcher(
+        Worker(services.store, services.settings, pool, open_isolation(services.settings))
+    )
     job = services.store.jobs.create(s.tenant_id, "acme", s.job())
 
     dispatcher.dispatch(job.id)

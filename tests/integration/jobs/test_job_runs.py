@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -127,19 +126,50 @@ def test_stop_while_running_ends_stopped_with_outputs(
     )
 
 
-def held_until(release: Path) -> bytes:
-    """A note that runs until the test creates `release`: no race with the clock."""
-    return zeppelin_note(
-        f"%python\nimport os, time\nwhile not os.path.exists({str(release)!r}):\n"
-        "    time.sleep(0.05)"
-    )
+class Release:
+    """Holds notes until the test releases them: no race with the clock. A sandboxed note
+    sees none of the test's files, so the signal is a port that starts listening."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.listener: socket.socket | None = None
+
+    def note(self) -> bytes:
+        return zeppelin_note(
+            "%python\nimport socket, time\nwhile True:\n    try:\n"
+            f"        socket.create_connection(('127.0.0.1', {self.port}), timeout=1).close()\n"
+            "        break\n    except OSError:\n        time.sleep(0.05)"
+        )
+
+    def __call__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+
+    def __enter__(self) -> Release:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.listener is not None:
+            self.listener.close()
 
 
 def test_max_environments_queues_the_second_job(
-    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str], tmp_path: Path
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
 ) -> None:
     configuration = create_configuration(client, tenant_a, maxEnvironments=1, whenBusy="queue")
-    slow = held_until(tmp_path / "release")
+    with Release() as release:
+        queue_behind_a_held_job(client, tenant_a, folders, configuration, release)
+
+
+def queue_behind_a_held_job(
+    client: TestClient,
+    tenant_a: TenantClient,
+    folders: tuple[str, str],
+    configuration: str,
+    release: Release,
+) -> None:
+    slow = release.note()
     first = submit(client, tenant_a, slow, folders, configuration)
     wait_for(client, tenant_a, first["id"], {"STARTING", "RUNNING"})
     second = submit(client, tenant_a, slow, folders, configuration)
@@ -152,27 +182,28 @@ def test_max_environments_queues_the_second_job(
     assert "Waiting for an environment" in waiting["message"]
     environments = client.get("/api/prl/v3/environments", headers=tenant_a.headers).json()
     assert len(environments["environments"]) == 1
-    (tmp_path / "release").touch()
+    release()
     assert wait_for(client, tenant_a, first["id"], FINAL)["status"] == "SUCCEEDED"
     assert wait_for(client, tenant_a, second["id"], FINAL)["status"] == "SUCCEEDED"
 
 
 def test_when_busy_fail_fails_the_second_job(
-    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str], tmp_path: Path
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
 ) -> None:
     configuration = create_configuration(client, tenant_a, maxEnvironments=1, whenBusy="fail")
-    slow = held_until(tmp_path / "release")
-    first = submit(client, tenant_a, slow, folders, configuration)
-    wait_for(client, tenant_a, first["id"], {"STARTING", "RUNNING"})
-    second = submit(client, tenant_a, slow, folders, configuration)
-    failed = wait_for(client, tenant_a, second["id"], FINAL)
-    assert failed["status"] == "FAILED"
-    assert failed["message"] == (
-        "Failed to start environment "
-        "[An environment has already been started for the configuration]"
-    )
-    (tmp_path / "release").touch()
-    assert wait_for(client, tenant_a, first["id"], FINAL)["status"] == "SUCCEEDED"
+    with Release() as release:
+        slow = release.note()
+        first = submit(client, tenant_a, slow, folders, configuration)
+        wait_for(client, tenant_a, first["id"], {"STARTING", "RUNNING"})
+        second = submit(client, tenant_a, slow, folders, configuration)
+        failed = wait_for(client, tenant_a, second["id"], FINAL)
+        assert failed["status"] == "FAILED"
+        assert failed["message"] == (
+            "Failed to start environment "
+            "[An environment has already been started for the configuration]"
+        )
+        release()
+        assert wait_for(client, tenant_a, first["id"], FINAL)["status"] == "SUCCEEDED"
 
 
 def test_a_payload_the_engine_cannot_read_fails_with_the_message_chain(
@@ -243,7 +274,8 @@ def test_packages_that_cannot_be_installed_fail_the_job(
     )
 
 
-@pytest.mark.parametrize(("network", "reached"), [("allowed", b"0"), ("none", b"101")])
+# With `none` the sandbox has its own loopback only: nothing listens there (ECONNREFUSED).
+@pytest.mark.parametrize(("network", "reached"), [("allowed", b"0"), ("none", b"111")])
 def test_network_none_cuts_the_environment_off(
     client: TestClient,
     tenant_a: TenantClient,
@@ -268,3 +300,26 @@ def test_network_none_cuts_the_environment_off(
     outputs = folder_files(client, tenant_a, folders[1])
     assert outputs["python"] == reached
     assert outputs["sh"] == (b"0" if network == "allowed" else b"1")
+
+
+def test_a_configuration_limits_its_environments(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    configuration = create_configuration(
+        client, tenant_a, resources={"memoryMiB": 256, "maxProcesses": 64}
+    )
+    forks = zeppelin_note(
+        "%python\nimport subprocess\n"
+        "sleepers = [subprocess.Popen(['sleep', '60']) for _ in range(100)]"
+    )
+    job = wait_for(
+        client, tenant_a, submit(client, tenant_a, forks, folders, configuration)["id"], FINAL
+    )
+    assert job["status"] == "FAILED"
+    assert job["message"].startswith("Process limit of 64 reached during paragraph 1 of 1")
+    hoard = zeppelin_note("%python\nhoard = [b'x' * (64 << 20) for _ in range(16)]")
+    job = wait_for(
+        client, tenant_a, submit(client, tenant_a, hoard, folders, configuration)["id"], FINAL
+    )
+    assert job["status"] == "FAILED"
+    assert job["message"].startswith("Memory limit of 256 MiB reached"), job["message"]

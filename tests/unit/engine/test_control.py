@@ -6,8 +6,15 @@ import threading
 import time
 from pathlib import Path
 
-from jobmanager.engine.control import Control, StopReason
-from jobmanager.engine.result import Failure, Outcome, ended_result, finished_result
+from jobmanager.engine.control import Control, Escalation, ExecStatus, StopReason
+from jobmanager.engine.result import (
+    Failure,
+    Outcome,
+    RunResult,
+    ended_result,
+    finished_result,
+    with_breach,
+)
 
 
 def test_nothing_to_stop() -> None:
@@ -48,8 +55,52 @@ def test_result_messages() -> None:
     assert failed.message == (
         "Paragraph 2 of 3 \"Load\" failed: KeyError: 'x' (paragraphs 3 failed too)"
     )
-    ended = ended_result(StopReason.TIMED_OUT, "during cell 1 of 1", path)
+    ended = ended_result(Control(deadline=0), "during cell 1 of 1", path)
     assert (ended.outcome, ended.message) == (
         Outcome.TIMED_OUT,
         "The maximum execution time was exceeded during cell 1 of 1",
     )
+
+
+def test_a_limit_hit_ends_the_run_naming_the_limit() -> None:
+    path = Path("n.zpln")
+    control = Control(breach=lambda: "Memory limit of 512 MiB reached")
+    assert control.reason() is StopReason.LIMIT_EXCEEDED and control.limit_hit()
+    ended = ended_result(control, "during paragraph 2 of 3", path)
+    assert (ended.outcome, ended.message) == (
+        Outcome.LIMIT_EXCEEDED,
+        "Memory limit of 512 MiB reached during paragraph 2 of 3",
+    )
+    failed = RunResult(Outcome.FAILED, "Paragraph 2 of 3 failed: the kernel died", path)
+    named = with_breach(failed, "Memory limit of 512 MiB reached")
+    assert named.outcome is Outcome.LIMIT_EXCEEDED
+    assert named.message.startswith("Memory limit of 512 MiB reached (Paragraph 2 of 3")
+    stopped = RunResult(Outcome.STOPPED, "Stopped during paragraph 2 of 3", path)
+    assert with_breach(stopped, "Disk limit of 1 MiB reached") is stopped
+    assert with_breach(failed, None) is failed
+
+
+def test_escalation_interrupts_once_then_kills_after_the_grace() -> None:
+    done: list[str] = []
+    stop = threading.Event()
+    ending = Escalation(
+        Control(stop=stop, grace=0.05),
+        lambda: done.append("interrupt"),
+        lambda: done.append("kill"),
+    )
+    assert not ending.due() and done == []
+    stop.set()
+    assert not ending.due() and done == ["interrupt"]
+    assert not ending.due() and done == ["interrupt"]
+    time.sleep(0.06)
+    assert ending.due() and done == ["interrupt", "kill"]
+    assert ending.status(ExecStatus.OK) is ExecStatus.UNRESPONSIVE
+
+
+def test_escalation_of_an_execution_that_stopped_when_interrupted() -> None:
+    ending = Escalation(Control(stop=lambda: True, grace=60), lambda: None, lambda: None)
+    assert not ending.due()
+    assert ending.status(ExecStatus.ERROR) is ExecStatus.INTERRUPTED
+    untouched = Escalation(Control(), lambda: None, lambda: None)
+    assert not untouched.due()
+    assert untouched.status(ExecStatus.ERROR) is ExecStatus.ERROR

@@ -19,6 +19,8 @@ from jobmanager.store.configurations import (
 
 MIN_CPUS, MAX_CPUS = 0.1, 64.0
 MIN_MEMORY_MIB, MAX_MEMORY_MIB = 128, 262_144
+MIN_PROCESSES, MAX_PROCESSES = 16, 65_536
+MIN_DISK_MIB, MAX_DISK_MIB = 16, 16_777_216
 MAX_ENVIRONMENTS = 64
 MAX_DESCRIPTION_CHARS = 4_000
 MAX_VARIABLES = 200
@@ -39,6 +41,8 @@ class Resources(BaseModel):
 
     cpus: float | None = Field(default=None, ge=MIN_CPUS, le=MAX_CPUS, strict=True)
     memoryMiB: int | None = Field(default=None, ge=MIN_MEMORY_MIB, le=MAX_MEMORY_MIB, strict=True)
+    maxProcesses: int | None = Field(default=None, ge=MIN_PROCESSES, le=MAX_PROCESSES, strict=True)
+    diskMiB: int | None = Field(default=None, ge=MIN_DISK_MIB, le=MAX_DISK_MIB, strict=True)
 
 
 class _ConfigurationFields(BaseModel):
@@ -98,6 +102,8 @@ class ConfigurationCreate(_ConfigurationFields):
             packages=tuple(self.packages),
             cpus=self.resources.cpus,
             memory_mib=self.resources.memoryMiB,
+            max_processes=self.resources.maxProcesses,
+            disk_mib=self.resources.diskMiB,
             max_environments=self.maxEnvironments,
             when_busy=self.whenBusy,
             network=self.network,
@@ -106,7 +112,7 @@ class ConfigurationCreate(_ConfigurationFields):
 
 
 class ConfigurationChange(_ConfigurationFields):
-    """A PATCH: only the fields sent change; `resources` replaces both limits."""
+    """A PATCH: only the fields sent change; `resources` replaces every limit."""
 
     name: str | None = None
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
@@ -137,6 +143,8 @@ class ConfigurationChange(_ConfigurationFields):
         if "resources" in sent and self.resources is not None:
             changes["cpus"] = self.resources.cpus
             changes["memory_mib"] = self.resources.memoryMiB
+            changes["max_processes"] = self.resources.maxProcesses
+            changes["disk_mib"] = self.resources.diskMiB
         return changes
 
 
@@ -172,7 +180,12 @@ def configuration_json(record: ConfigurationRecord) -> dict[str, Any]:
         "description": record.description,
         "runtime": record.runtime,
         "packages": list(record.packages),
-        "resources": {"cpus": record.cpus, "memoryMiB": record.memory_mib},
+        "resources": {
+            "cpus": record.cpus,
+            "memoryMiB": record.memory_mib,
+            "maxProcesses": record.max_processes,
+            "diskMiB": record.disk_mib,
+        },
         "maxEnvironments": record.max_environments,
         "whenBusy": record.when_busy,
         "network": record.network,

@@ -1,0 +1,242 @@
+"""How an environment's processes are started and held to its limits.
+
+Two kinds, one interface: `ProcessConfinement` runs them as the service's user with
+per-process limits (the `process` isolation, for a single trusted user), and
+`SandboxConfinement` runs each in a bubblewrap sandbox inside the environment's cgroup
+(the default). The kernels and `%sh` of an environment ask the same object for their
+command line, so every process of the environment is confined alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import shutil
+import signal
+import subprocess
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from jobmanager.engine.cgroups import Cgroup
+from jobmanager.engine.layout import Layout
+from jobmanager.engine.processes import kill_all
+from jobmanager.engine.sandbox import ENGINE_FILES, WORKDIR, Sandbox
+
+LIMITS_FAILED = 97  # the exit code of a wrapper that could not apply a limit
+_ENTER_CGROUP = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 96; shift; done; shift; exec "$@"'
+
+
+class ConfinementError(RuntimeError):
+    """The host cannot confine processes as asked (e.g. no network namespaces)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of an environment (`None`: no limit).
+
+    `memory_bytes` and `max_processes` hold for the whole environment where a cgroup
+    enforces them, else per process (address space; RLIMIT_NPROC, which counts every
+    process of the user and so means something only for a dedicated user).
+    `disk_bytes` bounds the work directory and `/tmp` (watched) and any one file
+    (RLIMIT_FSIZE); `cpus` is a CPU quota (cgroup only); `cpu_seconds` is per process.
+    """
+
+    memory_bytes: int | None = None
+    cpu_seconds: int | None = None
+    max_processes: int | None = None
+    disk_bytes: int | None = None
+    cpus: float | None = None
+    network: bool = True  # False: a network namespace of its own, with loopback only
+
+    def ulimit(self, *, address_space: bool = True, processes: bool = True) -> str:
+        """A bash statement applying the per-process limits ("" if there are none)."""
+        parts = []
+        if address_space and self.memory_bytes is not None:
+            parts.append(f"-v {max(1, self.memory_bytes // 1024)}")
+        if self.cpu_seconds is not None:
+            parts.append(f"-t {self.cpu_seconds}")
+        if processes and self.max_processes is not None:
+            parts.append(f"-u {self.max_processes}")
+        if self.disk_bytes is not None:
+            parts.append(f"-f {max(1, self.disk_bytes // 1024)}")
+        return f"ulimit {' '.join(parts)} || exit {LIMITS_FAILED}" if parts else ""
+
+
+def with_ulimit(statement: str, argv: Sequence[str]) -> list[str]:
+    """`argv` run after `statement` (bash applies it, then execs: same pid)."""
+    if not statement:
+        return list(argv)
+    return ["bash", "-c", statement + '; exec "$@"', "jobmanager-limits", *argv]
+
+
+class Confinement(ABC):
+    """What an environment's processes run under."""
+
+    # How a kernel is interrupted: a signal to its process, or a Jupyter message (a
+    # sandboxed kernel's process is not the one the service started).
+    interrupt_mode = "signal"
+    # Options of a kernel started here.
+    kernel_options: tuple[str, ...] = ()
+
+    @abstractmethod
+    def command(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        writable: Sequence[Path] = (),
+        readonly: Sequence[Path] = (),
+    ) -> list[str]:
+        """The command line that runs `argv` in the environment, in its folder `cwd` (a
+        host path); `writable` and `readonly` are extra host paths it needs (a kernel's
+        sockets and connection file), which `argv` names as `inside(path)` does."""
+
+    def inside(self, path: Path) -> Path:
+        """Where processes of the environment see the host path `path`."""
+        return path
+
+    def terminate(self, process: subprocess.Popen[bytes]) -> None:
+        """Ask `process` (started from `command`) and what it started to end (SIGTERM)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+
+    def kill_tree(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL `process`, its process group and its descendants."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        kill_all([process.pid], None)
+
+    def breach(self) -> str | None:
+        """A limit of the whole environment that was hit, in words, or None."""
+        return None
+
+    def kill_all(self, roots: Sequence[int], marker: str | None) -> None:
+        """SIGKILL the process trees of `roots` and, given the environment's `marker`,
+        every other process of the environment: here, found by the marker variable in
+        their environment (a scan of every process on the host)."""
+        kill_all(roots, marker)
+
+    def close(self) -> None:
+        """Release what the confinement holds (after `kill`)."""
+
+
+class ProcessConfinement(Confinement):
+    """The service's own user and view of the machine, with per-process limits."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def command(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        writable: Sequence[Path] = (),
+        readonly: Sequence[Path] = (),
+    ) -> list[str]:
+        wrapped = with_ulimit(self.limits.ulimit(), argv)
+        return wrapped if self.limits.network else [*_no_network(), *wrapped]
+
+
+class SandboxConfinement(Confinement):
+    """Every process in a bubblewrap sandbox seeing only the environment's work directory
+    and `/tmp` read-write, all of them in the environment's cgroup when there is one."""
+
+    interrupt_mode = "message"
+    # The kernel's parent is the sandbox's init, pid 1: its parent watch would take that
+    # for an orphaned kernel and exit. The sandbox dies with the service anyway.
+    kernel_options = ("--IPKernelApp.parent_handle=0",)
+
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        python: str,
+        layout: Layout,
+        limits: Limits,
+        cgroup: Cgroup | None,
+        readonly: Sequence[Path] = (),
+    ) -> None:
+        self.sandbox = sandbox
+        self.python = python
+        self.layout = layout
+        self.limits = limits
+        self.cgroup = cgroup
+        self.readonly = tuple(readonly)
+
+    def command(
+        self,
+        argv: Sequence[str],
+        cwd: Path,
+        writable: Sequence[Path] = (),
+        readonly: Sequence[Path] = (),
+    ) -> list[str]:
+        controllers = set(self.cgroup.folders) if self.cgroup is not None else set()
+        statement = self.limits.ulimit(
+            address_space="memory" not in controllers,
+            # RLIMIT_NPROC counts the host user's processes: useless for root, who is
+            # not bound by it anyway, and harmful for a user who runs other things.
+            processes="pids" not in controllers and os.geteuid() != 0,
+        )
+        boxed = self.sandbox.command(
+            with_ulimit(statement, argv),
+            python=self.python,
+            cwd=self.inside(cwd),
+            tmp=self.layout.tmp_dir,
+            writable=[(p, self.inside(p)) for p in (self.layout.workdir, *writable)],
+            readonly=[(p, self.inside(p)) for p in (*self.readonly, *readonly)],
+            etc=self.layout.etc_dir,
+            network=self.limits.network,
+        )
+        if self.cgroup is None:
+            return boxed
+        files = [str(path) for path in self.cgroup.procs_files]
+        return ["/bin/sh", "-c", _ENTER_CGROUP, "jobmanager-cgroup", *files, "--", *boxed]
+
+    def inside(self, path: Path) -> Path:
+        """The work folder is `/job` inside; the engine's files (a kernel's connection
+        file) are under `/run/jobmanager`; other paths (runtimes, sockets) keep theirs."""
+        if path.is_relative_to(self.layout.workdir):
+            return WORKDIR / path.relative_to(self.layout.workdir)
+        if path.is_relative_to(self.layout.root):
+            return ENGINE_FILES / path.relative_to(self.layout.root)
+        return path
+
+    def terminate(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGTERM what runs inside the sandbox, not bubblewrap itself: bubblewrap would
+        die of it and take the sandbox down without the grace period."""
+        with contextlib.suppress(psutil.Error):
+            for inside in psutil.Process(process.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    inside.terminate()
+
+    def breach(self) -> str | None:
+        return self.cgroup.breach() if self.cgroup is not None else None
+
+    def kill_all(self, roots: Sequence[int], marker: str | None) -> None:
+        """The sandboxes' trees hold every process of theirs (orphans are adopted by the
+        sandbox's own init), and the cgroup holds them all: no scan of the host needed."""
+        kill_all(roots, None)
+        if marker is not None and self.cgroup is not None:
+            self.cgroup.kill()
+
+    def close(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.remove()
+
+
+@functools.cache
+def _no_network() -> list[str]:
+    """The prefix that runs a command without network: `unshare --net` (util-linux)."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise ConfinementError("network 'none' needs the unshare command (util-linux)")
+    probe = subprocess.run([unshare, "--net", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise ConfinementError(
+            "network 'none' needs the right to make network namespaces "
+            f"(unshare --net: {probe.stderr.strip() or probe.returncode})"
+        )
+    return [unshare, "--net", "--"]
