@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from jobmanager.engine.layout import Layout, open_regular, regular_files
+from jobmanager.engine.note import note_file_name
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.staging")
 CHUNK = 1024 * 1024
 MIB = 1024 * 1024
-SUFFIX_OF_KIND = {"zeppelin": ".zpln", "jupyter": ".ipynb"}
 
 
 def stage_input(store: Store, job: JobRecord, input_dir: Path) -> int:
@@ -36,14 +36,22 @@ def stage_input(store: Store, job: JobRecord, input_dir: Path) -> int:
 
 
 def stage_model(store: Store, job: JobRecord, folder: Path) -> tuple[Path, str]:
-    """Write the job's model payload into `folder`; return its path and its kind."""
+    """Write the job's model payload into `folder`; return its path and its kind.
+
+    The file is named after the model, as Zeppelin names notes for a note (`name_ID.zpln`,
+    or `note.json` for a legacy one); the executed copy in the outputs has the same name."""
     version = store.models.get_version(job.tenant_id, job.model_id, job.model_version_id)
     model = store.models.get(job.tenant_id, job.model_id)
-    path = folder / (_safe_stem(model.name) + SUFFIX_OF_KIND.get(version.payload_kind, ""))
-    with path.open("wb") as handle:
+    staged = folder / ".model"
+    with staged.open("wb") as handle:
         for chunk in store.blobs.read_chunks(version.payload_key):
             handle.write(chunk)
-    return path, version.payload_kind
+    stem = _safe_stem(model.name)
+    if version.payload_kind == "zeppelin":
+        name = note_file_name(staged.read_bytes(), stem)
+    else:
+        name = stem + (".ipynb" if version.payload_kind == "jupyter" else "")
+    return staged.rename(folder / name), version.payload_kind
 
 
 def upload_outputs(store: Store, job: JobRecord, layout: Layout, max_file_bytes: int) -> list[str]:

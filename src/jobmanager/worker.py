@@ -214,7 +214,7 @@ class JobRun:
                 deadline=deadline,
                 stop=self.stop,
                 on_progress=report,
-                stop_on_error=bool(self.job.options.get("stopOnError", False)),
+                stop_on_error=self.job.options.get("stopOnError"),
             )
         except NoteFormatError as error:
             raise JobFailed(chain("Unable to import model", str(error))) from error

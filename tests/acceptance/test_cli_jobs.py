@@ -68,7 +68,7 @@ def test_submit_watch_succeeds_with_progress_and_outputs(
     job_id = lines[0].split()[-1]
     shown = cli("jobs", "show", job_id, "--json").assert_ok().json()
     assert shown["status"] == "SUCCEEDED"
-    assert shown["parameters"] == {"factor": "3"}
+    assert shown["parameters"] == {"factor": 3}  # -P types values as papermill -p does
     listing = cli("jobs", "outputs", job_id, "--json").assert_ok().json()
     assert "result.txt" in [item["path"] for item in listing]
     cli("jobs", "outputs", job_id, "--download", str(tmp_path / "got")).assert_ok()

@@ -419,7 +419,7 @@ def test_links_to_the_service_files_are_not_uploaded(site: Site) -> None:
         "os.symlink(z.textbox('home'), outputFolder)",
     )
     assert ran.job["status"] == "SUCCEEDED", ran.job["message"]
-    assert set(ran.outputs) == {"hostile.zpln"}, set(ran.outputs)
+    assert set(ran.outputs) == {"hostile_2ACCEPT.zpln"}, set(ran.outputs)
 
 
 # ------------------------------------------------------------------ network
@@ -513,7 +513,7 @@ def test_printing_100_mb_is_cut_and_the_service_keeps_up(site: Site) -> None:
         "%python\nimport os\nos.write(1, b'y' * 100_000_000)\nprint('done')",
     )
     assert ran.job["status"] == "SUCCEEDED", ran.job["message"]
-    executed = json.loads(ran.outputs["hostile.zpln"])
+    executed = json.loads(ran.outputs["hostile_2ACCEPT.zpln"])
     flood = executed["paragraphs"][1]["results"]["msg"]
     assert sum(len(m["data"]) for m in flood) < 200_000
     assert "Output is truncated" in flood[-1]["data"]

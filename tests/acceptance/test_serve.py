@@ -71,7 +71,7 @@ def test_serve_example_runs_the_example_job_to_success(tmp_path: Path) -> None:
             time.sleep(0.2)
         log = server.log()
         assert "example job SUCCEEDED" in log, log
-        for output in ("summary.csv", "chart.png", "sensor report.zpln"):
+        for output in ("summary.csv", "chart.png", "sensor report_2MEXAMPLE.zpln"):
             assert f"output: {output}" in log
         assert "RUNNING" in log and "paragraph" in log
     finally:

@@ -79,7 +79,7 @@ def test_sigterm_ends_running_jobs_before_the_service_exits(tmp_path: Path) -> N
             assert job.status.value == "FAILED"
             assert job.message.startswith("The service shut down while the job ran"), job.message
             saved = dict(services.store.dataexchange.list_tree(tenant, output))
-            assert "marker.json" in saved and "long.zpln" in saved
+            assert "marker.json" in saved and "long_2ACCEPT.zpln" in saved
     finally:
         services.close()
 

@@ -36,7 +36,12 @@ app = typer.Typer(
 EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 2}
 ParamOption = Annotated[
     list[str] | None,
-    typer.Option("--param", "-P", help="Notebook parameter key=value (repeatable)"),
+    typer.Option(
+        "--param",
+        "-P",
+        help="Notebook parameter key=value (repeatable); True, False, None and numbers "
+        "are typed as papermill's -p types them",
+    ),
 ]
 TimeoutOption = Annotated[
     int | None, typer.Option("--timeout", help="Maximum execution time in seconds")
@@ -44,8 +49,23 @@ TimeoutOption = Annotated[
 IntervalOption = Annotated[float, typer.Option(help="Seconds between status polls")]
 
 
+def typed(value: str) -> Any:
+    """A parameter value as papermill's `-p` reads it: `True`, `False`, `None`, an int, a
+    float, else the text itself."""
+    literals: dict[str, Any] = {"True": True, "False": False, "None": None}
+    if value in literals:
+        return literals[value]
+    for number in (int, float):
+        try:
+            return number(value)
+        except ValueError:
+            pass
+    return value
+
+
 def parameters(items: list[str] | None) -> dict[str, Any] | None:
-    return key_values(items or [], "--param") or None
+    values = key_values(items or [], "--param")
+    return {key: typed(value) for key, value in values.items()} or None
 
 
 def elapsed(job: Job) -> float:

@@ -8,7 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as ProgressBar
 
+from jobmanager.cli.jobs import typed
 from jobmanager.engine import (
     Environment,
     NoteFormatError,
@@ -30,18 +31,25 @@ console = Console(stderr=True)
 EXIT_CODES = {Outcome.SUCCEEDED: 0, Outcome.FAILED: 1, Outcome.STOPPED: 2, Outcome.TIMED_OUT: 2}
 
 
-def parse_params(pairs: list[str]) -> dict[str, str]:
-    """`["k=v", ...]` as a dict; a pair without `=` is an error."""
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """`["k=v", ...]` as a dict, values typed as papermill's `-p` types them; a pair
+    without `=` is an error."""
     params = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise typer.BadParameter(f"{pair!r} is not key=value", param_hint="--param")
-        params[key] = value
+        params[key] = typed(value)
     return params
 
 
-def _run(env: Environment, note: Path, params: dict[str, str], timeout: float | None) -> RunResult:
+def _run(
+    env: Environment,
+    note: Path,
+    params: dict[str, Any],
+    timeout: float | None,
+    stop_on_error: bool | None,
+) -> RunResult:
     """Run in a worker thread so that Ctrl-C becomes a clean stop of the note."""
     stop = threading.Event()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -63,6 +71,7 @@ def _run(env: Environment, note: Path, params: dict[str, str], timeout: float | 
                 deadline=deadline,
                 stop=stop,
                 on_progress=on_progress,
+                stop_on_error=stop_on_error,
             )
             try:
                 result = future.result()
@@ -85,12 +94,27 @@ def run_note(
         Path | None, typer.Option(file_okay=False, help="Where outputs and the executed note go")
     ] = None,
     param: Annotated[
-        list[str] | None, typer.Option(help="A form value, key=value (repeatable)")
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-P",
+            help="A form value or parameter, key=value (repeatable); True, False, None and "
+            "numbers are typed as papermill's -p types them",
+        ),
     ] = None,
     timeout: Annotated[float | None, typer.Option(help="Maximum execution time, seconds")] = None,
+    stop_on_error: Annotated[
+        bool | None,
+        typer.Option(
+            "--stop-on-error/--go-on-after-error",
+            help="End at the first failed paragraph or cell [default: a notebook stops, "
+            "as papermill; a note goes on, as a job does]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run a Zeppelin note (or a Jupyter notebook) locally; exit 0 succeeded, 1 failed,
-    2 stopped or timed out."""
+    """Run a Zeppelin note (or a Jupyter notebook) locally, as a job would; exit 0
+    succeeded, 1 failed, 2 stopped or timed out."""
     params = parse_params(param or [])
     output = output or Path.cwd() / f"{note.stem}-output"
     if model_kind(note.read_bytes()) == "other":
@@ -100,9 +124,9 @@ def run_note(
         if input is not None:
             shutil.copytree(input, env.input_dir, dirs_exist_ok=True)
         try:
-            result = _run(env, note, params, timeout)
+            result = _run(env, note, params, timeout, stop_on_error)
         except NoteFormatError as exc:
-            console.print(f"[red]{note} cannot run: {exc}")
+            console.print(f"[red]{note} cannot run: {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from exc
         finally:
             shutil.copytree(env.output_dir, output, dirs_exist_ok=True)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobmanager.engine import kernel_runtime
+from jobmanager.engine import kernel_runtime, spark
 from jobmanager.engine.cgroups import CgroupLimits, Hierarchy
 from jobmanager.engine.confinement import (
     Confinement,
@@ -51,21 +51,6 @@ _SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 RUNTIME_MODULE = "_jobmanager_runtime"
 MAX_RESULT_ROWS = 1000
 STREAM_LIMIT = 16 * 1024 * 1024  # per execution, above what any runner keeps
-_SPARK_PREAMBLE = """
-import importlib.util as _util, os as _os, warnings as _warnings
-_os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-_warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
-from pyspark.sql import SparkSession as _SparkSession
-spark = (_SparkSession.builder.master("local[*]").appName("jobmanager")
-         .config("spark.ui.enabled", "false")
-         .config("spark.ui.showConsoleProgress", "false")
-         .config("spark.sql.execution.arrow.pyspark.enabled",
-                 str(_util.find_spec("pyarrow") is not None).lower())
-         .getOrCreate())
-sc = spark.sparkContext
-sqlContext = spark
-del _util, _os, _warnings, _SparkSession
-"""
 
 
 @dataclass(frozen=True)
@@ -112,6 +97,7 @@ class Environment:
         self._lock = threading.Lock()
         self._used = False
         self._destroyed = False
+        self.spark_conf: dict[str, str] = {}  # set by `%spark.conf` before the kernel starts
 
     @classmethod
     def start(cls, spec: EnvironmentSpec | None = None) -> Environment:
@@ -196,7 +182,8 @@ class Environment:
         try:
             session.run_silent(self._bootstrap_code(), timeout=self.spec.startup_timeout)
             if name == "spark":
-                session.run_silent(_SPARK_PREAMBLE, timeout=max(120.0, self.spec.startup_timeout))
+                code = spark.preamble(self.spark_conf)
+                session.run_silent(code, timeout=max(120.0, self.spec.startup_timeout))
         except BaseException:
             self._kill([session], everything=False)
             raise
@@ -238,14 +225,15 @@ class Environment:
         stop: StopSignal | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         grace: float = 5.0,
-        stop_on_error: bool = True,
+        stop_on_error: bool | None = None,
     ) -> RunResult:
         """Run a model once in this environment: a Zeppelin note (`.zpln`, `note.json`)
         or a Jupyter notebook, told apart by content.
 
         `executed_path` is where the executed model is saved after every paragraph or
         cell (default: `output_dir / model.name`); `deadline` is a `time.monotonic()`
-        instant; `stop_on_error` applies to notebooks (Zeppelin notes always go on).
+        instant; `stop_on_error` ends the run at the first failed paragraph or cell; by
+        default a notebook stops (papermill) and a note goes on (SPEC §1).
         """
         # The runners build on this module, hence the late imports.
         from jobmanager.engine.jupyter import run_notebook
@@ -268,10 +256,12 @@ class Environment:
                 "grace": grace,
                 "breach": dog.check,
             }
+            if stop_on_error is not None:
+                common["stop_on_error"] = stop_on_error
             if kind == "zeppelin":
                 result = run_note(self, model, executed, **common)
             else:
-                result = run_notebook(self, model, executed, stop_on_error=stop_on_error, **common)
+                result = run_notebook(self, model, executed, **common)
         return with_breach(result, dog.breach)
 
     def kill_processes(self) -> None:

@@ -25,8 +25,10 @@ class Executor(enum.Enum):
     PYTHON_SQL = "python_sql"  # SQL over the Python kernel's pandas DataFrames
     SPARK = "spark"  # the PySpark kernel
     SPARK_SQL = "spark_sql"
+    SPARK_CONF = "spark_conf"  # properties of the Spark session, before it starts
     SHELL = "shell"
     MARKDOWN = "markdown"
+    ANGULAR = "angular"  # the text is the result (Zeppelin's front end runs it)
     UNSUPPORTED = "unsupported"
 
 
@@ -37,18 +39,47 @@ _EXECUTORS = {
     "spark.pyspark": Executor.SPARK,
     "spark.ipyspark": Executor.SPARK,
     "spark.sql": Executor.SPARK_SQL,
+    "spark.conf": Executor.SPARK_CONF,
     "sh.sh": Executor.SHELL,
     "md.md": Executor.MARKDOWN,
+    "angular.angular": Executor.ANGULAR,
+}
+# What the interpreters this engine cannot run are written in.
+_LANGUAGES = {
+    "spark.spark": "Scala",
+    "spark.r": "R",
+    "spark.ir": "R",
+    "spark.kotlin": "Kotlin",
+    "r.r": "R",
+    "r.ir": "R",
+    "jdbc.jdbc": "SQL over JDBC",
+    "flink.flink": "Scala",
 }
 
 
 @dataclass(frozen=True)
 class Resolved:
-    """`name` is what an error message calls the interpreter (the prefix as written)."""
+    """`prefix` is the paragraph's `%prefix` as written ("" for none)."""
 
     executor: Executor
-    name: str
+    prefix: str
     full_name: str
+
+    @property
+    def name(self) -> str:
+        """What messages call the interpreter: the prefix as written, else the full name."""
+        return self.prefix or self.full_name
+
+    def needs(self) -> str:
+        """The Zeppelin interpreter the paragraph needs, e.g. "Zeppelin's spark.spark
+        interpreter (Scala, the note's default)"."""
+        notes = [_LANGUAGES.get(self.full_name, "")]
+        notes.append("" if self.prefix else "the note's default")
+        detail = ", ".join(n for n in notes if n)
+        return f"Zeppelin's {self.full_name} interpreter" + (f" ({detail})" if detail else "")
+
+    def unsupported(self) -> str:
+        return f"Interpreter {self.name} is not supported: the paragraph needs {self.needs()}"
 
 
 def _full_name(prefix: str, default_group: str) -> str:
@@ -69,4 +100,4 @@ def resolve(prefix: str, default_group: str) -> Resolved:
     """Resolve `prefix` ("" for none) in a note whose default group is `default_group`."""
     full = _full_name(prefix, default_group)
     executor = _EXECUTORS.get(full, Executor.UNSUPPORTED)
-    return Resolved(executor, prefix or full, full)
+    return Resolved(executor, prefix, full)

@@ -23,9 +23,10 @@ from nbformat import NotebookNode
 from jobmanager.engine import notebook as nbmeta
 from jobmanager.engine.control import Control, Escalation, ExecStatus, StopSignal
 from jobmanager.engine.kernel_runtime import ENGINE_MIME
-from jobmanager.engine.note import NoteFormatError, write_atomic
+from jobmanager.engine.note import write_atomic
 from jobmanager.engine.result import (
     Failure,
+    Outcome,
     Progress,
     RunResult,
     ended_result,
@@ -46,9 +47,16 @@ class _CappedClient(NotebookClient):
     own reports (`z` forms and puts)."""
 
     def __init__(self, nb: NotebookNode, **kw: Any) -> None:
-        super().__init__(nb, **kw)
+        super().__init__(nb, on_cell_error=self._reply_error, **kw)
         self.cell_bytes = 0
         self.truncated = False
+        self.reply_error: str | None = None  # of the last cell, from its execute reply
+
+    def _reply_error(self, cell: NotebookNode, cell_index: int, execute_reply: Any) -> None:
+        """An error the kernel answered without an error output (a line magic's
+        `UsageError`): it fails the cell, as it does under papermill."""
+        content = execute_reply["content"]
+        self.reply_error = f"{content.get('ename')}: {content.get('evalue')}"
 
     def output(
         self, outs: list[NotebookNode], msg: dict[str, Any], display_id: str | None, index: int
@@ -81,8 +89,10 @@ class NotebookRun:
         control: Control,
         on_progress: Callable[[Progress], None] | None,
         stop_on_error: bool,
+        mode: int | None = None,
     ) -> None:
         self.env = env
+        self.mode = mode  # of the files written: the input's
         self.nb = nb
         self.executed_path = executed_path
         self.control = control
@@ -93,7 +103,8 @@ class NotebookRun:
         self.stopped_at_error: int | None = None  # the cell whose error ended the run
 
     def save(self) -> None:
-        write_atomic(self.executed_path, nbformat.writes(self.nb))  # type: ignore[no-untyped-call]
+        text = nbformat.writes(self.nb)  # type: ignore[no-untyped-call]
+        write_atomic(self.executed_path, text, self.mode)
 
     async def run(self) -> RunResult:
         session = self.session
@@ -104,7 +115,7 @@ class NotebookRun:
             connection_file=manager.connection_file,
             parent=manager,
         )
-        kc.start_channels()
+        kc.start_channels(stdin=False)  # so input() fails at once instead of waiting
         client = _CappedClient(self.nb, km=session.manager, timeout=None, allow_errors=True)
         client.kc = kc
         try:
@@ -124,21 +135,24 @@ class NotebookRun:
             if self.on_progress is not None:
                 self.on_progress(Progress(number, len(code), first_line(cell.source)))
             nbmeta.cell_started(cell)
-            client.cell_bytes, client.truncated = 0, False
+            client.cell_bytes, client.truncated, client.reply_error = 0, False, None
             ended = await self._execute(client, cell, index)
+            exited = nbmeta.exited(cell)
             died = "The kernel died" if ended is ExecStatus.DIED else None
-            error = nbmeta.error_summary(cell) or died
+            error = nbmeta.error_summary(cell) or (None if exited else client.reply_error) or died
             interrupted = ended in (ExecStatus.INTERRUPTED, ExecStatus.UNRESPONSIVE)
-            nbmeta.cell_finished(cell, failed=error is not None or interrupted)
+            nbmeta.cell_finished(cell, failed=bool(error or exited) or interrupted)
             self.reached = index + 1
             self.save()
             if interrupted or self.control.limit_hit():
                 return self._end(ended_result(self.control, f"during {label}", self.executed_path))
             if error is not None:
                 failures.append(Failure(number, label, error))
-                if self.stop_on_error:
-                    self.stopped_at_error = index
-                    break
+            if error is not None and (self.stop_on_error or exited):
+                self.stopped_at_error = index
+                break
+            if exited:  # sys.exit(0) ends the run, without failing it (papermill)
+                return self._end(exited_result(failures, label, len(code), self.executed_path))
         else:
             self.reached = len(self.nb.cells)
         return self._end(finished_result(failures, len(code), "cells", self.executed_path))
@@ -166,6 +180,13 @@ class NotebookRun:
         return result
 
 
+def exited_result(failures: list[Failure], label: str, total: int, path: Path) -> RunResult:
+    """The result of a run that a cell ended with `sys.exit(0)`."""
+    if failures:
+        return finished_result(failures, total, "cells", path)
+    return RunResult(Outcome.SUCCEEDED, f"{label[:1].upper()}{label[1:]} ended the run", path)
+
+
 def run_notebook(
     env: Environment,
     model: Path,
@@ -180,13 +201,10 @@ def run_notebook(
     stop_on_error: bool = True,
 ) -> RunResult:
     """Run the notebook at `model` in `env`; the executed notebook goes to `executed_path`."""
-    try:
-        nb = nbformat.read(model, as_version=4)  # type: ignore[no-untyped-call]
-        nbformat.validate(nb)
-    except (ValueError, nbformat.ValidationError) as exc:
-        raise NoteFormatError(f"Not a valid Jupyter notebook: {exc}") from exc
+    nb = nbmeta.load(model)
     nbmeta.inject_parameters(nb, parameters or {})
-    nbmeta.init_metadata(nb, str(model), str(executed_path))
+    nbmeta.init_metadata(nb, model.name, executed_path.name)
     control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
-    run = NotebookRun(env, nb, executed_path, control, on_progress, stop_on_error)
+    mode = model.stat().st_mode & 0o777
+    run = NotebookRun(env, nb, executed_path, control, on_progress, stop_on_error, mode)
     return asyncio.run(run.run())

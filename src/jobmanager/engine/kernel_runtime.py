@@ -8,13 +8,25 @@ never writes into results.
 
 from __future__ import annotations
 
+import base64
+import datetime
+import io
 import json
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 ENGINE_MIME = "application/vnd.jobmanager.engine+json"
+SPARK_LIMIT_ALERT = (
+    '<div class="result-alert alert-warning" role="alert">'
+    '<button type="button" class="close" data-dismiss="alert" aria-label="Close">'
+    '<span aria-hidden="true">&times;</span></button>'
+    "<strong>Output is truncated</strong> to {limit} rows. Learn more about "
+    "<strong>zeppelin.spark.maxResult</strong></div>"
+)
 
 
 def _publish(payload: dict[str, Any]) -> None:
@@ -39,18 +51,52 @@ def _options(options: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def form_shape(
-    type_: str, name: str, label: str, default: Any, options: Any, hidden: bool
+    type_: str,
+    name: str,
+    label: str,
+    default: Any,
+    options: Any,
+    hidden: bool,
+    argument: str | None = None,
 ) -> dict[str, Any]:
-    """A form as Zeppelin's Gson writes it into `settings.forms` (a password has no
-    default value)."""
+    """A form as Zeppelin's Gson writes an `Input` into `settings.forms`: the type, the
+    options of a select or checkbox, then the fields of `Input`, null ones left out."""
     form: dict[str, Any] = {"type": type_}
-    if options:
+    if options is not None:
         form["options"] = options
     form.update({"name": name, "displayName": label})
-    if type_ != "Password":
+    if default is not None:
         form["defaultValue"] = default
     form["hidden"] = hidden
+    if argument is not None:
+        form["argument"] = argument
     return form
+
+
+def _java_double(value: float) -> str:
+    """`Double.toString`: positional from 10^-3 to 10^7, else `1.5E-5`."""
+    if math.isnan(value) or math.isinf(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)
+    sign, digits, exponent = Decimal(repr(value)).as_tuple()
+    power = len(digits) - 1 + int(exponent)
+    shown = "".join(map(str, digits)).rstrip("0") or "0"
+    return f"{'-' if sign else ''}{shown[0]}.{shown[1:] or '0'}E{power}"
+
+
+def _java_string(value: Any) -> str:
+    """A Spark row value as Zeppelin's JVM side prints it (`Object.toString`)."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, float):
+        return _java_double(value)
+    if isinstance(value, datetime.datetime):
+        nanos = f"{value.microsecond * 1000:09d}".rstrip("0") or "0"
+        return f"{value:%Y-%m-%d %H:%M:%S}.{nanos}"
+    if isinstance(value, tuple):  # a struct (pyspark's Row is a tuple)
+        return "[" + ",".join(_java_string(v) for v in value) + "]"
+    return str(value)
 
 
 class ZeppelinContext:
@@ -61,38 +107,46 @@ class ZeppelinContext:
         self._params: dict[str, Any] = {}
         self._store: dict[str, Any] = dict(store)
 
-    # -- dynamic forms -------------------------------------------------------------
-    def _form(self, type_: str, name: str, label: str, default: Any, options: Any = None) -> Any:
-        value = self._params.get(name, default)
-        self._params[name] = value
-        form = form_shape(type_, name, label or name, default, options, hidden=False)
-        _publish({"op": "form", "name": name, "form": form, "value": value})
+    # -- dynamic forms (the defaults of Zeppelin's Python `z`) ------------------------
+    def _form(self, form: dict[str, Any], value: Any, record: bool = True) -> Any:
+        if record:
+            self._params[form["name"]] = value
+        _publish({"op": "form", "form": form, "value": value, "record": record})
         return value
 
     def textbox(self, name: str, defaultValue: Any = "", displayName: str = "") -> Any:
-        return self._form("TextBox", name, displayName, defaultValue)
+        form = form_shape("TextBox", name, displayName or name, defaultValue, None, False)
+        return self._form(form, self._params.get(name, defaultValue))
 
     def input(self, name: str, defaultValue: Any = "", displayName: str = "") -> Any:
         return self.textbox(name, defaultValue, displayName)
 
     def password(self, name: str, displayName: str = "") -> Any:
-        return self._form("Password", name, displayName, "")
+        """The value given for it, else None; Zeppelin keeps no param for a password."""
+        form = form_shape("Password", name, displayName or name, "", None, False)
+        return self._form(form, self._params.get(name), record=False)
 
     def select(
         self, name: str, options: Iterable[Any], defaultValue: Any = "", displayName: str = ""
     ) -> Any:
-        return self._form("Select", name, displayName, defaultValue, _options(options))
+        opts = _options(options)
+        form = form_shape("Select", name, displayName or name, defaultValue, opts, False)
+        return self._form(form, self._params.get(name, defaultValue))
 
     def checkbox(
         self,
         name: str,
         options: Iterable[Any],
-        defaultChecked: Iterable[Any] | None = None,
+        defaultChecked: Iterable[Any] = (),
         displayName: str = "",
     ) -> Any:
+        """The checked values (given, else `defaultChecked`) that are options."""
         opts = _options(options)
-        checked = [o["value"] for o in opts] if defaultChecked is None else list(defaultChecked)
-        return self._form("CheckBox", name, displayName, checked, opts)
+        default = list(defaultChecked)
+        form = form_shape("CheckBox", name, displayName or name, default, opts, False)
+        valid = [o["value"] for o in opts]
+        checked = [v for v in self._params.get(name, default) if v in valid]
+        return self._form(form, checked)
 
     # -- resource pool ---------------------------------------------------------------
     def put(self, key: str, value: Any) -> None:
@@ -111,16 +165,47 @@ class ZeppelinContext:
         _publish({"op": "put", "key": key, "local": True})
 
     # -- display -----------------------------------------------------------------------
-    def show(self, obj: Any, show_index: bool = False, **_: Any) -> None:
-        """Print a DataFrame as a Zeppelin `%table`, at most `max_result` rows."""
+    def show(self, obj: Any, show_index: bool = False, **kwargs: Any) -> None:
+        """A DataFrame as a `%table` of at most `max_result` rows; `matplotlib.pyplot` as
+        the current figure in an HTML `<img>` (`fmt`, `width`, `height`)."""
         module = type(obj).__module__
-        if module.startswith("pyspark"):
-            rows = obj.limit(self.max_result + 1).toPandas()
-            self._show_pandas(rows, show_index)
+        if getattr(obj, "__name__", "") == "matplotlib.pyplot":
+            self._show_matplotlib(obj, **kwargs)
+        elif module.startswith("pyspark") and hasattr(obj, "columns"):
+            self._show_spark(obj)
         elif module.startswith("pandas") and hasattr(obj, "columns"):
             self._show_pandas(obj, show_index)
         else:
             print(str(obj))
+
+    def _show_matplotlib(
+        self, plt: Any, fmt: str = "png", width: str = "auto", height: str = "auto", **_: Any
+    ) -> None:
+        if fmt == "png":
+            image = io.BytesIO()
+            plt.savefig(image, format="png")
+            data = base64.b64encode(image.getvalue().strip()).decode("ascii")
+            img = f"<img src=data:image/png;base64,{data} style='width={width};height={height}'>"
+        elif fmt == "svg":
+            text = io.StringIO()
+            plt.savefig(text, format="svg")
+            img = text.getvalue()
+        else:
+            raise ValueError("fmt must be 'png' or 'svg'")
+        print(f"%html <div style='width:{width};height:{height}'>{img}<div>")
+
+    def _show_spark(self, df: Any) -> None:
+        """As Zeppelin's JVM side renders a Spark DataFrame (`true`, `null`, `1.0E10`)."""
+        if not df.columns:
+            print("")
+            return
+        rows = df.take(self.max_result + 1)
+        text = "%table " + "\t".join(_cell(c) for c in df.columns) + "\n"
+        for row in rows[: self.max_result]:
+            text += "\t".join(_cell(_java_string(v)) for v in row) + "\n"
+        if len(rows) > self.max_result:
+            text += "\n%html " + SPARK_LIMIT_ALERT.format(limit=self.max_result)
+        print(text + "\n%text ")
 
     def _show_pandas(self, df: Any, show_index: bool) -> None:
         limited = len(df) > self.max_result
@@ -178,17 +263,30 @@ class StreamBudget:
         )
 
 
+def _page_as_text(shell: Any, data: Any, start: int = 0, screen_lines: int = 0) -> None:
+    """IPython's pager hook: the text goes to the engine instead of a reply payload."""
+    text = data.get("text/plain", "") if isinstance(data, dict) else str(data)
+    _publish({"op": "page", "text": text})
+
+
 class EngineRuntime:
     """What the engine calls in the kernel: per-paragraph setup and SQL."""
 
     def __init__(self, user_ns: dict[str, Any], z: ZeppelinContext) -> None:
         self.user_ns = user_ns
         self.z = z
+        self.paging_as_text = False
 
     def begin(self, params: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
-        """Before a paragraph: its form values, and values put by other kernels."""
+        """Before a Zeppelin paragraph: its form values, and values put by other kernels;
+        and help (`name?`) as a TEXT result, as Zeppelin shows IPython's pager output."""
         self.z._params = dict(params)
         self.z._store.update(shared)
+        if not self.paging_as_text:
+            from IPython import get_ipython
+
+            get_ipython().set_hook("show_in_pager", _page_as_text, priority=0)
+            self.paging_as_text = True
 
     def sql(self, query: str) -> None:
         """`%python.sql`: run SQLite SQL over the DataFrames the query names."""

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+DEFAULT_GROUP = "spark"
 DATE_FIELDS = ("dateUpdated", "dateCreated", "dateStarted", "dateFinished")
 WRITE_DATE_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
@@ -54,6 +55,7 @@ NOTE_KEY_ORDER = (
     "info",
 )
 
+_GSON_ESCAPES = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&='\u2028\u2029"})
 _READ_FORMATS = (
     "%Y-%m-%d %H:%M:%S.%f",  # yyyy-MM-dd HH:mm:ss.SSS
     "%Y-%m-%dT%H:%M:%S%z",  # yyyy-MM-dd'T'HH:mm:ssZ
@@ -126,15 +128,12 @@ def _as_doubles(value: Any) -> Any:
 
 @dataclass
 class Note:
-    """A Zeppelin note as ordered JSON data.
-
-    `legacy` is true for a ≤0.8 `note.json` (no `defaultInterpreterGroup`); such notes use
-    `legacy_default_group` as their default interpreter group.
-    """
+    """A Zeppelin note as ordered JSON data; `legacy` is true for a ≤0.8 `note.json`;
+    `mode` holds the permission bits of the file it was loaded from, which saved copies get."""
 
     data: dict[str, Any]
     legacy: bool = False
-    legacy_default_group: str = "python"
+    mode: int | None = None
 
     @property
     def paragraphs(self) -> list[dict[str, Any]]:
@@ -143,33 +142,53 @@ class Note:
 
     @property
     def default_group(self) -> str:
-        """The note's default interpreter group, as Zeppelin resolves it."""
+        """The note's default interpreter group, as Zeppelin ≥ 0.9 resolves it: a legacy
+        note has none, and a blank one means `zeppelin.interpreter.group.default`, spark."""
         group = self.data.get("defaultInterpreterGroup")
         if isinstance(group, str) and group.strip():
             return group.strip()
-        return self.legacy_default_group if self.legacy else "spark"
+        return DEFAULT_GROUP
 
     def to_json(self) -> str:
         """Serialise exactly as Zeppelin's Gson pretty printer does."""
-        text = json.dumps(self.data, indent=2, ensure_ascii=False)
-        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        return gson_json(self.data)
 
     def save(self, path: Path) -> None:
         """Write the note atomically: a temporary file renamed over `path`."""
-        write_atomic(path, self.to_json())
+        write_atomic(path, self.to_json(), self.mode)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so readers see either the old or the new file, never half."""
+def gson_json(data: Any) -> str:
+    """JSON as Gson's pretty printer writes it, HTML-safe as Gson is by default: `<`, `>`,
+    `&`, `=`, `'`, U+2028 and U+2029 as `\\u` escapes (they can only occur in strings)."""
+    return json.dumps(data, indent=2, ensure_ascii=False).translate(_GSON_ESCAPES)
+
+
+def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Write `text` to `path` so readers see either the old or the new file, never half.
+
+    The file gets `mode`, else the mode a new file gets (0666 less the umask), not the
+    0600 of the temporary file it is written through."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            os.fchmod(handle.fileno(), _new_file_mode() if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _new_file_mode() -> int:
+    """0666 less the process's umask, read without changing it (threads may be writing)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        status = ""
+    match = re.search(r"^Umask:\s*([0-7]+)", status, re.MULTILINE)
+    return 0o666 & ~(int(match.group(1), 8) if match else 0o022)
 
 
 def _normalise(data: dict[str, Any]) -> None:
@@ -193,7 +212,7 @@ def _normalise(data: dict[str, Any]) -> None:
         info.pop("isRunning", None)
 
 
-def parse_note(text: str | bytes, legacy_default_group: str = "python") -> Note:
+def parse_note(text: str | bytes) -> Note:
     """Parse a note from its JSON text (either format)."""
     try:
         data = json.loads(text)
@@ -208,12 +227,29 @@ def parse_note(text: str | bytes, legacy_default_group: str = "python") -> Note:
             raise NoteFormatError(f"Paragraph {number}: its text is not a string")
     _normalise(data)
     legacy = "defaultInterpreterGroup" not in data and "version" not in data
-    return Note(data=data, legacy=legacy, legacy_default_group=legacy_default_group)
+    return Note(data=data, legacy=legacy)
 
 
-def load_note(path: Path, legacy_default_group: str = "python") -> Note:
+def load_note(path: Path) -> Note:
     """Load a `.zpln` or legacy `note.json` file."""
-    return parse_note(path.read_bytes(), legacy_default_group)
+    note = parse_note(path.read_bytes())
+    note.mode = path.stat().st_mode & 0o777
+    return note
+
+
+def note_file_name(payload: str | bytes, stem: str) -> str:
+    """The file name Zeppelin keeps a note under: `note.json` for a legacy note, else
+    `{stem}_{id}.zpln` (a `stem` that already ends in `_{id}` keeps it once)."""
+    try:
+        note = parse_note(payload)
+    except NoteFormatError:
+        return f"{stem}.zpln"
+    note_id = note.data.get("id")
+    if note.legacy:
+        return "note.json"
+    if not isinstance(note_id, str) or not note_id.strip():
+        return f"{stem}.zpln"
+    return f"{stem.removesuffix('_' + note_id)}_{note_id}.zpln"
 
 
 def model_kind(payload: str | bytes) -> str:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
 
+from jobmanager.engine.note import NoteFormatError
+
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
 ERROR_MARKER_TAG = "papermill-error-cell-tag"
+DEFAULT_KERNEL = "python3"
 _ERROR_STYLE = (
     'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
 )
@@ -24,6 +28,24 @@ ERROR_ANCHOR = (
     f'<span id="papermill-error-cell" {_ERROR_STYLE}>'
     "Execution using papermill encountered an exception here and stopped:</span>"
 )
+
+
+def load(path: Path) -> NotebookNode:
+    """Read a notebook as papermill does: upgraded to the latest nbformat 4 minor version
+    (cell ids from 4.5), without papermill error banners of an earlier run; a kernelspec
+    that lacks its name gets the default kernel's."""
+    try:
+        read = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+        nb: NotebookNode = nbformat.v4.upgrade(read)  # type: ignore[no-untyped-call]
+        kernelspec = nb.metadata.get("kernelspec")
+        if isinstance(kernelspec, dict) and "name" not in kernelspec:
+            kernelspec["name"] = DEFAULT_KERNEL
+            kernelspec.setdefault("display_name", DEFAULT_KERNEL)
+        nbformat.validate(nb)
+    except (ValueError, nbformat.ValidationError) as exc:
+        raise NoteFormatError(f"Not a valid Jupyter notebook: {exc}") from exc
+    nb.cells = [c for c in nb.cells if ERROR_MARKER_TAG not in _tags(c)]
+    return nb
 
 
 def now_iso() -> str:
@@ -126,6 +148,11 @@ def finish_metadata(nb: NotebookNode, reached: int, stopped_at_error: int | None
         cell.metadata["tags"] = [ERROR_MARKER_TAG]
     nb.cells.insert(stopped_at_error, anchor)
     nb.cells.insert(0, banner)
+
+
+def exited(cell: NotebookNode) -> bool:
+    """Whether the cell raised `SystemExit` (`sys.exit()`)."""
+    return any(o.get("ename") == "SystemExit" for o in cell.get("outputs", []))
 
 
 def error_summary(cell: NotebookNode) -> str | None:

@@ -6,9 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from markdown_it import MarkdownIt
-
-from jobmanager.engine import forms
+from jobmanager.engine import forms, markdown, spark
 from jobmanager.engine.control import Control, ExecStatus
 from jobmanager.engine.environment import RUNTIME_MODULE
 from jobmanager.engine.interpreters import Executor, Resolved
@@ -21,7 +19,6 @@ from jobmanager.engine.shell import run_shell
 if TYPE_CHECKING:
     from jobmanager.engine.environment import Environment
 
-_MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 _RICH_TYPES = (
     ("text/html", "HTML"),
     ("image/png", "IMG"),
@@ -65,6 +62,7 @@ class ParagraphRunner:
         self.control = control
         self.note_params = note_params
         self.shared = SharedValues()
+        self.spark_started = False
 
     def run(
         self, resolved: Resolved, parsed: ParsedText, params: Mapping[str, Any]
@@ -77,23 +75,49 @@ class ParagraphRunner:
         )
         if simple:
             script, result.forms = forms.substitute(script, params, self.note_params)
+        self._execute(resolved, script, params, result)
+        return result
+
+    def _execute(
+        self, resolved: Resolved, script: str, params: Mapping[str, Any], result: ParagraphRun
+    ) -> None:
         executor = resolved.executor
         if executor is Executor.MARKDOWN:
-            html = _MARKDOWN.render(script)
-            result.collector.add("HTML", f'<div class="markdown-body">\n{html}\n</div>')
+            result.collector.add("HTML", markdown.render(script))
+        elif executor is Executor.ANGULAR:
+            result.collector.add("ANGULAR", script)
         elif executor is Executor.SHELL:
             self._shell(script, result)
+        elif executor is Executor.SPARK_CONF:
+            self._spark_conf(script, result)
         elif executor in (Executor.PYTHON, Executor.PYTHON_SQL):
             code = script if executor is Executor.PYTHON else _runtime_call("sql", script)
             self._kernel("python", code, params, result)
         elif executor in (Executor.SPARK, Executor.SPARK_SQL):
-            if not self.env.has_module("pyspark"):
-                return _failure(result, "pyspark is not installed in this environment")
-            code = script if executor is Executor.SPARK else _runtime_call("spark_sql", script)
-            self._kernel("spark", code, params, result)
+            self._spark(resolved, script, params, result)
         else:
-            return _failure(result, f"Interpreter {resolved.name} is not supported")
-        return result
+            _failure(result, resolved.unsupported())
+
+    def _spark(
+        self, resolved: Resolved, script: str, params: Mapping[str, Any], result: ParagraphRun
+    ) -> None:
+        if not self.env.has_module("pyspark"):
+            message = f"{resolved.needs()} needs pyspark, which is not installed here"
+            _failure(result, message[0].upper() + message[1:])
+            return
+        self.spark_started = True
+        sql = resolved.executor is Executor.SPARK_SQL
+        code = _runtime_call("spark_sql", script) if sql else script
+        self._kernel("spark", code, params, result)
+
+    def _spark_conf(self, script: str, result: ParagraphRun) -> None:
+        """`%spark.conf`: properties of the Spark session, refused once it has started
+        (unless there are none: a paragraph of comments changes nothing)."""
+        properties = spark.parse_properties(script)
+        if properties and self.spark_started:
+            _failure(result, spark.CONF_AFTER_START)
+            return
+        self.env.spark_conf.update(spark.session_conf(properties))
 
     def _shell(self, script: str, result: ParagraphRun) -> None:
         env = self.env
@@ -156,10 +180,15 @@ class ParagraphRunner:
             collector.clear()
 
     def _on_engine_event(self, kernel: str, event: dict[str, Any], result: ParagraphRun) -> None:
-        if event.get("op") == "form":
-            result.forms.append(forms.FormUse(False, event["name"], event["form"], event["value"]))
-        elif event.get("op") == "put":
+        op = event.get("op")
+        if op == "form":
+            form = event["form"]
+            use = forms.FormUse(False, form["name"], form, event["value"], event["record"])
+            result.forms.append(use)
+        elif op == "put":
             self.shared.put(kernel, event["key"], _LOCAL if event.get("local") else event["value"])
+        elif op == "page":
+            result.collector.add("TEXT", event["text"])
 
 
 def _runtime_call(method: str, *args: Any) -> str:

@@ -1,8 +1,10 @@
 """Run a Zeppelin note paragraph by paragraph, saving it as Zeppelin would after each one.
 
-Unlike Zeppelin's "run all", a failed paragraph does not end the run: the others still
-run and the run's outcome is FAILED. A stop request or the deadline ends the run: the
-interrupted paragraph is ABORT and the paragraphs after it keep their previous state.
+By default, unlike Zeppelin's "run all" but as the Insights Hub job manager does (SPEC
+§1), a failed paragraph does not end the run: the others still run and the run's outcome
+is FAILED; with `stop_on_error` the run ends there, as Zeppelin's does. A stop request or
+the deadline ends the run: the interrupted paragraph is ABORT and the paragraphs after it
+keep their previous state.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobmanager.engine.control import Control, ExecStatus, StopSignal
+from jobmanager.engine.forms import FormUse
 from jobmanager.engine.interpreters import resolve
 from jobmanager.engine.note import (
     NOTE_KEY_ORDER,
@@ -75,8 +78,10 @@ class NoteRun:
         parameters: Mapping[str, Any],
         control: Control,
         on_progress: Callable[[Progress], None] | None,
+        stop_on_error: bool = False,
     ) -> None:
         self.note = note
+        self.stop_on_error = stop_on_error
         self.executed_path = executed_path
         self.parameters = dict(parameters)
         self.control = control
@@ -100,6 +105,8 @@ class NoteRun:
             if status == "ABORT" or self.control.limit_hit():
                 where = f"during {_label(index, total, paragraph)}"
                 return ended_result(self.control, where, self.executed_path)
+            if status == "ERROR" and self.stop_on_error:
+                break
         return finished_result(failures, total, "paragraphs", self.executed_path)
 
     def _run_paragraph(
@@ -112,12 +119,14 @@ class NoteRun:
         if self.on_progress is not None:
             self.on_progress(Progress(index, total, _title(paragraph, parsed.script)))
         if parsed.is_blank and config.get("checkEmpty", True) is not False:
+            paragraph.pop("results", None)  # Zeppelin clears the result, then skips
             set_key(paragraph, "status", "FINISHED")
             return "FINISHED"
         set_key(paragraph, "dateStarted", now_string())
         if not isinstance(paragraph.get("settings"), dict):
             set_key(paragraph, "settings", {"params": {}, "forms": {}})
-        params = {**(paragraph["settings"].get("params") or {}), **self.parameters}
+        # Like Zeppelin's run-all with params: they replace the paragraph's for the run.
+        params = self.parameters or dict(paragraph["settings"].get("params") or {})
         run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
         self._record(paragraph, run)
         status = _STATUS[run.status]
@@ -128,23 +137,30 @@ class NoteRun:
     def _record(self, paragraph: dict[str, Any], run: ParagraphRun) -> None:
         """Write results, forms, dates and status into the paragraph, in Gson's key order."""
         settings = paragraph["settings"]
-        paragraph_forms: dict[str, Any] = {}
-        params = dict(settings.get("params") or {})
+        settings["forms"] = {u.name: u.form for u in run.forms if not u.note_scope}
         for use in run.forms:
             if use.note_scope:
-                for key, value in (("noteForms", use.form), ("noteParams", use.value)):
-                    if not isinstance(self.note.data.get(key), dict):
-                        set_key(self.note.data, key, {}, NOTE_KEY_ORDER)
-                    self.note.data[key][use.name] = value
-            else:
-                paragraph_forms[use.name] = use.form
-                params[use.name] = use.value
-        settings["params"] = params
-        settings["forms"] = paragraph_forms
+                self._note_form(use)
+        # Values the run used are kept only when it had no parameters: with parameters,
+        # Zeppelin restores each paragraph's params after the run (`Note.runAllSync`).
+        if not self.parameters:
+            params = dict(settings.get("params") or {})
+            params.update({u.name: u.value for u in run.forms if u.record and not u.note_scope})
+            settings["params"] = params
         code = "SUCCESS" if run.status is ExecStatus.OK else "ERROR"
         set_key(paragraph, "results", {"code": code, "msg": run.collector.messages()})
         set_key(paragraph, "dateFinished", now_string())
         set_key(paragraph, "status", _STATUS[run.status])
+
+    def _note_form(self, use: FormUse) -> None:
+        """A note-scope form joins `noteForms` unless one of its name is there."""
+        data = self.note.data
+        for key in ("noteForms", "noteParams"):
+            if not isinstance(data.get(key), dict):
+                set_key(data, key, {}, NOTE_KEY_ORDER)
+        data["noteForms"].setdefault(use.name, use.form)
+        if use.record and not self.parameters:
+            data["noteParams"][use.name] = use.value
 
 
 def run_note(
@@ -158,9 +174,10 @@ def run_note(
     on_progress: Callable[[Progress], None] | None = None,
     grace: float = 5.0,
     breach: Callable[[], str | None] | None = None,
-    legacy_default_group: str = "python",
+    stop_on_error: bool = False,
 ) -> RunResult:
     """Run the note at `model` in `env`; the executed note is saved to `executed_path`."""
-    note = load_note(model, legacy_default_group)
+    note = load_note(model)
     control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
-    return NoteRun(env, note, executed_path, parameters or {}, control, on_progress).run()
+    run = NoteRun(env, note, executed_path, parameters or {}, control, on_progress, stop_on_error)
+    return run.run()

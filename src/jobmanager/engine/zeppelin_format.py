@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from jobmanager.engine.note import NOTE_KEY_ORDER, PARAGRAPH_KEY_ORDER
+from jobmanager.engine.note import NOTE_KEY_ORDER, PARAGRAPH_KEY_ORDER, gson_json
 from jobmanager.engine.output import RESULT_TYPES
 
 STATUSES = ("UNKNOWN", "READY", "PENDING", "RUNNING", "FINISHED", "ERROR", "ABORT")
@@ -75,8 +75,11 @@ def check_note_text(text: str) -> list[str]:
     if not isinstance(data, dict) or not isinstance(data.get("paragraphs"), list):
         return ["no paragraphs list"]
     problems = _order_problems("note", list(data), NOTE_KEY_ORDER)
-    if text != json.dumps(data, indent=2, ensure_ascii=False):
-        problems.append("not written as Gson's pretty printer writes (2-space indent, no newline)")
+    if text != gson_json(data):
+        problems.append(
+            "not written as Gson's pretty printer writes (2-space indent, HTML-safe escapes, "
+            "no final newline)"
+        )
     for index, paragraph in enumerate(data["paragraphs"], start=1):
         problems += _paragraph_problems(index, paragraph)
     return problems

@@ -10,6 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from jobmanager.cli.jobs import parameters
 from jobmanager.cli.run_note import app, parse_params
 from tests.integration.engine.conftest import FIXTURES, write_note
 
@@ -50,9 +51,79 @@ def test_timeout_exits_2(tmp_path: Path) -> None:
 
 
 def test_params_must_be_key_value() -> None:
-    assert parse_params(["a=1", "b==2", "c="]) == {"a": "1", "b": "=2", "c": ""}
+    assert parse_params(["a=x", "b==2", "c="]) == {"a": "x", "b": "=2", "c": ""}
     with pytest.raises(typer.BadParameter):
         parse_params(["novalue"])
+
+
+TEXTS = [
+    "1",
+    "-2",
+    "2.5",
+    "1e3",
+    "True",
+    "False",
+    "None",
+    "true",
+    "none",
+    "",
+    "text",
+    "0x1",
+    "1_000",
+]
+
+
+def test_params_are_typed_as_papermill_types_them() -> None:
+    papermill_cli = pytest.importorskip("papermill.cli")
+    expected = {text: papermill_cli._resolve_type(text) for text in TEXTS}
+    assert parse_params([f"{text}={text}" for text in TEXTS if text]) == {
+        text: value for text, value in expected.items() if text
+    }
+    assert parameters([f"k={text}" for text in TEXTS[:4]]) == {"k": 1000.0}
+    assert parameters(["n=21", "flag=True", "name=x"]) == {"n": 21, "flag": True, "name": "x"}
+
+
+def notebook(path: Path, *sources: str, parameters_cell: str | None = None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    if parameters_cell is not None:
+        cell = nbformat.v4.new_code_cell(parameters_cell)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.insert(0, cell)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_notebook_gets_typed_parameters_and_stops_at_an_error(tmp_path: Path) -> None:
+    path = notebook(
+        tmp_path / "n.ipynb",
+        "assert n + 1 == 22 and ratio == 0.5 and flag is True and label is None",
+        "1 / 0",
+        "open(outputFolder + '/end', 'w')",
+        parameters_cell="n, ratio, flag, label = 0, 0.0, False, 'x'",
+    )
+    out = tmp_path / "out"
+    args = [str(path), "--output", str(out), "-P", "n=21", "-P", "ratio=0.5", "-P", "flag=True"]
+    result = CliRunner().invoke(app, [*args, "-P", "label=None"])
+    assert result.exit_code == 1, result.output
+    assert "Cell 4 of 5 failed: ZeroDivisionError" in result.output
+    assert not (out / "end").exists()  # papermill's default: the first error ends the run
+    result = CliRunner().invoke(app, [*args, "-P", "label=None", "--go-on-after-error"])
+    assert result.exit_code == 1, result.output
+    assert (out / "end").exists()
+
+
+def test_a_note_goes_on_after_an_error_unless_asked(tmp_path: Path) -> None:
+    note = write_note(tmp_path / "n.zpln", "1 / 0", "%sh\ntouch $outputFolder/end")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, [str(note), "--output", str(out), "--stop-on-error"])
+    assert result.exit_code == 1, result.output
+    assert not (out / "end").exists()
+    executed = json.loads((out / "n.zpln").read_text())
+    assert [p["status"] for p in executed["paragraphs"]] == ["ERROR", "READY"]
+    result = CliRunner().invoke(app, [str(note), "--output", str(out)])
+    assert result.exit_code == 1, result.output
+    assert (out / "end").exists()
 
 
 def test_payload_that_is_no_model_exits_1(tmp_path: Path) -> None:

@@ -114,7 +114,7 @@ def test_markdown_with_forms_and_parameters(shared_env: Environment, tmp_path: P
         )
     ]
     settings = executed["paragraphs"][0]["settings"]
-    assert settings["params"] == {"who": "you", "place": "Paris"}
+    assert settings["params"] == {}  # job parameters are not kept in the note, as in Zeppelin
     assert list(settings["forms"]) == ["who", "place"]
 
 
@@ -125,7 +125,7 @@ def test_z_forms_take_job_parameters(shared_env: Environment, tmp_path: Path) ->
         " z.checkbox('k', ['x', 'y']), z.password('pw'))",
     )
     _, executed = execute(shared_env, note, parameters={"n": "5", "c": "b"})
-    assert results(executed, 0) == [("TEXT", "5 b ['x', 'y'] \n")]
+    assert results(executed, 0) == [("TEXT", "5 b [] None\n")]
     forms = executed["paragraphs"][0]["settings"]["forms"]
     assert forms["c"] == {
         "type": "Select",
@@ -178,7 +178,9 @@ def test_pyspark_without_pyspark_fails_with_a_clear_message(
         pytest.skip("pyspark is installed here")
     note = write_note(tmp_path / "n.zpln", "%pyspark\nprint(1)", "%spark.sql select 1", "print(2)")
     result, executed = execute(shared_env, note)
-    assert results(executed, 0) == [("TEXT", "pyspark is not installed in this environment")]
+    assert results(executed, 0) == [
+        ("TEXT", "Zeppelin's spark.pyspark interpreter needs pyspark, which is not installed here")
+    ]
     assert executed["paragraphs"][1]["status"] == "ERROR"
     assert executed["paragraphs"][2]["status"] == "FINISHED"
     assert result.outcome is Outcome.FAILED
@@ -187,8 +189,12 @@ def test_pyspark_without_pyspark_fails_with_a_clear_message(
 def test_unsupported_interpreter(shared_env: Environment, tmp_path: Path) -> None:
     note = write_note(tmp_path / "n.zpln", "%jdbc\nselect 1")
     result, executed = execute(shared_env, note)
-    assert results(executed, 0) == [("TEXT", "Interpreter jdbc is not supported")]
-    assert result.message == "Paragraph 1 of 1 failed: Interpreter jdbc is not supported"
+    message = (
+        "Interpreter jdbc is not supported: "
+        "the paragraph needs Zeppelin's jdbc.jdbc interpreter (SQL over JDBC)"
+    )
+    assert results(executed, 0) == [("TEXT", message)]
+    assert result.message == f"Paragraph 1 of 1 failed: {message}"
 
 
 def test_disabled_paragraph_is_skipped_untouched(shared_env: Environment, tmp_path: Path) -> None:
@@ -276,40 +282,9 @@ def test_note_scope_forms(shared_env: Environment, tmp_path: Path) -> None:
     note = write_note(tmp_path / "n.zpln", "%md Region: $${region=eu}")
     _, executed = execute(shared_env, note, parameters={"region": "us"})
     assert "Region: us" in results(executed, 0)[0][1]
-    assert executed["noteParams"] == {"region": "us"}
+    assert executed["noteParams"] == {}
     assert executed["noteForms"]["region"]["defaultValue"] == "eu"
     assert executed["paragraphs"][0]["settings"]["forms"] == {}
-
-
-def test_legacy_note_json_runs_with_python_as_default(
-    shared_env: Environment, tmp_path: Path
-) -> None:
-    legacy = {
-        "paragraphs": [
-            {
-                "text": "print(6 * 7)",
-                "dateUpdated": "Dec 17, 2016 3:32:15 PM",
-                "config": {},
-                "settings": {"params": {}, "forms": {}},
-                "jobName": "paragraph_1",
-                "id": "20161217-153215_1",
-                "dateCreated": "Dec 17, 2016 3:32:15 PM",
-                "status": "READY",
-            },
-        ],
-        "name": "folder/legacy",
-        "id": "2A94M5J1Z",
-        "angularObjects": {},
-        "config": {},
-        "info": {},
-    }
-    note = tmp_path / "note.json"
-    note.write_text(json.dumps(legacy))
-    result, executed = execute(shared_env, note)
-    assert result.outcome is Outcome.SUCCEEDED
-    assert results(executed, 0) == [("TEXT", "42\n")]
-    assert executed["paragraphs"][0]["dateCreated"] == "2016-12-17 15:32:15.000"
-    assert "defaultInterpreterGroup" not in executed
 
 
 def test_shell_killed_by_a_signal_reports_as_a_shell_does(

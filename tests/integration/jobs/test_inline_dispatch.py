@@ -26,7 +26,7 @@ def test_dispatch_returns_with_the_job_final_and_its_outputs_saved(services: Ser
     done = services.store.jobs.get(s.tenant_id, job.id)
     assert done.status is JobStatus.SUCCEEDED, done.message
     outputs = dict(services.store.dataexchange.list_tree(s.tenant_id, s.output_id))
-    assert set(outputs) == {"x.txt", "note.zpln"}
+    assert set(outputs) == {"x.txt", "note_2TESTNOTE.zpln"}
     assert services.store.execution.environments() == []
     dispatcher.dispatch(job.id)  # a second delivery finds the job claimed and drops it
     assert services.store.jobs.get(s.tenant_id, job.id).end_date == done.end_date

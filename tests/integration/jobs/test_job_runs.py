@@ -64,7 +64,7 @@ def test_a_job_reads_its_input_and_its_outputs_land_in_the_output_folder(
     assert done["progress"]["total"] == 3 and done["progress"]["unit"] == "paragraph"
     outputs = folder_files(client, tenant_a, folders[1])
     assert outputs["total.txt"] == b"6"
-    executed = json.loads(outputs["m.zpln"])
+    executed = json.loads(outputs["m_2TESTNOTE.zpln"])
     assert [p["status"] for p in executed["paragraphs"]] == ["FINISHED"] * 3
     texts = [m["data"] for p in executed["paragraphs"] for m in p["results"]["msg"]]
     assert "True True\n" in texts and "shell says hi\n" in texts
@@ -82,7 +82,7 @@ def test_a_failing_paragraph_fails_the_job_but_the_rest_runs(
     assert done["message"] == "Paragraph 1 of 2 failed: ValueError: broken sensor"
     outputs = folder_files(client, tenant_a, folders[1])
     assert outputs["after.txt"] == b"ran"
-    statuses = [p["status"] for p in json.loads(outputs["m.zpln"])["paragraphs"]]
+    statuses = [p["status"] for p in json.loads(outputs["m_2TESTNOTE.zpln"])["paragraphs"]]
     assert statuses == ["ERROR", "FINISHED"]
 
 
@@ -99,7 +99,7 @@ def test_the_time_limit_fails_the_job_and_keeps_outputs(
     assert "Maximum execution time of 2 seconds exceeded" in done["message"]
     outputs = folder_files(client, tenant_a, folders[1])
     assert outputs["partial.txt"] == b"before the limit"
-    statuses = [p["status"] for p in json.loads(outputs["m.zpln"])["paragraphs"]]
+    statuses = [p["status"] for p in json.loads(outputs["m_2TESTNOTE.zpln"])["paragraphs"]]
     assert statuses == ["FINISHED", "ABORT"]
 
 

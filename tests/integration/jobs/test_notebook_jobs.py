@@ -15,6 +15,7 @@ from tests.integration.jobs.api import (
     JOBS,
     create_configuration,
     folder_files,
+    make_folder,
     upload_file,
     upload_model,
     wait_for,
@@ -86,11 +87,26 @@ def test_a_notebook_reads_csv_and_writes_csv_and_png(
     assert all(cell.metadata["papermill"]["status"] == "completed" for cell in book.cells)
 
 
-def test_a_failing_cell_fails_the_job_and_the_rest_runs_by_default(
+def test_a_failing_cell_ends_the_job_by_default_as_papermill(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    model = notebook("raise RuntimeError('bad batch')", "open(outputFolder + '/end', 'w')")
+    job = run(client, tenant_a, model, folders)
+    assert job["status"] == "FAILED"
+    assert "bad batch" in job["message"]
+    outputs = folder_files(client, tenant_a, folders[1])
+    assert "end" not in outputs
+    book = nbformat.reads(outputs["nb.ipynb"].decode(), as_version=4)
+    assert book.cells[0].metadata["tags"] == ["papermill-error-cell-tag"]  # the banner
+    statuses = [c.metadata["papermill"]["status"] for c in book.cells if "papermill" in c.metadata]
+    assert statuses == ["failed", "pending"]
+
+
+def test_with_stop_on_error_false_the_rest_runs(
     client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
 ) -> None:
     model = notebook("a = 1", "raise RuntimeError('bad batch')", "open(outputFolder + '/end', 'w')")
-    job = run(client, tenant_a, model, folders)
+    job = run(client, tenant_a, model, folders, stopOnError=False)
     assert job["status"] == "FAILED"
     assert "bad batch" in job["message"]
     assert "end" in folder_files(client, tenant_a, folders[1])
@@ -100,17 +116,20 @@ def test_a_failing_cell_fails_the_job_and_the_rest_runs_by_default(
     assert statuses == ["completed", "failed", "completed"]
 
 
-def test_stop_on_error_stops_at_the_first_failing_cell(
+def test_a_note_goes_on_by_default_and_stops_when_asked(
     client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
 ) -> None:
-    model = notebook("raise RuntimeError('bad batch')", "open(outputFolder + '/end', 'w')")
-    job = run(client, tenant_a, model, folders, stopOnError=True)
+    note = zeppelin_note("%python\n1 / 0", "%sh\ntouch $outputFolder/end")
+    job = run(client, tenant_a, note, folders)
     assert job["status"] == "FAILED"
-    outputs = folder_files(client, tenant_a, folders[1])
+    assert "end" in folder_files(client, tenant_a, folders[1])
+    other_output = make_folder(client, tenant_a, "stopped")
+    job = run(client, tenant_a, note, (folders[0], other_output), stopOnError=True)
+    assert job["status"] == "FAILED"
+    outputs = folder_files(client, tenant_a, other_output)
     assert "end" not in outputs
-    book = executed(client, tenant_a, folders[1])
-    assert book.cells[0].metadata["papermill"]["status"] == "failed"
-    assert book.cells[1].metadata["papermill"]["status"] != "completed"
+    paragraphs = json.loads(outputs["nb_2TESTNOTE.zpln"])["paragraphs"]
+    assert [p["status"] for p in paragraphs] == ["ERROR", "READY"]
 
 
 def test_a_notebook_past_its_deadline_fails_and_keeps_outputs(
@@ -156,8 +175,10 @@ def test_job_parameters_fill_zeppelin_forms(
     assert job["status"] == "SUCCEEDED", job["message"]
     outputs = folder_files(client, tenant_a, folders[1])
     assert outputs["city.txt"] == b"Erlangen"
-    paragraphs = json.loads(outputs["nb.zpln"])["paragraphs"]
-    assert paragraphs[0]["settings"]["params"]["city"] == "Erlangen"
+    paragraphs = json.loads(outputs["nb_2TESTNOTE.zpln"])["paragraphs"]
+    # As Zeppelin's run-all with params: they are used, and each paragraph's own come back.
+    assert paragraphs[0]["settings"]["params"] == {}
+    assert paragraphs[0]["settings"]["forms"]["city"]["defaultValue"] == "Berlin"
     assert "Hello team" in paragraphs[1]["results"]["msg"][0]["data"]
 
 

@@ -37,19 +37,39 @@ def test_label_select_and_hidden() -> None:
     ]
 
 
-def test_checkbox_with_delimiter() -> None:
-    text, uses = substitute("${checkbox( or ):c=US|JP,US|UK|JP}", {}, {})
+def test_checkbox_keeps_its_delimiter_as_argument() -> None:
+    text, uses = substitute("${checkbox( or ):c(Country)=US|JP,US|UK|JP}", {}, {})
     assert text == "US or JP"
-    assert uses[0].form["type"] == "CheckBox"
-    assert uses[0].value == ["US", "JP"]
+    assert uses[0].form == {
+        "type": "CheckBox",
+        "options": [{"value": "US"}, {"value": "UK"}, {"value": "JP"}],
+        "name": "c",
+        "displayName": "Country",
+        "defaultValue": ["US", "JP"],
+        "hidden": False,
+        "argument": " or ",
+    }
+    assert (uses[0].value, uses[0].record) == (["US", "JP"], True)
 
 
-def test_password_and_note_scope() -> None:
-    text, uses = substitute("${password:pw} $${region=eu}", {"pw": "s"}, {"region": "us"})
-    assert text == "s us"
-    assert uses[0].form["type"] == "Password"
-    assert "defaultValue" not in uses[0].form
-    assert uses[1].note_scope
+def test_checked_values_that_are_no_options_are_dropped() -> None:
+    text, uses = substitute("${checkbox:c=a,a|b}", {"c": ["b", "zz"]}, {})
+    assert (text, uses[0].value) == ("b", ["b"])
+
+
+def test_forms_are_recorded_as_zeppelin_input_builds_them() -> None:
+    text, uses = substitute("${age} ${password:pw} $${region=eu}", {"pw": "s"}, {"region": "us"})
+    assert text == " s us"
+    assert uses[0].form == {"type": "TextBox", "name": "age", "displayName": "age", "hidden": False}
+    assert uses[1].form == {
+        "type": "Password",
+        "name": "pw",
+        "displayName": "pw",
+        "defaultValue": "",
+        "hidden": False,
+    }
+    assert uses[2].note_scope
+    assert not any(use.record for use in uses)  # simple forms keep no params
 
 
 @pytest.mark.parametrize(

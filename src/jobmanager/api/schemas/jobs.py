@@ -42,7 +42,14 @@ class JobCreate(BaseModel):
     modelVersionId: str | None = Field(default=None, min_length=1, max_length=64)
     parameters: dict[str, Any] = Field(default_factory=dict)
     idempotencyToken: str | None = Field(default=None, min_length=1, max_length=MAX_TOKEN_CHARS)
-    stopOnError: bool = False
+    stopOnError: bool | None = Field(
+        default=None,
+        description=(
+            "End the run at the first failed cell or paragraph. Default: a Jupyter notebook "
+            "stops there (as papermill does), a Zeppelin note runs its other paragraphs "
+            "and the job ends FAILED."
+        ),
+    )
 
     @field_validator("maximumExecutionTimeInSeconds", mode="before")
     @classmethod
