@@ -24,6 +24,10 @@ CPU_PERIOD_US = 100_000
 _V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 _V2_CONTROLLERS = ("memory", "pids", "cpu")
 _LEFTOVER_AGE_SECONDS = 60.0
+# The weight of all environments together against the service's own threads: idle CPU
+# is all theirs, but when the service needs the CPU (a request, a heartbeat) it comes
+# first, fork bomb or not. 1024 (v1) and 100 (v2) are one ordinary process's weight.
+_ENVIRONMENTS_CPU_WEIGHT = {1: ("cpu.shares", "128"), 2: ("cpu.weight", "12")}
 
 
 class CgroupsUnavailable(RuntimeError):
@@ -51,9 +55,17 @@ class Hierarchy:
         own = _own_cgroups(Path("/proc/self/cgroup").read_text())
         mounts = _cgroup_mounts(Path("/proc/self/mountinfo").read_text())
         v1 = {c: p for c in _V1_CONTROLLERS if (p := _v1_parent(c, own, mounts)) is not None}
-        if "memory" in v1 or "pids" in v1:
-            return cls(1, v1)
-        return cls(2, _v2_parents(own, mounts))
+        hierarchy = (
+            cls(1, v1) if "memory" in v1 or "pids" in v1 else cls(2, _v2_parents(own, mounts))
+        )
+        hierarchy._yield_cpu()
+        return hierarchy
+
+    def _yield_cpu(self) -> None:
+        name, weight = _ENVIRONMENTS_CPU_WEIGHT[self.version]
+        if "cpu" in self.parents:
+            with contextlib.suppress(OSError):
+                (self.parents["cpu"] / name).write_text(weight)
 
     @property
     def controllers(self) -> list[str]:

@@ -206,26 +206,52 @@ class SandboxConfinement(Confinement):
         return path
 
     def terminate(self, process: subprocess.Popen[bytes]) -> None:
-        """SIGTERM what runs inside the sandbox, not bubblewrap itself: bubblewrap would
-        die of it and take the sandbox down without the grace period."""
-        with contextlib.suppress(psutil.Error):
-            for inside in psutil.Process(process.pid).children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    inside.terminate()
+        """SIGTERM the command run inside the sandbox (the child of the sandbox's init),
+        not bubblewrap itself: bubblewrap would die of it and take the sandbox down
+        without the grace period. The command passes it on as it sees fit, as a shell
+        does to its foreground job when a terminal closes."""
+        for init in _children(process.pid):
+            for command in _children(init):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(command, signal.SIGTERM)
+
+    def kill_tree(self, process: subprocess.Popen[bytes]) -> None:
+        """SIGKILL bubblewrap: its sandbox's PID namespace ends with it, whatever runs in
+        it; no need to look for each of its processes (there may be a fork bomb's)."""
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        process.wait()
 
     def breach(self) -> str | None:
         return self.cgroup.breach() if self.cgroup is not None else None
 
     def kill_all(self, roots: Sequence[int], marker: str | None) -> None:
-        """The sandboxes' trees hold every process of theirs (orphans are adopted by the
-        sandbox's own init), and the cgroup holds them all: no scan of the host needed."""
-        kill_all(roots, None)
+        """Killing a sandbox's bubblewrap ends its PID namespace, and the cgroup holds
+        every process of the environment: no scan of the host's processes needed."""
+        for root in roots:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(root, signal.SIGKILL)
         if marker is not None and self.cgroup is not None:
             self.cgroup.kill()
+        elif marker is not None:
+            kill_all(roots, None)  # no cgroup: the trees are all there is to go by
 
     def close(self) -> None:
         if self.cgroup is not None:
             self.cgroup.remove()
+
+
+def _children(pid: int) -> list[int]:
+    """The children of `pid`, as the kernel lists them: no scan of every process, which
+    would be slow in the middle of a fork bomb."""
+    try:
+        return [
+            int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ]
+    except FileNotFoundError:  # gone, or a kernel without the list
+        with contextlib.suppress(psutil.Error):
+            return [child.pid for child in psutil.Process(pid).children()]
+        return []
 
 
 @functools.cache

@@ -18,6 +18,7 @@ from jobmanager.engine.spawner import spawn
 READ_SIZE = 65536
 # After bash exits, a background child may hold the pipe open: stop reading once it is quiet.
 _DRAIN_SECONDS = 0.2
+_DRAIN_PAUSE_SECONDS = 0.01
 
 
 def run_shell(
@@ -58,7 +59,12 @@ def run_shell(
                 chunk = os.read(fd, READ_SIZE)
                 if not chunk:
                     break
-                collector.write(decoder.decode(chunk))
+                if collector.truncated:
+                    # Past the cap the rest is only drained, slowly: a flood then waits on
+                    # its full pipe instead of keeping the service busy.
+                    time.sleep(_DRAIN_PAUSE_SECONDS)
+                else:
+                    collector.write(decoder.decode(chunk))
                 quiet_since = None
             elif proc.poll() is not None:
                 quiet_since = quiet_since or time.monotonic()
