@@ -11,11 +11,11 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from jobmanager.chunks import chunks_of
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.staging")
-CHUNK = 1024 * 1024
 SUFFIX_OF_KIND = {"zeppelin": ".zpln", "jupyter": ".ipynb"}
 
 
@@ -63,9 +63,8 @@ def upload_outputs(store: Store, job: JobRecord, output_dir: Path) -> list[str]:
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
+    """Opened on the first read, so an upload refused before it reads leaves no file open."""
+    yield from chunks_of(path.open("rb"))
 
 
 def _inside(root: Path, relative: str) -> Path:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -23,9 +22,9 @@ from jobmanager.api.schemas.dataexchange import (
     file_metadata,
     listing_json,
 )
+from jobmanager.chunks import chunks_of
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.filters import Filter
-from jobmanager.store.blobs import CHUNK
 from jobmanager.store.dataexchange import LISTING_FIELDS
 
 router = APIRouter(prefix="/api/dataexchange/v3", tags=["dataexchange"])
@@ -55,7 +54,7 @@ async def upload_file(
 def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> StreamingResponse:
     record, handle = store.dataexchange.open_file(caller.tenant_id, file_id)
     return StreamingResponse(
-        _chunks(handle),
+        chunks_of(handle),
         media_type=download_media_type(record),
         headers=download_headers(record),
     )
@@ -163,9 +162,3 @@ def _flag(name: str, raw: str | None) -> bool:
     if raw.strip().lower() == "true":
         return True
     raise InvalidInput(f"{name} must be true or false, got {raw[:40]!r}")
-
-
-def _chunks(handle: BinaryIO) -> Iterator[bytes]:
-    with handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk

@@ -9,8 +9,8 @@ for the newest version wherever a version id goes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated, BinaryIO, TypeVar
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
@@ -34,7 +34,7 @@ from jobmanager.api.schemas.models import (
     parse_model_filter,
     parse_sort,
 )
-from jobmanager.store.blobs import CHUNK
+from jobmanager.chunks import chunks_of
 from jobmanager.store.models import ModelRecord, Payload, VersionRecord
 
 router = APIRouter(prefix="/api/modelmanagement/v3", tags=["models"])
@@ -129,7 +129,9 @@ def get_version(
         "Content-Length": str(record.payload_size),
         "Content-Disposition": _attachment(record.payload_filename or record.id),
     }
-    return StreamingResponse(_chunks(handle), media_type=record.payload_media_type, headers=headers)
+    return StreamingResponse(
+        chunks_of(handle), media_type=record.payload_media_type, headers=headers
+    )
 
 
 @router.patch("/models/{model_id}/versions/last")
@@ -172,12 +174,6 @@ def _wants_payload(request: Request) -> bool:
     content_type = request.headers.get("content-type", "")
     accept = request.headers.get("accept", "")
     return content_type.split(";")[0].strip().lower() == OCTET_STREAM or OCTET_STREAM in accept
-
-
-def _chunks(handle: BinaryIO) -> Iterator[bytes]:
-    with handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
 
 
 def _attachment(filename: str) -> str:
