@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.home import DEFAULT_HOME, blobs_folder, database_file
 
 GIB = 1024**3
@@ -71,6 +72,11 @@ class Settings(BaseSettings):
     @property
     def resolved_blob_url(self) -> str:
         return self.blob_url or str(blobs_folder(self.home))
+
+    @property
+    def time_limits(self) -> TimeLimits:
+        """What `maximumExecutionTimeInSeconds` defaults to and may be at most."""
+        return TimeLimits(self.default_execution_seconds, self.max_execution_seconds)
 
     @property
     def is_embedded(self) -> bool:

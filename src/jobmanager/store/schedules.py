@@ -25,7 +25,7 @@ from jobmanager.domain.errors import InvalidInput, NotFound
 from jobmanager.domain.filters import Filter
 from jobmanager.domain.statuses import FINAL
 from jobmanager.store.db import Database
-from jobmanager.store.jobs import JobCreate, JobRepository
+from jobmanager.store.jobs import JobRepository, JobSpec
 from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import Job, Schedule, ScheduleFiring
@@ -73,9 +73,9 @@ class ScheduleSpec:
     overlap: Overlap = "skip"
     parameters: dict[str, Any] = field(default_factory=dict)
 
-    def job(self, schedule_id: str | None = None) -> JobCreate:
+    def job(self, schedule_id: str | None = None) -> JobSpec:
         """The job a firing creates (also what the references are checked with)."""
-        return JobCreate(
+        return JobSpec(
             model_id=self.model_id,
             configuration_id=self.configuration_id,
             input_folder_id=self.input_folder_id,

@@ -32,7 +32,7 @@ SCHEDULE_FILTER_FIELDS = {
 def create_schedule(
     body: ScheduleCreate, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> dict[str, Any]:
-    spec = body.to_spec(settings.default_execution_seconds, settings.max_execution_seconds)
+    spec = body.to_spec(settings.time_limits)
     return schedule_json(store.schedules.create(caller.tenant_id, caller.tenant, spec))
 
 

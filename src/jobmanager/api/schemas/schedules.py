@@ -11,6 +11,7 @@ from jobmanager.api.schemas.jobs import seconds_value
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.names import NameRuleError, check_display_name
+from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.store.schedules import (
     FiringRecord,
     Misfire,
@@ -57,11 +58,9 @@ class ScheduleCreate(BaseModel):
     def _seconds(cls, value: Any) -> int | None:
         return seconds_value(value, "maximumExecutionTime")
 
-    def to_spec(self, default_seconds: int, max_seconds: int) -> ScheduleSpec:
-        """The spec to store; the time zone and the expression are checked here (400)."""
-        seconds = self.maximumExecutionTime or default_seconds
-        if seconds > max_seconds:
-            raise InvalidInput(f"maximumExecutionTime: at most {max_seconds}")
+    def to_spec(self, limits: TimeLimits) -> ScheduleSpec:
+        """The spec to store; the time limit, time zone and expression are checked here (400)."""
+        seconds = limits.seconds(self.maximumExecutionTime, "maximumExecutionTime")
         check_expression(self.scheduleString, self.timezone)
         return ScheduleSpec(
             name=self.name or "",
