@@ -110,6 +110,9 @@ class Filter:
     fields: tuple[FieldCondition, ...] = ()
 
 
+NO_FILTER = Filter()
+
+
 # ---------------------------------------------------------------- parsing
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import NotFound
-from jobmanager.domain.filters import Filter
+from jobmanager.domain.filters import NO_FILTER, Filter
 from jobmanager.domain.statuses import FINAL, JobStatus, can_transition
 from jobmanager.store.db import Database
 from jobmanager.store.query import filter_clause, paged
@@ -193,8 +193,8 @@ class JobRepository:
             job = session.get(Job, job_id)
             return to_record(job) if job is not None else None
 
-    def list(
-        self, tenant_id: str, flt: Filter, offset: int, size: int
+    def list_page(
+        self, tenant_id: str, *, offset: int, limit: int, flt: Filter = NO_FILTER
     ) -> tuple[list[JobRecord], int]:
         """One page of the tenant's jobs, newest first, and how many match (capped)."""
         query: Select[Any] = (
@@ -203,7 +203,7 @@ class JobRepository:
             .order_by(Job.creation_date.desc(), Job.id.desc())
         )
         with self.db.reading() as session:
-            rows, total = paged(session, query, offset, size)
+            rows, total = paged(session, query, offset, limit)
             return [to_record(row) for row in rows], total
 
     # ------------------------------------------------------------ status

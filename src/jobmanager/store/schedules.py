@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput, NotFound
-from jobmanager.domain.filters import Filter
+from jobmanager.domain.filters import NO_FILTER, Filter
 from jobmanager.domain.statuses import FINAL
 from jobmanager.store.db import Database
 from jobmanager.store.jobs import JobRepository, JobSpec
@@ -210,7 +210,7 @@ class ScheduleRepository:
             return to_record(_owned(session, tenant_id, schedule_id))
 
     def list_page(
-        self, tenant_id: str, flt: Filter, offset: int, size: int
+        self, tenant_id: str, *, offset: int, limit: int, flt: Filter = NO_FILTER
     ) -> tuple[list[ScheduleRecord], int]:
         """One page of the tenant's schedules, newest first, and how many match."""
         query: Select[Any] = (
@@ -219,7 +219,7 @@ class ScheduleRepository:
             .order_by(Schedule.creation_date.desc(), Schedule.id.desc())
         )
         with self.db.reading() as session:
-            rows, total = paged(session, query, offset, size)
+            rows, total = paged(session, query, offset, limit)
             return [to_record(row) for row in rows], total
 
     def delete(self, tenant_id: str, schedule_id: str) -> None:
@@ -251,8 +251,8 @@ class ScheduleRepository:
             session.flush()
             return to_record(row)
 
-    def firings(
-        self, tenant_id: str, schedule_id: str, offset: int, size: int
+    def list_firings(
+        self, tenant_id: str, schedule_id: str, *, offset: int, limit: int
     ) -> tuple[list[FiringRecord], int]:
         """The schedule's firings, newest fire time first."""
         query: Select[Any] = (
@@ -262,7 +262,7 @@ class ScheduleRepository:
         )
         with self.db.reading() as session:
             _owned(session, tenant_id, schedule_id)
-            rows, total = paged(session, query, offset, size)
+            rows, total = paged(session, query, offset, limit)
             return [_firing_record(row) for row in rows], total
 
     # ------------------------------------------------------------ the scheduler's calls

@@ -55,8 +55,10 @@ def create_job(
 def list_jobs(
     caller: CallerDep, store: StoreDep, page: PageDep, flt: JobFilterDep
 ) -> dict[str, Any]:
-    jobs, total = store.jobs.list(caller.tenant_id, flt, page.offset, page.size)
-    return envelope("jobs", [JobPublic.of(job) for job in jobs], page, total)
+    records, total = store.jobs.list_page(
+        caller.tenant_id, offset=page.offset, limit=page.size, flt=flt
+    )
+    return envelope("jobs", [JobPublic.of(record) for record in records], page, total)
 
 
 @router.get("/{job_id}", response_model=JobPublic)

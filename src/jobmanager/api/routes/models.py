@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -59,20 +59,30 @@ async def create_model(
     return ModelPublic.of(await _save_upload(upload, ModelCreate, save))
 
 
+def model_filter(filter: Annotated[str | None, Query()] = None) -> dict[str, str]:
+    """The `filter` parameter of the model list; a bad one answers 400."""
+    return parse_model_filter(filter)
+
+
+def name_descending(sort: Annotated[str | None, Query()] = None) -> bool:
+    """The `sort` parameter of the model list: True for names descending."""
+    return parse_sort(sort)
+
+
+ModelFilterDep = Annotated[dict[str, str], Depends(model_filter)]
+DescendingDep = Annotated[bool, Depends(name_descending)]
+
+
 @router.get("/models")
 def list_models(
     caller: CallerDep,
     store: StoreDep,
     page: PageDep,
-    filter: Annotated[str | None, Query()] = None,
-    sort: Annotated[str | None, Query()] = None,
+    flt: ModelFilterDep,
+    descending: DescendingDep,
 ) -> ModelList:
     records, total = store.models.list_page(
-        caller.tenant_id,
-        filters=parse_model_filter(filter),
-        descending=parse_sort(sort),
-        offset=page.offset,
-        limit=page.size,
+        caller.tenant_id, offset=page.offset, limit=page.size, filters=flt, descending=descending
     )
     models = [ModelPublic.of(record) for record in records]
     return ModelList(models=models, page=PagePublic(**page_info(page, total)))

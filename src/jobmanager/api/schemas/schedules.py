@@ -97,35 +97,65 @@ def next_fire_times(record: ScheduleRecord) -> list[str]:
     return [timestamp(t) for t in parsed.next_fire_times(NEXT_FIRE_TIMES, utcnow())]
 
 
-def schedule_json(record: ScheduleRecord) -> dict[str, Any]:
+class SchedulePublic(BaseModel):
     """ScheduleDetails as the official client reads it, and this service's extensions."""
-    return {
-        "id": record.id,
-        "name": record.name,
-        "modelId": record.model_id,
-        "configurationId": record.configuration_id,
-        "inputFolderId": record.input_folder_id,
-        "outputFolderId": record.output_folder_id,
-        "maximumExecutionTime": str(record.max_execution_seconds),
-        "scheduleString": record.schedule_string,
-        "status": record.status.value,
-        "creationDate": timestamp(record.creation_date),
-        "createdBy": record.created_by,
-        "timezone": record.timezone,
-        "misfire": record.misfire,
-        "overlap": record.overlap,
-        "parameters": record.parameters,
-        "nextFireTimes": next_fire_times(record),
-    }
+
+    id: str
+    name: str
+    modelId: str
+    configurationId: str
+    inputFolderId: str
+    outputFolderId: str
+    maximumExecutionTime: str
+    scheduleString: str
+    status: str
+    creationDate: str
+    createdBy: str
+    timezone: str
+    misfire: str
+    overlap: str
+    parameters: dict[str, Any]
+    nextFireTimes: list[str]
+
+    @classmethod
+    def of(cls, record: ScheduleRecord) -> SchedulePublic:
+        return cls(
+            id=record.id,
+            name=record.name,
+            modelId=record.model_id,
+            configurationId=record.configuration_id,
+            inputFolderId=record.input_folder_id,
+            outputFolderId=record.output_folder_id,
+            maximumExecutionTime=str(record.max_execution_seconds),
+            scheduleString=record.schedule_string,
+            status=record.status.value,
+            creationDate=timestamp(record.creation_date),
+            createdBy=record.created_by,
+            timezone=record.timezone,
+            misfire=record.misfire,
+            overlap=record.overlap,
+            parameters=record.parameters,
+            nextFireTimes=next_fire_times(record),
+        )
 
 
-def firing_json(record: FiringRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "scheduleId": record.schedule_id,
-        "fireTime": timestamp(record.fire_time),
-        "outcome": record.outcome.value,
-        "jobId": record.job_id,
-        "reason": record.reason,
-        "creationDate": timestamp(record.created_at),
-    }
+class FiringPublic(BaseModel):
+    id: str
+    scheduleId: str
+    fireTime: str
+    outcome: str
+    jobId: str | None
+    reason: str
+    creationDate: str
+
+    @classmethod
+    def of(cls, record: FiringRecord) -> FiringPublic:
+        return cls(
+            id=record.id,
+            scheduleId=record.schedule_id,
+            fireTime=timestamp(record.fire_time),
+            outcome=record.outcome.value,
+            jobId=record.job_id,
+            reason=record.reason,
+            creationDate=timestamp(record.created_at),
+        )
