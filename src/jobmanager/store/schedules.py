@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput, NotFound
 from jobmanager.domain.filters import NO_FILTER, Filter
+from jobmanager.domain.firings import DueSchedule, FiringPlan, Misfire
 from jobmanager.domain.statuses import FINAL
 from jobmanager.store.db import Database
 from jobmanager.store.jobs import JobRepository, JobSpec
@@ -31,7 +32,6 @@ from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import Job, Schedule, ScheduleFiring
 from jobmanager.store.types import utcnow
 
-Misfire = Literal["once", "skip", "all"]
 Overlap = Literal["skip", "allow"]
 # Firings kept per schedule, newest first. Exactly-once rests on the compare-and-set and
 # on the unique rows of recent fire times; older rows are history and are pruned.
@@ -105,36 +105,6 @@ class FiringRecord:
     job_id: str | None
     reason: str
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class DueSchedule:
-    """What the scheduler needs to plan a schedule's firings."""
-
-    id: str
-    next_fire_at: datetime
-    schedule_string: str
-    timezone: str
-    misfire: Misfire
-
-
-@dataclass(frozen=True)
-class PlannedFiring:
-    """One fire time to record: create its job, or skip it with `reason`."""
-
-    fire_time: datetime
-    create_job: bool = True
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class FiringPlan:
-    """Fire `firings` and move `next_fire_at` from `expected_next` to `next_fire_at`."""
-
-    schedule_id: str
-    expected_next: datetime
-    firings: tuple[PlannedFiring, ...]
-    next_fire_at: datetime | None
 
 
 def to_record(row: Schedule) -> ScheduleRecord:

@@ -10,11 +10,11 @@ from jobmanager.api.schemas import timestamp
 from jobmanager.api.schemas.jobs import seconds_value
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.firings import Misfire
 from jobmanager.domain.names import NameRuleError, check_display_name
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.store.schedules import (
     FiringRecord,
-    Misfire,
     Overlap,
     ScheduleRecord,
     ScheduleSpec,
