@@ -29,8 +29,8 @@ import httpx
 import typer
 
 from jobmanager.cli.common import errors
-from jobmanager.cli.configs import configuration_id
-from jobmanager.cli.data import download_folder, upload_folder
+from jobmanager.cli.configurations import configuration_id
+from jobmanager.cli.dataexchange import download_folder, upload_folder
 from jobmanager.cli.jobs import (
     ParamOption,
     TimeoutOption,

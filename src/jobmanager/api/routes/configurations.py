@@ -8,14 +8,14 @@ from fastapi import APIRouter, Response
 
 from jobmanager.api.deps import CallerDep, StoreDep
 from jobmanager.api.paging import PageDep, envelope
-from jobmanager.api.schemas.prl import (
+from jobmanager.api.schemas.configurations import (
     ConfigurationChange,
     ConfigurationCreate,
     ConfigurationPublic,
     EnvironmentPublic,
 )
 
-router = APIRouter(prefix="/api/prl/v3", tags=["environments"])
+router = APIRouter(prefix="/api/prl/v3", tags=["configurations"])
 
 
 @router.post("/configurations", status_code=201)
