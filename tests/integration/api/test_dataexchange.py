@@ -46,12 +46,13 @@ def post_file(
     type: Any = "text/plain",
 ) -> Response:
     metadata = json.dumps({"name": name, "parentId": parent, "type": type})
-    return client.post(
+    answer: Response = client.post(
         f"{DX}/files",
         files={"file": (name, content, "application/octet-stream")},
         data={"metadata": metadata},
         headers=tenant.headers,
     )
+    return answer
 
 
 def upload(

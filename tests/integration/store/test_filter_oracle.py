@@ -98,7 +98,7 @@ def pieces(text: str) -> st.SearchStrategy[str]:
 @st.composite
 def cases(draw: st.DrawFn) -> tuple[list[dict[str, Any]], Filter]:
     """Rows, and a filter over one or two fields whose values are often taken from them."""
-    records = draw(rows)
+    records: list[dict[str, Any]] = draw(rows)
     names = [row["name"] for row in records if row["name"] is not None]
     created = [row["created"] for row in records if row["created"] is not None]
     texts = words | st.sampled_from(names).flatmap(pieces) if names else words
