@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -33,6 +34,13 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 ON_CI = os.environ.get("CI", "").lower() == "true"
+
+# Hypothesis's clocks measure the machine, not the code: where several suites share two
+# cores, slow example generation or a slow example fails properties that hold.
+hypothesis.settings.register_profile(
+    "shared-machine", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("shared-machine")
 
 
 def require_service(name: str, how_to_start: str, error: Exception) -> None:
@@ -54,7 +62,9 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
         require_service("PostgreSQL", START_POSTGRES, error)
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    Database(url).migrate()
+    database = Database(url)
+    database.migrate()
+    database.dispose()
     yield url
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

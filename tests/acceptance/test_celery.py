@@ -43,14 +43,14 @@ def cluster(tmp_path: Path, broker: str) -> Iterator[ServerProcess]:
     api = ServerProcess(home, extra_env={**shared, "JOBMANAGER_JOB_SLOTS": "0"})
     home.mkdir(parents=True)
     api.start()
-    worker_log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "jobmanager", "worker", "--slots", "1"],
-        env={**os.environ, **shared, "JOBMANAGER_HOME": str(tmp_path / "worker")},
-        stdout=worker_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (tmp_path / "worker.log").open("wb") as worker_log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "jobmanager", "worker", "--slots", "1"],
+            env={**os.environ, **shared, "JOBMANAGER_HOME": str(tmp_path / "worker")},
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     yield api
     os.killpg(worker.pid, signal.SIGTERM)
     try:

@@ -130,8 +130,10 @@ def sql_matches(db: Database, records: list[dict[str, Any]], flt: Filter) -> set
     return found
 
 
+# The database fixture is meant to serve every example: each one rolls its rows back.
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=300,
+    suppress_health_check=[*settings().suppress_health_check, HealthCheck.function_scoped_fixture],
 )
 @given(case=cases())
 def test_the_sql_selects_what_the_oracle_matches(
