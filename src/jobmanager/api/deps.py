@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes: the services, and the authenticated caller."""
+"""Dependencies shared by the routes: the services, the dispatcher, and the authenticated caller."""
 
 from __future__ import annotations
 
