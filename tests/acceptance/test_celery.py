@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -60,8 +60,10 @@ def cluster(tmp_path: Path, broker: str) -> Iterator[ServerProcess]:
     api.stop()
 
 
-def test_a_job_runs_on_a_celery_worker(cluster: ServerProcess) -> None:
-    caller = Caller(cluster.url, cluster.token())
+def test_a_job_runs_on_a_celery_worker(
+    cluster: ServerProcess, caller_of: Callable[[ServerProcess], Caller]
+) -> None:
+    caller = caller_of(cluster)
     output = caller.folder("out")
     model = caller.model(note("%python\nopen(outputFolder + '/w.txt', 'w').write('remote')"))
     job_id = caller.submit(model, caller.configuration(), output)
