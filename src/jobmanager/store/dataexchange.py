@@ -89,6 +89,7 @@ class DirectoryRecord:
     modified_by: str
 
 
+# An entry of a folder: a sub-folder or a file.
 Entry: TypeAlias = DirectoryRecord | FileRecord
 
 
