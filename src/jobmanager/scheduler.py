@@ -19,71 +19,16 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from jobmanager.dispatch.base import Dispatcher
-from jobmanager.domain import cron
-from jobmanager.store.schedules import DueSchedule, FiringPlan, PlannedFiring
+from jobmanager.domain.firings import MISFIRE_GRACE, DueSchedule, plan_firings
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
 log = logging.getLogger("jobmanager.scheduler")
 
-MISFIRE_GRACE = timedelta(seconds=5)
-MISFIRE_ALL_LIMIT = 100
 POLL_SECONDS = 0.5
 BATCH = 100  # schedules fired per pass; more due ones are fired on the next pass at once
-_TICK = timedelta(microseconds=1)
-
-
-@lru_cache(maxsize=1024)
-def _parsed(expression: str, timezone: str) -> cron.CronSchedule:
-    return cron.parse(expression, timezone)
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def plan_firings(
-    schedule: DueSchedule,
-    now: datetime,
-    grace: timedelta = MISFIRE_GRACE,
-    all_limit: int = MISFIRE_ALL_LIMIT,
-) -> FiringPlan:
-    """What to fire for a due schedule at `now` — a pure function of its inputs."""
-    expression = _parsed(schedule.schedule_string, schedule.timezone)
-    first = schedule.next_fire_at
-    cutoff = now - grace
-    firings: list[PlannedFiring] = []
-    if first < cutoff:
-        firings.extend(_misfired(schedule, expression, cutoff, all_limit))
-        timely_after = cutoff - _TICK
-    else:
-        firings.append(PlannedFiring(first))
-        timely_after = first
-    timely = expression.fire_times_between(timely_after, now, all_limit)
-    firings.extend(PlannedFiring(t) for t in timely)
-    return FiringPlan(
-        schedule_id=schedule.id,
-        expected_next=first,
-        firings=tuple(firings),
-        next_fire_at=expression.next_after(now),
-    )
-
-
-def _misfired(
-    schedule: DueSchedule, expression: cron.CronSchedule, cutoff: datetime, all_limit: int
-) -> list[PlannedFiring]:
-    """The firings for fire times from `next_fire_at` up to (not including) `cutoff`."""
-    first = schedule.next_fire_at
-    window = f"fire times from {_stamp(first)} until {_stamp(cutoff)} were missed"
-    if schedule.misfire == "skip":
-        return [PlannedFiring(first, create_job=False, reason=f"misfire skip: {window}")]
-    if schedule.misfire == "once":
-        return [PlannedFiring(first, reason=f"misfire once: one catch-up firing; {window}")]
-    missed = [first, *expression.fire_times_between(first, cutoff - _TICK, all_limit - 1)]
-    return [PlannedFiring(t, reason="misfire all: catch-up firing") for t in missed]
 
 
 class Scheduler:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.tokens import TokenService
+from jobmanager.home import dev_credentials_file, keys_folder
 from jobmanager.settings import Settings
 from jobmanager.store.blobs import open_blob_store
 from jobmanager.store.db import Database
@@ -18,7 +19,6 @@ from jobmanager.store.store import Store
 log = logging.getLogger("jobmanager")
 
 DEV_TENANT = "dev"
-DEV_CREDENTIALS_FILE = "dev-credentials.json"
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Services:
         db = Database(settings.resolved_database_url)
         if migrate:
             db.migrate()
-        keys = KeyRing.load_or_create(settings.home / "keys")
+        keys = KeyRing.load_or_create(keys_folder(settings.home))
         tokens = TokenService(
             keys, issuer=settings.base_url, ttl_seconds=settings.token_ttl_seconds
         )
@@ -47,7 +47,7 @@ class Services:
 
         Returns the credentials file when it exists, so the caller can say where it is.
         """
-        path = self.settings.home / DEV_CREDENTIALS_FILE
+        path = dev_credentials_file(self.settings.home)
         if not (self.settings.is_embedded and self.settings.create_dev_tenant):
             return None
         if path.exists():

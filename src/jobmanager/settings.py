@@ -14,13 +14,16 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobmanager.domain.time_limits import TimeLimits
+from jobmanager.home import DEFAULT_HOME, blobs_folder, database_file
+
 GIB = 1024**3
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JOBMANAGER_", extra="ignore")
 
-    home: Path = Field(default=Path(".jobmanager"), description="Folder for the embedded store")
+    home: Path = Field(default=DEFAULT_HOME, description="Folder for the embedded store")
     database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite under home"
     )
@@ -85,11 +88,16 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url is not None:
             return self.database_url.get_secret_value()
-        return f"sqlite:///{self.home / 'jobmanager.db'}"
+        return f"sqlite:///{database_file(self.home)}"
 
     @property
     def resolved_blob_url(self) -> str:
-        return self.blob_url or str(self.home / "blobs")
+        return self.blob_url or str(blobs_folder(self.home))
+
+    @property
+    def time_limits(self) -> TimeLimits:
+        """What `maximumExecutionTimeInSeconds` defaults to and may be at most."""
+        return TimeLimits(self.default_execution_seconds, self.max_execution_seconds)
 
     @property
     def is_embedded(self) -> bool:

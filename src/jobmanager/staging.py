@@ -12,13 +12,13 @@ import os
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from jobmanager.chunks import chunks_of
 from jobmanager.engine.layout import Layout, open_regular, regular_files
 from jobmanager.engine.note import note_file_name
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.staging")
-CHUNK = 1024 * 1024
 MIB = 1024 * 1024
 
 
@@ -81,9 +81,9 @@ def upload_outputs(store: Store, job: JobRecord, layout: Layout, max_file_bytes:
 
 
 def _chunks(path: Path) -> Iterator[bytes]:
-    with os.fdopen(open_regular(path), "rb") as handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
+    """Opened on the first read, so an upload refused before it reads leaves no file open;
+    never through a link (see `upload_outputs`)."""
+    yield from chunks_of(os.fdopen(open_regular(path), "rb"))
 
 
 def _inside(root: Path, relative: str) -> Path:

@@ -42,6 +42,9 @@ class Caller:
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
         )
 
+    def close(self) -> None:
+        self.http.close()
+
     def model(self, payload: bytes, name: str = "model") -> str:
         metadata = {"name": name, "type": "zeppelin", "lastVersion": {}}
         answer = self.http.post(

@@ -6,14 +6,29 @@ reason; on CI (CI=true) they fail instead, so a broken install is never silent.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.acceptance.api import Caller
 from tests.acceptance.mdsp import Mdsp, MdspUnavailable, install_mdsp
 from tests.acceptance.server import ServerProcess
 from tests.conftest import ON_CI
+
+
+@pytest.fixture
+def caller_of() -> Iterator[Callable[[ServerProcess], Caller]]:
+    """Makes an HTTP caller of a server with its dev tenant's token; all are closed after."""
+    made: list[Caller] = []
+
+    def caller(server: ServerProcess) -> Caller:
+        made.append(Caller(server.url, server.token()))
+        return made[-1]
+
+    yield caller
+    for each in made:
+        each.close()
 
 
 @pytest.fixture(scope="session")

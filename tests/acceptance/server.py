@@ -49,14 +49,14 @@ class ServerProcess:
         }
         env.pop("HTTP_PROXY", None)
         env.pop("http_proxy", None)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "jobmanager", "serve", *self.args],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with self.log_path.open("ab") as log:  # the server writes its own copy of the handle
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jobmanager", "serve", *self.args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._wait_healthy(timeout)
         return self
 

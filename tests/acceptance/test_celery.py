@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,14 +43,14 @@ def cluster(tmp_path: Path, broker: str) -> Iterator[ServerProcess]:
     api = ServerProcess(home, extra_env={**shared, "JOBMANAGER_JOB_SLOTS": "0"})
     home.mkdir(parents=True)
     api.start()
-    worker_log = (tmp_path / "worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "jobmanager", "worker", "--slots", "1"],
-        env={**os.environ, **shared, "JOBMANAGER_HOME": str(tmp_path / "worker")},
-        stdout=worker_log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with (tmp_path / "worker.log").open("wb") as worker_log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "jobmanager", "worker", "--slots", "1"],
+            env={**os.environ, **shared, "JOBMANAGER_HOME": str(tmp_path / "worker")},
+            stdout=worker_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     yield api
     os.killpg(worker.pid, signal.SIGTERM)
     try:
@@ -60,8 +60,10 @@ def cluster(tmp_path: Path, broker: str) -> Iterator[ServerProcess]:
     api.stop()
 
 
-def test_a_job_runs_on_a_celery_worker(cluster: ServerProcess) -> None:
-    caller = Caller(cluster.url, cluster.token())
+def test_a_job_runs_on_a_celery_worker(
+    cluster: ServerProcess, caller_of: Callable[[ServerProcess], Caller]
+) -> None:
+    caller = caller_of(cluster)
     output = caller.folder("out")
     model = caller.model(note("%python\nopen(outputFolder + '/w.txt', 'w').write('remote')"))
     job_id = caller.submit(model, caller.configuration(), output)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobmanager.client import Client
-from tests.acceptance.cli_runner import Cli, module_server
+from tests.acceptance.cli_runner import Cli, Result, module_server
 from tests.acceptance.server import ServerProcess
 from tests.integration.client.conftest import DOUBLE_NOTE, zeppelin_note
 
@@ -48,7 +48,7 @@ def cli(tmp_path: Path, server: ServerProcess) -> Cli:
     return Cli.for_server(tmp_path, server)
 
 
-def submit(cli: Cli, model_id: str, output: str, *extra: str):  # type: ignore[no-untyped-def]
+def submit(cli: Cli, model_id: str, output: str, *extra: str) -> Result:
     return cli(
         "jobs", "submit", "-m", model_id, "-c", "jobs-env", "-i", "public/in", "-o", output, *extra
     )

@@ -7,6 +7,7 @@ lost environments may still be running.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -34,12 +35,14 @@ def environment_processes(home: Path) -> list[psutil.Process]:
     return found
 
 
-def test_sigkill_while_jobs_run_then_restart(tmp_path: Path) -> None:
+def test_sigkill_while_jobs_run_then_restart(
+    tmp_path: Path, caller_of: Callable[[ServerProcess], Caller]
+) -> None:
     home = tmp_path / "home"
     env = {"JOBMANAGER_JOB_SLOTS": "2", "JOBMANAGER_HEARTBEAT_TIMEOUT_SECONDS": "5"}
     server = ServerProcess(home, extra_env=env).start()
     try:
-        caller = Caller(server.url, server.token())
+        caller = caller_of(server)
         configuration = caller.configuration(maxEnvironments=4)
         long_model, quick_model = caller.model(LONG, "long"), caller.model(QUICK, "quick")
         running = {}
@@ -58,7 +61,7 @@ def test_sigkill_while_jobs_run_then_restart(tmp_path: Path) -> None:
 
         server.kill()
         server.start()
-        caller = Caller(server.url, server.token())
+        caller = caller_of(server)
 
         for job_id, output in running.items():
             job = caller.wait(job_id, lambda j: j["status"] in FINAL)

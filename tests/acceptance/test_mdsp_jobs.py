@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,13 @@ def found(pattern: str, text: str) -> str:
     return match.group(1)
 
 
-def test_create_info_list_and_stop(mdsp: Mdsp, mdsp_server: ServerProcess, tmp_path: Path) -> None:
-    caller = Caller(mdsp_server.url, mdsp_server.token())
+def test_create_info_list_and_stop(
+    mdsp: Mdsp,
+    mdsp_server: ServerProcess,
+    tmp_path: Path,
+    caller_of: Callable[[ServerProcess], Caller],
+) -> None:
+    caller = caller_of(mdsp_server)
     output = caller.folder("mdsp-jobs-out")
     job_file = tmp_path / "job.json"
     job_file.write_text(

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jobmanager.scheduler import MISFIRE_GRACE
+from jobmanager.domain.firings import MISFIRE_GRACE
 from tests.acceptance.server import ServerProcess
 from tests.acceptance.test_schedules_replicas import (
     JM,

@@ -20,7 +20,7 @@ from jobmanager.client import (
     ServerError,
 )
 from jobmanager.client.call import Sink, Upload
-from jobmanager.client.calls import data, jobs, models
+from jobmanager.client.calls import dataexchange, jobs, models
 from jobmanager.client.calls.auth import token
 from jobmanager.client.errors import error_from_response
 from jobmanager.client.folders import is_path, split_path
@@ -114,7 +114,7 @@ def test_upload_part_streams_with_length_and_counts(tmp_path: Path) -> None:
     path = tmp_path / "f.csv"
     path.write_bytes(b"x" * 100_000)
     seen: list[int] = []
-    call = data.upload_file("parent", path, progress=seen.append)
+    call = dataexchange.upload_file("parent", path, progress=seen.append)
     request = httpx.Request("POST", "http://x/", **call.request_args())
     body = b"".join(request.stream)  # type: ignore[arg-type]
     assert int(request.headers["Content-Length"]) == len(body)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from jobmanager.home import HOME_VARIABLE, home_from_environment
 from jobmanager.settings import Settings, mask_url
 
 
@@ -24,6 +25,13 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch, tmp_pat
     settings = Settings(home=tmp_path)
     assert settings.port == 9090
     assert not settings.is_embedded
+
+
+def test_the_cli_finds_the_home_the_settings_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(HOME_VARIABLE, str(tmp_path))
+    assert Settings().home == home_from_environment().resolve() == tmp_path.resolve()
 
 
 def test_masked_settings_hide_passwords(tmp_path: Path) -> None:

@@ -13,12 +13,12 @@ from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import install_error_handlers
 from jobmanager.api.routes import (
     auth,
+    configurations,
     dataexchange,
     health,
     identity,
     jobs,
     models,
-    prl,
     schedules,
 )
 from jobmanager.runtime import Runtime
@@ -30,7 +30,7 @@ log = logging.getLogger("jobmanager")
 # Routers under /api that need an authenticated caller.
 SECURED_ROUTERS: tuple[APIRouter, ...] = (
     identity.router,
-    prl.router,
+    configurations.router,
     dataexchange.router,
     jobs.router,
     schedules.router,

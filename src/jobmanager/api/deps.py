@@ -1,4 +1,4 @@
-"""Dependencies shared by the routes: the services, and the authenticated caller."""
+"""Dependencies shared by the routes: the services, the dispatcher, and the authenticated caller."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from jobmanager.auth.tokens import InvalidToken
+from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.errors import Forbidden, Unauthenticated
 from jobmanager.services import Services
 from jobmanager.settings import Settings
@@ -47,8 +48,14 @@ def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
+def get_dispatcher(request: Request) -> Dispatcher:
+    dispatcher: Dispatcher = request.app.state.dispatcher
+    return dispatcher
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 
 
 class ActiveClients:

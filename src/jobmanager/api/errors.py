@@ -28,15 +28,7 @@ from jobmanager.domain.errors import (
 
 log = logging.getLogger("jobmanager.api")
 
-STATUS_OF: dict[type[DomainError], int] = {
-    InvalidInput: 400,
-    Unauthenticated: 401,
-    Forbidden: 403,
-    NotFound: 404,
-    Conflict: 409,
-    TooLarge: 413,
-}
-
+# The one table of error codes: every error answer's `code` is its status's.
 CODE_OF_STATUS = {
     400: "jobmanager.badRequest",
     401: "jobmanager.unauthorized",
@@ -46,6 +38,16 @@ CODE_OF_STATUS = {
     409: "jobmanager.conflict",
     413: "jobmanager.payloadTooLarge",
     415: "jobmanager.unsupportedMediaType",
+    500: "jobmanager.internalError",
+}
+# The status of each kind of domain error (a kind not listed answers 400).
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
 }
 
 
@@ -78,7 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     status = next((s for kind, s in STATUS_OF.items() if isinstance(error, kind)), 400)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return error_response(request, status, error.code, error.message, headers)
+    return error_response(request, status, CODE_OF_STATUS[status], error.message, headers)
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -100,9 +102,8 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
-    return error_response(
-        request, 500, "jobmanager.internalError", "internal error; quote the logref to the operator"
-    )
+    message = "internal error; quote the logref to the operator"
+    return error_response(request, 500, CODE_OF_STATUS[500], message)
 
 
 def describe_validation_error(item: Mapping[str, Any]) -> str:

@@ -41,6 +41,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
+from jobmanager.chunks import CHUNK_SIZE
 from jobmanager.domain.errors import InvalidInput, TooLarge
 from jobmanager.store.blobs import BlobStore, BlobTooLarge, BlobWriter
 
@@ -48,9 +49,6 @@ FILE_PART = "file"
 METADATA_PART = "metadata"
 FIELD_LIMIT = 1024 * 1024  # each non-file part
 MAX_PARTS = 16
-# Request chunks are gathered up to this size before one trip to a worker thread
-# parses them and writes the file data, so the event loop never blocks on disk I/O.
-BATCH = 1024 * 1024
 
 
 @dataclass
@@ -84,10 +82,12 @@ async def read_multipart(request: Request, blobs: BlobStore, limit: int) -> Mult
     boundary = _boundary(request.headers.get("content-type", ""))
     collector = _Collector(blobs, limit, boundary)
     try:
+        # Request chunks are gathered up to CHUNK_SIZE bytes before one trip to a worker thread
+        # parses them and writes the file data, so the event loop never blocks on disk I/O.
         batch = bytearray()
         async for chunk in request.stream():
             batch += chunk
-            if len(batch) >= BATCH:
+            if len(batch) >= CHUNK_SIZE:
                 await run_in_threadpool(collector.feed, bytes(batch))
                 batch.clear()
         if batch:

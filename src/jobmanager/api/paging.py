@@ -4,9 +4,12 @@
 the end is an empty list, not an error, and nothing matching is `totalPages: 0`
 (the official client asks for pages 0..totalPages inclusive).
 
-A route takes `page: PageDep`, hands `page.offset` / `page.size` to its repository,
-which answers the items and the total count, and returns `envelope("jobs", items,
-page, total)`: the official client's `{jobs, page}` and the Spring page fields in one.
+Every list has one signature. A route takes `page: PageDep` (and its area's filter
+dependency), calls its repository's `list_page(tenant_id, offset=page.offset,
+limit=page.size, flt=flt)` (or `list_<things>` for what belongs to one resource), which
+answers the records of the page and the total count, and returns `envelope("jobs",
+[JobPublic.of(r) for r in records], page, total)`: the official client's `{jobs, page}`
+and the Spring page fields in one.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ import typer
 
 from jobmanager.cli import (
     admin,
-    configs,
-    data,
+    configurations,
+    dataexchange,
     jobs,
     login,
     models,
@@ -31,8 +31,8 @@ app.command("login")(login.login)
 app.command("run")(run.run)
 app.command("run-note")(run_note.run_note)
 app.add_typer(models.app, name="models")
-app.add_typer(data.app, name="data")
-app.add_typer(configs.app, name="configs")
+app.add_typer(dataexchange.app, name="data")
+app.add_typer(configurations.app, name="configs")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(schedules.app, name="schedules")
 

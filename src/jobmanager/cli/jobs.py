@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.text import Text
 
 from jobmanager.cli.common import console
-from jobmanager.cli.configs import configuration_id, key_values
-from jobmanager.cli.data import download_folder, folder_of
+from jobmanager.cli.configurations import configuration_id, key_values
+from jobmanager.cli.dataexchange import download_folder, folder_of
 from jobmanager.cli.login import session
 from jobmanager.cli.models import model_id
 from jobmanager.cli.output import (

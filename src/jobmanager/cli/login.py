@@ -21,9 +21,9 @@ import typer
 
 from jobmanager.cli.output import error, reported, say
 from jobmanager.client import Client
+from jobmanager.home import dev_credentials_file, home_from_environment
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-DEV_CREDENTIALS = "dev-credentials.json"
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,6 @@ def credentials_path() -> Path:
     return config_folder() / "credentials.json"
 
 
-def embedded_home() -> Path:
-    return Path(os.environ.get("JOBMANAGER_HOME") or ".jobmanager")
-
-
 def _read(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text())
@@ -61,8 +57,8 @@ def saved_profile() -> dict[str, Any]:
     return _read(credentials_path())
 
 
-def dev_profile(home: Path | None = None) -> dict[str, Any]:
-    return _read((home or embedded_home()) / DEV_CREDENTIALS)
+def dev_profile() -> dict[str, Any]:
+    return _read(dev_credentials_file(home_from_environment()))
 
 
 def load_profile() -> Profile | None:

@@ -29,8 +29,8 @@ import httpx
 import typer
 
 from jobmanager.cli.common import errors
-from jobmanager.cli.configs import configuration_id
-from jobmanager.cli.data import download_folder, upload_folder
+from jobmanager.cli.configurations import configuration_id
+from jobmanager.cli.dataexchange import download_folder, upload_folder
 from jobmanager.cli.jobs import (
     ParamOption,
     TimeoutOption,
@@ -38,10 +38,11 @@ from jobmanager.cli.jobs import (
     parameters,
     watch_job,
 )
-from jobmanager.cli.login import DEV_CREDENTIALS, Profile, embedded_home, load_profile, session
+from jobmanager.cli.login import Profile, load_profile, session
 from jobmanager.cli.output import error, say, size
 from jobmanager.client import Client, Job, Model
 from jobmanager.client.folders import resolve_folder
+from jobmanager.home import HOME_VARIABLE, dev_credentials_file, home_from_environment
 
 DEFAULT_CONFIGURATION = "default"
 START_TIMEOUT_SECONDS = 60.0
@@ -77,7 +78,7 @@ class EmbeddedServer:
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("JOBMANAGER_")}
         env = {
             **inherited,
-            "JOBMANAGER_HOME": str(self.home.resolve()),
+            HOME_VARIABLE: str(self.home.resolve()),
             "JOBMANAGER_HOST": "127.0.0.1",
             "JOBMANAGER_PORT": str(self.port),
         }
@@ -97,7 +98,7 @@ class EmbeddedServer:
             highlight=False,
         )
         self._wait()
-        document = json.loads((self.home / DEV_CREDENTIALS).read_text())
+        document = json.loads(dev_credentials_file(self.home).read_text())
         return Profile(self.url, document["clientId"], document["clientSecret"], "embedded")
 
     def _wait(self) -> None:
@@ -110,7 +111,7 @@ class EmbeddedServer:
                     f"the embedded server exited at start-up (code {self.process.returncode})",
                     f"See {self.home / 'serve.log'}",
                 )
-            if answers(self.url) and (self.home / DEV_CREDENTIALS).exists():
+            if answers(self.url) and dev_credentials_file(self.home).exists():
                 return
             time.sleep(0.2)
         self.stop()
@@ -133,8 +134,8 @@ def choose_server() -> tuple[Profile, EmbeddedServer | None]:
     profile = load_profile()
     if profile is not None and (profile.source != "dev credentials" or answers(profile.url)):
         return profile, None
-    home = embedded_home()
-    if (home / DEV_CREDENTIALS).exists():
+    home = home_from_environment()
+    if dev_credentials_file(home).exists():
         server = EmbeddedServer(home, temporary=False)
     else:
         server = EmbeddedServer(Path(tempfile.mkdtemp(prefix="jobmanager-run-")), temporary=True)

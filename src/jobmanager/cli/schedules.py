@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from jobmanager.cli.configs import configuration_id
-from jobmanager.cli.data import folder_of
+from jobmanager.cli.configurations import configuration_id
+from jobmanager.cli.dataexchange import folder_of
 from jobmanager.cli.login import session
 from jobmanager.cli.models import model_id
 from jobmanager.cli.output import (

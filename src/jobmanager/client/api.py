@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from jobmanager.client.call import Endpoint, Pages
-from jobmanager.client.calls import data, jobs, models, prl
+from jobmanager.client.calls import configurations, dataexchange, jobs, models, schedules
 
 
 class Endpoints:
@@ -24,29 +24,29 @@ class Endpoints:
     delete_version = Endpoint(models.delete_version)
 
     # Data Exchange
-    upload_file = Endpoint(data.upload_file)
-    download_file = Endpoint(data.download_file)
-    replace_file = Endpoint(data.replace_file)
-    delete_file = Endpoint(data.delete_file)
-    get_file = Endpoint(data.get_file)
-    update_file = Endpoint(data.update_file)
-    create_directory = Endpoint(data.create_directory)
-    get_directory = Endpoint(data.get_directory)
-    update_directory = Endpoint(data.update_directory)
-    list_directory = Endpoint(data.list_directory)
-    iter_directory = Pages(data.list_directory)
-    delete_directory = Endpoint(data.delete_directory)
+    upload_file = Endpoint(dataexchange.upload_file)
+    download_file = Endpoint(dataexchange.download_file)
+    replace_file = Endpoint(dataexchange.replace_file)
+    delete_file = Endpoint(dataexchange.delete_file)
+    get_file = Endpoint(dataexchange.get_file)
+    update_file = Endpoint(dataexchange.update_file)
+    create_directory = Endpoint(dataexchange.create_directory)
+    get_directory = Endpoint(dataexchange.get_directory)
+    update_directory = Endpoint(dataexchange.update_directory)
+    list_directory = Endpoint(dataexchange.list_directory)
+    iter_directory = Pages(dataexchange.list_directory)
+    delete_directory = Endpoint(dataexchange.delete_directory)
 
     # Environment configurations
-    create_configuration = Endpoint(prl.create_configuration)
-    list_configurations = Endpoint(prl.list_configurations)
-    iter_configurations = Pages(prl.list_configurations)
-    get_configuration = Endpoint(prl.get_configuration)
-    update_configuration = Endpoint(prl.update_configuration)
-    delete_configuration = Endpoint(prl.delete_configuration)
-    list_environments = Endpoint(prl.list_environments)
-    iter_environments = Pages(prl.list_environments)
-    get_environment = Endpoint(prl.get_environment)
+    create_configuration = Endpoint(configurations.create_configuration)
+    list_configurations = Endpoint(configurations.list_configurations)
+    iter_configurations = Pages(configurations.list_configurations)
+    get_configuration = Endpoint(configurations.get_configuration)
+    update_configuration = Endpoint(configurations.update_configuration)
+    delete_configuration = Endpoint(configurations.delete_configuration)
+    list_environments = Endpoint(configurations.list_environments)
+    iter_environments = Pages(configurations.list_environments)
+    get_environment = Endpoint(configurations.get_environment)
 
     # Job Manager
     submit_job = Endpoint(jobs.submit_job)
@@ -54,10 +54,10 @@ class Endpoints:
     list_jobs = Endpoint(jobs.list_jobs)
     iter_jobs = Pages(jobs.list_jobs)
     stop_job = Endpoint(jobs.stop_job)
-    create_schedule = Endpoint(jobs.create_schedule)
-    get_schedule = Endpoint(jobs.get_schedule)
-    list_schedules = Endpoint(jobs.list_schedules)
-    iter_schedules = Pages(jobs.list_schedules)
-    delete_schedule = Endpoint(jobs.delete_schedule)
-    start_schedule = Endpoint(jobs.start_schedule)
-    stop_schedule = Endpoint(jobs.stop_schedule)
+    create_schedule = Endpoint(schedules.create_schedule)
+    get_schedule = Endpoint(schedules.get_schedule)
+    list_schedules = Endpoint(schedules.list_schedules)
+    iter_schedules = Pages(schedules.list_schedules)
+    delete_schedule = Endpoint(schedules.delete_schedule)
+    start_schedule = Endpoint(schedules.start_schedule)
+    stop_schedule = Endpoint(schedules.stop_schedule)

@@ -1,12 +1,11 @@
-"""Domain exceptions. The API maps each kind to one HTTP status, in one place."""
+"""Domain exceptions. The API maps each kind to one HTTP status and code, in one table
+(`api/errors.py`)."""
 
 from __future__ import annotations
 
 
 class DomainError(Exception):
     """Base of every error a caller may see; `message` is safe to show them."""
-
-    code = "jobmanager.error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -16,25 +15,17 @@ class DomainError(Exception):
 class InvalidInput(DomainError):
     """The request is malformed or names something it may not (HTTP 400)."""
 
-    code = "jobmanager.badRequest"
-
 
 class Unauthenticated(DomainError):
     """No credentials, or credentials that do not verify (HTTP 401)."""
-
-    code = "jobmanager.unauthorized"
 
 
 class Forbidden(DomainError):
     """Authenticated, but not allowed to do this (HTTP 403)."""
 
-    code = "jobmanager.forbidden"
-
 
 class NotFound(DomainError):
     """Unknown, or belonging to another tenant: the two are never told apart (HTTP 404)."""
-
-    code = "jobmanager.notFound"
 
     def __init__(self, kind: str, identifier: str) -> None:
         super().__init__(f"{kind} {identifier!r} not found")
@@ -45,10 +36,6 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     """The request clashes with the current state (HTTP 409)."""
 
-    code = "jobmanager.conflict"
-
 
 class TooLarge(DomainError):
     """The body exceeds a configured size limit (HTTP 413)."""
-
-    code = "jobmanager.payloadTooLarge"

@@ -17,6 +17,7 @@ Which operators a field accepts depends on its kind:
 The tree (:class:`Filter` → :class:`FieldCondition` → :data:`Cond`) is plain
 frozen dataclasses so that the store can translate it to SQL; ``after`` and
 ``before`` are normalized to ``gt`` and ``lt``, and dates are aware UTC.
+:func:`matches` evaluates it in Python: the oracle the SQL is tested against.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ class Filter:
     """Top-level conditions, ANDed. No fields = matches everything."""
 
     fields: tuple[FieldCondition, ...] = ()
+
+
+NO_FILTER = Filter()
 
 
 # ---------------------------------------------------------------- parsing
@@ -234,6 +238,9 @@ def _enum_choice(raw: str, field: str, choices: tuple[str, ...]) -> str:
 
 def matches(flt: Filter, record: Mapping[str, Any]) -> bool:
     """Whether ``record`` satisfies every field condition of ``flt``.
+
+    The language's reference semantics: the store's SQL translation
+    (``store.query.filter_clause``) is property-tested against it on both databases.
 
     A missing or null field satisfies no comparison. Records may hold enum
     members for enum fields and datetimes or ISO text for datetime fields.

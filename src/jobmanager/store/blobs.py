@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-CHUNK = 1024 * 1024
+from jobmanager.chunks import CHUNK_SIZE, chunks_of
 
 
 class BlobTooLarge(Exception):
@@ -56,7 +56,7 @@ class BlobStore(Protocol):
 
     def open(self, key: str) -> BinaryIO: ...
 
-    def read_chunks(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]: ...
+    def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]: ...
 
     def size(self, key: str) -> int: ...
 
@@ -101,10 +101,8 @@ class LocalBlobStore:
     def open(self, key: str) -> BinaryIO:
         return self._path(key).open("rb")
 
-    def read_chunks(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
-        with self.open(key) as handle:
-            while chunk := handle.read(chunk_size):
-                yield chunk
+    def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        yield from chunks_of(self.open(key), chunk_size)
 
     def size(self, key: str) -> int:
         return self._path(key).stat().st_size

@@ -21,14 +21,14 @@ import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, TypeAlias
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
-from jobmanager.domain.filters import DATETIME, STRING, FieldSpec, Filter
+from jobmanager.domain.filters import DATETIME, NO_FILTER, STRING, FieldSpec, Filter
 from jobmanager.store.blobs import BlobStore, BlobTooLarge
 from jobmanager.store.dataexchange_tree import PRIVATE_ROOT_ID as PRIVATE_ROOT_ID
 from jobmanager.store.dataexchange_tree import PUBLIC_ROOT_ID as PUBLIC_ROOT_ID
@@ -89,13 +89,8 @@ class DirectoryRecord:
     modified_by: str
 
 
-@dataclass(frozen=True)
-class DirectoryListing:
-    """One page of a folder: its sub-folders (by name) first, then its files (by name)."""
-
-    directories: list[DirectoryRecord]
-    files: list[FileRecord]
-    total: int
+# An entry of a folder: a sub-folder or a file.
+Entry: TypeAlias = DirectoryRecord | FileRecord
 
 
 class DataExchangeRepository:
@@ -163,9 +158,11 @@ class DataExchangeRepository:
         *,
         offset: int,
         limit: int,
-        flt: Filter | None = None,
-    ) -> DirectoryListing:
-        condition = filter_clause(flt or Filter(), _LISTING_COLUMNS)
+        flt: Filter = NO_FILTER,
+    ) -> tuple[list[Entry], int]:
+        """One page of a folder, its sub-folders (by name) first, then its files (by name),
+        and how many entries match."""
+        condition = filter_clause(flt, _LISTING_COLUMNS)
         where = (
             DataEntry.tenant_id == tenant_id,
             DataEntry.parent_id == directory_id,
@@ -181,11 +178,8 @@ class DataExchangeRepository:
                 .offset(offset)
                 .limit(limit)
             ).all()
-            return DirectoryListing(
-                directories=[_directory(r) for r in rows if r.is_directory],
-                files=[_file(r) for r in rows if not r.is_directory],
-                total=int(total or 0),
-            )
+            entries = [_directory(r) if r.is_directory else _file(r) for r in rows]
+            return entries, int(total or 0)
 
     def list_tree(self, tenant_id: str, folder_id: str) -> list[tuple[str, FileRecord]]:
         """Every file below a folder (a root too), with its path relative to the folder

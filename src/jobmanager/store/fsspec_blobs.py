@@ -16,7 +16,8 @@ from typing import Any, BinaryIO, cast
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
-from jobmanager.store.blobs import CHUNK, BlobWriter, TemporaryBlobWriter, check_key, write_all
+from jobmanager.chunks import CHUNK_SIZE, chunks_of
+from jobmanager.store.blobs import BlobWriter, TemporaryBlobWriter, check_key, write_all
 
 
 class FsspecBlobStore:
@@ -44,10 +45,8 @@ class FsspecBlobStore:
     def open(self, key: str) -> BinaryIO:
         return cast(BinaryIO, self.fs.open(self._path(key), "rb"))
 
-    def read_chunks(self, key: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
-        with self.open(key) as handle:
-            while chunk := handle.read(chunk_size):
-                yield chunk
+    def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
+        yield from chunks_of(self.open(key), chunk_size)
 
     def size(self, key: str) -> int:
         return int(self.fs.size(self._path(key)))

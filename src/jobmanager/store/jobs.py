@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import NotFound
-from jobmanager.domain.filters import Filter
+from jobmanager.domain.filters import NO_FILTER, Filter
 from jobmanager.domain.statuses import FINAL, JobStatus, can_transition
 from jobmanager.store.db import Database
 from jobmanager.store.query import filter_clause, paged
@@ -49,8 +49,8 @@ TRANSITION_FIELDS = frozenset(
 
 
 @dataclass(frozen=True)
-class JobCreate:
-    """What a caller asks for; references are checked when the job is created."""
+class JobSpec:
+    """What a caller sets on a job; references are checked when the job is created."""
 
     model_id: str
     configuration_id: str
@@ -129,42 +129,42 @@ class JobRepository:
 
     # ------------------------------------------------------------ create and read
 
-    def create(self, tenant_id: str, created_by: str, request: JobCreate) -> JobRecord:
+    def create(self, tenant_id: str, created_by: str, spec: JobSpec) -> JobRecord:
         """Check every reference for this tenant, then insert the job `SUBMITTED`.
 
         With an idempotency token, a repeat answers the job the first call made.
         """
-        if request.idempotency_token is not None:
-            existing = self._by_token(tenant_id, request.idempotency_token)
+        if spec.idempotency_token is not None:
+            existing = self._by_token(tenant_id, spec.idempotency_token)
             if existing is not None:
                 return existing
         try:
             with self.db.transaction() as session:
-                return to_record(self.insert(session, tenant_id, created_by, request))
+                return to_record(self.insert(session, tenant_id, created_by, spec))
         except IntegrityError:
-            if request.idempotency_token is None:
+            if spec.idempotency_token is None:
                 raise
-            existing = self._by_token(tenant_id, request.idempotency_token)
+            existing = self._by_token(tenant_id, spec.idempotency_token)
             if existing is None:
                 raise
             return existing
 
-    def insert(self, session: Session, tenant_id: str, created_by: str, request: JobCreate) -> Job:
+    def insert(self, session: Session, tenant_id: str, created_by: str, spec: JobSpec) -> Job:
         """Insert inside the caller's transaction (the scheduler records its firing with it)."""
-        version_id = check_job_references(session, tenant_id, request)
+        version_id = check_job_references(session, tenant_id, spec)
         job = Job(
             tenant_id=tenant_id,
             created_by=created_by,
-            model_id=request.model_id,
+            model_id=spec.model_id,
             model_version_id=version_id,
-            configuration_id=request.configuration_id,
-            input_folder_id=request.input_folder_id,
-            output_folder_id=request.output_folder_id,
-            max_execution_seconds=request.max_execution_seconds,
-            parameters=request.parameters,
-            options=request.options,
-            idempotency_token=request.idempotency_token,
-            schedule_id=request.schedule_id,
+            configuration_id=spec.configuration_id,
+            input_folder_id=spec.input_folder_id,
+            output_folder_id=spec.output_folder_id,
+            max_execution_seconds=spec.max_execution_seconds,
+            parameters=spec.parameters,
+            options=spec.options,
+            idempotency_token=spec.idempotency_token,
+            schedule_id=spec.schedule_id,
             status=JobStatus.SUBMITTED.value,
             message="",
             creation_date=utcnow(),
@@ -193,8 +193,8 @@ class JobRepository:
             job = session.get(Job, job_id)
             return to_record(job) if job is not None else None
 
-    def list(
-        self, tenant_id: str, flt: Filter, offset: int, size: int
+    def list_page(
+        self, tenant_id: str, *, offset: int, limit: int, flt: Filter = NO_FILTER
     ) -> tuple[list[JobRecord], int]:
         """One page of the tenant's jobs, newest first, and how many match (capped)."""
         query: Select[Any] = (
@@ -203,7 +203,7 @@ class JobRepository:
             .order_by(Job.creation_date.desc(), Job.id.desc())
         )
         with self.db.reading() as session:
-            rows, total = paged(session, query, offset, size)
+            rows, total = paged(session, query, offset, limit)
             return [to_record(row) for row in rows], total
 
     # ------------------------------------------------------------ status

@@ -130,10 +130,10 @@ class ModelRepository:
         self,
         tenant_id: str,
         *,
-        filters: Mapping[str, str],
-        descending: bool,
         offset: int,
         limit: int,
+        filters: Mapping[str, str],
+        descending: bool,
     ) -> tuple[list[ModelRecord], int]:
         """One page ordered by name, and the count of all that match.
 

@@ -16,50 +16,50 @@ from jobmanager.domain.errors import InvalidInput
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
 
 if TYPE_CHECKING:
-    from jobmanager.store.jobs import JobCreate
+    from jobmanager.store.jobs import JobSpec
 
 ROOT_FOLDERS = frozenset({"_PUBLIC_ROOT_ID", "_PRIVATE_ROOT_ID"})
 RUNNABLE_KINDS = frozenset({"zeppelin", "jupyter"})
 
 
-def check_job_references(session: Session, tenant_id: str, request: JobCreate) -> str:
+def check_job_references(session: Session, tenant_id: str, spec: JobSpec) -> str:
     """Check the model, configuration and folders; return the model version to run."""
-    version_id = _runnable_version(session, tenant_id, request)
+    version_id = _runnable_version(session, tenant_id, spec)
     configuration, input_folder, output_folder = session.execute(
         select(
-            _scalar(select(Configuration.id), Configuration, request.configuration_id, tenant_id),
-            _folder(request.input_folder_id, tenant_id),
-            _folder(request.output_folder_id, tenant_id),
+            _scalar(select(Configuration.id), Configuration, spec.configuration_id, tenant_id),
+            _folder(spec.input_folder_id, tenant_id),
+            _folder(spec.output_folder_id, tenant_id),
         )
     ).one()
     if configuration is None:
-        raise InvalidInput(f"configurationId: no configuration {request.configuration_id!r}")
-    _check_folder(request.input_folder_id, input_folder, "inputFolderId")
-    _check_folder(request.output_folder_id, output_folder, "outputFolderId")
+        raise InvalidInput(f"configurationId: no configuration {spec.configuration_id!r}")
+    _check_folder(spec.input_folder_id, input_folder, "inputFolderId")
+    _check_folder(spec.output_folder_id, output_folder, "outputFolderId")
     return version_id
 
 
-def _runnable_version(session: Session, tenant_id: str, request: JobCreate) -> str:
+def _runnable_version(session: Session, tenant_id: str, spec: JobSpec) -> str:
     query = (
         select(ModelVersion.id, ModelVersion.payload_kind)
         .join(Model, Model.id == ModelVersion.model_id)
-        .where(Model.id == request.model_id, Model.tenant_id == tenant_id)
+        .where(Model.id == spec.model_id, Model.tenant_id == tenant_id)
     )
-    if request.model_version_id is not None:
-        query = query.where(ModelVersion.id == request.model_version_id)
+    if spec.model_version_id is not None:
+        query = query.where(ModelVersion.id == spec.model_version_id)
     row = session.execute(query.order_by(ModelVersion.number.desc()).limit(1)).first()
     if row is None:
         model = session.scalar(
-            select(Model.id).where(Model.id == request.model_id, Model.tenant_id == tenant_id)
+            select(Model.id).where(Model.id == spec.model_id, Model.tenant_id == tenant_id)
         )
         if model is None:
-            raise InvalidInput(f"modelId: no model {request.model_id!r}")
-        field = "modelVersionId" if request.model_version_id is not None else "modelId"
-        version = request.model_version_id or ""
-        raise InvalidInput(f"{field}: model {request.model_id!r} has no version {version}".strip())
+            raise InvalidInput(f"modelId: no model {spec.model_id!r}")
+        field = "modelVersionId" if spec.model_version_id is not None else "modelId"
+        version = spec.model_version_id or ""
+        raise InvalidInput(f"{field}: model {spec.model_id!r} has no version {version}".strip())
     if row.payload_kind not in RUNNABLE_KINDS:
         raise InvalidInput(
-            f"modelId: model {request.model_id!r} is not runnable: a job runs a Zeppelin note "
+            f"modelId: model {spec.model_id!r} is not runnable: a job runs a Zeppelin note "
             "(.zpln or note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
         )
     return str(row.id)

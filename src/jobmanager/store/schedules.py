@@ -22,16 +22,16 @@ from sqlalchemy.orm import Session
 
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput, NotFound
-from jobmanager.domain.filters import Filter
+from jobmanager.domain.filters import NO_FILTER, Filter
+from jobmanager.domain.firings import DueSchedule, FiringPlan, Misfire
 from jobmanager.domain.statuses import FINAL
 from jobmanager.store.db import Database
-from jobmanager.store.jobs import JobCreate, JobRepository
+from jobmanager.store.jobs import JobRepository, JobSpec
 from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import Job, Schedule, ScheduleFiring
 from jobmanager.store.types import utcnow
 
-Misfire = Literal["once", "skip", "all"]
 Overlap = Literal["skip", "allow"]
 # Firings kept per schedule, newest first. Exactly-once rests on the compare-and-set and
 # on the unique rows of recent fire times; older rows are history and are pruned.
@@ -73,9 +73,9 @@ class ScheduleSpec:
     overlap: Overlap = "skip"
     parameters: dict[str, Any] = field(default_factory=dict)
 
-    def job(self, schedule_id: str | None = None) -> JobCreate:
+    def job(self, schedule_id: str | None = None) -> JobSpec:
         """The job a firing creates (also what the references are checked with)."""
-        return JobCreate(
+        return JobSpec(
             model_id=self.model_id,
             configuration_id=self.configuration_id,
             input_folder_id=self.input_folder_id,
@@ -105,36 +105,6 @@ class FiringRecord:
     job_id: str | None
     reason: str
     created_at: datetime
-
-
-@dataclass(frozen=True)
-class DueSchedule:
-    """What the scheduler needs to plan a schedule's firings."""
-
-    id: str
-    next_fire_at: datetime
-    schedule_string: str
-    timezone: str
-    misfire: Misfire
-
-
-@dataclass(frozen=True)
-class PlannedFiring:
-    """One fire time to record: create its job, or skip it with `reason`."""
-
-    fire_time: datetime
-    create_job: bool = True
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class FiringPlan:
-    """Fire `firings` and move `next_fire_at` from `expected_next` to `next_fire_at`."""
-
-    schedule_id: str
-    expected_next: datetime
-    firings: tuple[PlannedFiring, ...]
-    next_fire_at: datetime | None
 
 
 def to_record(row: Schedule) -> ScheduleRecord:
@@ -210,7 +180,7 @@ class ScheduleRepository:
             return to_record(_owned(session, tenant_id, schedule_id))
 
     def list_page(
-        self, tenant_id: str, flt: Filter, offset: int, size: int
+        self, tenant_id: str, *, offset: int, limit: int, flt: Filter = NO_FILTER
     ) -> tuple[list[ScheduleRecord], int]:
         """One page of the tenant's schedules, newest first, and how many match."""
         query: Select[Any] = (
@@ -219,7 +189,7 @@ class ScheduleRepository:
             .order_by(Schedule.creation_date.desc(), Schedule.id.desc())
         )
         with self.db.reading() as session:
-            rows, total = paged(session, query, offset, size)
+            rows, total = paged(session, query, offset, limit)
             return [to_record(row) for row in rows], total
 
     def delete(self, tenant_id: str, schedule_id: str) -> None:
@@ -251,8 +221,8 @@ class ScheduleRepository:
             session.flush()
             return to_record(row)
 
-    def firings(
-        self, tenant_id: str, schedule_id: str, offset: int, size: int
+    def list_firings(
+        self, tenant_id: str, schedule_id: str, *, offset: int, limit: int
     ) -> tuple[list[FiringRecord], int]:
         """The schedule's firings, newest fire time first."""
         query: Select[Any] = (
@@ -262,7 +232,7 @@ class ScheduleRepository:
         )
         with self.db.reading() as session:
             _owned(session, tenant_id, schedule_id)
-            rows, total = paged(session, query, offset, size)
+            rows, total = paged(session, query, offset, limit)
             return [_firing_record(row) for row in rows], total
 
     # ------------------------------------------------------------ the scheduler's calls

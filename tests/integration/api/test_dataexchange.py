@@ -17,6 +17,7 @@ from sqlalchemy import select
 from jobmanager.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
 from jobmanager.services import Services
 from jobmanager.settings import Settings
+from jobmanager.store.dataexchange import DirectoryRecord
 from jobmanager.store.tables import DataEntry
 from tests.conftest import TenantClient, assert_error, basic
 
@@ -45,12 +46,13 @@ def post_file(
     type: Any = "text/plain",
 ) -> Response:
     metadata = json.dumps({"name": name, "parentId": parent, "type": type})
-    return client.post(
+    answer: Response = client.post(
         f"{DX}/files",
         files={"file": (name, content, "application/octet-stream")},
         data={"metadata": metadata},
         headers=tenant.headers,
     )
+    return answer
 
 
 def upload(
@@ -703,9 +705,8 @@ def test_concurrent_put_files_share_the_folders_they_make(
     assert [path for path, _ in tree] == sorted(paths)
     for path, record in tree:
         assert b"".join(services.store.blobs.read_chunks(record.blob_key)) == path.encode()
-    assert [d.name for d in dx.list_directory(tid, PUBLIC, offset=0, limit=10).directories] == [
-        "run"
-    ]
+    entries, _ = dx.list_directory(tid, PUBLIC, offset=0, limit=10)
+    assert [d.name for d in entries if isinstance(d, DirectoryRecord)] == ["run"]
     assert blob_count(settings) == len(paths)
 
 

@@ -63,7 +63,8 @@ def post_official(
     """POST exactly the bytes the official client builds."""
     body = official_body(payload, filename, mime, json.dumps(metadata))
     headers = {**tenant.headers, "Content-Type": OFFICIAL_TYPE, "Accept": "*/*"}
-    return client.post(url, content=body, headers=headers)
+    answer: httpx.Response = client.post(url, content=body, headers=headers)
+    return answer
 
 
 def create_model(
@@ -95,7 +96,8 @@ def stored_blobs(settings: Settings) -> list[Path]:
 
 def download(client: TestClient, tenant: TenantClient, url: str) -> httpx.Response:
     headers = {**tenant.headers, "Content-Type": "application/octet-stream", "Accept": "*/*"}
-    return client.get(url, headers=headers)
+    answer: httpx.Response = client.get(url, headers=headers)
+    return answer
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def api(server: ServerProcess) -> Iterator[Client]:
 
 def notebook(*sources: str) -> str:
     """A Jupyter notebook (nbformat 4) with one code cell per source."""
-    cells = [
+    cells: list[dict[str, Any]] = [
         {
             "cell_type": "code",
             "metadata": {},

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,8 +21,8 @@ from jobmanager.client import (
 from tests.acceptance.server import ServerProcess, free_port
 
 
-def run(coroutine):  # type: ignore[no-untyped-def]
-    return asyncio.run(coroutine)
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(coroutine)
 
 
 def connect(server: ServerProcess) -> AsyncClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jobmanager.services import Services
-from jobmanager.store.jobs import JobCreate
+from jobmanager.store.jobs import JobSpec
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
 
 
@@ -17,7 +17,7 @@ class Seed:
     input_id: str
     output_id: str
 
-    def job(self, **changes: object) -> JobCreate:
+    def job(self, **changes: object) -> JobSpec:
         values: dict[str, object] = {
             "model_id": self.model_id,
             "configuration_id": self.configuration_id,
@@ -26,7 +26,7 @@ class Seed:
             "max_execution_seconds": 60,
         }
         values.update(changes)
-        return JobCreate(**values)  # type: ignore[arg-type]
+        return JobSpec(**values)  # type: ignore[arg-type]
 
 
 def seed(

@@ -9,9 +9,10 @@ import pytest
 
 from jobmanager.api.routes.jobs import JOB_FILTER_FIELDS
 from jobmanager.domain.errors import InvalidInput, NotFound
-from jobmanager.domain.filters import Filter, parse_filter
+from jobmanager.domain.filters import parse_filter
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.services import Services
+from jobmanager.store.jobs import JobRecord
 from jobmanager.store.types import utcnow
 from tests.integration.jobs.seed import add_configuration, seed
 
@@ -33,7 +34,7 @@ def test_create_checks_every_reference(services: Services) -> None:
     for field, request in cases.items():
         with pytest.raises(InvalidInput, match=field):
             jobs.create(s.tenant_id, "acme", request)
-    assert jobs.list(s.tenant_id, Filter(), 0, 100)[1] == 1
+    assert jobs.list_page(s.tenant_id, offset=0, limit=100)[1] == 1
 
 
 def test_a_model_that_is_not_a_notebook_is_refused(services: Services) -> None:
@@ -50,7 +51,7 @@ def test_another_tenants_resources_cannot_be_named_or_seen(services: Services) -
     job = services.store.jobs.create(a.tenant_id, "a", a.job())
     with pytest.raises(NotFound):
         services.store.jobs.get(b.tenant_id, job.id)
-    assert services.store.jobs.list(b.tenant_id, Filter(), 0, 100) == ([], 0)
+    assert services.store.jobs.list_page(b.tenant_id, offset=0, limit=100) == ([], 0)
 
 
 def test_root_folders_are_valid_inputs(services: Services) -> None:
@@ -164,19 +165,20 @@ def test_list_is_newest_first_paged_and_filtered(services: Services) -> None:
     jobs = services.store.jobs
     made = [jobs.create(s.tenant_id, "acme", s.job()) for _ in range(5)]
     jobs.transition(made[0].id, [JobStatus.SUBMITTED], JobStatus.FAILED, message="Error: boom")
-    page, total = jobs.list(s.tenant_id, Filter(), 0, 2)
+    page, total = jobs.list_page(s.tenant_id, offset=0, limit=2)
     assert total == 5 and [j.id for j in page] == [made[4].id, made[3].id]
-    assert jobs.list(s.tenant_id, Filter(), 6, 2) == ([], 5)
+    assert jobs.list_page(s.tenant_id, offset=6, limit=2) == ([], 5)
     fields = STATUS["status"]
-    failed = parse_filter('{"status": {"or": [{"eq": "FAILED"}, {"eq": "STOPPED"}]}}', fields)
-    assert [j.id for j in jobs.list(s.tenant_id, failed, 0, 100)[0]] == [made[0].id]
-    lower = parse_filter('{"message": {"contains": "error"}}', fields)
-    assert jobs.list(s.tenant_id, lower, 0, 100)[1] == 0  # contains is case-sensitive
-    upper = parse_filter('{"message": {"contains": "Error"}}', fields)
-    assert jobs.list(s.tenant_id, upper, 0, 100)[1] == 1
+
+    def matching(text: str) -> tuple[list[JobRecord], int]:
+        return jobs.list_page(s.tenant_id, offset=0, limit=100, flt=parse_filter(text, fields))
+
+    failed = '{"status": {"or": [{"eq": "FAILED"}, {"eq": "STOPPED"}]}}'
+    assert [j.id for j in matching(failed)[0]] == [made[0].id]
+    assert matching('{"message": {"contains": "error"}}')[1] == 0  # contains is case-sensitive
+    assert matching('{"message": {"contains": "Error"}}')[1] == 1
     future = (utcnow() + timedelta(minutes=1)).isoformat()
-    after = parse_filter(f'{{"creationDate": {{"after": "{future}"}}}}', fields)
-    assert jobs.list(s.tenant_id, after, 0, 100)[1] == 0
+    assert matching(f'{{"creationDate": {{"after": "{future}"}}}}')[1] == 0
 
 
 def test_stale_jobs_and_purge(services: Services) -> None:

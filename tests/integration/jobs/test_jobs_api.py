@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from jobmanager.dispatch.base import Dispatcher
+from jobmanager.services import Services
 from jobmanager.settings import Settings
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import JOBS, create_configuration, upload_model, zeppelin_note
@@ -187,6 +189,29 @@ def test_bad_list_queries_are_400(
     client: TestClient, tenant_a: TenantClient, query: dict[str, str]
 ) -> None:
     assert_error(client.get(JOBS, headers=tenant_a.headers, params=query), 400)
+
+
+class BrokenDispatcher(Dispatcher):
+    """A broker that is down: every dispatch raises."""
+
+    def dispatch(self, job_id: str) -> None:
+        raise ConnectionError("the broker is down")
+
+
+def test_a_failed_dispatch_leaves_the_stored_job_waiting_for_the_sweep(
+    client: TestClient,
+    services: Services,
+    tenant_a: TenantClient,
+    body: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client.app.state.dispatcher = BrokenDispatcher()  # type: ignore[attr-defined]
+    answer = client.post(JOBS, headers=tenant_a.headers, json=body)
+    assert answer.status_code == 201, answer.text
+    job = answer.json()
+    assert job["status"] == "SUBMITTED"
+    assert job["id"] in services.store.execution.waiting_jobs()
+    assert f"job {job['id']} is stored but dispatching it failed" in caplog.text
 
 
 def test_unknown_job_is_404(client: TestClient, tenant_a: TenantClient) -> None:

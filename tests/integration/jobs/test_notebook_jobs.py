@@ -35,7 +35,8 @@ def notebook(*cells: str, parameters: str | None = None) -> bytes:
         cell.metadata["tags"] = ["parameters"]
         book.cells.append(cell)
     book.cells.extend(nbformat.v4.new_code_cell(source) for source in cells)
-    return nbformat.writes(book).encode()
+    text: str = nbformat.writes(book)
+    return text.encode()
 
 
 def run(
@@ -60,7 +61,8 @@ def run(
 
 def executed(client: TestClient, tenant: TenantClient, folder: str) -> nbformat.NotebookNode:
     """The executed notebook, checked valid by nbformat, without papermill's banner cells."""
-    book = nbformat.reads(folder_files(client, tenant, folder)["nb.ipynb"].decode(), as_version=4)
+    text = folder_files(client, tenant, folder)["nb.ipynb"].decode()
+    book: nbformat.NotebookNode = nbformat.reads(text, as_version=4)
     nbformat.validate(book)
     book.cells = [cell for cell in book.cells if cell.cell_type == "code"]
     return book

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -14,27 +13,28 @@ from jobmanager.api.filtering import filter_query
 from jobmanager.api.multipart import read_multipart
 from jobmanager.api.paging import PageDep
 from jobmanager.api.schemas.dataexchange import (
+    DirectoryContentPublic,
     DirectoryCreate,
+    DirectoryPublic,
     EntryChange,
-    directory_json,
+    FilePublic,
     download_headers,
     download_media_type,
-    file_json,
     file_metadata,
-    listing_json,
 )
+from jobmanager.chunks import chunks_of
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.filters import Filter
-from jobmanager.store.blobs import CHUNK
 from jobmanager.store.dataexchange import LISTING_FIELDS
 
 router = APIRouter(prefix="/api/dataexchange/v3", tags=["dataexchange"])
+ListingFilterDep = Annotated[Filter, Depends(filter_query(LISTING_FIELDS))]
 
 
 @router.post("/files", status_code=201)
 async def upload_file(
     request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> FilePublic:
     upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
     with upload.discard_on_error():
         metadata, name = file_metadata(upload.metadata, upload.filename)
@@ -48,14 +48,14 @@ async def upload_file(
             type=metadata.media_type,
             modified_by=caller.client_id,
         )
-    return file_json(record)
+    return FilePublic.of(record)
 
 
 @router.get("/files/{file_id}")
 def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> StreamingResponse:
     record, handle = store.dataexchange.open_file(caller.tenant_id, file_id)
     return StreamingResponse(
-        _chunks(handle),
+        chunks_of(handle),
         media_type=download_media_type(record),
         headers=download_headers(record),
     )
@@ -64,7 +64,7 @@ def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> Streaming
 @router.put("/files/{file_id}")
 async def replace_file(
     file_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
-) -> dict[str, Any]:
+) -> FilePublic:
     upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
     with upload.discard_on_error():
         record = await run_in_threadpool(
@@ -75,7 +75,7 @@ async def replace_file(
             size=upload.size,
             modified_by=caller.client_id,
         )
-    return file_json(record)
+    return FilePublic.of(record)
 
 
 @router.delete("/files/{file_id}", status_code=204)
@@ -85,14 +85,12 @@ def delete_file(file_id: str, caller: CallerDep, store: StoreDep) -> Response:
 
 
 @router.get("/files/{file_id}/properties")
-def file_properties(file_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
-    return file_json(store.dataexchange.get_file(caller.tenant_id, file_id))
+def file_properties(file_id: str, caller: CallerDep, store: StoreDep) -> FilePublic:
+    return FilePublic.of(store.dataexchange.get_file(caller.tenant_id, file_id))
 
 
 @router.patch("/files/{file_id}/properties")
-def change_file(
-    file_id: str, body: EntryChange, caller: CallerDep, store: StoreDep
-) -> dict[str, Any]:
+def change_file(file_id: str, body: EntryChange, caller: CallerDep, store: StoreDep) -> FilePublic:
     record = store.dataexchange.update_file(
         caller.tenant_id,
         file_id,
@@ -100,26 +98,26 @@ def change_file(
         parent_id=body.parentId,
         modified_by=caller.client_id,
     )
-    return file_json(record)
+    return FilePublic.of(record)
 
 
 @router.post("/directories", status_code=201)
-def create_directory(body: DirectoryCreate, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
+def create_directory(body: DirectoryCreate, caller: CallerDep, store: StoreDep) -> DirectoryPublic:
     record = store.dataexchange.create_directory(
         caller.tenant_id, body.parentId, body.name, modified_by=caller.client_id
     )
-    return directory_json(record)
+    return DirectoryPublic.of(record)
 
 
 @router.get("/directories/{directory_id}/properties")
-def directory_properties(directory_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
-    return directory_json(store.dataexchange.get_directory(caller.tenant_id, directory_id))
+def directory_properties(directory_id: str, caller: CallerDep, store: StoreDep) -> DirectoryPublic:
+    return DirectoryPublic.of(store.dataexchange.get_directory(caller.tenant_id, directory_id))
 
 
 @router.patch("/directories/{directory_id}/properties")
 def change_directory(
     directory_id: str, body: EntryChange, caller: CallerDep, store: StoreDep
-) -> dict[str, Any]:
+) -> DirectoryPublic:
     record = store.dataexchange.update_directory(
         caller.tenant_id,
         directory_id,
@@ -127,7 +125,7 @@ def change_directory(
         parent_id=body.parentId,
         modified_by=caller.client_id,
     )
-    return directory_json(record)
+    return DirectoryPublic.of(record)
 
 
 @router.get("/directories/{directory_id}")
@@ -136,12 +134,12 @@ def list_directory(
     caller: CallerDep,
     store: StoreDep,
     page: PageDep,
-    flt: Annotated[Filter, Depends(filter_query(LISTING_FIELDS))],
-) -> dict[str, Any]:
-    listing = store.dataexchange.list_directory(
+    flt: ListingFilterDep,
+) -> DirectoryContentPublic:
+    entries, total = store.dataexchange.list_directory(
         caller.tenant_id, directory_id, offset=page.offset, limit=page.size, flt=flt
     )
-    return listing_json(listing, page)
+    return DirectoryContentPublic.of(entries, page, total)
 
 
 @router.delete("/directories/{directory_id}", status_code=204)
@@ -163,9 +161,3 @@ def _flag(name: str, raw: str | None) -> bool:
     if raw.strip().lower() == "true":
         return True
     raise InvalidInput(f"{name} must be true or false, got {raw[:40]!r}")
-
-
-def _chunks(handle: BinaryIO) -> Iterator[bytes]:
-    with handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk

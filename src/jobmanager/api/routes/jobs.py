@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 
-from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
+from jobmanager.api.deps import CallerDep, DispatcherDep, SettingsDep, StoreDep
 from jobmanager.api.filtering import filter_query
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.jobs import JobCreate, JobListPublic, JobPublic
-from jobmanager.dispatch.base import Dispatcher
-from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.store import jobs as job_store
 from jobmanager.store.jobs import JobRecord
 
+log = logging.getLogger("jobmanager.api.jobs")
 router = APIRouter(prefix="/api/jobmanager/v3/jobs", tags=["jobs"])
 
 JOB_FILTER_FIELDS = {
@@ -25,14 +24,6 @@ JOB_FILTER_FIELDS = {
     "status": enum_field(JobStatus),
     "creationDate": DATETIME,
 }
-
-
-def get_dispatcher(request: Request) -> Dispatcher:
-    dispatcher: Dispatcher = request.app.state.dispatcher
-    return dispatcher
-
-
-DispatcherDep = Annotated[Dispatcher, Depends(get_dispatcher)]
 JobFilterDep = Annotated[Filter, Depends(filter_query(JOB_FILTER_FIELDS))]
 
 
@@ -52,24 +43,11 @@ def create_job(
     settings: SettingsDep,
     dispatcher: DispatcherDep,
 ) -> JobPublic:
-    seconds = body.maximumExecutionTimeInSeconds or settings.default_execution_seconds
-    if seconds > settings.max_execution_seconds:
-        raise InvalidInput(
-            f"maximumExecutionTimeInSeconds: at most {settings.max_execution_seconds}"
-        )
-    request = job_store.JobCreate(
-        model_id=body.modelId,
-        configuration_id=body.configurationId,
-        input_folder_id=body.inputFolderId,
-        output_folder_id=body.outputFolderId,
-        max_execution_seconds=seconds,
-        model_version_id=body.modelVersionId,
-        parameters=body.parameters,
-        options={"stopOnError": body.stopOnError},
-        idempotency_token=body.idempotencyToken,
-    )
-    job = store.jobs.create(caller.tenant_id, caller.tenant, request)
-    dispatcher.dispatch(job.id)
+    job = store.jobs.create(caller.tenant_id, caller.tenant, body.to_spec(settings.time_limits))
+    try:
+        dispatcher.dispatch(job.id)
+    except Exception:  # the job is stored SUBMITTED: the sweep dispatches it again
+        log.exception("job %s is stored but dispatching it failed; the sweep will", job.id)
     return JobPublic.of(job)
 
 
@@ -77,8 +55,10 @@ def create_job(
 def list_jobs(
     caller: CallerDep, store: StoreDep, page: PageDep, flt: JobFilterDep
 ) -> dict[str, Any]:
-    jobs, total = store.jobs.list(caller.tenant_id, flt, page.offset, page.size)
-    return envelope("jobs", [JobPublic.of(job) for job in jobs], page, total)
+    records, total = store.jobs.list_page(
+        caller.tenant_id, offset=page.offset, limit=page.size, flt=flt
+    )
+    return envelope("jobs", [JobPublic.of(record) for record in records], page, total)
 
 
 @router.get("/{job_id}", response_model=JobPublic)

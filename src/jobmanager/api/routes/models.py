@@ -9,11 +9,11 @@ for the newest version wherever a version id goes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated, BinaryIO, TypeVar
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -34,7 +34,7 @@ from jobmanager.api.schemas.models import (
     parse_model_filter,
     parse_sort,
 )
-from jobmanager.store.blobs import CHUNK
+from jobmanager.chunks import chunks_of
 from jobmanager.store.models import ModelRecord, Payload, VersionRecord
 
 router = APIRouter(prefix="/api/modelmanagement/v3", tags=["models"])
@@ -59,20 +59,30 @@ async def create_model(
     return ModelPublic.of(await _save_upload(upload, ModelCreate, save))
 
 
+def model_filter(filter: Annotated[str | None, Query()] = None) -> dict[str, str]:
+    """The `filter` parameter of the model list; a bad one answers 400."""
+    return parse_model_filter(filter)
+
+
+def name_descending(sort: Annotated[str | None, Query()] = None) -> bool:
+    """The `sort` parameter of the model list: True for names descending."""
+    return parse_sort(sort)
+
+
+ModelFilterDep = Annotated[dict[str, str], Depends(model_filter)]
+DescendingDep = Annotated[bool, Depends(name_descending)]
+
+
 @router.get("/models")
 def list_models(
     caller: CallerDep,
     store: StoreDep,
     page: PageDep,
-    filter: Annotated[str | None, Query()] = None,
-    sort: Annotated[str | None, Query()] = None,
+    flt: ModelFilterDep,
+    descending: DescendingDep,
 ) -> ModelList:
     records, total = store.models.list_page(
-        caller.tenant_id,
-        filters=parse_model_filter(filter),
-        descending=parse_sort(sort),
-        offset=page.offset,
-        limit=page.size,
+        caller.tenant_id, offset=page.offset, limit=page.size, filters=flt, descending=descending
     )
     models = [ModelPublic.of(record) for record in records]
     return ModelList(models=models, page=PagePublic(**page_info(page, total)))
@@ -129,7 +139,9 @@ def get_version(
         "Content-Length": str(record.payload_size),
         "Content-Disposition": _attachment(record.payload_filename or record.id),
     }
-    return StreamingResponse(_chunks(handle), media_type=record.payload_media_type, headers=headers)
+    return StreamingResponse(
+        chunks_of(handle), media_type=record.payload_media_type, headers=headers
+    )
 
 
 @router.patch("/models/{model_id}/versions/last")
@@ -172,12 +184,6 @@ def _wants_payload(request: Request) -> bool:
     content_type = request.headers.get("content-type", "")
     accept = request.headers.get("accept", "")
     return content_type.split(";")[0].strip().lower() == OCTET_STREAM or OCTET_STREAM in accept
-
-
-def _chunks(handle: BinaryIO) -> Iterator[bytes]:
-    with handle:
-        while chunk := handle.read(CHUNK):
-            yield chunk
 
 
 def _attachment(filename: str) -> str:

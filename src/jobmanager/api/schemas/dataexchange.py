@@ -11,7 +11,7 @@ from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.paging import PageRequest, page_info, spring_fields
 from jobmanager.api.schemas import timestamp
 from jobmanager.domain.errors import InvalidInput
-from jobmanager.store.dataexchange import DirectoryListing, DirectoryRecord, FileRecord
+from jobmanager.store.dataexchange import DirectoryRecord, Entry, FileRecord
 
 MAX_TYPE_CHARS = 255
 MAX_ID_CHARS = 64
@@ -79,36 +79,63 @@ def file_metadata(document: dict[str, Any] | None, filename: str) -> tuple[FileM
     return metadata, name
 
 
-def file_json(record: FileRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "parentId": record.parent_id,
-        "name": record.name,
-        "type": record.type,
-        "sizeInBytes": record.size_in_bytes,
-        "modifiedDate": timestamp(record.modified_date),
-        "modifiedBy": record.modified_by,
-    }
+class FilePublic(BaseModel):
+    id: str
+    parentId: str
+    name: str
+    type: str
+    sizeInBytes: int
+    modifiedDate: str
+    modifiedBy: str
+
+    @classmethod
+    def of(cls, record: FileRecord) -> FilePublic:
+        return cls(
+            id=record.id,
+            parentId=record.parent_id,
+            name=record.name,
+            type=record.type,
+            sizeInBytes=record.size_in_bytes,
+            modifiedDate=timestamp(record.modified_date),
+            modifiedBy=record.modified_by,
+        )
 
 
-def directory_json(record: DirectoryRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "name": record.name,
-        "parentId": record.parent_id,
-        "modifiedDate": timestamp(record.modified_date),
-        "modifiedBy": record.modified_by,
-    }
+class DirectoryPublic(BaseModel):
+    id: str
+    name: str
+    parentId: str
+    modifiedDate: str
+    modifiedBy: str
+
+    @classmethod
+    def of(cls, record: DirectoryRecord) -> DirectoryPublic:
+        return cls(
+            id=record.id,
+            name=record.name,
+            parentId=record.parent_id,
+            modifiedDate=timestamp(record.modified_date),
+            modifiedBy=record.modified_by,
+        )
 
 
-def listing_json(listing: DirectoryListing, page: PageRequest) -> dict[str, Any]:
-    count = len(listing.files) + len(listing.directories)
-    return {
-        "files": [file_json(f) for f in listing.files],
-        "directories": [directory_json(d) for d in listing.directories],
-        "page": page_info(page, listing.total),
-        **spring_fields(page, listing.total, count),
-    }
+class DirectoryContentPublic(BaseModel):
+    """A folder's page: `{files, directories, page}` and the Spring page fields beside."""
+
+    model_config = ConfigDict(extra="allow")
+
+    files: list[FilePublic]
+    directories: list[DirectoryPublic]
+    page: dict[str, int]
+
+    @classmethod
+    def of(cls, entries: list[Entry], page: PageRequest, total: int) -> DirectoryContentPublic:
+        return cls(
+            files=[FilePublic.of(e) for e in entries if isinstance(e, FileRecord)],
+            directories=[DirectoryPublic.of(e) for e in entries if isinstance(e, DirectoryRecord)],
+            page=page_info(page, total),
+            **spring_fields(page, total, len(entries)),
+        )
 
 
 def download_headers(record: FileRecord) -> dict[str, str]:

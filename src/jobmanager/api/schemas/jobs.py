@@ -7,7 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jobmanager.api.schemas import timestamp
-from jobmanager.store.jobs import JobRecord
+from jobmanager.domain.time_limits import TimeLimits
+from jobmanager.store.jobs import JobRecord, JobSpec
 
 MAX_TOKEN_CHARS = 128
 
@@ -55,6 +56,23 @@ class JobCreate(BaseModel):
     @classmethod
     def _seconds(cls, value: Any) -> int | None:
         return seconds_value(value, "maximumExecutionTimeInSeconds")
+
+    def to_spec(self, limits: TimeLimits) -> JobSpec:
+        """The job to store; a time limit above the maximum is a 400."""
+        seconds = limits.seconds(
+            self.maximumExecutionTimeInSeconds, "maximumExecutionTimeInSeconds"
+        )
+        return JobSpec(
+            model_id=self.modelId,
+            configuration_id=self.configurationId,
+            input_folder_id=self.inputFolderId,
+            output_folder_id=self.outputFolderId,
+            max_execution_seconds=seconds,
+            model_version_id=self.modelVersionId,
+            parameters=self.parameters,
+            options={"stopOnError": self.stopOnError},
+            idempotency_token=self.idempotencyToken,
+        )
 
 
 class ProgressPublic(BaseModel):

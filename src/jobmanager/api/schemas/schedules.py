@@ -10,10 +10,11 @@ from jobmanager.api.schemas import timestamp
 from jobmanager.api.schemas.jobs import seconds_value
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.firings import Misfire
 from jobmanager.domain.names import NameRuleError, check_display_name
+from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.store.schedules import (
     FiringRecord,
-    Misfire,
     Overlap,
     ScheduleRecord,
     ScheduleSpec,
@@ -57,11 +58,9 @@ class ScheduleCreate(BaseModel):
     def _seconds(cls, value: Any) -> int | None:
         return seconds_value(value, "maximumExecutionTime")
 
-    def to_spec(self, default_seconds: int, max_seconds: int) -> ScheduleSpec:
-        """The spec to store; the time zone and the expression are checked here (400)."""
-        seconds = self.maximumExecutionTime or default_seconds
-        if seconds > max_seconds:
-            raise InvalidInput(f"maximumExecutionTime: at most {max_seconds}")
+    def to_spec(self, limits: TimeLimits) -> ScheduleSpec:
+        """The spec to store; the time limit, time zone and expression are checked here (400)."""
+        seconds = limits.seconds(self.maximumExecutionTime, "maximumExecutionTime")
         check_expression(self.scheduleString, self.timezone)
         return ScheduleSpec(
             name=self.name or "",
@@ -98,35 +97,65 @@ def next_fire_times(record: ScheduleRecord) -> list[str]:
     return [timestamp(t) for t in parsed.next_fire_times(NEXT_FIRE_TIMES, utcnow())]
 
 
-def schedule_json(record: ScheduleRecord) -> dict[str, Any]:
+class SchedulePublic(BaseModel):
     """ScheduleDetails as the official client reads it, and this service's extensions."""
-    return {
-        "id": record.id,
-        "name": record.name,
-        "modelId": record.model_id,
-        "configurationId": record.configuration_id,
-        "inputFolderId": record.input_folder_id,
-        "outputFolderId": record.output_folder_id,
-        "maximumExecutionTime": str(record.max_execution_seconds),
-        "scheduleString": record.schedule_string,
-        "status": record.status.value,
-        "creationDate": timestamp(record.creation_date),
-        "createdBy": record.created_by,
-        "timezone": record.timezone,
-        "misfire": record.misfire,
-        "overlap": record.overlap,
-        "parameters": record.parameters,
-        "nextFireTimes": next_fire_times(record),
-    }
+
+    id: str
+    name: str
+    modelId: str
+    configurationId: str
+    inputFolderId: str
+    outputFolderId: str
+    maximumExecutionTime: str
+    scheduleString: str
+    status: str
+    creationDate: str
+    createdBy: str
+    timezone: str
+    misfire: str
+    overlap: str
+    parameters: dict[str, Any]
+    nextFireTimes: list[str]
+
+    @classmethod
+    def of(cls, record: ScheduleRecord) -> SchedulePublic:
+        return cls(
+            id=record.id,
+            name=record.name,
+            modelId=record.model_id,
+            configurationId=record.configuration_id,
+            inputFolderId=record.input_folder_id,
+            outputFolderId=record.output_folder_id,
+            maximumExecutionTime=str(record.max_execution_seconds),
+            scheduleString=record.schedule_string,
+            status=record.status.value,
+            creationDate=timestamp(record.creation_date),
+            createdBy=record.created_by,
+            timezone=record.timezone,
+            misfire=record.misfire,
+            overlap=record.overlap,
+            parameters=record.parameters,
+            nextFireTimes=next_fire_times(record),
+        )
 
 
-def firing_json(record: FiringRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "scheduleId": record.schedule_id,
-        "fireTime": timestamp(record.fire_time),
-        "outcome": record.outcome.value,
-        "jobId": record.job_id,
-        "reason": record.reason,
-        "creationDate": timestamp(record.created_at),
-    }
+class FiringPublic(BaseModel):
+    id: str
+    scheduleId: str
+    fireTime: str
+    outcome: str
+    jobId: str | None
+    reason: str
+    creationDate: str
+
+    @classmethod
+    def of(cls, record: FiringRecord) -> FiringPublic:
+        return cls(
+            id=record.id,
+            scheduleId=record.schedule_id,
+            fireTime=timestamp(record.fire_time),
+            outcome=record.outcome.value,
+            jobId=record.job_id,
+            reason=record.reason,
+            creationDate=timestamp(record.created_at),
+        )

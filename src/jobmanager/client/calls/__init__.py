@@ -8,6 +8,8 @@ from typing import Any
 from urllib.parse import quote
 
 DEFAULT_PAGE_SIZE = 100
+FilterArgument = Mapping[str, Any] | str | None
+"""A list filter as a caller gives it: a dict, or JSON text already."""
 
 
 def segment(value: str) -> str:
@@ -23,7 +25,7 @@ def page_params(page_number: int, page_size: int, **extra: Any) -> dict[str, Any
     return params
 
 
-def filter_text(value: str | Mapping[str, Any] | None) -> str | None:
+def filter_text(value: FilterArgument) -> str | None:
     """A list filter as the API wants it: JSON text (given as a dict or already as text)."""
     if value is None or isinstance(value, str):
         return value

@@ -8,22 +8,21 @@ from fastapi import APIRouter, Response
 
 from jobmanager.api.deps import CallerDep, StoreDep
 from jobmanager.api.paging import PageDep, envelope
-from jobmanager.api.schemas.prl import (
+from jobmanager.api.schemas.configurations import (
     ConfigurationChange,
     ConfigurationCreate,
-    configuration_json,
-    environment_json,
+    ConfigurationPublic,
+    EnvironmentPublic,
 )
 
-router = APIRouter(prefix="/api/prl/v3", tags=["environments"])
+router = APIRouter(prefix="/api/prl/v3", tags=["configurations"])
 
 
 @router.post("/configurations", status_code=201)
 def create_configuration(
     body: ConfigurationCreate, caller: CallerDep, store: StoreDep
-) -> dict[str, Any]:
-    record = store.configurations.create(caller.tenant_id, body.to_spec())
-    return configuration_json(record)
+) -> ConfigurationPublic:
+    return ConfigurationPublic.of(store.configurations.create(caller.tenant_id, body.to_spec()))
 
 
 @router.get("/configurations")
@@ -31,20 +30,23 @@ def list_configurations(caller: CallerDep, store: StoreDep, page: PageDep) -> di
     records, total = store.configurations.list_page(
         caller.tenant_id, offset=page.offset, limit=page.size
     )
-    return envelope("configurations", [configuration_json(r) for r in records], page, total)
+    configurations = [ConfigurationPublic.of(record) for record in records]
+    return envelope("configurations", configurations, page, total)
 
 
 @router.get("/configurations/{configuration_id}")
-def get_configuration(configuration_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
-    return configuration_json(store.configurations.get(caller.tenant_id, configuration_id))
+def get_configuration(
+    configuration_id: str, caller: CallerDep, store: StoreDep
+) -> ConfigurationPublic:
+    return ConfigurationPublic.of(store.configurations.get(caller.tenant_id, configuration_id))
 
 
 @router.patch("/configurations/{configuration_id}")
 def change_configuration(
     configuration_id: str, body: ConfigurationChange, caller: CallerDep, store: StoreDep
-) -> dict[str, Any]:
+) -> ConfigurationPublic:
     record = store.configurations.update(caller.tenant_id, configuration_id, body.changes())
-    return configuration_json(record)
+    return ConfigurationPublic.of(record)
 
 
 @router.delete("/configurations/{configuration_id}", status_code=204)
@@ -58,9 +60,11 @@ def list_environments(caller: CallerDep, store: StoreDep, page: PageDep) -> dict
     records, total = store.configurations.list_environments(
         caller.tenant_id, offset=page.offset, limit=page.size
     )
-    return envelope("environments", [environment_json(r) for r in records], page, total)
+    environments = [EnvironmentPublic.of(record) for record in records]
+    return envelope("environments", environments, page, total)
 
 
 @router.get("/environments/{environment_id}")
-def get_environment(environment_id: str, caller: CallerDep, store: StoreDep) -> dict[str, Any]:
-    return environment_json(store.configurations.get_environment(caller.tenant_id, environment_id))
+def get_environment(environment_id: str, caller: CallerDep, store: StoreDep) -> EnvironmentPublic:
+    record = store.configurations.get_environment(caller.tenant_id, environment_id)
+    return EnvironmentPublic.of(record)

@@ -13,7 +13,14 @@ from jobmanager.client.call import (
     parse_as,
     parse_page,
 )
-from jobmanager.client.calls import DEFAULT_PAGE_SIZE, filter_text, given, page_params, segment
+from jobmanager.client.calls import (
+    DEFAULT_PAGE_SIZE,
+    FilterArgument,
+    filter_text,
+    given,
+    page_params,
+    segment,
+)
 from jobmanager.client.calls.models import Source
 from jobmanager.client.types import Directory, Entry, File, ListPage
 
@@ -90,7 +97,7 @@ def update_directory(
 
 def list_directory(
     directory_id: str,
-    filter: dict[str, Any] | str | None = None,
+    filter: FilterArgument = None,
     *,
     page_number: int = 0,
     page_size: int = DEFAULT_PAGE_SIZE,

@@ -173,34 +173,65 @@ def _check_variable(name: str, text: str) -> None:
         raise ValueError(f"variable {name!r} is longer than {MAX_VARIABLE_VALUE_CHARS} characters")
 
 
-def configuration_json(record: ConfigurationRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "name": record.name,
-        "description": record.description,
-        "runtime": record.runtime,
-        "packages": list(record.packages),
-        "resources": {
-            "cpus": record.cpus,
-            "memoryMiB": record.memory_mib,
-            "maxProcesses": record.max_processes,
-            "diskMiB": record.disk_mib,
-        },
-        "maxEnvironments": record.max_environments,
-        "whenBusy": record.when_busy,
-        "network": record.network,
-        "environmentVariables": dict(record.environment_variables),
-        "creationDate": timestamp(record.created_at),
-        "modifiedDate": timestamp(record.modified_at),
-    }
+class ResourcesPublic(BaseModel):
+    cpus: float | None
+    memoryMiB: int | None
+    maxProcesses: int | None
+    diskMiB: int | None
 
 
-def environment_json(record: EnvironmentRecord) -> dict[str, Any]:
-    return {
-        "id": record.id,
-        "configurationId": record.configuration_id,
-        "jobId": record.job_id,
-        "slot": record.slot,
-        "status": record.status,
-        "creationDate": timestamp(record.created_at),
-    }
+class ConfigurationPublic(BaseModel):
+    id: str
+    name: str
+    description: str
+    runtime: str
+    packages: list[str]
+    resources: ResourcesPublic
+    maxEnvironments: int
+    whenBusy: str
+    network: str
+    environmentVariables: dict[str, str]
+    creationDate: str
+    modifiedDate: str
+
+    @classmethod
+    def of(cls, record: ConfigurationRecord) -> ConfigurationPublic:
+        return cls(
+            id=record.id,
+            name=record.name,
+            description=record.description,
+            runtime=record.runtime,
+            packages=list(record.packages),
+            resources=ResourcesPublic(
+                cpus=record.cpus,
+                memoryMiB=record.memory_mib,
+                maxProcesses=record.max_processes,
+                diskMiB=record.disk_mib,
+            ),
+            maxEnvironments=record.max_environments,
+            whenBusy=record.when_busy,
+            network=record.network,
+            environmentVariables=dict(record.environment_variables),
+            creationDate=timestamp(record.created_at),
+            modifiedDate=timestamp(record.modified_at),
+        )
+
+
+class EnvironmentPublic(BaseModel):
+    id: str
+    configurationId: str
+    jobId: str
+    slot: int
+    status: str
+    creationDate: str
+
+    @classmethod
+    def of(cls, record: EnvironmentRecord) -> EnvironmentPublic:
+        return cls(
+            id=record.id,
+            configurationId=record.configuration_id,
+            jobId=record.job_id,
+            slot=record.slot,
+            status=record.status,
+            creationDate=timestamp(record.created_at),
+        )

@@ -1,4 +1,4 @@
-"""The scheduler's pure decision: which fire times a due schedule fires at a given clock."""
+"""The firing planner, a pure rule: which fire times a due schedule fires at a given clock."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobmanager.scheduler import MISFIRE_GRACE, plan_firings
-from jobmanager.store.schedules import DueSchedule, FiringPlan, Misfire
+from jobmanager.domain.firings import MISFIRE_GRACE, DueSchedule, FiringPlan, Misfire, plan_firings
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 SECOND = timedelta(seconds=1)

@@ -1,0 +1,39 @@
+"""The service's home folder, `$JOBMANAGER_HOME` (default `./.jobmanager`), and what it holds.
+
+One definition for the settings (database and blobs), the services (signing keys, dev
+credentials) and the CLI (which finds a local embedded server's dev credentials without
+reading every setting). A leaf module: it imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_VARIABLE = "JOBMANAGER_HOME"
+DEFAULT_HOME = Path(".jobmanager")
+
+
+def home_from_environment() -> Path:
+    """The home a local embedded server uses: `$JOBMANAGER_HOME`, else `./.jobmanager`."""
+    return Path(os.environ.get(HOME_VARIABLE) or DEFAULT_HOME)
+
+
+def database_file(home: Path) -> Path:
+    """The embedded SQLite database."""
+    return home / "jobmanager.db"
+
+
+def blobs_folder(home: Path) -> Path:
+    """The embedded blob store: model payloads and Data Exchange files."""
+    return home / "blobs"
+
+
+def keys_folder(home: Path) -> Path:
+    """The token signing keys, made at first start."""
+    return home / "keys"
+
+
+def dev_credentials_file(home: Path) -> Path:
+    """The `dev` tenant's credentials, written at the embedded default's first start."""
+    return home / "dev-credentials.json"
