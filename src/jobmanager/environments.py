@@ -27,6 +27,7 @@ from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
 from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 from jobmanager.engine.pythons import python_for
 from jobmanager.engine.sandbox import Sandbox, SandboxUnavailable, find_bwrap
+from jobmanager.home import environments_folder, pythons_folder
 from jobmanager.settings import Settings
 
 log = logging.getLogger("jobmanager.environments")
@@ -155,7 +156,7 @@ def spec_for(
     memory_mib = configuration.memory_mib or isolation.default_memory_mib
     cpus = configuration.cpus
     return EnvironmentSpec(
-        python=python_for(configuration.runtime, configuration.packages, home / "pythons"),
+        python=python_for(configuration.runtime, configuration.packages, pythons_folder(home)),
         limits=Limits(
             memory_bytes=memory_mib * MIB,
             cpu_seconds=int(max_seconds * cpus) + 30 if cpus else None,
@@ -165,7 +166,7 @@ def spec_for(
             network=configuration.network != "none",
         ),
         env_vars=dict(configuration.environment_variables),
-        base_dir=home / "environments",
+        base_dir=environments_folder(home),
         sandbox=isolation.sandbox,
         cgroups=isolation.cgroups,
         seed=isolation.seed if isolation.sandbox is not None else None,

@@ -37,3 +37,13 @@ def keys_folder(home: Path) -> Path:
 def dev_credentials_file(home: Path) -> Path:
     """The `dev` tenant's credentials, written at the embedded default's first start."""
     return home / "dev-credentials.json"
+
+
+def environments_folder(home: Path) -> Path:
+    """Where environments live while they exist (see `engine.layout`)."""
+    return home / "environments"
+
+
+def pythons_folder(home: Path) -> Path:
+    """The cached virtual environments of configurations that ask for packages."""
+    return home / "pythons"

@@ -85,7 +85,7 @@ class Runtime:
             default = spec_for(
                 _DefaultConfiguration(),
                 self.worker.isolation,
-                self.services.settings.default_execution_seconds,
+                self.services.settings.time_limits.default,
             )
             for _ in range(self.pool.capacity):
                 self.pool.prewarm(default)

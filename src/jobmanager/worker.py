@@ -19,6 +19,7 @@ from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, 
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine import Environment, NoteFormatError, Progress, RunResult
 from jobmanager.environments import EnvironmentPool, Isolation, spec_for
+from jobmanager.home import environments_folder
 from jobmanager.loops import Every
 from jobmanager.settings import Settings
 from jobmanager.staging import stage_input, stage_model, upload_outputs
@@ -52,7 +53,7 @@ class Worker:
         self.pool = pool
         self.isolation = isolation
         self.worker_id = str(WorkerId.new(socket.gethostname(), os.getpid()))
-        self.environments_dir = settings.home / "environments"
+        self.environments_dir = environments_folder(settings.home)
         self._stops: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self.shutting_down = threading.Event()

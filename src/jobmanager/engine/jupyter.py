@@ -72,7 +72,7 @@ class _CappedClient(NotebookClient):
             if not self.truncated:
                 self.truncated = True
                 notice = _TRUNCATED.format(limit=CELL_OUTPUT_LIMIT)
-                outs.append(nbformat.v4.new_output("stream", name="stderr", text=notice))  # type: ignore[no-untyped-call]
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=notice))
             return None
         result: NotebookNode | None = super().output(outs, msg, display_id, index)
         return result
@@ -103,7 +103,7 @@ class NotebookRun:
         self.stopped_at_error: int | None = None  # the cell whose error ended the run
 
     def save(self) -> None:
-        text = nbformat.writes(self.nb)  # type: ignore[no-untyped-call]
+        text = nbformat.writes(self.nb)
         write_atomic(self.executed_path, text, self.mode)
 
     async def run(self) -> RunResult:

@@ -35,8 +35,8 @@ def load(path: Path) -> NotebookNode:
     (cell ids from 4.5), without papermill error banners of an earlier run; a kernelspec
     that lacks its name gets the default kernel's."""
     try:
-        read = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
-        nb: NotebookNode = nbformat.v4.upgrade(read)  # type: ignore[no-untyped-call]
+        read = nbformat.read(path, as_version=4)
+        nb: NotebookNode = nbformat.v4.upgrade(read)
         kernelspec = nb.metadata.get("kernelspec")
         if isinstance(kernelspec, dict) and "name" not in kernelspec:
             kernelspec["name"] = DEFAULT_KERNEL
@@ -77,7 +77,7 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any]) -> None:
     if not parameters:
         return
     source = "# Parameters\n" + "".join(f"{k} = {literal(v)}\n" for k, v in parameters.items())
-    cell = nbformat.v4.new_code_cell(source)  # type: ignore[no-untyped-call]
+    cell = nbformat.v4.new_code_cell(source)
     cell.metadata["tags"] = [INJECTED_TAG]
     for index, existing in enumerate(nb.cells):
         if INJECTED_TAG in _tags(existing):
@@ -142,8 +142,8 @@ def finish_metadata(nb: NotebookNode, reached: int, stopped_at_error: int | None
     if stopped_at_error is None:
         return
     count = nb.cells[stopped_at_error].execution_count
-    banner = nbformat.v4.new_markdown_cell(ERROR_MESSAGE.format(count=count))  # type: ignore[no-untyped-call]
-    anchor = nbformat.v4.new_markdown_cell(ERROR_ANCHOR)  # type: ignore[no-untyped-call]
+    banner = nbformat.v4.new_markdown_cell(ERROR_MESSAGE.format(count=count))
+    anchor = nbformat.v4.new_markdown_cell(ERROR_ANCHOR)
     for cell in (banner, anchor):
         cell.metadata["tags"] = [ERROR_MARKER_TAG]
     nb.cells.insert(stopped_at_error, anchor)

@@ -19,9 +19,11 @@ from tests.integration.engine.conftest import execute, results, write_note
 pytestmark = pytest.mark.timeout(90)
 
 
-def alive(pid: int) -> bool:
+def alive(pid: int | None) -> bool:
+    if pid is None:
+        return False
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
