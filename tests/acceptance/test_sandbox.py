@@ -91,9 +91,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     }
     server = ServerProcess(home, extra_env=env).start()
     services = Services.open(Settings(home=home), migrate=False)
+    site = None
     try:
-        yield _site(server, services, home)
+        site = _site(server, services, home)
+        yield site
     finally:
+        if site is not None:
+            site.a.close()
+            site.b.close()
         services.close()
         server.stop()
 

@@ -38,16 +38,20 @@ def marked(markers: set[str]) -> list[psutil.Process]:
     return found
 
 
-def start_long_jobs(server: ServerProcess, count: int) -> tuple[Caller, dict[str, str]]:
+def start_long_jobs(server: ServerProcess, count: int) -> dict[str, str]:
     """`count` jobs in their last, endless paragraph; their ids and output folders."""
     caller = Caller(server.url, server.token())
-    configuration = caller.configuration(maxEnvironments=count)
-    model = caller.model(LONG, "long")
-    jobs = {caller.submit(model, configuration, caller.folder(f"o{n}")): "" for n in range(count)}
-    for job_id in jobs:
-        job = caller.wait(job_id, lambda j: (j.get("progress") or {}).get("current") == 3)
-        jobs[job_id] = job["outputFolderId"]
-    return caller, jobs
+    try:
+        configuration = caller.configuration(maxEnvironments=count)
+        model = caller.model(LONG, "long")
+        folders = [caller.folder(f"o{n}") for n in range(count)]
+        jobs = {caller.submit(model, configuration, folder): "" for folder in folders}
+        for job_id in jobs:
+            job = caller.wait(job_id, lambda j: (j.get("progress") or {}).get("current") == 3)
+            jobs[job_id] = job["outputFolderId"]
+        return jobs
+    finally:
+        caller.close()
 
 
 def markers_of(home: Path) -> set[str]:
@@ -61,7 +65,7 @@ def test_sigterm_ends_running_jobs_before_the_service_exits(tmp_path: Path) -> N
     home = tmp_path / "home"
     server = ServerProcess(home, extra_env={"JOBMANAGER_JOB_SLOTS": "2"}).start()
     try:
-        _, jobs = start_long_jobs(server, 2)
+        jobs = start_long_jobs(server, 2)
         markers = markers_of(home)
         assert len(markers) == 2 and marked(markers)
         started = time.monotonic()
