@@ -16,12 +16,12 @@ Fire times within `grace` always fire one by one.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.firings import MISFIRE_GRACE, DueSchedule, plan_firings
+from jobmanager.loops import Every
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
@@ -48,20 +48,17 @@ class Scheduler:
         self.clock = clock
         self.grace = grace
         self.poll_seconds = poll_seconds
-        self._stopping = threading.Event()
         self._failed = False
-        self._thread: threading.Thread | None = None
+        self._loop: Every | None = None
 
     def start(self) -> None:
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
-        self._thread.start()
+        self._loop = Every("scheduler", self.poll_seconds, self._round)
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        if self._loop is not None:
+            self._loop.stop(timeout=10)
+            self._loop = None
 
     def run_once(self, now: datetime | None = None) -> list[str]:
         """Fire every schedule due at `now`; the ids of the jobs this replica created."""
@@ -91,12 +88,8 @@ class Scheduler:
         wait = (earliest - self.clock()).total_seconds()
         return min(max(wait, 0.0), self.poll_seconds)
 
-    def _loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self.run_once()
-                wait = self.seconds_until_due()
-            except Exception:  # the database may be briefly away; try again soon
-                log.exception("scheduler pass failed")
-                wait = self.poll_seconds
-            self._stopping.wait(wait)
+    def _round(self) -> float:
+        """One pass; a pass that fails (the database briefly away) is retried after
+        `poll_seconds` by `Every`."""
+        self.run_once()
+        return self.seconds_until_due()
