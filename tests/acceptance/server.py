@@ -57,7 +57,11 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait_healthy(timeout)
+        try:
+            self._wait_healthy(timeout)
+        except BaseException:  # a server that never became healthy is not left behind
+            self.kill()
+            raise
         return self
 
     def _wait_healthy(self, timeout: float) -> None:
