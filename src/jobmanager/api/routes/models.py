@@ -35,7 +35,7 @@ from jobmanager.api.schemas.models import (
     parse_sort,
 )
 from jobmanager.chunks import chunks_of
-from jobmanager.store.models import ModelRecord, Payload, VersionRecord
+from jobmanager.store.models import ModelFilter, ModelRecord, Payload, VersionRecord
 
 router = APIRouter(prefix="/api/modelmanagement/v3", tags=["models"])
 
@@ -59,7 +59,7 @@ async def create_model(
     return ModelPublic.of(await _save_upload(upload, ModelCreate, save))
 
 
-def model_filter(filter: Annotated[str | None, Query()] = None) -> dict[str, str]:
+def model_filter(filter: Annotated[str | None, Query()] = None) -> ModelFilter:
     """The `filter` parameter of the model list; a bad one answers 400."""
     return parse_model_filter(filter)
 
@@ -69,7 +69,7 @@ def name_descending(sort: Annotated[str | None, Query()] = None) -> bool:
     return parse_sort(sort)
 
 
-ModelFilterDep = Annotated[dict[str, str], Depends(model_filter)]
+ModelFilterDep = Annotated[ModelFilter, Depends(model_filter)]
 DescendingDep = Annotated[bool, Depends(name_descending)]
 
 
@@ -82,7 +82,7 @@ def list_models(
     descending: DescendingDep,
 ) -> ModelList:
     records, total = store.models.list_page(
-        caller.tenant_id, offset=page.offset, limit=page.size, filters=flt, descending=descending
+        caller.tenant_id, offset=page.offset, limit=page.size, flt=flt, descending=descending
     )
     models = [ModelPublic.of(record) for record in records]
     return ModelList(models=models, page=PagePublic(**page_info(page, total)))

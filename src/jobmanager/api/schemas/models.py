@@ -9,6 +9,7 @@ send them back. `author` is taken when given, else it is the caller's client id.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -27,6 +28,7 @@ from jobmanager.api.schemas import timestamp
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.store.models import (
     FILTER_FIELDS,
+    ModelFilter,
     ModelRecord,
     ModelSpec,
     VersionRecord,
@@ -261,24 +263,51 @@ def parse_metadata(schema: type[Metadata], raw: dict[str, Any] | None) -> Metada
         raise InvalidInput(f"metadata: {problems}") from None
 
 
-def parse_model_filter(text: str | None) -> dict[str, str]:
-    """`filter`: a JSON object of name/type/description → a plain string or a `*` pattern."""
+def parse_model_filter(text: str | None) -> ModelFilter:
+    """`filter`: a JSON object of name/type/description/author → a plain string or a `*`
+    pattern, and `optionalParameters`: parameter name → pattern (or number), matched
+    against the last version's `io.optionalParameters`, as the official client documents:
+    `{"name": "model*", "optionalParameters": {"entityId": "64", "entityName": "*"}}`."""
     if text is None or not text.strip():
-        return {}
+        return ModelFilter()
     if len(text) > MAX_FILTER_CHARS:
         raise InvalidInput(f"filter: longer than {MAX_FILTER_CHARS} characters")
     try:
         document = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise InvalidInput(f"filter: not valid JSON ({error})") from None
     if not isinstance(document, dict):
         raise InvalidInput('filter: must be a JSON object such as {"name": "model*"}')
+    parameters = _optional_parameters(document.pop(OPTIONAL_PARAMETERS, {}))
     for field, value in document.items():
         if field not in FILTER_FIELDS:
-            raise InvalidInput(f"filter: {field!r} cannot be filtered; use {list(FILTER_FIELDS)}")
+            known = [*FILTER_FIELDS, OPTIONAL_PARAMETERS]
+            raise InvalidInput(f"filter: {field!r} cannot be filtered; use {known}")
         if not isinstance(value, str):
             raise InvalidInput(f"filter: {field} must be a string")
-    return dict(document)
+    return ModelFilter(fields=document, optional_parameters=parameters)
+
+
+OPTIONAL_PARAMETERS = "optionalParameters"
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _optional_parameters(value: Any) -> dict[str, str]:
+    """The `optionalParameters` of a filter: word → pattern; a number stands for its text."""
+    where = f"filter: {OPTIONAL_PARAMETERS}"
+    if not isinstance(value, dict):
+        raise InvalidInput(f'{where} must be an object such as {{"entityId": "64"}}')
+    patterns: dict[str, str] = {}
+    for name, pattern in value.items():
+        if not _PARAMETER_NAME.fullmatch(name):
+            raise InvalidInput(
+                f"{where}: parameter names hold 1-64 letters, digits, '_', '.' or '-', "
+                f"got {name[:70]!r}"
+            )
+        if isinstance(pattern, bool) or not isinstance(pattern, str | int | float):
+            raise InvalidInput(f"{where}.{name} must be a string or a number")
+        patterns[name] = str(pattern)
+    return patterns
 
 
 def parse_sort(text: str | None) -> bool:
