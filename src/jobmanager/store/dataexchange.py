@@ -251,12 +251,15 @@ class DataExchangeRepository:
         *,
         name: str | None = None,
         parent_id: str | None = None,
+        type: str | None = None,
         modified_by: str = "",
     ) -> FileRecord:
-        """Rename and/or move a file."""
+        """Rename and/or move a file, and/or change its media type."""
         with conflicts(), self.db.transaction() as session:
             row = find_entry(session, tenant_id, file_id, directory=False, lock=True)
             relocate(session, row, name, parent_id, modified_by)
+            if type is not None:
+                row.type = type
             return _file(row)
 
     def delete_file(self, tenant_id: str, file_id: str) -> None:

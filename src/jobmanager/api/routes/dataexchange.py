@@ -96,6 +96,7 @@ def change_file(file_id: str, body: EntryChange, caller: CallerDep, store: Store
         file_id,
         name=body.name,
         parent_id=body.parentId,
+        type=body.media_type,
         modified_by=caller.client_id,
     )
     return FilePublic.of(record)
