@@ -17,7 +17,6 @@ never make a cycle. Two siblings of one name are refused by a unique constraint.
 from __future__ import annotations
 
 import logging
-import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
 from jobmanager.domain.filters import DATETIME, NO_FILTER, STRING, FieldSpec, Filter
+from jobmanager.domain.media_types import media_type_of
 from jobmanager.store.blobs import BlobStore, BlobTooLarge
 from jobmanager.store.dataexchange_tree import PRIVATE_ROOT_ID as PRIVATE_ROOT_ID
 from jobmanager.store.dataexchange_tree import PUBLIC_ROOT_ID as PUBLIC_ROOT_ID
@@ -283,10 +283,10 @@ class DataExchangeRepository:
         """Write `chunks` to `parent_id/relative_path` (`a/b/c.txt`), making missing
         folders; an existing file of that path is replaced. The bytes go to a new blob
         first, then one transaction makes the folders and swaps the pointer. `type`
-        defaults to the media type guessed from the name ("" when unknown)."""
+        defaults to the media type of the name (`domain.media_types`)."""
         parts = split_path(relative_path)
         if type is None:
-            type = mimetypes.guess_type(parts[-1])[0] or ""
+            type = media_type_of(parts[-1])
         key = self.blobs.new_key()
         try:
             size = self.blobs.write(key, chunks, limit)
