@@ -31,6 +31,7 @@ If storing the upload's record fails after the blob was written, `discard_on_err
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -198,8 +199,10 @@ class _Collector:
         self.field_value += data[start:end]
 
     def _header_end(self) -> None:
+        # Latin-1 maps every byte to one character and back: the header's raw bytes are kept
+        # (clients send names as UTF-8 bytes) until `_option` decodes them.
         name = self.field_name.decode("latin-1").strip().lower()
-        self.part.headers[name] = self.field_value.decode("utf-8", "replace").strip()
+        self.part.headers[name] = self.field_value.decode("latin-1").strip()
         self.field_name.clear()
         self.field_value.clear()
 
@@ -208,9 +211,13 @@ class _Collector:
         disposition, options = parse_options_header(part.headers.get("content-disposition"))
         if disposition != b"form-data" or b"name" not in options:
             raise InvalidInput(f"multipart part {self.parts_seen} has no form-data name")
-        part.name = options[b"name"].decode("utf-8", "replace")
-        part.filename = options.get(b"filename", b"").decode("utf-8", "replace")
-        part.content_type = part.headers.get("content-type", "")
+        part.name = _option(options[b"name"])
+        part.filename = _option(options.get(b"filename", b""))
+        if any(unicodedata.category(char) == "Cc" for char in part.filename):
+            raise InvalidInput(
+                f"multipart part {part.name!r}: the filename must not hold control characters"
+            )
+        part.content_type = _option(part.headers.get("content-type", "").encode("latin-1"))
         if part.name == FILE_PART:
             if self.file is not None:
                 raise InvalidInput("multipart part 'file' is given twice")
@@ -235,6 +242,12 @@ class _Collector:
 
     def _end(self) -> None:
         self.ended = True
+
+
+def _option(raw: bytes) -> str:
+    """A header value's bytes as text: UTF-8 (what browsers and the official client send),
+    a byte that is not UTF-8 shown as U+FFFD, never an error."""
+    return raw.decode("utf-8", "replace")
 
 
 def _metadata(raw: bytes | None) -> dict[str, Any] | None:

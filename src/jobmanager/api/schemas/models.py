@@ -26,6 +26,7 @@ from pydantic import (
 from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.schemas import timestamp
 from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.names import check_display_name
 from jobmanager.store.models import (
     FILTER_FIELDS,
     ModelFilter,
@@ -43,13 +44,9 @@ MAX_FILTER_CHARS = 4_096
 Text = Field(default="", max_length=MAX_TEXT)
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_not_blank)]
+# A model's name is a display name (`domain.names`): any text but control characters,
+# so `,` and `|` are fine; it is no Data Exchange name.
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(check_display_name)]
 
 
 class _Strict(BaseModel):
