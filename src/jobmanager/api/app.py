@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 
 from jobmanager import __version__
+from jobmanager.api.body_limit import TOO_LARGE_RESPONSE, BodyLimit
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import install_error_handlers
 from jobmanager.api.routes import (
@@ -61,12 +62,14 @@ def create_app(
         version=__version__,
         description="Job Manager v3, Model Management v3, Data Exchange v3 and environments",
         lifespan=lifespan,
+        responses=TOO_LARGE_RESPONSE,
     )
     app.state.services = services
     app.state.active_clients = ActiveClients()
     app.state.runtime = runtime
     app.state.dispatcher = runtime.dispatcher
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_json_bytes)
     app.include_router(health.router)
     app.include_router(auth.router)
     secured = APIRouter(dependencies=[Depends(authenticate)])

@@ -28,6 +28,11 @@ class NameRuleError(ValueError):
 
 def check_name(name: str) -> str:
     """Check one Data Exchange file or folder name; answer it NFC-normalized."""
+    raw_size = len(name.encode("utf-8", "surrogatepass"))
+    # NFC shrinks UTF-8 text at most threefold (Hangul jamo): a name this long is refused
+    # before its characters are read one by one.
+    if raw_size > 4 * MAX_NAME_BYTES:
+        raise NameRuleError(f"name is {raw_size} bytes in UTF-8; at most {MAX_NAME_BYTES}")
     normal = unicodedata.normalize("NFC", name)
     if not normal:
         raise NameRuleError("name must not be empty")
