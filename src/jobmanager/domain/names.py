@@ -80,6 +80,14 @@ def check_display_name(name: str, what: str = "name") -> str:
     return name
 
 
+def name_from(text: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """A Data Exchange name made of any text (a notebook's file name, a model's display
+    name): each character a name may not hold becomes ``_``, cut to ``max_bytes``."""
+    kept = "".join(c if _allowed(c) else "_" for c in unicodedata.normalize("NFC", text))
+    cut = kept.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+    return cut if cut.strip(" .") else "_"
+
+
 def _allowed(char: str) -> bool:
     if char in ALLOWED_PUNCTUATION:
         return True
