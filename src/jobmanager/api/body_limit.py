@@ -5,8 +5,8 @@ parses it.
 A declared `Content-Length` over the limit is refused without reading the body. A body
 without one is read up to the limit, then refused as soon as it goes beyond, so memory
 never holds more than the limit. Multipart uploads stream to blobs with their own limit
-(`api/multipart.py`, `max_upload_bytes`). After a refusal the server reads and discards
-the rest of the body, so the client, still sending, gets the answer.
+(`api/multipart.py`, `max_upload_bytes`). After the answer, uvicorn reads and discards
+what is left of the body, so a client that sends it all before reading still gets the 413.
 """
 
 from __future__ import annotations
