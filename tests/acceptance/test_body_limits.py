@@ -1,6 +1,7 @@
 """Bounded request bodies on a real `jobmanager serve`: a 100 MiB JSON body is refused with
-413 quickly, whether it declares its length or streams, and the server's memory stays
-where it was; job parameters and names have their own limits (400)."""
+413 quickly, whether it declares its length or streams or claims to be multipart, and the
+server's memory stays where it was; a name under the body limit but too long is a quick
+400."""
 
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def test_a_100_mib_json_body_is_refused_fast_without_growing_the_server(
     assert_413(api.post("/api/jobmanager/v3/jobs", content=body, headers=JSON))
     streamed = api.post("/api/jobmanager/v3/jobs", content=chunks(body), headers=JSON)
     assert_413(streamed)
+    multipart = {"Content-Type": "multipart/form-data; boundary=b"}
+    assert_413(api.post("/api/jobmanager/v3/jobs", content=chunks(body), headers=multipart))
     assert time.monotonic() - started < 20
     assert resident_bytes(server) - before < 20 * MIB
     assert api.get("/api/jobmanager/v3/jobs").json()["page"]["totalElements"] == 0

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 
 from jobmanager import __version__
-from jobmanager.api.body_limit import TOO_LARGE_RESPONSE, BodyLimit
+from jobmanager.api.body_limit import BodyLimit
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import install_error_handlers
 from jobmanager.api.routes import (
@@ -62,7 +62,6 @@ def create_app(
         version=__version__,
         description="Job Manager v3, Model Management v3, Data Exchange v3 and environments",
         lifespan=lifespan,
-        responses=TOO_LARGE_RESPONSE,
     )
     app.state.services = services
     app.state.active_clients = ActiveClients()

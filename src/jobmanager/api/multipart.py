@@ -1,6 +1,6 @@
 """Streaming multipart/form-data uploads: the `file` part goes straight into a blob.
 
-Usage (in an `async def` route)::
+Usage (in an `async def` route marked `@streams_upload`)::
 
     upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
     with upload.discard_on_error():
@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -46,10 +46,24 @@ from jobmanager.chunks import CHUNK_SIZE
 from jobmanager.domain.errors import InvalidInput, TooLarge
 from jobmanager.store.blobs import BlobStore, BlobTooLarge, BlobWriter
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
 FILE_PART = "file"
 METADATA_PART = "metadata"
 FIELD_LIMIT = 1024 * 1024  # each non-file part
 MAX_PARTS = 16
+
+
+def streams_upload(endpoint: Endpoint) -> Endpoint:
+    """Mark a route that reads its body with `read_multipart`: its limit is the upload
+    limit, so the JSON body limit (`api/body_limit.py`) leaves it alone."""
+    endpoint.streams_upload = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def is_upload_endpoint(endpoint: object) -> bool:
+    """Whether `endpoint` (a route's function, or None) is marked `@streams_upload`."""
+    return bool(getattr(endpoint, "streams_upload", False))
 
 
 @dataclass

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
-from jobmanager.api.multipart import MultipartUpload, read_multipart
+from jobmanager.api.multipart import MultipartUpload, read_multipart, streams_upload
 from jobmanager.api.paging import PageDep, page_info
 from jobmanager.api.schemas.models import (
     ModelChange,
@@ -46,7 +47,8 @@ LAST = "last"
 OCTET_STREAM = "application/octet-stream"
 
 
-@router.post("/models", status_code=201)
+@router.post("/models", status_code=201, responses=TOO_LARGE_RESPONSE)
+@streams_upload
 async def create_model(
     request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> ModelPublic:
@@ -93,7 +95,7 @@ def get_model(model_id: str, caller: CallerDep, store: StoreDep) -> ModelPublic:
     return ModelPublic.of(store.models.get(caller.tenant_id, model_id))
 
 
-@router.patch("/models/{model_id}")
+@router.patch("/models/{model_id}", responses=TOO_LARGE_RESPONSE)
 def change_model(
     model_id: str, body: ModelChange, caller: CallerDep, store: StoreDep
 ) -> ModelPublic:
@@ -106,7 +108,8 @@ def delete_model(model_id: str, caller: CallerDep, store: StoreDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/models/{model_id}/versions", status_code=201)
+@router.post("/models/{model_id}/versions", status_code=201, responses=TOO_LARGE_RESPONSE)
+@streams_upload
 async def create_version(
     model_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> VersionPublic:
@@ -144,7 +147,7 @@ def get_version(
     )
 
 
-@router.patch("/models/{model_id}/versions/last")
+@router.patch("/models/{model_id}/versions/last", responses=TOO_LARGE_RESPONSE)
 def change_last_version(
     model_id: str, body: VersionChange, caller: CallerDep, store: StoreDep
 ) -> VersionPublic:
