@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.home import DEFAULT_HOME, blobs_folder, database_file
 
+MIB = 1024**2
 GIB = 1024**3
 
 
@@ -38,6 +39,13 @@ class Settings(BaseSettings):
     )
 
     max_upload_bytes: int = Field(default=GIB, ge=1)
+    max_json_bytes: int = Field(
+        default=MIB,
+        ge=1024,
+        le=GIB,
+        description="Largest request body that is not a multipart upload (JSON, forms); "
+        "a larger one answers 413",
+    )
     default_execution_seconds: int = Field(default=3600, ge=1)
     max_execution_seconds: int = Field(default=86400, ge=1)
     retention_days: float = Field(default=90, gt=0)

@@ -5,6 +5,8 @@ reuses it afterwards (`JOBMANAGER_TEST_CACHE`, default `~/.cache/jobmanager-test
 `Mdsp` runs the CLI with its own HOME (so `~/.mc/auth.json` is the test's), no proxy
 variables (the client would send even 127.0.0.1 requests through a proxy), service
 credentials added with `mdsp service-credentials --mode add`, and `MDSP_PASSKEY` set.
+`Mdsp.sdk(code)` runs the package's SDK (`MindSphereSdk`) in Node.js with the same
+credentials, for the calls the CLI does not make.
 """
 
 from __future__ import annotations
@@ -30,6 +32,20 @@ PROXY_VARIABLES = (
     "ALL_PROXY",
     "all_proxy",
 )
+
+
+# The SDK as a program would use it: `sdk` is a MindSphereSdk logged in with the stored
+# credentials; the snippet's last value is printed as JSON.
+SDK_PROGRAM = """
+const { MindSphereSdk } = require("@mindconnect/mindconnect-nodejs");
+const { loadAuth, decrypt } = require("@mindconnect/mindconnect-nodejs/dist/src/api/utils");
+const auth = loadAuth();
+const sdk = new MindSphereSdk({ ...auth, basicAuth: decrypt(auth, process.env.MDSP_PASSKEY) });
+(async () => { %s })().then(
+  (value) => console.log(JSON.stringify(value === undefined ? null : value)),
+  (error) => { console.error(String(error)); process.exit(1); },
+);
+"""
 
 
 class MdspUnavailable(Exception):
@@ -156,6 +172,22 @@ class Mdsp:
         """Log in with the server's dev tenant credentials."""
         creds = self.server.dev_credentials()
         self.login(creds["clientId"], creds["clientSecret"], creds["tenant"])
+
+    def sdk(self, code: str, timeout: float = 60) -> MdspResult:
+        """Run `code`, the body of an async function with `sdk` in scope, in Node.js; its
+        return value is printed as JSON on stdout."""
+        node = shutil.which("node")
+        assert node is not None, "mdsp is installed, so node is there"
+        done = subprocess.run(
+            [node, "-e", SDK_PROGRAM % code],
+            cwd=self.binary.parent.parent.parent,  # the folder whose node_modules hold it
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return MdspResult(done.returncode, done.stdout, done.stderr)
 
     def run(self, *args: str, cwd: Path | None = None, timeout: float = 120) -> MdspResult:
         """Run `mdsp <args>`; answer (exit code, stdout, stderr)."""

@@ -124,3 +124,14 @@ def test_clear_errors(workdir: Path) -> None:
         {"JOBMANAGER_URL": down, "JOBMANAGER_CLIENT_ID": "a", "JOBMANAGER_CLIENT_SECRET": "b"},
     )
     configured("run", "report.zpln", "-i", "in").assert_one_line_error("cannot reach", down)
+
+
+def test_a_notebook_whose_name_no_folder_may_have(workdir: Path, server: ServerProcess) -> None:
+    name = "Zeppelin • report, v2 | draft"
+    (workdir / f"{name}.zpln").write_text(DOUBLE_NOTE)
+    cli = Cli.for_server(workdir, server)
+    result = cli("run", f"{name}.zpln", "-i", "in", "-o", "out", "--param", "factor=5")
+    assert result.code == 0, result.stdout + result.stderr
+    assert (workdir / "out" / "result.txt").read_text() == "100"
+    models = cli("models", "list", "--json").assert_ok().json()
+    assert name in [m["name"] for m in models]

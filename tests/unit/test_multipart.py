@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from jobmanager.api.errors import install_error_handlers
 from jobmanager.api.multipart import FIELD_LIMIT, read_multipart
@@ -214,3 +216,37 @@ def test_discard_on_error_deletes_the_blob(client: TestClient, blobs: LocalBlobS
     )
     assert response.status_code == 409
     assert stored_blobs(blobs) == []
+
+
+@pytest.mark.parametrize(
+    ("filename", "shown"),
+    [
+        ("Zeppelin • note.zpln", "Zeppelin • note.zpln"),
+        ("日本語.ipynb", "日本語.ipynb"),
+        ("a, b | c.json", "a, b | c.json"),
+        ('say \\"hi\\".txt', 'say "hi".txt'),
+        ("semi; colon.txt", "semi; colon.txt"),
+        ("", ""),
+    ],
+)
+def test_filenames_are_utf8_text(client: TestClient, filename: str, shown: str) -> None:
+    body = official_body(b"x", filename, "text/plain", "{}")
+    answer = client.post("/upload", content=body, headers={"Content-Type": OFFICIAL_TYPE})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["filename"] == shown
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=st.binary(max_size=40).filter(lambda b: b'"' not in b and b"\r" not in b))
+def test_any_filename_bytes_answer_200_or_400(client: TestClient, raw: bytes) -> None:
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="'
+        + raw
+        + b'"\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n'
+    )
+    answer = client.post(
+        "/upload", content=body, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert answer.status_code in (200, 400), answer.text
+    if answer.status_code == 400:
+        assert "filename" in answer.json()["errors"][0]["message"] or b"\n" in raw

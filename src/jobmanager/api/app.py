@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 
 from jobmanager import __version__
+from jobmanager.api.body_limit import BodyLimit
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import install_error_handlers
 from jobmanager.api.routes import (
@@ -67,6 +68,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.dispatcher = runtime.dispatcher
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=settings.max_json_bytes)
     app.include_router(health.router)
     app.include_router(auth.router)
     secured = APIRouter(dependencies=[Depends(authenticate)])

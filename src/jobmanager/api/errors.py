@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jobmanager.domain.errors import (
@@ -49,6 +50,18 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     TooLarge: 413,
 }
+
+
+class ErrorPublic(BaseModel):
+    code: str
+    logref: str
+    message: str
+
+
+class ErrorsPublic(BaseModel):
+    """The body of every error answer."""
+
+    errors: list[ErrorPublic]
 
 
 def error_response(

@@ -1,6 +1,6 @@
 """Streaming multipart/form-data uploads: the `file` part goes straight into a blob.
 
-Usage (in an `async def` route)::
+Usage (in an `async def` route marked `@streams_upload`)::
 
     upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
     with upload.discard_on_error():
@@ -31,10 +31,11 @@ If storing the upload's record fails after the blob was written, `discard_on_err
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -45,10 +46,24 @@ from jobmanager.chunks import CHUNK_SIZE
 from jobmanager.domain.errors import InvalidInput, TooLarge
 from jobmanager.store.blobs import BlobStore, BlobTooLarge, BlobWriter
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
 FILE_PART = "file"
 METADATA_PART = "metadata"
 FIELD_LIMIT = 1024 * 1024  # each non-file part
 MAX_PARTS = 16
+
+
+def streams_upload(endpoint: Endpoint) -> Endpoint:
+    """Mark a route that reads its body with `read_multipart`: its limit is the upload
+    limit, so the JSON body limit (`api/body_limit.py`) leaves it alone."""
+    endpoint.streams_upload = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def is_upload_endpoint(endpoint: object) -> bool:
+    """Whether `endpoint` (a route's function, or None) is marked `@streams_upload`."""
+    return bool(getattr(endpoint, "streams_upload", False))
 
 
 @dataclass
@@ -198,8 +213,10 @@ class _Collector:
         self.field_value += data[start:end]
 
     def _header_end(self) -> None:
+        # Latin-1 maps every byte to one character and back: the header's raw bytes are kept
+        # (clients send names as UTF-8 bytes) until `_option` decodes them.
         name = self.field_name.decode("latin-1").strip().lower()
-        self.part.headers[name] = self.field_value.decode("utf-8", "replace").strip()
+        self.part.headers[name] = self.field_value.decode("latin-1").strip()
         self.field_name.clear()
         self.field_value.clear()
 
@@ -208,9 +225,13 @@ class _Collector:
         disposition, options = parse_options_header(part.headers.get("content-disposition"))
         if disposition != b"form-data" or b"name" not in options:
             raise InvalidInput(f"multipart part {self.parts_seen} has no form-data name")
-        part.name = options[b"name"].decode("utf-8", "replace")
-        part.filename = options.get(b"filename", b"").decode("utf-8", "replace")
-        part.content_type = part.headers.get("content-type", "")
+        part.name = _option(options[b"name"])
+        part.filename = _option(options.get(b"filename", b""))
+        if any(unicodedata.category(char) == "Cc" for char in part.filename):
+            raise InvalidInput(
+                f"multipart part {part.name!r}: the filename must not hold control characters"
+            )
+        part.content_type = _option(part.headers.get("content-type", "").encode("latin-1"))
         if part.name == FILE_PART:
             if self.file is not None:
                 raise InvalidInput("multipart part 'file' is given twice")
@@ -235,6 +256,12 @@ class _Collector:
 
     def _end(self) -> None:
         self.ended = True
+
+
+def _option(raw: bytes) -> str:
+    """A header value's bytes as text: UTF-8 (what browsers and the official client send),
+    a byte that is not UTF-8 shown as U+FFFD, never an error."""
+    return raw.decode("utf-8", "replace")
 
 
 def _metadata(raw: bytes | None) -> dict[str, Any] | None:

@@ -42,10 +42,13 @@ from jobmanager.cli.login import Profile, load_profile, session
 from jobmanager.cli.output import error, say, size
 from jobmanager.client import Client, Job, Model
 from jobmanager.client.folders import resolve_folder
+from jobmanager.domain.names import name_from
 from jobmanager.home import HOME_VARIABLE, dev_credentials_file, home_from_environment
 
 DEFAULT_CONFIGURATION = "default"
 START_TIMEOUT_SECONDS = 60.0
+# The run's folder is `<notebook name>-<time>`: the name leaves room for the time.
+RUN_NAME_BYTES = 200
 
 
 def answers(url: str) -> bool:
@@ -176,7 +179,7 @@ def run_loop(
     model = upload_model(api, notebook)
     say(f"model {model.name} ({model.id})")
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    base = f"private/runs/{notebook.stem}-{stamp}"
+    base = f"private/runs/{name_from(notebook.stem, RUN_NAME_BYTES)}-{stamp}"
     inputs = resolve_folder(api, f"{base}/input", create=True)
     outputs = resolve_folder(api, f"{base}/output", create=True)
     count, total = upload_folder(api, input_dir, inputs)

@@ -14,6 +14,12 @@ Which operators a field accepts depends on its kind:
 - ``datetime``: ``eq``, ``gt``/``after``, ``lt``/``before`` with ISO-8601 text
   (``Z``, an offset, or none = UTC; fractions allowed).
 
+Dates compare at the precision the API shows them, milliseconds (SPEC: every
+timestamp is answered as ``2018-10-01T12:00:00.001Z``): a stored date counts as
+its value cut to the millisecond. So a ``creationDate`` the API answered matches
+itself under ``eq`` and is excluded by ``after``, though the store keeps
+microseconds. :func:`millisecond_range` is that rule for the SQL translation.
+
 The tree (:class:`Filter` → :class:`FieldCondition` → :data:`Cond`) is plain
 frozen dataclasses so that the store can translate it to SQL; ``after`` and
 ``before`` are normalized to ``gt`` and ``lt``, and dates are aware UTC.
@@ -25,7 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Literal, TypeAlias
 
@@ -36,6 +42,7 @@ Value: TypeAlias = str | datetime
 MAX_FILTER_CHARS = 16_384
 MAX_DEPTH = 8
 MAX_CONDITIONS = 200
+SHOWN_PRECISION = timedelta(milliseconds=1)
 
 _OPERATOR_ALIASES: dict[str, Op] = {
     "eq": "eq",
@@ -256,9 +263,32 @@ def _record_value(record: Mapping[str, Any], fc: FieldCondition) -> Value | None
         value = value.value
     if fc.kind == "datetime":
         if isinstance(value, datetime):
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return parse_datetime(str(value))
+            aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            return as_shown(aware)
+        return as_shown(parse_datetime(str(value)))
     return str(value)
+
+
+def as_shown(moment: datetime) -> datetime:
+    """``moment`` cut to the precision the API shows (milliseconds)."""
+    return moment - timedelta(microseconds=moment.microsecond % 1000)
+
+
+def millisecond_range(op: Op, value: datetime) -> tuple[datetime | None, datetime | None]:
+    """The stored dates a date comparison selects: ``(from, until)``, from included,
+    until excluded, ``None`` for no bound (``eq`` of a value between milliseconds
+    selects nothing: ``from == until``).
+
+    A stored date ``d`` is compared as ``as_shown(d)``; the bounds are on ``d``
+    itself, so the database compares plain columns on every backend.
+    """
+    floor = as_shown(value)
+    ceiling = floor if floor == value else floor + SHOWN_PRECISION
+    if op == "eq":
+        return (value, value + SHOWN_PRECISION) if floor == value else (value, value)
+    if op == "gt":
+        return floor + SHOWN_PRECISION, None
+    return None, ceiling
 
 
 def _holds(cond: Cond, value: Value | None) -> bool:

@@ -28,6 +28,11 @@ class NameRuleError(ValueError):
 
 def check_name(name: str) -> str:
     """Check one Data Exchange file or folder name; answer it NFC-normalized."""
+    raw_size = len(name.encode("utf-8", "surrogatepass"))
+    # NFC shrinks UTF-8 text at most threefold (Hangul jamo): a name this long is refused
+    # before its characters are read one by one.
+    if raw_size > 4 * MAX_NAME_BYTES:
+        raise NameRuleError(f"name is {raw_size} bytes in UTF-8; at most {MAX_NAME_BYTES}")
     normal = unicodedata.normalize("NFC", name)
     if not normal:
         raise NameRuleError("name must not be empty")
@@ -73,6 +78,14 @@ def check_display_name(name: str, what: str = "name") -> str:
         if unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029":
             raise NameRuleError(f"{what} must not contain {_describe(char)}")
     return name
+
+
+def name_from(text: str, max_bytes: int = MAX_NAME_BYTES) -> str:
+    """A Data Exchange name made of any text (a notebook's file name, a model's display
+    name): each character a name may not hold becomes ``_``, cut to ``max_bytes``."""
+    kept = "".join(c if _allowed(c) else "_" for c in unicodedata.normalize("NFC", text))
+    cut = kept.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+    return cut if cut.strip(" .") else "_"
 
 
 def _allowed(char: str) -> bool:

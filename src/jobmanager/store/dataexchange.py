@@ -17,7 +17,6 @@ never make a cycle. Two siblings of one name are refused by a unique constraint.
 from __future__ import annotations
 
 import logging
-import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
 from jobmanager.domain.filters import DATETIME, NO_FILTER, STRING, FieldSpec, Filter
+from jobmanager.domain.media_types import media_type_of
 from jobmanager.store.blobs import BlobStore, BlobTooLarge
 from jobmanager.store.dataexchange_tree import PRIVATE_ROOT_ID as PRIVATE_ROOT_ID
 from jobmanager.store.dataexchange_tree import PUBLIC_ROOT_ID as PUBLIC_ROOT_ID
@@ -251,12 +251,15 @@ class DataExchangeRepository:
         *,
         name: str | None = None,
         parent_id: str | None = None,
+        type: str | None = None,
         modified_by: str = "",
     ) -> FileRecord:
-        """Rename and/or move a file."""
+        """Rename and/or move a file, and/or change its media type."""
         with conflicts(), self.db.transaction() as session:
             row = find_entry(session, tenant_id, file_id, directory=False, lock=True)
             relocate(session, row, name, parent_id, modified_by)
+            if type is not None:
+                row.type = type
             return _file(row)
 
     def delete_file(self, tenant_id: str, file_id: str) -> None:
@@ -280,10 +283,10 @@ class DataExchangeRepository:
         """Write `chunks` to `parent_id/relative_path` (`a/b/c.txt`), making missing
         folders; an existing file of that path is replaced. The bytes go to a new blob
         first, then one transaction makes the folders and swaps the pointer. `type`
-        defaults to the media type guessed from the name ("" when unknown)."""
+        defaults to the media type of the name (`domain.media_types`)."""
         parts = split_path(relative_path)
         if type is None:
-            type = mimetypes.guess_type(parts[-1])[0] or ""
+            type = media_type_of(parts[-1])
         key = self.blobs.new_key()
         try:
             size = self.blobs.write(key, chunks, limit)

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select, true
+from sqlalchemy.orm import Session, aliased
 
 from jobmanager.domain.errors import Conflict, NotFound
 from jobmanager.domain.payload import PayloadKind, detect_payload_kind
@@ -32,13 +32,26 @@ from jobmanager.store.types import utcnow
 
 log = logging.getLogger("jobmanager.store.models")
 
-FILTER_FIELDS = ("name", "type", "description")
+FILTER_FIELDS = ("name", "type", "description", "author")
 MODEL_FIELDS = frozenset({"name", "description", "type"})
 DEFINITION_FIELDS = frozenset({"dependencies", "io", "producedBy", "kpi"})
 VERSION_FIELDS = DEFINITION_FIELDS | {"expirationDate"}
 # Detection reads this much of a payload that starts like a JSON object.
 DETECT_LIMIT = 32 * 1024 * 1024
 _PEEK = 4096
+
+
+@dataclass(frozen=True)
+class ModelFilter:
+    """What a model list selects: patterns over the model's FILTER_FIELDS, and over the
+    parameters of its last version's `io.optionalParameters` (by parameter name).
+
+    A pattern is a plain string, matching the whole value, or holds `*` for any run of
+    characters; case is ignored. A parameter the version does not have matches nothing.
+    """
+
+    fields: Mapping[str, str] = field(default_factory=dict)
+    optional_parameters: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,17 +145,14 @@ class ModelRepository:
         *,
         offset: int,
         limit: int,
-        filters: Mapping[str, str],
+        flt: ModelFilter,
         descending: bool,
     ) -> tuple[list[ModelRecord], int]:
-        """One page ordered by name, and the count of all that match.
-
-        `filters` maps a field of FILTER_FIELDS to a pattern: a plain string matches
-        the whole value, `*` matches any run of characters; case is ignored.
-        """
+        """One page ordered by name, and the count of all that match `flt`."""
         where = and_(
             Model.tenant_id == tenant_id,
-            *(_pattern_clause(getattr(Model, f), p) for f, p in filters.items()),
+            *(_pattern_clause(getattr(Model, f), p) for f, p in flt.fields.items()),
+            _optional_parameters_clause(flt.optional_parameters),
         )
         with self.db.reading() as session:
             total = int(session.scalar(select(func.count()).select_from(Model).where(where)) or 0)
@@ -270,6 +280,30 @@ def _pattern_clause(column: Any, pattern: str) -> ColumnElement[bool]:
         return func.lower(column) == pattern.lower()
     escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(escaped.replace("*", "%"), escape="\\")  # type: ignore[no-any-return]
+
+
+def _optional_parameters_clause(patterns: Mapping[str, str]) -> ColumnElement[bool]:
+    """The model's last version has every named optional parameter, matching its pattern.
+
+    Parameter names are plain words (checked by the API): they become a JSON path.
+    """
+    if not patterns:
+        return true()
+    newer = aliased(ModelVersion)
+    last_number = (
+        select(func.max(newer.number))
+        .where(newer.model_id == ModelVersion.model_id)
+        .scalar_subquery()
+    )
+    values = ModelVersion.definition
+    return exists().where(
+        ModelVersion.model_id == Model.id,
+        ModelVersion.number == last_number,
+        *(
+            _pattern_clause(values[("io", "optionalParameters", name)].as_string(), pattern)
+            for name, pattern in patterns.items()
+        ),
+    )
 
 
 def _find_model(session: Session, tenant_id: str, model_id: str, *, lock: bool = False) -> Model:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
-from jobmanager.domain.filters import AllOf, AnyOf, Compare, Cond, Filter
+from jobmanager.domain.filters import AllOf, AnyOf, Compare, Cond, Filter, millisecond_range
 
 # The reference service lists "up to 10.000 items": counting stops there, which
 # keeps a page of a very long list as cheap as the first one.
@@ -30,6 +31,8 @@ def _cond_clause(cond: Cond, column: Any) -> ColumnElement[bool]:
 
 
 def _compare_clause(cond: Compare, column: Any) -> ColumnElement[bool]:
+    if isinstance(cond.value, datetime):
+        return _date_clause(cond, cond.value, column)
     if cond.op == "eq":
         return column == cond.value  # type: ignore[no-any-return]
     if cond.op == "contains":
@@ -38,6 +41,17 @@ def _compare_clause(cond: Compare, column: Any) -> ColumnElement[bool]:
     if cond.op == "gt":
         return column > cond.value  # type: ignore[no-any-return]
     return column < cond.value  # type: ignore[no-any-return]
+
+
+def _date_clause(cond: Compare, value: datetime, column: Any) -> ColumnElement[bool]:
+    """Dates compare as the API shows them, to the millisecond (`millisecond_range`)."""
+    start, until = millisecond_range(cond.op, value)
+    bounds = []
+    if start is not None:
+        bounds.append(column >= start)
+    if until is not None:
+        bounds.append(column < until)
+    return and_(true(), *bounds)
 
 
 def paged(session: Session, query: Select[Any], offset: int, size: int) -> tuple[list[Any], int]:

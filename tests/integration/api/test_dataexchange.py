@@ -530,10 +530,36 @@ def test_rename_and_move_file(client: TestClient, tenant_a: TenantClient) -> Non
     assert client.get(f"{DX}/files/{made['id']}", headers=tenant_a.headers).content == b"abc"
 
 
+def test_the_sdks_resource_patch_with_type_is_accepted(
+    client: TestClient, tenant_a: TenantClient
+) -> None:
+    folder = mkdir(client, tenant_a, "folder")
+    made = upload(client, tenant_a, "a.txt", b"abc")
+    url = f"{DX}/files/{made['id']}/properties"
+    patch = {"name": "b.csv", "type": "text/csv", "parentId": folder}
+    changed = client.patch(url, json=patch, headers=tenant_a.headers)
+    assert changed.status_code == 200, changed.text
+    assert {k: changed.json()[k] for k in patch} == patch
+    unknown = client.patch(url, json={"name": "c.csv", "type": False}, headers=tenant_a.headers)
+    assert unknown.json()["type"] == "text/csv"
+    download = client.get(f"{DX}/files/{made['id']}", headers=tenant_a.headers)
+    assert download.headers["content-type"].startswith("text/csv")
+    folder_url = f"{DX}/directories/{folder}/properties"
+    renamed = client.patch(
+        folder_url, json={"name": "renamed", "type": "text/csv"}, headers=tenant_a.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert renamed.json()["name"] == "renamed" and "type" not in renamed.json()
+
+
 @pytest.mark.parametrize(
     ("change", "status"),
     [
         ({"name": "taken.txt"}, 409),
+        ({"type": True}, 400),
+        ({"type": None}, 400),
+        ({"type": "x/" + "y" * 300}, 400),
+        ({"type": 7}, 400),
         ({"name": "a/b"}, 400),
         ({"name": ".."}, 400),
         ({"parentId": "FILE"}, 400),

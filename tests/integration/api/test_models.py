@@ -313,6 +313,56 @@ def test_paging_edge_cases(client: TestClient, tenant_a: TenantClient) -> None:
         assert_error(client.get(f"{BASE}/models?{bad}", headers=h), 400)
 
 
+def test_filter_by_author_and_optional_parameters_as_the_official_client_documents(
+    client: TestClient, tenant_a: TenantClient
+) -> None:
+    def io(parameters: Any) -> dict[str, Any]:
+        return {"io": {"optionalParameters": parameters}}
+
+    create_model(client, tenant_a, name="model-a", author="alice", lastVersion=io({"entityId": 64}))
+    create_model(
+        client,
+        tenant_a,
+        name="model-b",
+        description="modelDescription",
+        lastVersion=io({"entityId": "64", "entityName": "pump"}),
+    )
+    create_model(client, tenant_a, name="model-c", lastVersion=io(["entityId"]))
+    superseded = create_model(client, tenant_a, name="model-d", lastVersion=io({"entityId": "64"}))
+    add_version(client, tenant_a, superseded["id"], b"{}", io={"optionalParameters": {"x": 1}})
+
+    def names(flt: dict[str, Any]) -> list[str]:
+        query = {"filter": json.dumps(flt)}
+        answer = client.get(f"{BASE}/models", params=query, headers=tenant_a.headers)
+        assert answer.status_code == 200, answer.text
+        return [m["name"] for m in answer.json()["models"]]
+
+    documented = {
+        "name": "model*",
+        "type": "core.basicmodel",
+        "description": "modelDescription",
+        "optionalParameters": {"entityId": "64", "entityName": "*"},
+    }
+    assert names(documented) == ["model-b"]
+    assert names({"optionalParameters": {"entityId": "64"}}) == ["model-a", "model-b"]
+    assert names({"optionalParameters": {"entityId": 64}}) == ["model-a", "model-b"]
+    assert names({"optionalParameters": {"entityName": "P*"}}) == ["model-b"]
+    assert names({"optionalParameters": {"x": "1"}}) == ["model-d"]
+    assert names({"optionalParameters": {}}) == ["model-a", "model-b", "model-c", "model-d"]
+    assert names({"author": "alice"}) == ["model-a"]
+    assert names({"author": "ALI*"}) == ["model-a"]
+    assert names({"author": "bob"}) == []
+    for bad in (
+        {"optionalParameters": "entityId"},
+        {"optionalParameters": {"entity'Id": "1"}},
+        {"optionalParameters": {"entityId": None}},
+        {"optionalParameters": {"entityId": True}},
+    ):
+        query = {"filter": json.dumps(bad)}
+        answer = client.get(f"{BASE}/models", params=query, headers=tenant_a.headers)
+        assert "optionalParameters" in assert_error(answer, 400)["message"]
+
+
 def test_filter_and_sort(client: TestClient, tenant_a: TenantClient) -> None:
     create_model(client, tenant_a, name="model-one", description="first")
     create_model(client, tenant_a, name="model-two", type="core.special")
@@ -337,7 +387,7 @@ def test_filter_and_sort(client: TestClient, tenant_a: TenantClient) -> None:
         "model-one",
         "other_100%",
     ]
-    for bad in ("{", "[]", '{"author": "x"}', '{"name": 1}'):
+    for bad in ("{", "[]", '{"creator": "x"}', '{"name": 1}', '{"author": null}'):
         message = assert_error(client.get(f"{BASE}/models", params={"filter": bad}, headers=h), 400)
         assert "filter" in message["message"]
     assert "sort" in assert_error(client.get(f"{BASE}/models?sort=up", headers=h), 400)["message"]

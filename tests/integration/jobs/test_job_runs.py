@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from jobmanager.settings import Settings
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import (
+    DX,
     FINAL,
     JOBS,
     create_configuration,
@@ -68,6 +69,32 @@ def test_a_job_reads_its_input_and_its_outputs_land_in_the_output_folder(
     assert [p["status"] for p in executed["paragraphs"]] == ["FINISHED"] * 3
     texts = [m["data"] for p in executed["paragraphs"] for m in p["results"]["msg"]]
     assert "True True\n" in texts and "shell says hi\n" in texts
+
+
+def test_outputs_are_stored_with_the_media_type_of_their_name(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    names = ["table.csv", "plots/chart.png", "run.log", "data.csv.gz", "model.pkl"]
+    note = zeppelin_note(
+        "%python\nimport os\n"
+        f"for name in {names!r}:\n"
+        "    os.makedirs(os.path.dirname(os.path.join(outputFolder, name)), exist_ok=True)\n"
+        "    open(os.path.join(outputFolder, name), 'wb').write(b'x')"
+    )
+    done = wait_for(client, tenant_a, submit(client, tenant_a, note, folders)["id"], FINAL)
+    assert done["status"] == "SUCCEEDED", done["message"]
+    top = client.get(f"{DX}/directories/{folders[1]}", headers=tenant_a.headers).json()
+    plots = next(d["id"] for d in top["directories"] if d["name"] == "plots")
+    nested = client.get(f"{DX}/directories/{plots}", headers=tenant_a.headers).json()
+    types = {f["name"]: f["type"] for f in [*top["files"], *nested["files"]]}
+    assert types == {
+        "table.csv": "text/csv",
+        "chart.png": "image/png",
+        "run.log": "text/plain",
+        "data.csv.gz": "application/gzip",
+        "model.pkl": "application/octet-stream",
+        "m_2TESTNOTE.zpln": "application/json",
+    }
 
 
 def test_a_failing_paragraph_fails_the_job_but_the_rest_runs(

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobmanager.dispatch.base import Dispatcher
+from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 from tests.conftest import TenantClient, assert_error
@@ -149,6 +150,20 @@ def test_stop_of_a_waiting_job_is_immediate_and_final_jobs_are_unchanged(
     again = client.post(f"{JOBS}/{job['id']}/stop", headers=headers).json()
     assert again["status"] == "STOPPED" and again["message"] == stopped.json()["message"]
     assert again["endDate"] is not None
+
+
+def test_parameters_over_64_kib_are_400_naming_the_limit(
+    client: TestClient, tenant_a: TenantClient, body: dict[str, Any]
+) -> None:
+    too_many = {"text": "x" * MAX_PARAMETERS_BYTES}
+    answer = client.post(JOBS, headers=tenant_a.headers, json={**body, "parameters": too_many})
+    message = assert_error(answer, 400)["message"]
+    assert "parameters" in message and str(MAX_PARAMETERS_BYTES) in message
+    assert job_count(client, tenant_a) == 0
+    fitting = {"text": "x" * (MAX_PARAMETERS_BYTES - 20)}
+    answer = client.post(JOBS, headers=tenant_a.headers, json={**body, "parameters": fitting})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["parameters"] == fitting
 
 
 def test_list_envelopes_paging_and_filters(

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import upload_model
 from tests.integration.schedules.conftest import SCHEDULES, create
@@ -137,6 +138,18 @@ def test_missing_fields_and_malformed_json_are_400(
         content=b"{not json",
     )
     assert_error(answer, 400)
+
+
+def test_parameters_over_64_kib_are_400_naming_the_limit(
+    client: TestClient, tenant_a: TenantClient, body: dict[str, Any]
+) -> None:
+    too_many = {"text": "x" * MAX_PARAMETERS_BYTES}
+    answer = client.post(SCHEDULES, headers=tenant_a.headers, json={**body, "parameters": too_many})
+    message = assert_error(answer, 400)["message"]
+    assert "parameters" in message and str(MAX_PARAMETERS_BYTES) in message
+    assert count(client, tenant_a) == 0
+    fitting = {"text": "x" * (MAX_PARAMETERS_BYTES - 20)}
+    assert create(client, tenant_a, body, parameters=fitting)["parameters"] == fitting
 
 
 def test_name_and_execution_time_are_optional(

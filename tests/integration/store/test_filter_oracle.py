@@ -1,6 +1,7 @@
 """The store's SQL for list filters (`store.query.filter_clause`) agrees with the filter
 language's own evaluator (`domain.filters.matches`, the oracle) on the same rows, on SQLite
-and PostgreSQL: tricky text (`%`, `_`, `\\`, case, non-ASCII), nulls, and equal dates."""
+and PostgreSQL: tricky text (`%`, `_`, `\\`, case, non-ASCII), nulls, and dates equal to the
+millisecond or the microsecond (dates compare at the milliseconds the API shows)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,16 @@ from jobmanager.store.types import UTCDateTime
 STATUSES = ("SUBMITTED", "RUNNING", "FAILED")
 FIELDS = {"name": STRING, "status": enum_field(STATUSES), "created": DATETIME}
 T0 = datetime(2024, 2, 29, 12, 0, 0, 123456, tzinfo=UTC)
-MOMENTS = (T0, T0 + timedelta(microseconds=1), T0 - timedelta(days=400), T0 + timedelta(hours=1))
+T0_SHOWN = datetime(2024, 2, 29, 12, 0, 0, 123000, tzinfo=UTC)
+MOMENTS = (
+    T0,
+    T0 + timedelta(microseconds=1),
+    T0_SHOWN,
+    T0_SHOWN + timedelta(microseconds=999),
+    T0_SHOWN + timedelta(milliseconds=1),
+    T0 - timedelta(days=400),
+    T0 + timedelta(hours=1),
+)
 
 metadata = MetaData()
 rows_table = Table(

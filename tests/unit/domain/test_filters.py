@@ -139,6 +139,26 @@ def test_records_may_hold_naive_dates_or_text() -> None:
     assert matches(flt, job(creationDate=datetime(2020, 1, 1, 1, tzinfo=plus2)))
 
 
+STORED = datetime(2020, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)  # shown as ...00.123Z
+
+
+@pytest.mark.parametrize(
+    ("condition", "holds"),
+    [
+        ({"eq": "2020-01-01T12:00:00.123Z"}, True),
+        ({"eq": "2020-01-01T12:00:00.123456Z"}, False),
+        ({"after": "2020-01-01T12:00:00.123Z"}, False),
+        ({"after": "2020-01-01T12:00:00.1229Z"}, True),
+        ({"before": "2020-01-01T12:00:00.123Z"}, False),
+        ({"before": "2020-01-01T12:00:00.1231Z"}, True),
+        ({"before": "2020-01-01T12:00:00.124Z"}, True),
+    ],
+)
+def test_dates_compare_as_shown_to_the_millisecond(condition: object, holds: bool) -> None:
+    flt = parse_filter(json.dumps({"creationDate": condition}), JOB_FIELDS)
+    assert matches(flt, job(creationDate=STORED)) is holds
+
+
 def test_missing_or_null_field_matches_no_comparison() -> None:
     flt = parse_filter('{"message":{"contains":""}}', JOB_FIELDS)
     assert matches(flt, job(message="x"))

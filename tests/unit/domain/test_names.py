@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,6 +14,7 @@ from jobmanager.domain.names import (
     check_display_name,
     check_name,
     check_path,
+    name_from,
 )
 
 
@@ -99,3 +102,37 @@ def test_bad_display_names(name: str, words: str) -> None:
     with pytest.raises(NameRuleError) as info:
         check_display_name(name, "configuration name")
     assert words in str(info.value)
+
+
+def test_a_huge_name_is_refused_at_once() -> None:
+    started = time.monotonic()
+    with pytest.raises(NameRuleError, match="at most 255"):
+        check_name("d" * 16 * 1024 * 1024)
+    assert time.monotonic() - started < 0.5
+
+
+def test_names_that_shrink_under_nfc_are_measured_after_it() -> None:
+    jamo = "\u1100\u1161\u11a8" * 84  # 84 syllables once composed: 252 bytes in UTF-8
+    assert len(jamo.encode()) == 756
+    assert len(check_name(jamo).encode()) == 252
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Zeppelin • report, v2 | draft", "Zeppelin _ report_ v2 _ draft"),
+        ("naïve (1)", "naïve (1)"),
+        ("a/b\\c", "a_b_c"),
+        ("..", "_"),
+        ("", "_"),
+        ("日本" * 100, "日本" * 42 + "日"),
+    ],
+)
+def test_a_name_made_from_any_text_is_a_valid_name(text: str, name: str) -> None:
+    assert name_from(text) == name
+    assert check_name(name) == name
+
+
+@given(st.text(max_size=300))
+def test_name_from_any_text_passes_the_rules(text: str) -> None:
+    check_name(name_from(text))

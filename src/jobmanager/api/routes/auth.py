@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Header, Request, Response
 from pydantic import BaseModel, ConfigDict
 
+from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import SESSION_COOKIE, XSRF_COOKIE, ServicesDep
 from jobmanager.auth.tokens import IssuedToken, Principal
 from jobmanager.domain.errors import InvalidInput, Unauthenticated
@@ -34,7 +35,7 @@ class TechnicalTokenRequest(BaseModel):
     userTenant: str = ""
 
 
-@router.post("/oauth/token", response_model=TokenPublic)
+@router.post("/oauth/token", response_model=TokenPublic, responses=TOO_LARGE_RESPONSE)
 def client_credentials_token(
     services: ServicesDep,
     grant_type: Annotated[str, Form()],
@@ -51,7 +52,11 @@ def client_credentials_token(
     return _token_answer(_issue(services, client_id, client_secret))
 
 
-@router.post("/api/technicaltokenmanager/v3/oauth/token", response_model=TokenPublic)
+@router.post(
+    "/api/technicaltokenmanager/v3/oauth/token",
+    response_model=TokenPublic,
+    responses=TOO_LARGE_RESPONSE,
+)
 def technical_token(
     services: ServicesDep,
     body: TechnicalTokenRequest,

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, StoreDep
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.configurations import (
@@ -18,7 +19,7 @@ from jobmanager.api.schemas.configurations import (
 router = APIRouter(prefix="/api/prl/v3", tags=["configurations"])
 
 
-@router.post("/configurations", status_code=201)
+@router.post("/configurations", status_code=201, responses=TOO_LARGE_RESPONSE)
 def create_configuration(
     body: ConfigurationCreate, caller: CallerDep, store: StoreDep
 ) -> ConfigurationPublic:
@@ -41,7 +42,7 @@ def get_configuration(
     return ConfigurationPublic.of(store.configurations.get(caller.tenant_id, configuration_id))
 
 
-@router.patch("/configurations/{configuration_id}")
+@router.patch("/configurations/{configuration_id}", responses=TOO_LARGE_RESPONSE)
 def change_configuration(
     configuration_id: str, body: ConfigurationChange, caller: CallerDep, store: StoreDep
 ) -> ConfigurationPublic:

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
 from jobmanager.api.filtering import filter_query
-from jobmanager.api.multipart import read_multipart
+from jobmanager.api.multipart import read_multipart, streams_upload
 from jobmanager.api.paging import PageDep
 from jobmanager.api.schemas.dataexchange import (
     DirectoryContentPublic,
@@ -31,7 +32,8 @@ router = APIRouter(prefix="/api/dataexchange/v3", tags=["dataexchange"])
 ListingFilterDep = Annotated[Filter, Depends(filter_query(LISTING_FIELDS))]
 
 
-@router.post("/files", status_code=201)
+@router.post("/files", status_code=201, responses=TOO_LARGE_RESPONSE)
+@streams_upload
 async def upload_file(
     request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> FilePublic:
@@ -61,7 +63,8 @@ def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> Streaming
     )
 
 
-@router.put("/files/{file_id}")
+@router.put("/files/{file_id}", responses=TOO_LARGE_RESPONSE)
+@streams_upload
 async def replace_file(
     file_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> FilePublic:
@@ -89,19 +92,20 @@ def file_properties(file_id: str, caller: CallerDep, store: StoreDep) -> FilePub
     return FilePublic.of(store.dataexchange.get_file(caller.tenant_id, file_id))
 
 
-@router.patch("/files/{file_id}/properties")
+@router.patch("/files/{file_id}/properties", responses=TOO_LARGE_RESPONSE)
 def change_file(file_id: str, body: EntryChange, caller: CallerDep, store: StoreDep) -> FilePublic:
     record = store.dataexchange.update_file(
         caller.tenant_id,
         file_id,
         name=body.name,
         parent_id=body.parentId,
+        type=body.media_type,
         modified_by=caller.client_id,
     )
     return FilePublic.of(record)
 
 
-@router.post("/directories", status_code=201)
+@router.post("/directories", status_code=201, responses=TOO_LARGE_RESPONSE)
 def create_directory(body: DirectoryCreate, caller: CallerDep, store: StoreDep) -> DirectoryPublic:
     record = store.dataexchange.create_directory(
         caller.tenant_id, body.parentId, body.name, modified_by=caller.client_id
@@ -114,7 +118,7 @@ def directory_properties(directory_id: str, caller: CallerDep, store: StoreDep) 
     return DirectoryPublic.of(store.dataexchange.get_directory(caller.tenant_id, directory_id))
 
 
-@router.patch("/directories/{directory_id}/properties")
+@router.patch("/directories/{directory_id}/properties", responses=TOO_LARGE_RESPONSE)
 def change_directory(
     directory_id: str, body: EntryChange, caller: CallerDep, store: StoreDep
 ) -> DirectoryPublic:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, DispatcherDep, SettingsDep, StoreDep
 from jobmanager.api.filtering import filter_query
 from jobmanager.api.paging import PageDep, envelope
@@ -35,7 +36,7 @@ def load_job(job_id: str, caller: CallerDep, store: StoreDep) -> JobRecord:
 JobDep = Annotated[JobRecord, Depends(load_job)]
 
 
-@router.post("", status_code=201, response_model=JobPublic)
+@router.post("", status_code=201, response_model=JobPublic, responses=TOO_LARGE_RESPONSE)
 def create_job(
     body: JobCreate,
     caller: CallerDep,

@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
-from jobmanager.api.multipart import MultipartUpload, read_multipart
+from jobmanager.api.multipart import MultipartUpload, read_multipart, streams_upload
 from jobmanager.api.paging import PageDep, page_info
 from jobmanager.api.schemas.models import (
     ModelChange,
@@ -35,7 +36,7 @@ from jobmanager.api.schemas.models import (
     parse_sort,
 )
 from jobmanager.chunks import chunks_of
-from jobmanager.store.models import ModelRecord, Payload, VersionRecord
+from jobmanager.store.models import ModelFilter, ModelRecord, Payload, VersionRecord
 
 router = APIRouter(prefix="/api/modelmanagement/v3", tags=["models"])
 
@@ -46,7 +47,8 @@ LAST = "last"
 OCTET_STREAM = "application/octet-stream"
 
 
-@router.post("/models", status_code=201)
+@router.post("/models", status_code=201, responses=TOO_LARGE_RESPONSE)
+@streams_upload
 async def create_model(
     request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> ModelPublic:
@@ -59,7 +61,7 @@ async def create_model(
     return ModelPublic.of(await _save_upload(upload, ModelCreate, save))
 
 
-def model_filter(filter: Annotated[str | None, Query()] = None) -> dict[str, str]:
+def model_filter(filter: Annotated[str | None, Query()] = None) -> ModelFilter:
     """The `filter` parameter of the model list; a bad one answers 400."""
     return parse_model_filter(filter)
 
@@ -69,7 +71,7 @@ def name_descending(sort: Annotated[str | None, Query()] = None) -> bool:
     return parse_sort(sort)
 
 
-ModelFilterDep = Annotated[dict[str, str], Depends(model_filter)]
+ModelFilterDep = Annotated[ModelFilter, Depends(model_filter)]
 DescendingDep = Annotated[bool, Depends(name_descending)]
 
 
@@ -82,7 +84,7 @@ def list_models(
     descending: DescendingDep,
 ) -> ModelList:
     records, total = store.models.list_page(
-        caller.tenant_id, offset=page.offset, limit=page.size, filters=flt, descending=descending
+        caller.tenant_id, offset=page.offset, limit=page.size, flt=flt, descending=descending
     )
     models = [ModelPublic.of(record) for record in records]
     return ModelList(models=models, page=PagePublic(**page_info(page, total)))
@@ -93,7 +95,7 @@ def get_model(model_id: str, caller: CallerDep, store: StoreDep) -> ModelPublic:
     return ModelPublic.of(store.models.get(caller.tenant_id, model_id))
 
 
-@router.patch("/models/{model_id}")
+@router.patch("/models/{model_id}", responses=TOO_LARGE_RESPONSE)
 def change_model(
     model_id: str, body: ModelChange, caller: CallerDep, store: StoreDep
 ) -> ModelPublic:
@@ -106,7 +108,8 @@ def delete_model(model_id: str, caller: CallerDep, store: StoreDep) -> Response:
     return Response(status_code=204)
 
 
-@router.post("/models/{model_id}/versions", status_code=201)
+@router.post("/models/{model_id}/versions", status_code=201, responses=TOO_LARGE_RESPONSE)
+@streams_upload
 async def create_version(
     model_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> VersionPublic:
@@ -144,7 +147,7 @@ def get_version(
     )
 
 
-@router.patch("/models/{model_id}/versions/last")
+@router.patch("/models/{model_id}/versions/last", responses=TOO_LARGE_RESPONSE)
 def change_last_version(
     model_id: str, body: VersionChange, caller: CallerDep, store: StoreDep
 ) -> VersionPublic:

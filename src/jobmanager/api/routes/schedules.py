@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
+from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
 from jobmanager.api.filtering import filter_query
 from jobmanager.api.paging import PageDep, envelope
@@ -29,7 +30,7 @@ SCHEDULE_FILTER_FIELDS = {
 ScheduleFilterDep = Annotated[Filter, Depends(filter_query(SCHEDULE_FILTER_FIELDS))]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=TOO_LARGE_RESPONSE)
 def create_schedule(
     body: ScheduleCreate, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> SchedulePublic:

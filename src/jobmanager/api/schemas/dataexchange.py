@@ -24,13 +24,25 @@ class DirectoryCreate(BaseModel):
     parentId: str = Field(strict=True, max_length=MAX_ID_CHARS)
 
 
+def _media_type(value: str | bool | None) -> str | bool | None:
+    """A media type as callers send it: text, or `false` (the official client's "unknown")."""
+    if value is True:
+        raise ValueError("must be a media type such as 'text/csv' (or false)")
+    if isinstance(value, str) and len(value) > MAX_TYPE_CHARS:
+        raise ValueError(f"longer than {MAX_TYPE_CHARS} characters")
+    return value
+
+
 class EntryChange(BaseModel):
-    """A PATCH of properties: a new `name`, a new `parentId` (a move), or both."""
+    """A PATCH of properties, the official SDK's `ResourcePatch`: a new `name`, a new
+    `parentId` (a move), and for a file a new media `type`. A folder has no type: its
+    `type` is accepted and ignored; `type: false` (no known type) keeps a file's."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, strict=True)
     parentId: str | None = Field(default=None, strict=True, max_length=MAX_ID_CHARS)
+    type: str | bool | None = Field(default=None)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -38,6 +50,13 @@ class EntryChange(BaseModel):
         if value is None:
             raise ValueError("must not be null; leave the field out to keep its value")
         return value
+
+    _type = field_validator("type")(_media_type)
+
+    @property
+    def media_type(self) -> str | None:
+        """The file's new media type, or None to keep it."""
+        return self.type if isinstance(self.type, str) else None
 
 
 class FileMetadata(BaseModel):
@@ -50,14 +69,7 @@ class FileMetadata(BaseModel):
     parentId: str = Field(strict=True, max_length=MAX_ID_CHARS)
     type: str | bool | None = None
 
-    @field_validator("type")
-    @classmethod
-    def _type(cls, value: str | bool | None) -> str | bool | None:
-        if value is True:
-            raise ValueError("must be a media type such as 'text/csv' (or false)")
-        if isinstance(value, str) and len(value) > MAX_TYPE_CHARS:
-            raise ValueError(f"longer than {MAX_TYPE_CHARS} characters")
-        return value
+    _type = field_validator("type")(_media_type)
 
     @property
     def media_type(self) -> str:

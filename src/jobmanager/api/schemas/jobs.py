@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from jobmanager.api.schemas import timestamp
+from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES, check_parameters
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.store.jobs import JobRecord, JobSpec
 
 MAX_TOKEN_CHARS = 128
+
+# Values for a note's forms or a notebook's `parameters` cell, bounded in size.
+Parameters = Annotated[
+    dict[str, Any],
+    AfterValidator(check_parameters),
+    Field(
+        default_factory=dict,
+        description=f"Values for the model's parameters; at most {MAX_PARAMETERS_BYTES} "
+        "bytes as JSON",
+    ),
+]
 
 
 def seconds_value(value: Any, field: str) -> int | None:
@@ -41,7 +53,7 @@ class JobCreate(BaseModel):
     outputFolderId: str = Field(min_length=1, max_length=64)
     maximumExecutionTimeInSeconds: int | None = None
     modelVersionId: str | None = Field(default=None, min_length=1, max_length=64)
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: Parameters
     idempotencyToken: str | None = Field(default=None, min_length=1, max_length=MAX_TOKEN_CHARS)
     stopOnError: bool | None = Field(
         default=None,

@@ -9,6 +9,7 @@ send them back. `author` is taken when given, else it is the caller's client id.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -25,8 +26,10 @@ from pydantic import (
 from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.schemas import timestamp
 from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.names import check_display_name
 from jobmanager.store.models import (
     FILTER_FIELDS,
+    ModelFilter,
     ModelRecord,
     ModelSpec,
     VersionRecord,
@@ -41,13 +44,9 @@ MAX_FILTER_CHARS = 4_096
 Text = Field(default="", max_length=MAX_TEXT)
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value
-
-
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_not_blank)]
+# A model's name is a display name (`domain.names`): any text but control characters,
+# so `,` and `|` are fine; it is no Data Exchange name.
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(check_display_name)]
 
 
 class _Strict(BaseModel):
@@ -261,24 +260,51 @@ def parse_metadata(schema: type[Metadata], raw: dict[str, Any] | None) -> Metada
         raise InvalidInput(f"metadata: {problems}") from None
 
 
-def parse_model_filter(text: str | None) -> dict[str, str]:
-    """`filter`: a JSON object of name/type/description → a plain string or a `*` pattern."""
+def parse_model_filter(text: str | None) -> ModelFilter:
+    """`filter`: a JSON object of name/type/description/author → a plain string or a `*`
+    pattern, and `optionalParameters`: parameter name → pattern (or number), matched
+    against the last version's `io.optionalParameters`, as the official client documents:
+    `{"name": "model*", "optionalParameters": {"entityId": "64", "entityName": "*"}}`."""
     if text is None or not text.strip():
-        return {}
+        return ModelFilter()
     if len(text) > MAX_FILTER_CHARS:
         raise InvalidInput(f"filter: longer than {MAX_FILTER_CHARS} characters")
     try:
         document = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise InvalidInput(f"filter: not valid JSON ({error})") from None
     if not isinstance(document, dict):
         raise InvalidInput('filter: must be a JSON object such as {"name": "model*"}')
+    parameters = _optional_parameters(document.pop(OPTIONAL_PARAMETERS, {}))
     for field, value in document.items():
         if field not in FILTER_FIELDS:
-            raise InvalidInput(f"filter: {field!r} cannot be filtered; use {list(FILTER_FIELDS)}")
+            known = [*FILTER_FIELDS, OPTIONAL_PARAMETERS]
+            raise InvalidInput(f"filter: {field!r} cannot be filtered; use {known}")
         if not isinstance(value, str):
             raise InvalidInput(f"filter: {field} must be a string")
-    return dict(document)
+    return ModelFilter(fields=document, optional_parameters=parameters)
+
+
+OPTIONAL_PARAMETERS = "optionalParameters"
+_PARAMETER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def _optional_parameters(value: Any) -> dict[str, str]:
+    """The `optionalParameters` of a filter: word → pattern; a number stands for its text."""
+    where = f"filter: {OPTIONAL_PARAMETERS}"
+    if not isinstance(value, dict):
+        raise InvalidInput(f'{where} must be an object such as {{"entityId": "64"}}')
+    patterns: dict[str, str] = {}
+    for name, pattern in value.items():
+        if not _PARAMETER_NAME.fullmatch(name):
+            raise InvalidInput(
+                f"{where}: parameter names hold 1-64 letters, digits, '_', '.' or '-', "
+                f"got {name[:70]!r}"
+            )
+        if isinstance(pattern, bool) or not isinstance(pattern, str | int | float):
+            raise InvalidInput(f"{where}.{name} must be a string or a number")
+        patterns[name] = str(pattern)
+    return patterns
 
 
 def parse_sort(text: str | None) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jobmanager.api.schemas import timestamp
-from jobmanager.api.schemas.jobs import seconds_value
+from jobmanager.api.schemas.jobs import Parameters, seconds_value
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.firings import Misfire
@@ -41,7 +41,7 @@ class ScheduleCreate(BaseModel):
     timezone: str = Field(default="UTC", min_length=1, max_length=64)
     misfire: Misfire = "once"
     overlap: Overlap = "skip"
-    parameters: dict[str, Any] = Field(default_factory=dict)
+    parameters: Parameters
 
     @field_validator("name")
     @classmethod
