@@ -35,11 +35,14 @@ MEDIA_TYPE = "text/event-stream"
 
 
 class OpenStreams:
-    """How many event streams this process serves now (a client that leaves ends one)."""
+    """How many event streams this process serves now (a client that leaves ends one),
+    and whether they must end: a server that stops waits for its open answers, so its
+    streams end first (their clients resume elsewhere, or once it is back)."""
 
     def __init__(self) -> None:
         self._count = 0
         self._lock = threading.Lock()
+        self.closing = threading.Event()
 
     @property
     def count(self) -> int:
@@ -109,7 +112,7 @@ class EventStream:
                 sent_at = time.monotonic()
             if len(events) == READ_BATCH:
                 continue
-            if not self.follow or await self.disconnected():
+            if not self.follow or self.streams.closing.is_set() or await self.disconnected():
                 return
             if time.monotonic() - checked_at >= JOB_CHECK_SECONDS:
                 checked_at = time.monotonic()

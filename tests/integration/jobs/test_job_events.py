@@ -3,12 +3,23 @@ service with real kernels: what they say, resuming, tenancy, caps, purging."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from jobmanager.api.app import create_app
 from jobmanager.services import Services
+from jobmanager.settings import Settings
 from jobmanager.store.types import utcnow
+from tests.acceptance.api import Caller, note
+from tests.acceptance.server import free_port
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import FINAL, JOBS, create_configuration, wait_for, zeppelin_note
 from tests.integration.jobs.test_job_runs import submit
@@ -207,3 +218,51 @@ def test_events_go_with_their_job_when_it_is_purged(
     assert services.store.execution.purge_final(utcnow() + timedelta(seconds=1)) == 1
     assert services.store.events.after(job_id, 0) == []
     assert client.get(f"{JOBS}/{job_id}/events", headers=tenant_a.headers).status_code == 404
+
+
+@pytest.fixture
+def served(settings: Settings, services: Services) -> Iterator[tuple[str, FastAPI]]:
+    """The app on a real uvicorn server in a thread: its URL, and the app to look into."""
+    app = create_app(settings, services)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", app
+    server.should_exit = True
+    thread.join(30)
+
+
+def test_a_client_that_leaves_ends_its_stream_on_the_server(
+    served: tuple[str, FastAPI], services: Services
+) -> None:
+    url, app = served
+    services.store.tenants.create("tenant-a")
+    made = services.store.tenants.create_credentials("tenant-a")
+    token = httpx.post(
+        f"{url}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(made.client_id, made.client_secret),
+    ).json()["access_token"]
+    caller = Caller(url, token)
+    try:
+        # One line, then quiet: only the server's own check can see the client leave.
+        endless = note("%python\nprint('started', flush=True)\nimport time\ntime.sleep(600)")
+        job_id = caller.submit(caller.model(endless), caller.configuration(), caller.folder("o"))
+        with caller.http.stream("GET", f"{JOBS}/{job_id}/events") as answer:
+            for line in answer.iter_lines():
+                if line.startswith("event: output"):
+                    break
+            assert app.state.event_streams.count == 1
+        deadline = time.monotonic() + 5
+        while app.state.event_streams.count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert app.state.event_streams.count == 0
+        assert caller.job(job_id)["status"] == "RUNNING"  # the stream ended, not the job
+        caller.http.post(f"{JOBS}/{job_id}/stop")
+        caller.wait(job_id, lambda job: job["status"] in FINAL)
+    finally:
+        caller.close()
