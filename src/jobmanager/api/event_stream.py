@@ -2,55 +2,32 @@
 
 The stream reads the `job_events` table, never a process's memory: it works the same
 whichever worker (local slot, Celery worker on another machine) runs the job, and on
-any replica. It replays what is stored after the resume point, then polls every
-`POLL_SECONDS` until the `end` event, which it sends last. A comment line now and
-then keeps proxies from closing a quiet stream and finds a client that left; the
-loop also asks the server whether the client is gone each time it waits.
+any replica. It replays what is stored after the resume point, then follows the job
+through the feed this process keeps for it (`event_feed.py`) until the `end` event,
+which it sends last. A comment line now and then keeps proxies from closing a quiet
+stream; a client that leaves ends the stream (the server cancels it, and the loop
+asks as it waits).
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio.to_thread
 
+from jobmanager.api.event_feed import JobFeed, StreamHub
 from jobmanager.api.schemas import timestamp
 from jobmanager.domain.events import EventKind
 from jobmanager.store.events import READ_BATCH, EventRecord
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store
 
-POLL_SECONDS = 0.1
 KEEPALIVE_SECONDS = 15.0
-# How often a waiting stream checks that its job still exists and is not final
-# without an `end` event to come (a resume point after the end, or a job that ended
-# before events were recorded); the first time as soon as it waits.
-JOB_CHECK_SECONDS = 2.0
 RETRY_MILLISECONDS = 1000
 MEDIA_TYPE = "text/event-stream"
-
-
-class OpenStreams:
-    """How many event streams this process serves now (a client that leaves ends one),
-    and whether they must end: a server that stops waits for its open answers, so its
-    streams end first (their clients resume elsewhere, or once it is back)."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._lock = threading.Lock()
-        self.closing = threading.Event()
-
-    @property
-    def count(self) -> int:
-        return self._count
-
-    def change(self, by: int) -> None:
-        with self._lock:
-            self._count += by
 
 
 def sse_message(event: EventRecord) -> str:
@@ -81,57 +58,61 @@ class EventStream:
         after: int,
         follow: bool,
         disconnected: Callable[[], Awaitable[bool]],
-        streams: OpenStreams,
+        hub: StreamHub,
     ) -> None:
         self.store = store
         self.job_id = job_id
         self.after = after
         self.follow = follow
         self.disconnected = disconnected
-        self.streams = streams
+        self.hub = hub
 
     async def messages(self) -> AsyncIterator[str]:
-        self.streams.change(+1)
-        try:
+        async with self.hub.open():
             yield f"retry: {RETRY_MILLISECONDS}\n\n"
-            async for message in self._events():
+            events = self._followed() if self.follow else self._stored()
+            async for message in events:
                 yield message
-        finally:
-            self.streams.change(-1)
 
-    async def _events(self) -> AsyncIterator[str]:
-        sent_at, checked_at = time.monotonic(), float("-inf")  # check at the first wait
+    async def _stored(self) -> AsyncIterator[str]:
         while True:
             events = await self._read()
             for event in events:
                 yield sse_message(event)
                 self.after = event.seq
-                if event.kind is EventKind.END:
-                    return
-            if events:
-                sent_at = time.monotonic()
-            if len(events) == READ_BATCH:
-                continue
-            if not self.follow or self.streams.closing.is_set() or await self.disconnected():
+            if len(events) < READ_BATCH:
                 return
-            if time.monotonic() - checked_at >= JOB_CHECK_SECONDS:
-                checked_at = time.monotonic()
-                job, ended = await self._ended_without_end()
-                if ended:
-                    yield final_message(job)
+
+    async def _followed(self) -> AsyncIterator[str]:
+        sent_at = time.monotonic()
+        async with self.hub.feed(self.store, self.job_id, self.after) as feed:
+            while True:
+                events = feed.after(self.after)
+                if events is None:  # before the feed's window, or before its first read
+                    events = await self._read()
+                for event in events:
+                    yield sse_message(event)
+                    self.after = event.seq
+                    if event.kind is EventKind.END:
+                        return
+                if events:
+                    sent_at = time.monotonic()
+                    continue
+                if self.hub.closing.is_set() or await self.disconnected():
                     return
-            if time.monotonic() - sent_at >= KEEPALIVE_SECONDS:
-                sent_at = time.monotonic()
-                yield ": keep-alive\n\n"
-            await anyio.sleep(POLL_SECONDS)
+                if _ended_without_end(feed, self.after):
+                    yield final_message(feed.final_job)
+                    return
+                if time.monotonic() - sent_at >= KEEPALIVE_SECONDS:
+                    sent_at = time.monotonic()
+                    yield ": keep-alive\n\n"
+                await feed.next_round(KEEPALIVE_SECONDS)
 
     async def _read(self) -> list[EventRecord]:
         return await anyio.to_thread.run_sync(self.store.events.after, self.job_id, self.after)
 
-    async def _ended_without_end(self) -> tuple[JobRecord | None, bool]:
-        """Whether the job is gone, or final with nothing left to read: a job's `end`
-        event is stored with its final status, so only an old job can be so."""
-        job = await anyio.to_thread.run_sync(self.store.jobs.get_any, self.job_id)
-        if job is not None and not job.is_final:
-            return job, False
-        return job, not await self._read()
+
+def _ended_without_end(feed: JobFeed, after: int) -> bool:
+    """Whether a stream at `after` has all there is of a job that is final without an
+    `end` event to come, or deleted (its events with it)."""
+    return feed.ended_without_end and (after >= feed.last or feed.final_job is None)

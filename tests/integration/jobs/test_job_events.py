@@ -253,7 +253,8 @@ def test_a_client_that_leaves_ends_its_stream_on_the_server(
         endless = note("%python\nprint('started', flush=True)\nimport time\ntime.sleep(600)")
         job_id = caller.submit(caller.model(endless), caller.configuration(), caller.folder("o"))
         with caller.http.stream("GET", f"{JOBS}/{job_id}/events") as answer:
-            for line in answer.iter_lines():
+            lines = answer.iter_lines()  # held: a dropped iterator closes the connection
+            for line in lines:
                 if line.startswith("event: output"):
                     break
             assert app.state.event_streams.count == 1
@@ -266,3 +267,11 @@ def test_a_client_that_leaves_ends_its_stream_on_the_server(
         caller.wait(job_id, lambda job: job["status"] in FINAL)
     finally:
         caller.close()
+
+
+def test_the_openapi_document_shows_the_stream_as_an_extension(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"][f"{JOBS}/{{job_id}}/events"]["get"]
+    assert operation["x-extension"] is True
+    assert "text/event-stream" in operation["responses"]["200"]["content"]
+    names = {parameter["name"] for parameter in operation["parameters"]}
+    assert {"Last-Event-ID", "lastEventId", "follow"} <= names
