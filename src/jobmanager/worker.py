@@ -204,7 +204,8 @@ class JobRun:
         assert self.environment is not None
         deadline = time.monotonic() + self.job.max_execution_seconds
         unit = "cell" if kind == "jupyter" else "paragraph"
-        events = EventWriter(self.store.events, self.job.id, unit, STEP_OUTPUT_LIMITS[kind])
+        step_limit = STEP_OUTPUT_LIMITS.get(kind, min(STEP_OUTPUT_LIMITS.values()))
+        events = EventWriter(self.store.events, self.job.id, unit, step_limit)
 
         def report(progress: Progress) -> None:
             self.store.jobs.set_progress(self.job.id, _progress(progress, unit))

@@ -211,9 +211,18 @@ def test_a_follower_resumes_after_its_last_event_and_waits_longer_each_failure()
     assert call.path == "/api/jobmanager/v3/jobs/job-1/events" and call.params is None
     delays = [following.failed() for _ in range(RECONNECT_ATTEMPTS + 1)]
     assert delays[:3] == [0.5, 1.0, 1.5] and delays[-1] is None
-    following.closed()
-    assert not following.done  # a follower reconnects when the stream closes early
-    for line in ("id: 4", "event: end", 'data: {"status": "STOPPED"}', ""):
+    following.failures = 0
+    following.call()
+    following.closed()  # nothing came on this connection: reconnect after a pause
+    assert not following.done and following.pause == 0.5
+    following.call()
+    following.line("id: 4")
+    following.line("event: output")
+    following.line('data: {"text": "x"}')
+    following.line("")
+    following.closed()  # the stream closed after events: reconnect at once
+    assert not following.done and following.pause == 0.0
+    for line in ("id: 5", "event: end", 'data: {"status": "STOPPED"}', ""):
         following.line(line)
     assert following.done and following.failures == 0
 

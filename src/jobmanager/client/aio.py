@@ -152,6 +152,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
             try:
                 async for event in self._event_stream(following):
                     yield event
+                await asyncio.sleep(following.pause)
             except httpx.TransportError as error:
                 delay = following.failed()
                 if delay is None:

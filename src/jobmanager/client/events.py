@@ -94,11 +94,14 @@ class Following:
     done: bool = False
     failures: int = 0
     retry_seconds: float = 1.0  # the server's `retry`, once it said it
+    pause: float = 0.0  # to wait before the next connection
+    received: bool = False  # an event came on this connection
     reader: SseReader = field(default_factory=SseReader)
 
     def call(self) -> Call[None]:
         """The request from where the follower is (a fresh reader for a new connection)."""
         self.reader = SseReader()
+        self.pause, self.received = 0.0, False
         headers = {"Accept": "text/event-stream"}
         if self.last_event_id is not None:
             headers["Last-Event-ID"] = str(self.last_event_id)
@@ -112,16 +115,19 @@ class Following:
         self.retry_seconds = self.reader.retry_seconds or self.retry_seconds
         if event is None:
             return None
-        self.failures = 0
+        self.failures, self.received = 0, True
         if event.id is not None:
             self.last_event_id = event.id
         self.done = event.is_end
         return event
 
     def closed(self) -> None:
-        """The server closed the stream: without `follow` that is the end."""
+        """The server closed the stream: without `follow` that is the end; else the next
+        connection follows at once, or after a pause when nothing came on this one."""
         if not self.follow:
             self.done = True
+        elif not self.received:
+            self.pause = self.failed() or MAX_RECONNECT_DELAY_SECONDS
 
     def failed(self) -> float | None:
         """A connection failed: seconds to wait before the next, None to give up."""

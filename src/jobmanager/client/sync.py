@@ -156,6 +156,7 @@ class Client(ClientBase[httpx.Client]):
         while not following.done:
             try:
                 yield from self._event_stream(following)
+                time.sleep(following.pause)
             except httpx.TransportError as error:
                 delay = following.failed()
                 if delay is None:

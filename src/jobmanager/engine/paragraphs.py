@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -123,12 +124,8 @@ class ParagraphRunner:
 
     def _shell(self, script: str, result: ParagraphRun) -> None:
         env = self.env
-        tap = self.tap
-
-        def stdout(text: str) -> None:  # bash's stderr goes to its stdout: one stream
-            if tap is not None:
-                tap("stdout", text)
-
+        # bash's stderr goes to its stdout: one stream
+        stdout = None if self.tap is None else functools.partial(self.tap, "stdout")
         status, code = run_shell(
             script,
             env.cwd,
@@ -136,7 +133,7 @@ class ParagraphRunner:
             env.confinement,
             result.collector,
             self.control,
-            stdout if tap is not None else None,
+            stdout,
         )
         result.status = status
         if code:
