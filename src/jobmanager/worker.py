@@ -17,8 +17,9 @@ from typing import Any
 from jobmanager.domain.messages import chain, then
 from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, sources_of
 from jobmanager.domain.worker_ids import WorkerId
-from jobmanager.engine import Environment, NoteFormatError, Progress, RunResult
+from jobmanager.engine import STEP_OUTPUT_LIMITS, Environment, NoteFormatError, Progress, RunResult
 from jobmanager.environments import EnvironmentPool, Isolation, spec_for
+from jobmanager.event_writer import EventWriter
 from jobmanager.home import environments_folder
 from jobmanager.loops import Every
 from jobmanager.settings import Settings
@@ -203,9 +204,12 @@ class JobRun:
         assert self.environment is not None
         deadline = time.monotonic() + self.job.max_execution_seconds
         unit = "cell" if kind == "jupyter" else "paragraph"
+        step_limit = STEP_OUTPUT_LIMITS.get(kind, min(STEP_OUTPUT_LIMITS.values()))
+        events = EventWriter(self.store.events, self.job.id, unit, step_limit)
 
         def report(progress: Progress) -> None:
             self.store.jobs.set_progress(self.job.id, _progress(progress, unit))
+            events.started(progress)
 
         try:
             return self.environment.run(
@@ -216,9 +220,13 @@ class JobRun:
                 stop=self.stop,
                 on_progress=report,
                 stop_on_error=self.job.options.get("stopOnError"),
+                on_output=events.output,
+                on_step_end=events.step_end,
             )
         except NoteFormatError as error:
             raise JobFailed(chain("Unable to import model", str(error))) from error
+        finally:
+            events.close()
 
     def _judge(self, result: RunResult) -> tuple[JobStatus, str]:
         end = RunEnd(result.outcome.value)

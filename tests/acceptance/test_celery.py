@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
+from jobmanager.client import Client, JobEvent
 from tests.acceptance.api import FINAL, Caller, note
 from tests.acceptance.server import ServerProcess
 from tests.conftest import require_service
@@ -70,3 +72,33 @@ def test_a_job_runs_on_a_celery_worker(
     job = caller.wait(job_id, lambda j: j["status"] in FINAL, timeout=120)
     assert job["status"] == "SUCCEEDED", job["message"]
     assert caller.files(output)["w.txt"] == b"remote"
+
+
+def test_a_celery_jobs_events_reach_a_follower_across_an_api_restart(
+    cluster: ServerProcess, caller_of: Callable[[ServerProcess], Caller]
+) -> None:
+    """The worker writes the events to the database, the API replica reads them: the
+    Python client's follower resumes where it was when the API comes back."""
+    caller = caller_of(cluster)
+    printing = note(
+        "%python\nimport time\nfor i in range(30):\n    print('tick', i, flush=True)\n"
+        "    time.sleep(0.2)"
+    )
+    job_id = caller.submit(caller.model(printing), caller.configuration(), caller.folder("o"))
+    credentials = cluster.dev_credentials()
+    seen: list[JobEvent] = []
+    with Client(cluster.url, credentials["clientId"], credentials["clientSecret"]) as api:
+        for event in api.iter_job_events(job_id):
+            seen.append(event)
+            if event.kind == "output" and "tick 3" in event.text:
+                started = time.monotonic()
+                cluster.stop()  # its open streams end: it does not wait for the job
+                assert time.monotonic() - started < 10
+                cluster.start()
+    assert [e.id for e in seen] == list(range(1, len(seen) + 1))
+    assert "".join(e.text for e in seen if e.stream == "stdout") == "".join(
+        f"tick {i}\n" for i in range(30)
+    )
+    statuses = [e.data["status"] for e in seen if e.kind == "status"]
+    assert statuses == ["STARTING", "RUNNING", "SUCCEEDED"]
+    assert seen[-1].is_end and seen[-1].data["status"] == "SUCCEEDED"

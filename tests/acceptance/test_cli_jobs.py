@@ -79,7 +79,11 @@ def test_failed_job_exits_1_with_its_message(cli: Cli, setup: dict[str, str]) ->
     result = submit(cli, "failing", "public/out/failed", "--watch")  # a model by its name
     assert result.code == 1, result.stdout + result.stderr
     assert "FAILED" in result.stdout.strip().splitlines()[-1]
-    assert "Traceback" not in result.stderr
+    # The live output: the model's stdout on stdout, its error on stderr, in order.
+    lines = result.stdout.splitlines()
+    assert lines.index("first") < lines.index("after") < len(lines) - 1
+    assert "RuntimeError: boom" in result.stderr
+    assert "Traceback (most recent call last):\n  File" not in result.stderr  # none of the CLI
     quiet = submit(cli, setup["failing"], "public/out/failed", "--watch", "--json")
     assert quiet.code == 1
     assert quiet.json()["status"] == "FAILED"

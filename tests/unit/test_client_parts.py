@@ -23,6 +23,7 @@ from jobmanager.client.call import Sink, Upload
 from jobmanager.client.calls import dataexchange, jobs, models
 from jobmanager.client.calls.auth import token
 from jobmanager.client.errors import error_from_response
+from jobmanager.client.events import RECONNECT_ATTEMPTS, Following, JobEvent, SseReader
 from jobmanager.client.folders import is_path, split_path
 from jobmanager.client.session import TokenCache, base_url
 from jobmanager.client.types import Token
@@ -171,3 +172,63 @@ def test_base_url_must_be_http() -> None:
     assert base_url(" http://h:1/ ") == "http://h:1"
     with pytest.raises(ValueError, match="http"):
         base_url("h:1")
+
+
+def test_the_event_reader_follows_the_server_sent_events_format() -> None:
+    reader = SseReader()
+    lines = [
+        "retry: 2500",
+        "",
+        ": keep-alive",
+        "",
+        "id: 7",
+        "event: output",
+        'data: {"index": 1,',
+        'data: "stream": "stdout", "text": "hi\\n"}',
+        "",
+        "event: end",
+        'data: {"status": "FAILED"}',
+        "",
+    ]
+    events = [event for line in lines if (event := reader.feed(line)) is not None]
+    assert events == [
+        JobEvent(7, "output", {"index": 1, "stream": "stdout", "text": "hi\n"}),
+        JobEvent(None, "end", {"status": "FAILED"}),
+    ]
+    assert events[0].text == "hi\n" and events[0].stream == "stdout"
+    assert events[1].is_end and events[1].text == ""
+    assert reader.retry_seconds == 2.5
+
+
+def test_a_follower_resumes_after_its_last_event_and_waits_longer_each_failure() -> None:
+    following = Following("job-1")
+    assert "Last-Event-ID" not in following.call().headers
+    for line in ("retry: 500", "", "id: 3", "event: status", 'data: {"status": "RUNNING"}', ""):
+        following.line(line)
+    assert following.last_event_id == 3 and not following.done
+    call = following.call()
+    assert call.headers["Last-Event-ID"] == "3"
+    assert call.path == "/api/jobmanager/v3/jobs/job-1/events" and call.params is None
+    delays = [following.failed() for _ in range(RECONNECT_ATTEMPTS + 1)]
+    assert delays[:3] == [0.5, 1.0, 1.5] and delays[-1] is None
+    following.failures = 0
+    following.call()
+    following.closed()  # nothing came on this connection: reconnect after a pause
+    assert not following.done and following.pause == 0.5
+    following.call()
+    following.line("id: 4")
+    following.line("event: output")
+    following.line('data: {"text": "x"}')
+    following.line("")
+    following.closed()  # the stream closed after events: reconnect at once
+    assert not following.done and following.pause == 0.0
+    for line in ("id: 5", "event: end", 'data: {"status": "STOPPED"}', ""):
+        following.line(line)
+    assert following.done and following.failures == 0
+
+
+def test_without_follow_a_closed_stream_is_the_end() -> None:
+    following = Following("job-1", follow=False)
+    assert following.call().params == {"follow": "false"}
+    following.closed()
+    assert following.done

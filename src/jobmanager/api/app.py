@@ -12,6 +12,7 @@ from jobmanager import __version__
 from jobmanager.api.body_limit import BodyLimit
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import install_error_handlers
+from jobmanager.api.event_feed import StreamHub
 from jobmanager.api.routes import (
     auth,
     configurations,
@@ -65,6 +66,7 @@ def create_app(
     )
     app.state.services = services
     app.state.active_clients = ActiveClients()
+    app.state.event_streams = StreamHub()
     app.state.runtime = runtime
     app.state.dispatcher = runtime.dispatcher
     install_error_handlers(app)

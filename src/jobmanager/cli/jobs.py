@@ -10,9 +10,16 @@ from rich.live import Live
 from rich.markup import escape
 from rich.text import Text
 
-from jobmanager.cli.common import console
+from jobmanager.cli.common import console, errors
 from jobmanager.cli.configurations import configuration_id, key_values
 from jobmanager.cli.dataexchange import download_folder, folder_of
+from jobmanager.cli.job_events import (
+    Follower,
+    LivePrinter,
+    StreamPrinter,
+    end_line,
+    print_problem,
+)
 from jobmanager.cli.login import session
 from jobmanager.cli.models import model_id
 from jobmanager.cli.output import (
@@ -115,7 +122,16 @@ def _live_view(job: Job) -> Text:
 
 def watch_job(api: Client, job_id: str, interval: float = 1.0) -> Job:
     """Follow a job until it is final: a live view on a terminal, a line per change
-    otherwise. Ctrl-C asks the job to stop; a second Ctrl-C stops watching."""
+    otherwise, the model's output as it comes. Ctrl-C asks the job to stop; a second
+    Ctrl-C stops watching."""
+    printer = LivePrinter(console) if console.is_terminal else StreamPrinter()
+    with Follower(api, job_id, printer) as follower:
+        job = _watch(api, job_id, interval)
+    print_problem(follower.problem, errors)
+    return job
+
+
+def _watch(api: Client, job_id: str, interval: float) -> Job:
     stopping = False
     while True:
         try:
@@ -206,6 +222,28 @@ def watch(job_id: str, interval: IntervalOption = 1.0) -> None:
     """Follow a job until it ends; exit 0 succeeded, 1 failed, 2 stopped."""
     with session() as api:
         finish(watch_job(api, job_id, interval))
+
+
+@app.command("logs")
+def logs(
+    job_id: str,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Go on as the job runs, until it ends")
+    ] = False,
+) -> None:
+    """Print a job's output so far: its stdout to stdout, its stderr to stderr, where its
+    paragraphs or cells start and fail to stderr. With -f, follow it until it ends and
+    exit 0 succeeded, 1 failed, 2 stopped."""
+    printer = StreamPrinter()
+    end = None
+    with session() as api:
+        for event in api.iter_job_events(job_id, follow=follow):
+            printer.show(event)
+            end = event if event.is_end else end
+    if end is not None:
+        errors.print(escape(end_line(end)), soft_wrap=True, highlight=False)
+        if follow:
+            raise typer.Exit(EXIT_CODES.get(str(end.data.get("status")), 1))
 
 
 @app.command("list")

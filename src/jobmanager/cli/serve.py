@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import httpx
@@ -56,7 +57,21 @@ def serve(
     except IsolationUnavailable as error:
         raise fail(f"jobs cannot be isolated here: {error}") from None
     log.info("listening on http://%s:%s (API docs at /docs)", settings.host, settings.port)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    handle_exit = server.handle_exit
+
+    def end_streams_then_exit(sig: int, frame: FrameType | None) -> None:
+        """Uvicorn waits for open answers before it stops: end the event streams."""
+        app.state.event_streams.closing.set()
+        handle_exit(sig, frame)
+
+    server.handle_exit = end_streams_then_exit  # type: ignore[method-assign]
+    server.run()
+    if not server.started:
+        raise fail(f"the service could not start on {settings.host}:{settings.port}")
 
 
 def _run_example_when_up(base_url: str, credentials: Path) -> None:

@@ -25,6 +25,7 @@ from jobmanager.client.errors import (
     TooLargeError,
     UnexpectedAnswer,
 )
+from jobmanager.client.events import JobEvent
 from jobmanager.client.sync import Client
 from jobmanager.client.types import (
     FINAL_STATUSES,
@@ -61,6 +62,7 @@ __all__ = [
     "File",
     "ForbiddenError",
     "Job",
+    "JobEvent",
     "JobmanagerError",
     "ListPage",
     "Model",

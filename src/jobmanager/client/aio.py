@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from types import TracebackType
 from typing import TypeVar
 
@@ -12,6 +12,7 @@ import httpx
 from jobmanager.client.call import Call
 from jobmanager.client.calls.auth import token as token_call
 from jobmanager.client.errors import error_from_response
+from jobmanager.client.events import Following, JobEvent
 from jobmanager.client.session import (
     DEFAULT_TIMEOUT,
     ClientBase,
@@ -140,3 +141,40 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
             if check_wait(job, deadline, timeout):
                 return job
             await asyncio.sleep(interval)
+
+    async def iter_job_events(
+        self, job_id: str, *, last_event_id: int | None = None, follow: bool = True
+    ) -> AsyncGenerator[JobEvent, None]:
+        """A job's events until its `end` event, resumed across broken connections
+        (see `Client.iter_job_events`). Leaving early: close it (`contextlib.aclosing`)."""
+        following = Following(job_id, last_event_id, follow)
+        while not following.done:
+            try:
+                async for event in self._event_stream(following):
+                    yield event
+                await asyncio.sleep(following.pause)
+            except httpx.TransportError as error:
+                delay = following.failed()
+                if delay is None:
+                    raise unavailable(self.url, error) from None
+                await asyncio.sleep(delay)
+
+    async def _event_stream(self, following: Following) -> AsyncGenerator[JobEvent, None]:
+        call = following.call()
+        response = await self._send(call)
+        try:
+            if response.status_code == 401:
+                await response.aclose()
+                self._token.clear()
+                response = await self._send(call)
+            if response.is_error:
+                raise error_from_response(response, await response.aread())
+            async for line in response.aiter_lines():
+                event = following.line(line)
+                if event is not None:
+                    yield event
+                    if following.done:
+                        return
+            following.closed()
+        finally:
+            await response.aclose()

@@ -13,6 +13,7 @@ import httpx
 from jobmanager.client.call import Call
 from jobmanager.client.calls.auth import token as token_call
 from jobmanager.client.errors import error_from_response
+from jobmanager.client.events import Following, JobEvent
 from jobmanager.client.session import (
     DEFAULT_TIMEOUT,
     ClientBase,
@@ -141,3 +142,43 @@ class Client(ClientBase[httpx.Client]):
             if check_wait(job, deadline, timeout):
                 return job
             time.sleep(interval)
+
+    def iter_job_events(
+        self, job_id: str, *, last_event_id: int | None = None, follow: bool = True
+    ) -> Iterator[JobEvent]:
+        """A job's events, in order, from after `last_event_id` (from the first by
+        default) until its `end` event; with `follow` False, only those stored now.
+
+        A broken connection is resumed where it broke (`Last-Event-ID`), so every event
+        comes once; `ServerUnavailable` after several failed attempts in a row.
+        Leaving the loop early closes the connection."""
+        following = Following(job_id, last_event_id, follow)
+        while not following.done:
+            try:
+                yield from self._event_stream(following)
+                time.sleep(following.pause)
+            except httpx.TransportError as error:
+                delay = following.failed()
+                if delay is None:
+                    raise unavailable(self.url, error) from None
+                time.sleep(delay)
+
+    def _event_stream(self, following: Following) -> Iterator[JobEvent]:
+        call = following.call()
+        response = self._send(call)
+        try:
+            if response.status_code == 401:
+                response.close()
+                self._token.clear()
+                response = self._send(call)
+            if response.is_error:
+                raise error_from_response(response, response.read())
+            for line in response.iter_lines():
+                event = following.line(line)
+                if event is not None:
+                    yield event
+                    if following.done:
+                        return
+            following.closed()
+        finally:
+            response.close()

@@ -7,13 +7,18 @@ parameters, a deadline and callbacks. See docs/engine.md.
 from jobmanager.engine.confinement import Limits
 from jobmanager.engine.control import StopReason
 from jobmanager.engine.environment import Environment, EnvironmentSpec
-from jobmanager.engine.jupyter import run_notebook
+from jobmanager.engine.jupyter import CELL_OUTPUT_LIMIT, run_notebook
 from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.note import Note, NoteFormatError, load_note, model_kind
-from jobmanager.engine.result import Outcome, Progress, RunResult
+from jobmanager.engine.output import OUTPUT_LIMIT
+from jobmanager.engine.result import Outcome, Output, Progress, RunResult, StepEnd
 from jobmanager.engine.zeppelin import run_note
 
+# What the executed model keeps of one paragraph's (or cell's) output, by model kind.
+STEP_OUTPUT_LIMITS = {"zeppelin": OUTPUT_LIMIT, "jupyter": CELL_OUTPUT_LIMIT}
+
 __all__ = [
+    "STEP_OUTPUT_LIMITS",
     "Environment",
     "EnvironmentSpec",
     "KernelError",
@@ -21,8 +26,10 @@ __all__ = [
     "Note",
     "NoteFormatError",
     "Outcome",
+    "Output",
     "Progress",
     "RunResult",
+    "StepEnd",
     "StopReason",
     "load_note",
     "model_kind",

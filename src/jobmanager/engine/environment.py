@@ -37,7 +37,7 @@ from jobmanager.engine.sandbox import Sandbox, write_etc
 from jobmanager.engine.watchdog import Watchdog
 
 if TYPE_CHECKING:
-    from jobmanager.engine.result import Progress, RunResult
+    from jobmanager.engine.result import OutputCallback, Progress, RunResult, StepEndCallback
 
 # What a model inherits from the service's own environment.
 _INHERITED = re.compile(
@@ -226,6 +226,8 @@ class Environment:
         on_progress: Callable[[Progress], None] | None = None,
         grace: float = 5.0,
         stop_on_error: bool | None = None,
+        on_output: OutputCallback | None = None,
+        on_step_end: StepEndCallback | None = None,
     ) -> RunResult:
         """Run a model once in this environment: a Zeppelin note (`.zpln`, `note.json`)
         or a Jupyter notebook, told apart by content.
@@ -233,7 +235,9 @@ class Environment:
         `executed_path` is where the executed model is saved after every paragraph or
         cell (default: `output_dir / model.name`); `deadline` is a `time.monotonic()`
         instant; `stop_on_error` ends the run at the first failed paragraph or cell; by
-        default a notebook stops (papermill) and a note goes on (SPEC §1).
+        default a notebook stops (papermill) and a note goes on (SPEC §1). `on_output`
+        sees output as the kernel sends it (from the thread that runs the model, so it
+        must be quick), `on_step_end` each paragraph or cell as it ends.
         """
         # The runners build on this module, hence the late imports.
         from jobmanager.engine.jupyter import run_notebook
@@ -253,6 +257,8 @@ class Environment:
                 "deadline": deadline,
                 "stop": stop,
                 "on_progress": on_progress,
+                "on_output": on_output,
+                "on_step_end": on_step_end,
                 "grace": grace,
                 "breach": dog.check,
             }

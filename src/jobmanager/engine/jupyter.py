@@ -24,14 +24,20 @@ from jobmanager.engine import notebook as nbmeta
 from jobmanager.engine.control import Control, Escalation, ExecStatus, StopSignal
 from jobmanager.engine.kernel_runtime import ENGINE_MIME
 from jobmanager.engine.note import write_atomic
+from jobmanager.engine.paragraphs import display_text
 from jobmanager.engine.result import (
     Failure,
     Outcome,
+    Output,
+    OutputCallback,
     Progress,
     RunResult,
+    StepEnd,
+    StepEndCallback,
     ended_result,
     finished_result,
     first_line,
+    last_text_line,
 )
 
 if TYPE_CHECKING:
@@ -44,13 +50,15 @@ _TRUNCATED = "\n[Output truncated: more than {limit} bytes in this cell]\n"
 class _CappedClient(NotebookClient):
     """An nbclient that drops a cell's output beyond `CELL_OUTPUT_LIMIT` bytes as it
     arrives, so that an output flood does not fill the engine's memory, and the engine's
-    own reports (`z` forms and puts)."""
+    own reports (`z` forms and puts). `on_output` sees each output as it comes."""
 
-    def __init__(self, nb: NotebookNode, **kw: Any) -> None:
+    def __init__(self, nb: NotebookNode, on_output: OutputCallback | None, **kw: Any) -> None:
         super().__init__(nb, on_cell_error=self._reply_error, **kw)
         self.cell_bytes = 0
         self.truncated = False
         self.reply_error: str | None = None  # of the last cell, from its execute reply
+        self.on_output = on_output
+        self.number = 0  # of the code cell running
 
     def _reply_error(self, cell: NotebookNode, cell_index: int, execute_reply: Any) -> None:
         """An error the kernel answered without an error output (a line magic's
@@ -64,6 +72,7 @@ class _CappedClient(NotebookClient):
         content = msg["content"]
         if ENGINE_MIME in content.get("data", {}):
             return None  # a form or z.put report, meant for Zeppelin notes only
+        self._tap(msg["msg_type"], content)
         size = len(str(content.get("text", ""))) + sum(
             len(str(v)) for v in content.get("data", {}).values()
         )
@@ -76,6 +85,18 @@ class _CappedClient(NotebookClient):
             return None
         result: NotebookNode | None = super().output(outs, msg, display_id, index)
         return result
+
+    def _tap(self, kind: str, content: dict[str, Any]) -> None:
+        if self.on_output is None:
+            return
+        if kind == "stream":
+            text, stream = str(content.get("text", "")), str(content.get("name", "stdout"))
+        elif kind == "error":
+            text, stream = "\n".join(content.get("traceback", [])) + "\n", "stderr"
+        else:
+            text, stream = display_text(content.get("data", {})), "result"
+        if text:
+            self.on_output(Output(self.number, stream, text))
 
 
 class NotebookRun:
@@ -90,7 +111,11 @@ class NotebookRun:
         on_progress: Callable[[Progress], None] | None,
         stop_on_error: bool,
         mode: int | None = None,
+        on_output: OutputCallback | None = None,
+        on_step_end: StepEndCallback | None = None,
     ) -> None:
+        self.on_output = on_output
+        self.on_step_end = on_step_end
         self.env = env
         self.mode = mode  # of the files written: the input's
         self.nb = nb
@@ -116,7 +141,9 @@ class NotebookRun:
             parent=manager,
         )
         kc.start_channels(stdin=False)  # so input() fails at once instead of waiting
-        client = _CappedClient(self.nb, km=session.manager, timeout=None, allow_errors=True)
+        client = _CappedClient(
+            self.nb, self.on_output, km=session.manager, timeout=None, allow_errors=True
+        )
         client.kc = kc
         try:
             return await self._cells(client)
@@ -136,12 +163,15 @@ class NotebookRun:
                 self.on_progress(Progress(number, len(code), first_line(cell.source)))
             nbmeta.cell_started(cell)
             client.cell_bytes, client.truncated, client.reply_error = 0, False, None
+            client.number = number
             ended = await self._execute(client, cell, index)
             exited = nbmeta.exited(cell)
             died = "The kernel died" if ended is ExecStatus.DIED else None
             error = nbmeta.error_summary(cell) or (None if exited else client.reply_error) or died
             interrupted = ended in (ExecStatus.INTERRUPTED, ExecStatus.UNRESPONSIVE)
             nbmeta.cell_finished(cell, failed=bool(error or exited) or interrupted)
+            status = _cell_status(error, interrupted)
+            self._ended(cell, StepEnd(number, len(code), status, error or ""))
             self.reached = index + 1
             self.save()
             if interrupted or self.control.limit_hit():
@@ -174,10 +204,25 @@ class NotebookRun:
         task.result()
         return ending.status(ExecStatus.OK)
 
+    def _ended(self, cell: NotebookNode, end: StepEnd) -> None:
+        if self.on_step_end is None:
+            return
+        if not end.summary and end.status == "FINISHED":
+            texts = [str(o.get("text", "")) for o in cell.get("outputs", [])]
+            end = StepEnd(end.index, end.total, end.status, last_text_line(texts))
+        self.on_step_end(end)
+
     def _end(self, result: RunResult) -> RunResult:
         nbmeta.finish_metadata(self.nb, self.reached, self.stopped_at_error)
         self.save()
         return result
+
+
+def _cell_status(error: str | None, interrupted: bool) -> str:
+    """A cell's end in the words of a paragraph's (`StepEnd.status`)."""
+    if interrupted:
+        return "ABORT"
+    return "ERROR" if error is not None else "FINISHED"
 
 
 def exited_result(failures: list[Failure], label: str, total: int, path: Path) -> RunResult:
@@ -199,6 +244,8 @@ def run_notebook(
     grace: float = 5.0,
     breach: Callable[[], str | None] | None = None,
     stop_on_error: bool = True,
+    on_output: OutputCallback | None = None,
+    on_step_end: StepEndCallback | None = None,
 ) -> RunResult:
     """Run the notebook at `model` in `env`; the executed notebook goes to `executed_path`."""
     nb = nbmeta.load(model)
@@ -206,5 +253,15 @@ def run_notebook(
     nbmeta.init_metadata(nb, model.name, executed_path.name)
     control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
     mode = model.stat().st_mode & 0o777
-    run = NotebookRun(env, nb, executed_path, control, on_progress, stop_on_error, mode)
+    run = NotebookRun(
+        env,
+        nb,
+        executed_path,
+        control,
+        on_progress,
+        stop_on_error,
+        mode,
+        on_output=on_output,
+        on_step_end=on_step_end,
+    )
     return asyncio.run(run.run())

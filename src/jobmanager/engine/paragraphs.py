@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +64,8 @@ class ParagraphRunner:
         self.note_params = note_params
         self.shared = SharedValues()
         self.spark_started = False
+        # Called with (stream, text) as the paragraph's output comes (see `Output`).
+        self.tap: Callable[[str, str], None] | None = None
 
     def run(
         self, resolved: Resolved, parsed: ParsedText, params: Mapping[str, Any]
@@ -121,8 +124,16 @@ class ParagraphRunner:
 
     def _shell(self, script: str, result: ParagraphRun) -> None:
         env = self.env
+        # bash's stderr goes to its stdout: one stream
+        stdout = None if self.tap is None else functools.partial(self.tap, "stdout")
         status, code = run_shell(
-            script, env.cwd, env.process_env, env.confinement, result.collector, self.control
+            script,
+            env.cwd,
+            env.process_env,
+            env.confinement,
+            result.collector,
+            self.control,
+            stdout,
         )
         result.status = status
         if code:
@@ -156,6 +167,7 @@ class ParagraphRunner:
         """Map an iopub message to Zeppelin output, as Zeppelin's IPython mode does."""
         kind, content = msg["msg_type"], msg["content"]
         collector = result.collector
+        self._tap_kernel_message(kind, content)
         if kind == "stream":
             collector.write(content["text"])
         elif kind in ("display_data", "execute_result"):
@@ -179,6 +191,19 @@ class ParagraphRunner:
         elif kind == "clear_output":
             collector.clear()
 
+    def _tap_kernel_message(self, kind: str, content: dict[str, Any]) -> None:
+        """Pass what a user would see of an iopub message on to `tap`."""
+        if self.tap is None:
+            return
+        if kind == "stream":
+            self.tap(str(content.get("name", "stdout")), str(content["text"]))
+        elif kind == "error":
+            self.tap("stderr", "\n".join(content.get("traceback", [])) + "\n")
+        elif kind in ("display_data", "execute_result"):
+            text = display_text(content.get("data", {}))
+            if text:
+                self.tap("result", text)
+
     def _on_engine_event(self, kernel: str, event: dict[str, Any], result: ParagraphRun) -> None:
         op = event.get("op")
         if op == "form":
@@ -189,6 +214,16 @@ class ParagraphRunner:
             self.shared.put(kernel, event["key"], _LOCAL if event.get("local") else event["value"])
         elif op == "page":
             result.collector.add("TEXT", event["text"])
+
+
+def display_text(data: Mapping[str, Any]) -> str:
+    """A displayed value as text: its plain form, else the kind of what it is (an image
+    or HTML says nothing in a log); "" for the engine's own reports."""
+    if ENGINE_MIME in data:
+        return ""
+    if "text/plain" in data:
+        return str(data["text/plain"]) + "\n"
+    return next((f"<{mime}>\n" for mime in data), "")
 
 
 def _runtime_call(method: str, *args: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,40 @@ class Progress:
             if self.title
             else (f"{self.index} of {self.total}")
         )
+
+
+@dataclass(frozen=True)
+class Output:
+    """Output of paragraph (or cell) `index` as the kernel sends it: `stream` is
+    "stdout", "stderr" (tracebacks too) or "result" (a displayed value's text)."""
+
+    index: int
+    stream: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StepEnd:
+    """Paragraph (or cell) `index` of `total` ended: `status` is FINISHED, ERROR or
+    ABORT (Zeppelin's words, for cells too); `summary` is a line about its result."""
+
+    index: int
+    total: int
+    status: str
+    summary: str
+
+
+OutputCallback = Callable[[Output], None]
+StepEndCallback = Callable[[StepEnd], None]
+
+
+def last_text_line(texts: Sequence[str], width: int = 120) -> str:
+    """The last non-blank line of the last text that has one: what a summary shows."""
+    for text in reversed(texts):
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if lines:
+            return lines[-1][:width]
+    return ""
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import os
 import selectors
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from jobmanager.engine.confinement import Confinement
@@ -28,8 +28,9 @@ def run_shell(
     confinement: Confinement,
     collector: ResultCollector,
     control: Control,
+    tap: Callable[[str], None] | None = None,
 ) -> tuple[ExecStatus, int | None]:
-    """Run `bash -c script`, streaming its output into `collector`.
+    """Run `bash -c script`, streaming its output into `collector` (and `tap`, as it comes).
 
     Returns the status and bash's exit code (None if it was stopped; 128 + N if a signal
     N killed bash itself, e.g. a CPU limit).
@@ -64,7 +65,7 @@ def run_shell(
                     # its full pipe instead of keeping the service busy.
                     time.sleep(_DRAIN_PAUSE_SECONDS)
                 else:
-                    collector.write(decoder.decode(chunk))
+                    _write(collector, tap, decoder.decode(chunk))
                 quiet_since = None
             elif proc.poll() is not None:
                 quiet_since = quiet_since or time.monotonic()
@@ -72,9 +73,15 @@ def run_shell(
                     break
             elif ending.interrupted_at is not None:
                 time.sleep(0.05)
-    collector.write(decoder.decode(b"", final=True))
+    _write(collector, tap, decoder.decode(b"", final=True))
     proc.stdout.close()
     code = proc.wait()
     if ending.interrupted_at is not None:
         return ending.status(ExecStatus.INTERRUPTED), None
     return ExecStatus.OK, code if code >= 0 else 128 - code  # killed by a signal: as a shell says
+
+
+def _write(collector: ResultCollector, tap: Callable[[str], None] | None, text: str) -> None:
+    collector.write(text)
+    if tap is not None and text:
+        tap(text)

@@ -27,11 +27,16 @@ from jobmanager.engine.note import set_in_order as set_key
 from jobmanager.engine.paragraphs import ParagraphRun, ParagraphRunner
 from jobmanager.engine.result import (
     Failure,
+    Output,
+    OutputCallback,
     Progress,
     RunResult,
+    StepEnd,
+    StepEndCallback,
     ended_result,
     finished_result,
     first_line,
+    last_text_line,
 )
 
 if TYPE_CHECKING:
@@ -67,6 +72,16 @@ def _detail(run: ParagraphRun) -> str:
     return "see its output"
 
 
+def _summary(run: ParagraphRun, status: str) -> str:
+    """A line about the paragraph's result: the error, or its last text line, or the
+    kinds of its results."""
+    if status == "ERROR":
+        return _detail(run)
+    messages = run.collector.messages()
+    texts = [m["data"] for m in messages if m["type"] == "TEXT"]
+    return last_text_line(texts) or ", ".join(m["type"] for m in messages)
+
+
 class NoteRun:
     """One run of a note; `run()` returns the result."""
 
@@ -79,8 +94,12 @@ class NoteRun:
         control: Control,
         on_progress: Callable[[Progress], None] | None,
         stop_on_error: bool = False,
+        on_output: OutputCallback | None = None,
+        on_step_end: StepEndCallback | None = None,
     ) -> None:
         self.note = note
+        self.on_output = on_output
+        self.on_step_end = on_step_end
         self.stop_on_error = stop_on_error
         self.executed_path = executed_path
         self.parameters = dict(parameters)
@@ -121,18 +140,32 @@ class NoteRun:
         if parsed.is_blank and config.get("checkEmpty", True) is not False:
             paragraph.pop("results", None)  # Zeppelin clears the result, then skips
             set_key(paragraph, "status", "FINISHED")
+            self._ended(StepEnd(index, total, "FINISHED", ""))
             return "FINISHED"
         set_key(paragraph, "dateStarted", now_string())
         if not isinstance(paragraph.get("settings"), dict):
             set_key(paragraph, "settings", {"params": {}, "forms": {}})
         # Like Zeppelin's run-all with params: they replace the paragraph's for the run.
         params = self.parameters or dict(paragraph["settings"].get("params") or {})
+        self.runner.tap = self._tap(index)
         run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
         self._record(paragraph, run)
         status = _STATUS[run.status]
         if status == "ERROR":
             failures.append(Failure(index, _label(index, total, paragraph), _detail(run)))
+        self._ended(StepEnd(index, total, status, _summary(run, status)))
         return status
+
+    def _tap(self, index: int) -> Callable[[str, str], None] | None:
+        """What passes paragraph `index`'s output on to `on_output` as it comes."""
+        on_output = self.on_output
+        if on_output is None:
+            return None
+        return lambda stream, text: on_output(Output(index, stream, text))
+
+    def _ended(self, end: StepEnd) -> None:
+        if self.on_step_end is not None:
+            self.on_step_end(end)
 
     def _record(self, paragraph: dict[str, Any], run: ParagraphRun) -> None:
         """Write results, forms, dates and status into the paragraph, in Gson's key order."""
@@ -175,9 +208,21 @@ def run_note(
     grace: float = 5.0,
     breach: Callable[[], str | None] | None = None,
     stop_on_error: bool = False,
+    on_output: OutputCallback | None = None,
+    on_step_end: StepEndCallback | None = None,
 ) -> RunResult:
     """Run the note at `model` in `env`; the executed note is saved to `executed_path`."""
     note = load_note(model)
     control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
-    run = NoteRun(env, note, executed_path, parameters or {}, control, on_progress, stop_on_error)
+    run = NoteRun(
+        env,
+        note,
+        executed_path,
+        parameters or {},
+        control,
+        on_progress,
+        stop_on_error,
+        on_output=on_output,
+        on_step_end=on_step_end,
+    )
     return run.run()

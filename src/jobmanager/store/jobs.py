@@ -3,7 +3,9 @@
 `JobRepository.transition` (with `transition_in` inside a transaction) is the only code
 in the service that writes a job's `status`: a compare-and-set
 `UPDATE jobs SET status = :target WHERE id = :id AND status IN (:sources)` whose
-sources and target are checked against the state machine in `domain.statuses`.
+sources and target are checked against the state machine in `domain.statuses`. A move
+also appends the job's `status` event (and, to a final status, its `end` event) in the
+same transaction: every status change is in the event stream, whoever made it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import NotFound
+from jobmanager.domain.events import EventKind
 from jobmanager.domain.filters import NO_FILTER, Filter
 from jobmanager.domain.statuses import FINAL, JobStatus, can_transition
 from jobmanager.store.db import Database
+from jobmanager.store.events import NewEvent, append_in
 from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import Job
@@ -264,4 +268,21 @@ def transition_in(
         .where(Job.id == job_id, Job.status.in_([s.value for s in allowed_sources]))
         .values(status=target.value, **values)
     )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    moved = bool(result.rowcount == 1)  # type: ignore[attr-defined]
+    if moved:  # the UPDATE holds the job's row lock: the events' numbers are ours
+        append_in(session, job_id, _status_events(session, job_id, target, values))
+    return moved
+
+
+def _status_events(
+    session: Session, job_id: str, target: JobStatus, values: dict[str, Any]
+) -> list[NewEvent]:
+    """The stream's record of a move: a status event, and the end event when final."""
+    status: dict[str, Any] = {"status": target.value}
+    if "message" in values:
+        status["message"] = values["message"]
+    if target not in FINAL:
+        return [(EventKind.STATUS, status)]
+    message = session.scalar(select(Job.message).where(Job.id == job_id)) or ""
+    end = {"status": target.value, "message": message}
+    return [(EventKind.STATUS, {**status, "message": message}), (EventKind.END, end)]

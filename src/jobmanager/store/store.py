@@ -6,6 +6,7 @@ from jobmanager.store.blobs import BlobStore
 from jobmanager.store.configurations import ConfigurationRepository
 from jobmanager.store.dataexchange import DataExchangeRepository
 from jobmanager.store.db import Database
+from jobmanager.store.events import EventRepository
 from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
 from jobmanager.store.models import ModelRepository
@@ -22,5 +23,6 @@ class Store:
         self.jobs = JobRepository(db)
         self.schedules = ScheduleRepository(db, self.jobs)
         self.execution = ExecutionRepository(db)
+        self.events = EventRepository(db)
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)

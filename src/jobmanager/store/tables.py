@@ -163,6 +163,24 @@ class Job(Base):
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class JobEvent(Base):
+    """One event of a job's live stream (`GET /jobs/{id}/events`): a status change, a
+    paragraph or cell starting or finishing, output, a truncation notice, the end.
+
+    `seq` counts from 1 per job. Writers take the job's row lock before reading the last
+    `seq` (see `store/events.py`), and the primary key refuses a duplicate all the same.
+    Events go with their job (the foreign key cascades).
+    """
+
+    __tablename__ = "job_events"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class EnvironmentSlot(Base):
     """A live environment holds one numbered slot of its configuration.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Coroutine
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from jobmanager.client import (
     ServerUnavailable,
 )
 from tests.acceptance.server import ServerProcess, free_port
+from tests.integration.client.conftest import zeppelin_note
 
 
 def run(coroutine: Coroutine[Any, Any, None]) -> None:
@@ -90,3 +92,32 @@ def test_concurrent_first_calls_fetch_one_token(server: ServerProcess) -> None:
     run(scenario())
     assert paths.count("/oauth/token") == 1
     assert paths.count("/api/jobmanager/v3/jobs") == 5
+
+
+def test_a_jobs_events_until_its_end(server: ServerProcess) -> None:
+    note = zeppelin_note(
+        "%python\nprint('one')\nprint('two')", "%python\nimport sys\nprint('oops', file=sys.stderr)"
+    )
+
+    async def scenario() -> None:
+        async with connect(server) as api:
+            model = await api.create_model(
+                "events-model", io.BytesIO(note.encode()), filename="e.zpln"
+            )
+            config = await api.create_configuration("events-config")
+            output = await api.create_directory("events-out", PUBLIC_ROOT_ID)
+            job = await api.submit_job(model.id, config.id, PUBLIC_ROOT_ID, output.id)
+            async with aclosing(api.iter_job_events(job.id)) as events:
+                seen = [event async for event in events]
+            assert seen[-1].is_end and seen[-1].data["status"] == "SUCCEEDED"
+            assert "".join(e.text for e in seen if e.stream == "stdout") == "one\ntwo\n"
+            assert "".join(e.text for e in seen if e.stream == "stderr") == "oops\n"
+            middle = seen[len(seen) // 2].id
+            async with aclosing(api.iter_job_events(job.id, last_event_id=middle)) as events:
+                rest = [event async for event in events]
+            assert rest == seen[len(seen) // 2 + 1 :]
+            with pytest.raises(NotFoundError):
+                async with aclosing(api.iter_job_events("unknown-job")) as events:
+                    await anext(events)
+
+    run(scenario())

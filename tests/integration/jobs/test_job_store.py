@@ -9,6 +9,7 @@ import pytest
 
 from jobmanager.api.routes.jobs import JOB_FILTER_FIELDS
 from jobmanager.domain.errors import InvalidInput, NotFound
+from jobmanager.domain.events import EventKind
 from jobmanager.domain.filters import parse_filter
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.services import Services
@@ -197,3 +198,39 @@ def test_stale_jobs_and_purge(services: Services) -> None:
     assert execution.purge_final(utcnow() + timedelta(seconds=1)) == 1
     with pytest.raises(NotFound):
         jobs.get(s.tenant_id, job.id)
+
+
+def test_concurrent_event_writers_of_one_job_never_share_a_number(services: Services) -> None:
+    """The worker's batches and the status writer's events at the same moment: the
+    numbers are 1..n, each once, and each writer's own events keep their order."""
+    s = seed(services)
+    job = services.store.jobs.create(s.tenant_id, "acme", s.job())
+    store = services.store
+    start = threading.Barrier(5)
+
+    def batches(writer: int) -> None:
+        start.wait()
+        for n in range(20):
+            data = {"index": writer, "stream": "stdout", "text": f"{n}"}
+            store.events.append(job.id, [(EventKind.OUTPUT, data), (EventKind.OUTPUT, data)])
+
+    def moves() -> None:
+        start.wait()
+        path = [JobStatus.STARTING, JobStatus.RUNNING, JobStatus.STOPPING, JobStatus.STOPPED]
+        for source, target in zip([JobStatus.SUBMITTED, *path], path, strict=False):
+            assert store.jobs.transition(job.id, [source], target)
+
+    threads = [threading.Thread(target=batches, args=(w,)) for w in range(4)]
+    threads.append(threading.Thread(target=moves))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    events = store.events.after(job.id, 0, limit=1000)
+    assert [e.seq for e in events] == list(range(1, 4 * 40 + 4 + 2))
+    for writer in range(4):
+        texts = [e.payload["text"] for e in events if e.payload.get("index") == writer]
+        assert texts == [str(n) for n in range(20) for _ in range(2)]
+    statuses = [e.payload["status"] for e in events if e.kind is EventKind.STATUS]
+    assert statuses == ["STARTING", "RUNNING", "STOPPING", "STOPPED"]
+    assert [e.kind for e in events].count(EventKind.END) == 1

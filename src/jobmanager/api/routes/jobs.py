@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
 
 from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, DispatcherDep, SettingsDep, StoreDep
+from jobmanager.api.event_stream import MEDIA_TYPE, EventStream
 from jobmanager.api.filtering import filter_query
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.jobs import JobCreate, JobListPublic, JobPublic
@@ -70,3 +72,49 @@ def get_job(job: JobDep) -> JobPublic:
 @router.post("/{job_id}/stop", response_model=JobPublic)
 def stop_job(job: JobDep, store: StoreDep) -> JobPublic:
     return JobPublic.of(store.jobs.request_stop(job.tenant_id, job.id))
+
+
+EVENTS_DOC = """**Extension** (not in Insights Hub): the job's live events as Server-Sent Events.
+
+Each message has `id` (its sequence number, from 1 per job), `event` (its kind) and
+`data` (one JSON object with `time`, plus by kind): `status` (`status`, `message`),
+`started` (`unit` paragraph or cell, `index`, `total`, `title`), `finished` (`unit`,
+`index`, `total`, `status` FINISHED/ERROR/ABORT, `summary`), `output` (`index`,
+`stream` stdout/stderr/result, `text`), `truncated` (`index`, `scope`, `limitBytes`:
+output beyond this cap is not stored) and `end` (`status`, `message`), which is last.
+
+An ended job's events are replayed, then the stream ends; a live job's follow as they
+come. Resume after an event with the `Last-Event-ID` header (what EventSource sends on
+reconnect) or the `lastEventId` parameter: nothing is lost or repeated. With
+`follow=false` the stream ends once what is stored is sent."""
+EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The event stream",
+        "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
+    }
+}
+MAX_SEQUENCE = 2**31 - 1
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=StreamingResponse,
+    summary="Follow a job's events (extension)",
+    description=EVENTS_DOC,
+    responses=EVENTS_RESPONSES,
+    openapi_extra={"x-extension": True},
+)
+def job_events(
+    job: JobDep,
+    store: StoreDep,
+    request: Request,
+    from_header: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_SEQUENCE)] = None,
+    from_query: Annotated[int | None, Query(alias="lastEventId", ge=0, le=MAX_SEQUENCE)] = None,
+    follow: bool = True,
+) -> StreamingResponse:
+    """The header wins: EventSource sends it on reconnect, with the first URL's query."""
+    after = from_header if from_header is not None else from_query or 0
+    streams = request.app.state.event_streams
+    stream = EventStream(store, job.id, after, follow, request.is_disconnected, streams)
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream.messages(), media_type=MEDIA_TYPE, headers=headers)

@@ -1,0 +1,118 @@
+"""A job's events as Server-Sent Events (`GET /jobs/{id}/events`, an extension).
+
+The stream reads the `job_events` table, never a process's memory: it works the same
+whichever worker (local slot, Celery worker on another machine) runs the job, and on
+any replica. It replays what is stored after the resume point, then follows the job
+through the feed this process keeps for it (`event_feed.py`) until the `end` event,
+which it sends last. A comment line now and then keeps proxies from closing a quiet
+stream; a client that leaves ends the stream (the server cancels it, and the loop
+asks as it waits).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import anyio.to_thread
+
+from jobmanager.api.event_feed import JobFeed, StreamHub
+from jobmanager.api.schemas import timestamp
+from jobmanager.domain.events import EventKind
+from jobmanager.store.events import READ_BATCH, EventRecord
+from jobmanager.store.jobs import JobRecord
+from jobmanager.store.store import Store
+
+KEEPALIVE_SECONDS = 15.0
+RETRY_MILLISECONDS = 1000
+MEDIA_TYPE = "text/event-stream"
+
+
+def sse_message(event: EventRecord) -> str:
+    """One event: `id` is its sequence number, `event` its kind, `data` one JSON line."""
+    data = {**event.payload, "time": timestamp(event.created_at)}
+    return f"id: {event.seq}\nevent: {event.kind.value}\ndata: {_json(data)}\n\n"
+
+
+def final_message(job: JobRecord | None) -> str:
+    """The end of a job that has no `end` event (it ended before events were recorded,
+    or it was deleted): no `id`, so a resume point stays the last stored event."""
+    data = {"status": job.status.value, "message": job.message} if job else {"status": "DELETED"}
+    return f"event: {EventKind.END.value}\ndata: {_json(data)}\n\n"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class EventStream:
+    """The stream of one job's events after sequence number `after`; with `follow`
+    False it ends once what is stored is sent, else at the job's `end` event."""
+
+    def __init__(
+        self,
+        store: Store,
+        job_id: str,
+        after: int,
+        follow: bool,
+        disconnected: Callable[[], Awaitable[bool]],
+        hub: StreamHub,
+    ) -> None:
+        self.store = store
+        self.job_id = job_id
+        self.after = after
+        self.follow = follow
+        self.disconnected = disconnected
+        self.hub = hub
+
+    async def messages(self) -> AsyncIterator[str]:
+        async with self.hub.open():
+            yield f"retry: {RETRY_MILLISECONDS}\n\n"
+            events = self._followed() if self.follow else self._stored()
+            async for message in events:
+                yield message
+
+    async def _stored(self) -> AsyncIterator[str]:
+        while True:
+            events = await self._read()
+            for event in events:
+                yield sse_message(event)
+                self.after = event.seq
+            if len(events) < READ_BATCH:
+                return
+
+    async def _followed(self) -> AsyncIterator[str]:
+        sent_at = time.monotonic()
+        async with self.hub.feed(self.store, self.job_id, self.after) as feed:
+            while True:
+                events = feed.after(self.after)
+                if events is None:  # before the feed's window, or before its first read
+                    events = await self._read()
+                for event in events:
+                    yield sse_message(event)
+                    self.after = event.seq
+                    if event.kind is EventKind.END:
+                        return
+                if events:
+                    sent_at = time.monotonic()
+                    continue
+                if self.hub.closing.is_set() or await self.disconnected():
+                    return
+                if _ended_without_end(feed, self.after):
+                    yield final_message(feed.final_job)
+                    return
+                if time.monotonic() - sent_at >= KEEPALIVE_SECONDS:
+                    sent_at = time.monotonic()
+                    yield ": keep-alive\n\n"
+                await feed.next_round(KEEPALIVE_SECONDS)
+
+    async def _read(self) -> list[EventRecord]:
+        return await anyio.to_thread.run_sync(self.store.events.after, self.job_id, self.after)
+
+
+def _ended_without_end(feed: JobFeed, after: int) -> bool:
+    """Whether a stream at `after` has all there is of a job that is final without an
+    `end` event to come, or deleted (its events with it)."""
+    return feed.ended_without_end and (after >= feed.last or feed.final_job is None)
