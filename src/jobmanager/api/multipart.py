@@ -199,13 +199,16 @@ class _Collector:
 
     def _header_end(self) -> None:
         name = self.field_name.decode("latin-1").strip().lower()
-        self.part.headers[name] = self.field_value.decode("utf-8", "replace").strip()
+        self.part.headers[name] = _header_text(bytes(self.field_value)).strip()
         self.field_name.clear()
         self.field_value.clear()
 
     def _headers_finished(self) -> None:
         part = self.part
-        disposition, options = parse_options_header(part.headers.get("content-disposition"))
+        # As UTF-8 bytes: given text, the parser encodes it to Latin-1, which fails on a
+        # name outside it.
+        raw = part.headers.get("content-disposition", "").encode("utf-8")
+        disposition, options = parse_options_header(raw)
         if disposition != b"form-data" or b"name" not in options:
             raise InvalidInput(f"multipart part {self.parts_seen} has no form-data name")
         part.name = options[b"name"].decode("utf-8", "replace")
@@ -217,7 +220,7 @@ class _Collector:
             self.file = part
             self.key = self.blobs.new_key()
             self.writer = self.blobs.writer(self.key, self.limit)
-        elif part.name in self.fields:
+        elif part.name == METADATA_PART and part.name in self.fields:
             raise InvalidInput(f"multipart part {part.name!r} is given twice")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
@@ -254,3 +257,12 @@ def _text(name: str, value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"multipart part {name!r} is not UTF-8 text") from error
+
+
+def _header_text(raw: bytes) -> str:
+    """A header's text: UTF-8, as browsers send it, else Latin-1 (HTTP's old default), so
+    that two different names never read as the same replaced text."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
