@@ -10,7 +10,7 @@ for the newest version wherever a version id goes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -18,9 +18,12 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
+from jobmanager.api.errors import error_responses
 from jobmanager.api.multipart import MultipartUpload, read_multipart
+from jobmanager.api.openapi import multipart_upload
 from jobmanager.api.paging import PageDep, page_info
 from jobmanager.api.schemas.models import (
+    SORT_PATTERN,
     ModelChange,
     ModelCreate,
     ModelList,
@@ -30,6 +33,7 @@ from jobmanager.api.schemas.models import (
     VersionCreate,
     VersionList,
     VersionPublic,
+    model_filter_schema,
     parse_metadata,
     parse_model_filter,
     parse_sort,
@@ -46,7 +50,12 @@ LAST = "last"
 OCTET_STREAM = "application/octet-stream"
 
 
-@router.post("/models", status_code=201)
+@router.post(
+    "/models",
+    status_code=201,
+    responses=error_responses(413),
+    openapi_extra=multipart_upload(ModelCreate),
+)
 async def create_model(
     request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> ModelPublic:
@@ -59,17 +68,26 @@ async def create_model(
     return ModelPublic.of(await _save_upload(upload, ModelCreate, save))
 
 
-def model_filter(filter: Annotated[str | None, Query()] = None) -> dict[str, str]:
+class ModelFilterQuery:
     """The `filter` parameter of the model list; a bad one answers 400."""
-    return parse_model_filter(filter)
+
+    name = "Model"
+
+    def __call__(self, filter: Annotated[str | None, Query()] = None) -> dict[str, str]:
+        return parse_model_filter(filter)
+
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        return {"ModelFilter": model_filter_schema()}
 
 
-def name_descending(sort: Annotated[str | None, Query()] = None) -> bool:
+def name_descending(
+    sort: Annotated[str | None, Query(json_schema_extra={"pattern": SORT_PATTERN})] = None,
+) -> bool:
     """The `sort` parameter of the model list: True for names descending."""
     return parse_sort(sort)
 
 
-ModelFilterDep = Annotated[dict[str, str], Depends(model_filter)]
+ModelFilterDep = Annotated[dict[str, str], Depends(ModelFilterQuery())]
 DescendingDep = Annotated[bool, Depends(name_descending)]
 
 
@@ -88,25 +106,30 @@ def list_models(
     return ModelList(models=models, page=PagePublic(**page_info(page, total)))
 
 
-@router.get("/models/{model_id}")
+@router.get("/models/{model_id}", responses=error_responses(404))
 def get_model(model_id: str, caller: CallerDep, store: StoreDep) -> ModelPublic:
     return ModelPublic.of(store.models.get(caller.tenant_id, model_id))
 
 
-@router.patch("/models/{model_id}")
+@router.patch("/models/{model_id}", responses=error_responses(404))
 def change_model(
     model_id: str, body: ModelChange, caller: CallerDep, store: StoreDep
 ) -> ModelPublic:
     return ModelPublic.of(store.models.update(caller.tenant_id, model_id, body.changes()))
 
 
-@router.delete("/models/{model_id}", status_code=204)
+@router.delete("/models/{model_id}", status_code=204, responses=error_responses(404, 409))
 def delete_model(model_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.models.delete(caller.tenant_id, model_id)
     return Response(status_code=204)
 
 
-@router.post("/models/{model_id}/versions", status_code=201)
+@router.post(
+    "/models/{model_id}/versions",
+    status_code=201,
+    responses=error_responses(404, 413),
+    openapi_extra=multipart_upload(VersionCreate),
+)
 async def create_version(
     model_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> VersionPublic:
@@ -118,7 +141,7 @@ async def create_version(
     return VersionPublic.of(await _save_upload(upload, VersionCreate, save))
 
 
-@router.get("/models/{model_id}/versions")
+@router.get("/models/{model_id}/versions", responses=error_responses(404))
 def list_versions(model_id: str, caller: CallerDep, store: StoreDep, page: PageDep) -> VersionList:
     records, total = store.models.list_versions(
         caller.tenant_id, model_id, offset=page.offset, limit=page.size
@@ -127,7 +150,11 @@ def list_versions(model_id: str, caller: CallerDep, store: StoreDep, page: PageD
     return VersionList(versions=versions, page=PagePublic(**page_info(page, total)))
 
 
-@router.get("/models/{model_id}/versions/{version_id}", response_model=VersionPublic)
+@router.get(
+    "/models/{model_id}/versions/{version_id}",
+    response_model=VersionPublic,
+    responses=error_responses(404),
+)
 def get_version(
     model_id: str, version_id: str, request: Request, caller: CallerDep, store: StoreDep
 ) -> Response | VersionPublic:
@@ -144,7 +171,24 @@ def get_version(
     )
 
 
-@router.patch("/models/{model_id}/versions/last")
+@router.get(
+    "/models/{model_id}/versions/last", response_model=VersionPublic, responses=error_responses(404)
+)
+def get_last_version(
+    model_id: str, request: Request, caller: CallerDep, store: StoreDep
+) -> Response | VersionPublic:
+    """The newest version: `versions/{version_id}` serves it, this lists it in the document."""
+    return get_version(model_id, LAST, request, caller, store)
+
+
+@router.delete(
+    "/models/{model_id}/versions/last", status_code=204, responses=error_responses(404, 409)
+)
+def delete_last_version(model_id: str, caller: CallerDep, store: StoreDep) -> Response:
+    return delete_version(model_id, LAST, caller, store)
+
+
+@router.patch("/models/{model_id}/versions/last", responses=error_responses(404))
 def change_last_version(
     model_id: str, body: VersionChange, caller: CallerDep, store: StoreDep
 ) -> VersionPublic:
@@ -152,7 +196,9 @@ def change_last_version(
     return VersionPublic.of(record)
 
 
-@router.delete("/models/{model_id}/versions/{version_id}", status_code=204)
+@router.delete(
+    "/models/{model_id}/versions/{version_id}", status_code=204, responses=error_responses(404, 409)
+)
 def delete_version(model_id: str, version_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.models.delete_version(caller.tenant_id, model_id, _version_ref(version_id))
     return Response(status_code=204)
