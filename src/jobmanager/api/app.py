@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from jobmanager import __version__
 from jobmanager.api.body_limit import BodyLimit
 from jobmanager.api.deps import ActiveClients, authenticate
-from jobmanager.api.errors import install_error_handlers
+from jobmanager.api.errors import error_responses, install_error_handlers
 from jobmanager.api.event_feed import StreamHub
+from jobmanager.api.openapi import install_openapi
 from jobmanager.api.routes import (
     auth,
     configurations,
@@ -70,10 +71,14 @@ def create_app(
     app.state.runtime = runtime
     app.state.dispatcher = runtime.dispatcher
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_json_bytes)
     app.include_router(health.router)
     app.include_router(auth.router)
-    secured = APIRouter(dependencies=[Depends(authenticate)])
+    # Any secured call can be refused for its input, its credentials or a missing XSRF header.
+    secured = APIRouter(
+        dependencies=[Depends(authenticate)], responses=error_responses(400, 401, 403)
+    )
     for router in SECURED_ROUTERS:
         secured.include_router(router)
     app.include_router(secured)

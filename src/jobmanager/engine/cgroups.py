@@ -163,8 +163,9 @@ class Cgroup:
                 found.update(int(line) for line in procs.read_text().split())
         return found
 
-    def kill(self, rounds: int = 50) -> None:
-        """SIGKILL every process in the cgroup until none is left (forks may race a round)."""
+    def kill(self, rounds: int = 50) -> list[int]:
+        """SIGKILL every process in the cgroup until none is left (forks may race a round);
+        the pids still there after `rounds` (stuck in the kernel, they die later)."""
         kill_file = next(iter(self.folders.values()), None)
         if self.version == 2 and kill_file is not None and (kill_file / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
@@ -172,15 +173,18 @@ class Cgroup:
         for _ in range(rounds):
             pids = self.pids()
             if not pids:
-                return
+                return []
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
+        return sorted(self.pids())
 
-    def remove(self) -> None:
-        """Kill what is left, then delete the cgroup's folders."""
+    def remove(self) -> list[str]:
+        """Kill what is left, then delete the cgroup's folders; the folders left behind
+        (a process in them could not be killed)."""
         self.kill()
+        left = []
         for folder in set(self.folders.values()):
             for _ in range(50):  # a killed process leaves its cgroup a moment later
                 try:
@@ -190,8 +194,12 @@ class Cgroup:
                     break
                 except OSError as error:
                     if error.errno != errno.EBUSY:
+                        left.append(f"{folder}: {error}")
                         break
                     time.sleep(0.02)
+            else:
+                left.append(f"{folder}: still holds processes")
+        return sorted(left)
 
     def _oom_kills(self) -> int:
         name = "memory.oom_control" if self.version == 1 else "memory.events"
