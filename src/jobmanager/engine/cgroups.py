@@ -24,6 +24,7 @@ CPU_PERIOD_US = 100_000
 _V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 _V2_CONTROLLERS = ("memory", "pids", "cpu")
 _LEFTOVER_AGE_SECONDS = 60.0
+REMOVE_SECONDS = 5.0  # how long `remove` waits for killed processes to leave
 # The weight of all environments together against the service's own threads: idle CPU
 # is all theirs, but when the service needs the CPU (a request, a heartbeat) it comes
 # first, fork bomb or not. 1024 (v1) and 100 (v2) are one ordinary process's weight.
@@ -185,8 +186,11 @@ class Cgroup:
         (a process in them could not be killed)."""
         self.kill()
         left = []
+        # A killed process leaves its cgroup a moment later; hundreds of them (a fork
+        # bomb) on a busy machine, a few seconds later.
+        deadline = time.monotonic() + REMOVE_SECONDS
         for folder in set(self.folders.values()):
-            for _ in range(50):  # a killed process leaves its cgroup a moment later
+            while True:
                 try:
                     folder.rmdir()
                     break
@@ -196,9 +200,10 @@ class Cgroup:
                     if error.errno != errno.EBUSY:
                         left.append(f"{folder}: {error}")
                         break
-                    time.sleep(0.02)
-            else:
-                left.append(f"{folder}: still holds processes")
+                    if time.monotonic() > deadline:
+                        left.append(f"{folder}: still holds processes")
+                        break
+                    time.sleep(0.05)
         return sorted(left)
 
     def _oom_kills(self) -> int:
