@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import shlex
@@ -24,6 +25,7 @@ from jobmanager.engine.spawner import spawn
 
 POLL_SECONDS = 0.1
 IDLE_WAIT_SECONDS = 1.0
+REAP_SECONDS = 1.0  # how long `close` waits for a killed kernel process to end
 REPLY_TIMEOUT = 5.0
 _SPEC_NAME = "jobmanager"
 
@@ -229,8 +231,18 @@ class KernelSession:
         that did not end in time (stuck in the kernel) is reaped whenever it does."""
         process = getattr(self.manager.provisioner, "process", None)
         self.client.stop_channels()
+        if isinstance(process, subprocess.Popen):
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(REAP_SECONDS)
         try:
-            self.manager.shutdown_kernel(now=True)
+            if isinstance(process, subprocess.Popen) and process.poll() is not None:
+                # Ended already: only its files and sockets are left. (A shutdown would
+                # first send a sandboxed kernel an interrupt message, which nobody reads
+                # now, and closing its socket would wait 0.1 s for it to be delivered;
+                # the job's slot waits for this.)
+                self.manager.cleanup_resources()
+            else:
+                self.manager.shutdown_kernel(now=True)
         except Exception:
             self.manager.cleanup_resources()
         finally:
