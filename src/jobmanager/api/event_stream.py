@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
 
 from jobmanager.api.event_feed import JobFeed, StreamHub
 from jobmanager.api.schemas import timestamp
+from jobmanager.api.schemas.events import DELETED
 from jobmanager.domain.events import EventKind
 from jobmanager.store.events import READ_BATCH, EventRecord
 from jobmanager.store.jobs import JobRecord
@@ -39,8 +41,16 @@ def sse_message(event: EventRecord) -> str:
 def final_message(job: JobRecord | None) -> str:
     """The end of a job that has no `end` event (it ended before events were recorded,
     or it was deleted): no `id`, so a resume point stays the last stored event."""
-    data = {"status": job.status.value, "message": job.message} if job else {"status": "DELETED"}
+    if job is None:
+        data = {"status": DELETED, "message": "The job was deleted.", "time": _now()}
+    else:
+        ended = timestamp(job.end_date) if job.end_date else _now()
+        data = {"status": job.status.value, "message": job.message, "time": ended}
     return f"event: {EventKind.END.value}\ndata: {_json(data)}\n\n"
+
+
+def _now() -> str:
+    return timestamp(datetime.now(UTC))
 
 
 def _json(value: Any) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
+import jsonschema_rs
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -275,3 +276,25 @@ def test_the_openapi_document_shows_the_stream_as_an_extension(client: TestClien
     assert "text/event-stream" in operation["responses"]["200"]["content"]
     names = {parameter["name"] for parameter in operation["parameters"]}
     assert {"Last-Event-ID", "lastEventId", "follow"} <= names
+
+
+def test_every_event_is_one_the_openapi_document_describes(
+    client: TestClient, tenant_a: TenantClient, folders: tuple[str, str]
+) -> None:
+    job_id = ended_job(client, tenant_a, folders)
+    stored = events_of(client, tenant_a, job_id)
+    made_up_end = events_of(client, tenant_a, job_id, lastEventId=str(len(stored)))
+    operation = client.get("/openapi.json").json()["paths"][f"{JOBS}/{{job_id}}/events"]["get"]
+    event = operation["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    data_of_kind = {
+        kind["properties"]["event"]["const"]: jsonschema_rs.validator_for(
+            kind["properties"]["data"]["contentSchema"], validate_formats=True
+        )
+        for kind in event["oneOf"]
+    }
+    for message in stored + made_up_end:
+        data_of_kind[message.event].validate(message.data)
+    assert {m.event for m in stored} == {"status", "started", "output", "finished", "end"}
+    # What the document promises is checked: an end without its time is not one.
+    end = {k: v for k, v in made_up_end[0].data.items() if k != "time"}
+    assert not data_of_kind["end"].is_valid(end)

@@ -7,12 +7,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from jobmanager.api.deps import CallerDep, DispatcherDep, SettingsDep, StoreDep
 from jobmanager.api.errors import error_responses
 from jobmanager.api.event_stream import MEDIA_TYPE, EventStream
 from jobmanager.api.filtering import FilterQuery
 from jobmanager.api.paging import PageDep, envelope
+from jobmanager.api.schemas.events import event_schema
 from jobmanager.api.schemas.jobs import JobCreate, JobListPublic, JobPublic
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
 from jobmanager.domain.statuses import JobStatus
@@ -81,7 +84,8 @@ Each message has `id` (its sequence number, from 1 per job), `event` (its kind) 
 `started` (`unit` paragraph or cell, `index`, `total`, `title`), `finished` (`unit`,
 `index`, `total`, `status` FINISHED/ERROR/ABORT, `summary`), `output` (`index`,
 `stream` stdout/stderr/result, `text`), `truncated` (`index`, `scope`, `limitBytes`:
-output beyond this cap is not stored) and `end` (`status`, `message`), which is last.
+output beyond this cap is not stored) and `end` (`status`, `message`), which is last
+(its `status` is `DELETED` for a job deleted while followed).
 
 An ended job's events are replayed, then the stream ends; a live job's follow as they
 come. Resume after an event with the `Last-Event-ID` header (what EventSource sends on
@@ -89,11 +93,15 @@ reconnect) or the `lastEventId` parameter: nothing is lost or repeated. With
 `follow=false` the stream ends once what is stored is sent."""
 EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The event stream",
-        "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
-    }
+        "description": "The event stream; the schema is one event's",
+        "content": {MEDIA_TYPE: {"schema": event_schema()}},
+    },
+    **error_responses(404),
 }
 MAX_SEQUENCE = 2**31 - 1
+# A sequence number to resume after, or none (then the stream starts at the first
+# event): the value is never null, so the document shows no null.
+ResumePoint = Annotated[int, Field(ge=0, le=MAX_SEQUENCE)] | SkipJsonSchema[None]
 
 
 @router.get(
@@ -108,8 +116,8 @@ def job_events(
     job: JobDep,
     store: StoreDep,
     request: Request,
-    from_header: Annotated[int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_SEQUENCE)] = None,
-    from_query: Annotated[int | None, Query(alias="lastEventId", ge=0, le=MAX_SEQUENCE)] = None,
+    from_header: Annotated[ResumePoint, Header(alias="Last-Event-ID")] = None,
+    from_query: Annotated[ResumePoint, Query(alias="lastEventId")] = None,
     follow: bool = True,
 ) -> StreamingResponse:
     """The header wins: EventSource sends it on reconnect, with the first URL's query."""

@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from jobmanager.api.errors import describe_validation_error
-from jobmanager.api.schemas import timestamp
+from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, timestamp
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.names import check_display_name
 from jobmanager.store.models import (
@@ -51,8 +51,12 @@ Text = Field(default="", max_length=MAX_TEXT)
 
 
 # A model's name is a display name (`domain.names`): any text but control characters,
-# so `,` and `|` are fine; it is no Data Exchange name.
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(check_display_name)]
+# so `,` and `|` are fine; it is no Data Exchange name. The document says so as a pattern.
+Name = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_NAME, json_schema_extra=DISPLAY_NAME_SCHEMA),
+    AfterValidator(check_display_name),
+]
 
 
 class _Strict(BaseModel):
