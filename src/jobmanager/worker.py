@@ -23,6 +23,7 @@ from jobmanager.environments import EnvironmentPool, Isolation, spec_for
 from jobmanager.event_writer import EventWriter
 from jobmanager.home import environments_folder
 from jobmanager.loops import Every
+from jobmanager.metrics import JOB_PHASE_SECONDS, PHASES
 from jobmanager.settings import Settings
 from jobmanager.staging import stage_input, stage_model, upload_outputs
 from jobmanager.store.execution import Claim
@@ -305,7 +306,9 @@ class JobRun:
         go on the job; `phase` (None: no more) begins then."""
         at = at or utcnow()
         if self._phase is not None:
-            figures[self._phase] = max(0.0, (at - self._phase_began).total_seconds())
+            seconds = max(0.0, (at - self._phase_began).total_seconds())
+            figures[self._phase] = seconds
+            JOB_PHASE_SECONDS.labels(PHASES[self._phase]).observe(seconds)
         self._phase, self._phase_began = phase, at
         self._record(**figures)
 

@@ -25,6 +25,7 @@ from jobmanager.domain.errors import (
     NotFound,
     TooLarge,
     Unauthenticated,
+    Unavailable,
 )
 
 log = logging.getLogger("jobmanager.api")
@@ -40,6 +41,7 @@ CODE_OF_STATUS = {
     413: "jobmanager.payloadTooLarge",
     415: "jobmanager.unsupportedMediaType",
     500: "jobmanager.internalError",
+    503: "jobmanager.serviceUnavailable",
 }
 # The status of each kind of domain error (a kind not listed answers 400).
 STATUS_OF: dict[type[DomainError], int] = {
@@ -49,6 +51,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     TooLarge: 413,
+    Unavailable: 503,
 }
 
 
