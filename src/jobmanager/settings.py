@@ -86,6 +86,9 @@ class Settings(BaseSettings):
         default=4096, ge=16, description="Disk use of an environment's work folder and /tmp"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object a line, with tenant and job ids"
+    )
 
     @field_validator("home")
     @classmethod

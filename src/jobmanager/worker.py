@@ -22,6 +22,7 @@ from jobmanager.engine import STEP_OUTPUT_LIMITS, Environment, NoteFormatError, 
 from jobmanager.environments import EnvironmentPool, Isolation, spec_for
 from jobmanager.event_writer import EventWriter
 from jobmanager.home import environments_folder
+from jobmanager.logs import log_fields
 from jobmanager.loops import Every
 from jobmanager.metrics import JOB_PHASE_SECONDS, PHASES
 from jobmanager.settings import Settings
@@ -91,7 +92,8 @@ class Worker:
         with self._lock:
             self._stops[claim.job.id] = stop
         try:
-            JobRun(self, claim, stop).run()
+            with log_fields(tenant=claim.job.tenant_id, job=claim.job.id):
+                JobRun(self, claim, stop).run()
         finally:
             with self._lock:
                 self._stops.pop(claim.job.id, None)
@@ -353,6 +355,7 @@ class JobRun:
     def _finish(self, target: JobStatus, message: str) -> None:
         """The final status, from wherever the job is now (a stop may have come late)."""
         sources = sources_of(target) & ACTIVE
+        log.info("job %s ended %s: %s", self.job.id, target.value, message)
         if self.store.jobs.transition(self.job.id, sources, target, message=message):
             return
         self.store.jobs.transition(

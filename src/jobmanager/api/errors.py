@@ -27,6 +27,7 @@ from jobmanager.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from jobmanager.logs import add_log_fields
 
 log = logging.getLogger("jobmanager.api")
 
@@ -71,6 +72,7 @@ def error_response(
     request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     logref = uuid.uuid4().hex
+    add_log_fields(logref=logref)
     level = logging.ERROR if status >= 500 else logging.INFO
     log.log(
         level,
@@ -81,6 +83,7 @@ def error_response(
         request.method,
         request.url.path,
         message,
+        extra={"logref": logref},  # for a JSON line outside the request's scope (a 500)
     )
     body = {"errors": [{"code": code, "logref": logref, "message": message}]}
     return JSONResponse(body, status_code=status, headers=headers)

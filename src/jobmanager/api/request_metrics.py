@@ -1,4 +1,5 @@
-"""Counts every HTTP request by method, route template and status, and times it.
+"""Counts every HTTP request by method, route template and status, and times it; opens
+the request's scope of log fields (`jobmanager.logs`).
 
 The route is the template the request matched (`/api/jobmanager/v3/jobs/{id}`), never
 the raw path: ids would make a new series per job. A request no route matched is
@@ -13,6 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from jobmanager.logs import log_fields
 from jobmanager.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 
 UNMATCHED = "unmatched"
@@ -38,7 +40,8 @@ class RequestMetrics:
             await send(message)
 
         try:
-            await self.app(scope, receive, sending)
+            with log_fields():  # the request's scope: its tenant, its error's logref
+                await self.app(scope, receive, sending)
         finally:
             HTTP_REQUESTS.labels(scope["method"], _route(scope), str(status)).inc()
 

@@ -30,7 +30,7 @@ def worker(
 ) -> None:
     """Run jobs from the Celery broker (JOBMANAGER_BROKER_URL) until stopped."""
     settings = load_settings(job_slots=slots, dispatch="celery")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.broker_url is None:
         raise fail("set JOBMANAGER_BROKER_URL to the Celery broker, e.g. redis://host:6379/0")
     # Loaded here, not at import: client commands start faster; celery is an extra.
@@ -49,6 +49,7 @@ def worker(
     pool = EnvironmentPool(capacity=warm)
     runner = Worker(services.store, settings, pool, isolation)
     app = celery_app(settings)
+    app.conf.worker_hijack_root_logger = settings.log_format != "json"  # keep our JSON lines
     app.task(name=TASK, ignore_result=True)(runner.run_job)
     runner.start()
     log.info("worker %s taking jobs with %d slots", runner.worker_id, settings.job_slots)
