@@ -1,14 +1,29 @@
-"""`/metrics` in Prometheus' text format; unauthenticated, like `/health` (see
-docs/observability.md: do not expose it publicly)."""
+"""`/metrics` in Prometheus' text format. Unauthenticated like `/health` unless
+`JOBMANAGER_METRICS_TOKEN` is set (docs/observability.md: do not expose it publicly)."""
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import SecretStr
+
+from jobmanager.api.deps import ServicesDep
+from jobmanager.domain.errors import Unauthenticated
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/metrics", response_class=Response)
-def metrics(request: Request) -> Response:
+def metrics(request: Request, services: ServicesDep) -> Response:
+    _check_token(services.settings.metrics_token, request.headers.get("authorization", ""))
     return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+
+
+def _check_token(token: SecretStr | None, authorization: str) -> None:
+    if token is None:
+        return
+    expected = f"Bearer {token.get_secret_value()}".encode()
+    if not hmac.compare_digest(authorization.encode(), expected):
+        raise Unauthenticated("/metrics wants the metrics token: Authorization: Bearer TOKEN")
