@@ -18,6 +18,7 @@ from jobmanager.api.errors import install_error_handlers
 from jobmanager.api.multipart import FIELD_LIMIT, read_multipart
 from jobmanager.domain.errors import Conflict
 from jobmanager.store.blobs import LocalBlobStore
+from tests.conftest import assert_error
 
 LIMIT = 64 * 1024
 OFFICIAL_TYPE = "multipart/form-data; boundary=--mindsphere"
@@ -250,3 +251,42 @@ def test_any_filename_bytes_answer_200_or_400(client: TestClient, raw: bytes) ->
     assert answer.status_code in (200, 400), answer.text
     if answer.status_code == 400:
         assert "filename" in answer.json()["errors"][0]["message"] or b"\n" in raw
+
+
+def test_part_names_and_filenames_outside_latin_1_are_read(
+    client: TestClient, blobs: LocalBlobStore
+) -> None:
+    body = body_of(
+        [
+            ("file", "Bericht • März.zpln", "application/json", b"{}"),
+            ("notiz•", None, "text/plain", b"x"),
+        ]
+    )
+    headers = {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    response = client.post("/upload", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["filename"] == "Bericht • März.zpln"
+    assert response.json()["fields"] == {"notiz•": "x"}
+
+
+def test_a_field_other_than_metadata_may_come_twice(client: TestClient) -> None:
+    """Only `file` and `metadata` must be unique; another field's last value counts."""
+    body = body_of(
+        [
+            ("note", None, "text/plain", b"first"),
+            ("note", None, "text/plain", b"second"),
+            ("file", "f", "text/plain", b"hello"),
+        ]
+    )
+    headers = {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    response = client.post("/upload", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["fields"] == {"note": "second"}
+    twice = body_of(
+        [
+            ("metadata", None, "application/json", b"{}"),
+            ("metadata", None, "application/json", b"{}"),
+            ("file", "f", "text/plain", b"hello"),
+        ]
+    )
+    assert_error(client.post("/upload", content=twice, headers=headers), 400)

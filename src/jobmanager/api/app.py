@@ -11,9 +11,10 @@ from fastapi import APIRouter, Depends, FastAPI
 from jobmanager import __version__
 from jobmanager.api.body_limit import BodyLimit
 from jobmanager.api.deps import ActiveClients, authenticate
-from jobmanager.api.errors import install_error_handlers
+from jobmanager.api.errors import error_responses, install_error_handlers
 from jobmanager.api.event_feed import StreamHub
 from jobmanager.api.metrics import metrics_registry
+from jobmanager.api.openapi import install_openapi
 from jobmanager.api.request_metrics import RequestMetrics
 from jobmanager.api.routes import (
     auth,
@@ -74,12 +75,16 @@ def create_app(
     app.state.dispatcher = runtime.dispatcher
     app.state.metrics = metrics_registry(services.store.stats, runtime.pool)
     install_error_handlers(app)
+    install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_json_bytes)
     app.add_middleware(RequestMetrics)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(auth.router)
-    secured = APIRouter(dependencies=[Depends(authenticate)])
+    # Any secured call can be refused for its input, its credentials or a missing XSRF header.
+    secured = APIRouter(
+        dependencies=[Depends(authenticate)], responses=error_responses(400, 401, 403)
+    )
     for router in SECURED_ROUTERS:
         secured.include_router(router)
     app.include_router(secured)

@@ -14,22 +14,10 @@ gets the 413.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobmanager.api.errors import ErrorsPublic
 from jobmanager.api.multipart import is_upload_endpoint
-
-# Operations that read a body answer this to one over the limit: the OpenAPI document says so.
-TOO_LARGE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    413: {
-        "description": "The request body is larger than JOBMANAGER_MAX_JSON_BYTES "
-        "(multipart uploads: JOBMANAGER_MAX_UPLOAD_BYTES)",
-        "model": ErrorsPublic,
-    }
-}
 
 
 class BodyTooLarge(HTTPException):

@@ -14,8 +14,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from jobmanager.domain.errors import (
     Conflict,
@@ -44,6 +46,42 @@ CODE_OF_STATUS = {
     500: "jobmanager.internalError",
     503: "jobmanager.serviceUnavailable",
 }
+# What each error status means, as the OpenAPI document says it.
+MEANING_OF_STATUS = {
+    400: "Bad input: the message names the parameter or field and what is wrong",
+    401: "No credentials, or bad or expired ones",
+    403: "Not allowed (a session call that changes state without its XSRF header)",
+    404: "No such resource, or one of another tenant",
+    405: "The path does not serve this method; `Allow` lists those it serves",
+    409: "A conflict with the resource's state (e.g. a name taken, a model in use)",
+    413: "The request body is larger than the service takes (JOBMANAGER_MAX_JSON_BYTES; "
+    "multipart uploads: JOBMANAGER_MAX_UPLOAD_BYTES)",
+    415: "The request's content type is not one this call reads",
+    500: "An error of the service; quote the logref to the operator",
+    503: "Not ready: the message names what does not answer (database, blob store)",
+}
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    logref: str
+    message: str
+
+
+class ErrorAnswer(BaseModel):
+    """The body of every error answer."""
+
+    errors: list[ErrorDetail]
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` of a route that can answer these error statuses."""
+    return {
+        status: {"model": ErrorAnswer, "description": MEANING_OF_STATUS[status]}
+        for status in statuses
+    }
+
+
 # The status of each kind of domain error (a kind not listed answers 400).
 STATUS_OF: dict[type[DomainError], int] = {
     InvalidInput: 400,
@@ -54,18 +92,6 @@ STATUS_OF: dict[type[DomainError], int] = {
     TooLarge: 413,
     Unavailable: 503,
 }
-
-
-class ErrorPublic(BaseModel):
-    code: str
-    logref: str
-    message: str
-
-
-class ErrorsPublic(BaseModel):
-    """The body of every error answer."""
-
-    errors: list[ErrorPublic]
 
 
 def error_response(
@@ -104,14 +130,27 @@ async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
     status = error.status_code
+    headers = dict(error.headers or {})
     if status == 404:
         message = f"no such resource: {request.method} {request.url.path}"
     elif status == 405:
         message = f"method {request.method} is not allowed on {request.url.path}"
+        headers["Allow"] = ", ".join(allowed_methods(request))
     else:
         message = str(error.detail)
     code = CODE_OF_STATUS.get(status, "jobmanager.error")
-    return error_response(request, status, code, message, dict(error.headers or {}))
+    return error_response(request, status, code, message, headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path. Starlette names only those
+    of the first route whose path matched, and a path may have several routes (one per
+    method)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and compile_path(route.path)[0].match(request.scope["path"]):
+            methods |= route.methods or set()
+    return sorted(methods)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

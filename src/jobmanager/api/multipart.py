@@ -213,16 +213,17 @@ class _Collector:
         self.field_value += data[start:end]
 
     def _header_end(self) -> None:
-        # Latin-1 maps every byte to one character and back: the header's raw bytes are kept
-        # (clients send names as UTF-8 bytes) until `_option` decodes them.
         name = self.field_name.decode("latin-1").strip().lower()
-        self.part.headers[name] = self.field_value.decode("latin-1").strip()
+        self.part.headers[name] = _header_text(bytes(self.field_value)).strip()
         self.field_name.clear()
         self.field_value.clear()
 
     def _headers_finished(self) -> None:
         part = self.part
-        disposition, options = parse_options_header(part.headers.get("content-disposition"))
+        # As UTF-8 bytes: given text, the parser encodes it to Latin-1, which fails on a
+        # name outside it.
+        raw = part.headers.get("content-disposition", "").encode("utf-8")
+        disposition, options = parse_options_header(raw)
         if disposition != b"form-data" or b"name" not in options:
             raise InvalidInput(f"multipart part {self.parts_seen} has no form-data name")
         part.name = _option(options[b"name"])
@@ -231,14 +232,14 @@ class _Collector:
             raise InvalidInput(
                 f"multipart part {part.name!r}: the filename must not hold control characters"
             )
-        part.content_type = _option(part.headers.get("content-type", "").encode("latin-1"))
+        part.content_type = _option(part.headers.get("content-type", "").encode("utf-8"))
         if part.name == FILE_PART:
             if self.file is not None:
                 raise InvalidInput("multipart part 'file' is given twice")
             self.file = part
             self.key = self.blobs.new_key()
             self.writer = self.blobs.writer(self.key, self.limit)
-        elif part.name in self.fields:
+        elif part.name == METADATA_PART and part.name in self.fields:
             raise InvalidInput(f"multipart part {part.name!r} is given twice")
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
@@ -259,8 +260,7 @@ class _Collector:
 
 
 def _option(raw: bytes) -> str:
-    """A header value's bytes as text: UTF-8 (what browsers and the official client send),
-    a byte that is not UTF-8 shown as U+FFFD, never an error."""
+    """An option's bytes (UTF-8, as `_headers_finished` hands them over) as text."""
     return raw.decode("utf-8", "replace")
 
 
@@ -281,3 +281,12 @@ def _text(name: str, value: bytes) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InvalidInput(f"multipart part {name!r} is not UTF-8 text") from error
+
+
+def _header_text(raw: bytes) -> str:
+    """A header's text: UTF-8, as browsers send it, else Latin-1 (HTTP's old default), so
+    that two different names never read as the same replaced text."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")

@@ -19,8 +19,6 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
-from jobmanager.domain.errors import InvalidInput
-
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 100
 MAX_PAGE_NUMBER = 1_000_000
@@ -38,19 +36,13 @@ class PageRequest:
         return self.number * self.size
 
 
-def parse_page(page_number: str | None, page_size: str | None) -> PageRequest:
-    """Check the raw query values; a bad one answers 400 naming the parameter."""
-    number = _parse_int("pageNumber", page_number, 0, 0, MAX_PAGE_NUMBER)
-    size = _parse_int("pageSize", page_size, DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
-    return PageRequest(number=number, size=size)
-
-
 def page_request(
-    page_number: Annotated[str | None, Query(alias="pageNumber")] = None,
-    page_size: Annotated[str | None, Query(alias="pageSize")] = None,
+    page_number: Annotated[int, Query(alias="pageNumber", ge=0, le=MAX_PAGE_NUMBER)] = 0,
+    page_size: Annotated[int, Query(alias="pageSize", ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
 ) -> PageRequest:
-    """FastAPI dependency: the page a list call asks for."""
-    return parse_page(page_number, page_size)
+    """FastAPI dependency: the page a list call asks for (a bad value answers 400 naming
+    the parameter, and the OpenAPI document says which values are good)."""
+    return PageRequest(number=page_number, size=page_size)
 
 
 PageDep = Annotated[PageRequest, Depends(page_request)]
@@ -94,15 +86,3 @@ def spring_fields(page: PageRequest, total: int, count: int) -> dict[str, Any]:
         "numberOfElements": count,
         "sort": None,
     }
-
-
-def _parse_int(name: str, raw: str | None, default: int, low: int, high: int) -> int:
-    if raw is None or not raw.strip():
-        return default
-    text = raw.strip()
-    if not (text.isascii() and text.lstrip("+").isdigit()) or len(text) > 12:
-        raise InvalidInput(f"{name} must be a whole number from {low} to {high}, got {raw[:40]!r}")
-    value = int(text)
-    if not low <= value <= high:
-        raise InvalidInput(f"{name} must be from {low} to {high}, got {value}")
-    return value

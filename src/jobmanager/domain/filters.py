@@ -59,6 +59,11 @@ _OPS_BY_KIND: dict[Kind, frozenset[Op]] = {
 }
 
 
+def operators_of(kind: Kind) -> tuple[str, ...]:
+    """The operator names a field of `kind` accepts, aliases included (`and`/`or` aside)."""
+    return tuple(name for name, op in _OPERATOR_ALIASES.items() if op in _OPS_BY_KIND[kind])
+
+
 class FilterError(ValueError):
     """A filter that cannot be used; ``field`` is None for whole-filter problems."""
 

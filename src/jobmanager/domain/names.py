@@ -12,14 +12,55 @@ systems refuse longer names.
 
 from __future__ import annotations
 
+import functools
+import re
+import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 MAX_PATH_BYTES = 1024
 MAX_NAME_BYTES = 255
 MAX_DISPLAY_NAME_CHARS = 255
 ALLOWED_PUNCTUATION = frozenset("-_.() ")
 _ALLOWED_TEXT = "letters, digits, '-', '_', '.', '(', ')' and space"
+
+
+# What `check_display_name` accepts, as a pattern (with at most MAX_DISPLAY_NAME_CHARS
+# characters): something besides white space, and no control or line and paragraph
+# separator character. (Nor a lone surrogate, which no JSON text of a name holds: the
+# pattern leaves them out, as regex engines of other languages refuse them.)
+_NOT_IN_DISPLAY_NAMES = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+DISPLAY_NAME_PATTERN = (
+    rf"^[^{_NOT_IN_DISPLAY_NAMES}]*[^\s{_NOT_IN_DISPLAY_NAMES}][^{_NOT_IN_DISPLAY_NAMES}]*$"
+)
+
+
+@functools.cache
+def entry_name_pattern() -> str:
+    """`check_name`'s rules as a pattern (with at most MAX_NAME_BYTES characters; the
+    limit in UTF-8 bytes it cannot say): allowed characters only, not `.` nor `..`.
+    Made once, when first asked (it takes a scan of every character)."""
+    allowed = _character_class(lambda char: _allowed(char))
+    not_dot = _character_class(lambda char: char != "." and _allowed(char))
+    return rf"^(?:{not_dot}{allowed}*|\.{not_dot}{allowed}*|\.\.{allowed}+)$"
+
+
+def _character_class(wanted: Callable[[str], bool]) -> str:
+    """A regex class of every character `wanted` accepts (surrogates aside), as ranges."""
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF or not wanted(chr(code)):
+            continue
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return "[" + "".join(_class_range(low, high) for low, high in ranges) + "]"
+
+
+def _class_range(low: int, high: int) -> str:
+    first, last = re.escape(chr(low)), re.escape(chr(high))
+    return first if low == high else f"{first}-{last}"
 
 
 class NameRuleError(ValueError):

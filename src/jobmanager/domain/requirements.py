@@ -21,6 +21,14 @@ MAX_REQUIREMENT_CHARS = 1_000
 _BARE_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")  # https://..., file:..., git+ssh:..., C:\
 
 
+# A subset of what `normalize_requirements` accepts, as a pattern simple enough to
+# generate from: a name and at most one version specifier (`pandas>=2.1`).
+REQUIREMENT_PATTERN = (
+    r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,30}[A-Za-z0-9])?"
+    r"(?:(?:==|!=|<=|>=|<|>)[0-9]{1,4}(?:\.[0-9]{1,4}){0,3})?$"
+)
+
+
 class RequirementError(ValueError):
     """A requirement that cannot be used; ``entry`` is the text as given."""
 

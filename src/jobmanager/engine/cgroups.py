@@ -24,6 +24,7 @@ CPU_PERIOD_US = 100_000
 _V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 _V2_CONTROLLERS = ("memory", "pids", "cpu")
 _LEFTOVER_AGE_SECONDS = 60.0
+REMOVE_SECONDS = 5.0  # how long `remove` waits for killed processes to leave
 # The weight of all environments together against the service's own threads: idle CPU
 # is all theirs, but when the service needs the CPU (a request, a heartbeat) it comes
 # first, fork bomb or not. 1024 (v1) and 100 (v2) are one ordinary process's weight.
@@ -163,8 +164,9 @@ class Cgroup:
                 found.update(int(line) for line in procs.read_text().split())
         return found
 
-    def kill(self, rounds: int = 50) -> None:
-        """SIGKILL every process in the cgroup until none is left (forks may race a round)."""
+    def kill(self, rounds: int = 50) -> list[int]:
+        """SIGKILL every process in the cgroup until none is left (forks may race a round);
+        the pids still there after `rounds` (stuck in the kernel, they die later)."""
         kill_file = next(iter(self.folders.values()), None)
         if self.version == 2 and kill_file is not None and (kill_file / "cgroup.kill").exists():
             with contextlib.suppress(OSError):
@@ -172,17 +174,23 @@ class Cgroup:
         for _ in range(rounds):
             pids = self.pids()
             if not pids:
-                return
+                return []
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.02)
+        return sorted(self.pids())
 
-    def remove(self) -> None:
-        """Kill what is left, then delete the cgroup's folders."""
+    def remove(self) -> list[str]:
+        """Kill what is left, then delete the cgroup's folders; the folders left behind
+        (a process in them could not be killed)."""
         self.kill()
+        left = []
+        # A killed process leaves its cgroup a moment later; hundreds of them (a fork
+        # bomb) on a busy machine, a few seconds later.
+        deadline = time.monotonic() + REMOVE_SECONDS
         for folder in set(self.folders.values()):
-            for _ in range(50):  # a killed process leaves its cgroup a moment later
+            while True:
                 try:
                     folder.rmdir()
                     break
@@ -190,8 +198,13 @@ class Cgroup:
                     break
                 except OSError as error:
                     if error.errno != errno.EBUSY:
+                        left.append(f"{folder}: {error}")
                         break
-                    time.sleep(0.02)
+                    if time.monotonic() > deadline:
+                        left.append(f"{folder}: still holds processes")
+                        break
+                    time.sleep(0.05)
+        return sorted(left)
 
     def _oom_kills(self) -> int:
         name = "memory.oom_control" if self.version == 1 else "memory.events"

@@ -24,7 +24,7 @@ import psutil
 
 from jobmanager.engine.cgroups import Cgroup
 from jobmanager.engine.layout import Layout
-from jobmanager.engine.processes import kill_all
+from jobmanager.engine.processes import KILL_SECONDS, kill_all
 from jobmanager.engine.sandbox import ENGINE_FILES, WORKDIR, Sandbox
 
 LIMITS_FAILED = 97  # the exit code of a wrapper that could not apply a limit
@@ -114,14 +114,16 @@ class Confinement(ABC):
         """A limit of the whole environment that was hit, in words, or None."""
         return None
 
-    def kill_all(self, roots: Sequence[int], marker: str | None) -> None:
+    def kill_all(self, roots: Sequence[int], marker: str | None) -> list[int]:
         """SIGKILL the process trees of `roots` and, given the environment's `marker`,
         every other process of the environment: here, found by the marker variable in
-        their environment (a scan of every process on the host)."""
-        kill_all(roots, marker)
+        their environment (a scan of every process on the host). The pids that
+        survived (see `processes.kill_all`)."""
+        return kill_all(roots, marker)
 
-    def close(self) -> None:
-        """Release what the confinement holds (after `kill`)."""
+    def close(self) -> list[str]:
+        """Release what the confinement holds (after `kill`); what it left behind."""
+        return []
 
 
 class ProcessConfinement(Confinement):
@@ -220,25 +222,26 @@ class SandboxConfinement(Confinement):
         it; no need to look for each of its processes (there may be a fork bomb's)."""
         with contextlib.suppress(ProcessLookupError):
             process.kill()
-        process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # reaped later if stuck
+            process.wait(KILL_SECONDS)
 
     def breach(self) -> str | None:
         return self.cgroup.breach() if self.cgroup is not None else None
 
-    def kill_all(self, roots: Sequence[int], marker: str | None) -> None:
+    def kill_all(self, roots: Sequence[int], marker: str | None) -> list[int]:
         """Killing a sandbox's bubblewrap ends its PID namespace, and the cgroup holds
         every process of the environment: no scan of the host's processes needed."""
         for root in roots:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(root, signal.SIGKILL)
         if marker is not None and self.cgroup is not None:
-            self.cgroup.kill()
-        elif marker is not None:
-            kill_all(roots, None)  # no cgroup: the trees are all there is to go by
+            return self.cgroup.kill()
+        if marker is not None:
+            return kill_all(roots, None)  # no cgroup: the trees are all there is to go by
+        return []
 
-    def close(self) -> None:
-        if self.cgroup is not None:
-            self.cgroup.remove()
+    def close(self) -> list[str]:
+        return self.cgroup.remove() if self.cgroup is not None else []
 
 
 def _children(pid: int) -> list[int]:

@@ -7,6 +7,7 @@ destroyed: every process it started dies, including those that called `setsid`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -34,11 +35,14 @@ from jobmanager.engine.note import NoteFormatError, model_kind
 from jobmanager.engine.processes import MARKER_VARIABLE, environment_processes
 from jobmanager.engine.result import with_breach
 from jobmanager.engine.sandbox import Sandbox, write_etc
+from jobmanager.engine.teardown import bounded, remove_folder
 from jobmanager.engine.usage import ProcessMeter, Usage, cgroup_usage
 from jobmanager.engine.watchdog import Watchdog
 
 if TYPE_CHECKING:
     from jobmanager.engine.result import OutputCallback, Progress, RunResult, StepEndCallback
+
+log = logging.getLogger("jobmanager.engine")
 
 # What a model inherits from the service's own environment.
 _INHERITED = re.compile(
@@ -301,28 +305,39 @@ class Environment:
 
     def _kill(self, sessions: list[KernelSession], everything: bool) -> None:
         """Kill the sessions' process trees, and with `everything` every process of the
-        environment (marked ones, and those in its confinement). Their clients are closed
-        by `destroy`: that takes a while, and nothing waits for it."""
-        roots = [pid for pid in (s.pid for s in sessions) if pid is not None]
-        self.confinement.kill_all(roots, self.marker if everything else None)
+        environment; log any survivor. Their clients are closed by `destroy`: that takes
+        a while, and nothing waits for it."""
+        survivors = self._kill_processes(sessions, everything)
+        if survivors:
+            log.warning("environment %s: %s", self.root, "; ".join(survivors))
         with self._lock:
             self._killed.extend(sessions)
 
-    def destroy(self, remove_files: bool = True) -> None:
+    def _kill_processes(self, sessions: list[KernelSession], everything: bool) -> list[str]:
+        """SIGKILL the sessions' process trees and, with `everything`, the environment's
+        other processes (marked ones, and those in its confinement); the survivors, in
+        words (stuck in the kernel, they die when they leave it)."""
+        roots = [pid for pid in (s.pid for s in sessions) if pid is not None]
+        survivors = self.confinement.kill_all(roots, self.marker if everything else None)
+        return [f"process {pid} survived SIGKILL" for pid in survivors]
+
+    def destroy(self, remove_files: bool = True) -> bool:
         """Kill everything, release what the kernels' clients hold and (by default) delete
-        the environment's directory."""
+        the environment's directory. Every step is bounded (`teardown`): True if all of
+        them ended in time and nothing was left behind, else False and what was is logged."""
         with self._lock:
             self._destroyed = True
             sessions = list(self._kernels.values())
             self._kernels.clear()
-        self._kill(sessions, everything=True)
-        with self._lock:
             killed, self._killed = self._killed, []
-        for session in killed:
-            session.close()
-        self.confinement.close()
+        folder = str(self.root)
+        clean = bounded(lambda: self._kill_processes(sessions, True), f"killing {folder}")
+        for session in [*killed, *sessions]:
+            clean &= bounded(session.close, f"closing a kernel client of {folder}")
+        clean &= bounded(self.confinement.close, f"releasing the confinement of {folder}")
         if remove_files:
-            shutil.rmtree(self.root, ignore_errors=True)
+            clean &= bounded(lambda: remove_folder(self.root), f"removing {folder}")
+        return clean
 
     def __enter__(self) -> Environment:
         return self

@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -224,7 +225,9 @@ class KernelSession:
 
     def close(self) -> None:
         """Stop the client and release the kernel's files (its processes are killed by
-        the environment, which also catches what the kernel started)."""
+        the environment, which also catches what the kernel started). A kernel process
+        that did not end in time (stuck in the kernel) is reaped whenever it does."""
+        process = getattr(self.manager.provisioner, "process", None)
         self.client.stop_channels()
         try:
             self.manager.shutdown_kernel(now=True)
@@ -232,3 +235,5 @@ class KernelSession:
             self.manager.cleanup_resources()
         finally:
             shutil.rmtree(self.sockets, ignore_errors=True)
+        if isinstance(process, subprocess.Popen) and process.poll() is None:
+            threading.Thread(target=process.wait, name="reap a stuck kernel", daemon=True).start()

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 import psutil
 
 MARKER_VARIABLE = "JOBMANAGER_ENVIRONMENT_ID"
+KILL_SECONDS = 5.0  # how long killing an environment's processes may take
+ROUND_SECONDS = 3.0  # how long one round waits for the killed to exit
 
 
 def _marked(marker: str) -> list[psutil.Process]:
@@ -46,37 +48,43 @@ def environment_processes(roots: Iterable[int], marker: str | None) -> set[psuti
     return procs
 
 
-def kill_all(roots: Iterable[int], marker: str | None, rounds: int = 6) -> None:
+def kill_all(roots: Iterable[int], marker: str | None, timeout: float = KILL_SECONDS) -> list[int]:
     """SIGKILL the process trees of `roots` and the processes marked with `marker` (if
     given) until two scans in a row find none: a fork may race a round, and a process in
-    the middle of `exec` may briefly show no environment."""
-    roots = list(roots)
+    the middle of `exec` may briefly show no environment. Gives up after `timeout`
+    seconds and returns the pids still alive then: a process stuck in the kernel (a
+    frozen cgroup, uninterruptible sleep) dies only when it leaves it."""
+    pending = list(roots)
+    deadline = time.monotonic() + timeout
+    survivors: list[int] = []
     empty_scans = 0
-    for _ in range(rounds):
-        procs = environment_processes(roots, marker)
-        roots = []
+    while empty_scans < 2 and time.monotonic() < deadline:
+        procs = environment_processes(pending, marker)
         if not procs:
             empty_scans += 1
-            if empty_scans == 2:
-                return
             continue
         empty_scans = 0
         for proc in procs:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-        _wait_gone(procs, timeout=3)
+        survivors = _wait_gone(procs, deadline)
+        pending = survivors  # found again next round even without a marker
+    return [] if empty_scans >= 2 else sorted(survivors)
 
 
-def _wait_gone(procs: Iterable[psutil.Process], timeout: float) -> None:
-    """Wait until every process has exited. A zombie counts as gone: a killed process
-    whose parent died too (as in a sandbox's PID namespace) waits for the host's init to
-    reap it, which is no business of ours."""
+def _wait_gone(procs: Iterable[psutil.Process], deadline: float) -> list[int]:
+    """Wait until every process has exited, at most `ROUND_SECONDS` or until `deadline`;
+    the pids of those still running. A zombie counts as gone: a killed process whose
+    parent died too (as in a sandbox's PID namespace) waits for the host's init to reap
+    it, which is no business of ours."""
     pending = list(procs)
-    deadline = time.monotonic() + timeout
-    while pending and time.monotonic() < deadline:
+    until = min(deadline, time.monotonic() + ROUND_SECONDS)
+    while pending:
         pending = [proc for proc in pending if _running(proc)]
-        if pending:
-            time.sleep(0.01)
+        if not pending or time.monotonic() >= until:
+            break
+        time.sleep(0.01)
+    return [proc.pid for proc in pending]
 
 
 def _running(proc: psutil.Process) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 from jobmanager.engine.confinement import Confinement
 from jobmanager.engine.control import Control, Escalation, ExecStatus
 from jobmanager.engine.output import ResultCollector
+from jobmanager.engine.processes import KILL_SECONDS
 from jobmanager.engine.spawner import spawn
 
 READ_SIZE = 65536
@@ -75,8 +76,8 @@ def run_shell(
                 time.sleep(0.05)
     _write(collector, tap, decoder.decode(b"", final=True))
     proc.stdout.close()
-    code = proc.wait()
-    if ending.interrupted_at is not None:
+    code = _exit_code(proc, ending)
+    if ending.interrupted_at is not None or code is None:
         return ending.status(ExecStatus.INTERRUPTED), None
     return ExecStatus.OK, code if code >= 0 else 128 - code  # killed by a signal: as a shell says
 
@@ -85,3 +86,15 @@ def _write(collector: ResultCollector, tap: Callable[[str], None] | None, text: 
     collector.write(text)
     if tap is not None and text:
         tap(text)
+
+
+def _exit_code(proc: subprocess.Popen[bytes], ending: Escalation) -> int | None:
+    """bash's exit code once it exits. It may run on after closing its output, so the
+    wait is ended as the execution is (stop, deadline, limit); None if even the kill did
+    not end it in time (a process stuck in the kernel)."""
+    while proc.poll() is None and not ending.due():
+        time.sleep(_DRAIN_PAUSE_SECONDS * 5)
+    try:
+        return proc.wait(KILL_SECONDS)
+    except subprocess.TimeoutExpired:
+        return None

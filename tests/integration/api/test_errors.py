@@ -41,3 +41,33 @@ def test_health_and_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/oauth/token" in spec["paths"]
     assert client.get("/docs").status_code == 200
+
+
+def test_a_405_names_every_method_the_path_serves(
+    client: TestClient, tenant_a: TenantClient
+) -> None:
+    """A path served by several routes (one per method) lists all of them in `Allow`."""
+    answer = client.request(
+        "OPTIONS", "/api/dataexchange/v3/files/some-id", headers=tenant_a.headers
+    )
+    assert_error(answer, 405)
+    assert answer.headers["Allow"] == "DELETE, GET, PUT"
+
+
+def test_the_openapi_document_says_what_the_service_answers(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    operations = [op for path in document["paths"].values() for op in path.values()]
+    assert all("422" not in op["responses"] for op in operations)  # validation answers 400
+    jobs = document["paths"]["/api/jobmanager/v3/jobs"]["get"]
+    assert {"200", "400", "401", "403"} <= set(jobs["responses"])
+    error = jobs["responses"]["400"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/ErrorAnswer"}
+    (flt,) = [p for p in jobs["parameters"] if p["name"] == "filter"]
+    ref = flt["content"]["application/json"]["schema"]["$ref"]
+    fields = document["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    assert set(fields) == {"modelId", "message", "status", "creationDate"}
+    upload = document["paths"]["/api/modelmanagement/v3/models"]["post"]["requestBody"]
+    assert set(upload["content"]["multipart/form-data"]["schema"]["required"]) == {
+        "file",
+        "metadata",
+    }

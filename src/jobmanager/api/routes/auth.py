@@ -10,13 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Header, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import SESSION_COOKIE, XSRF_COOKIE, ServicesDep
+from jobmanager.api.errors import error_responses
 from jobmanager.auth.tokens import IssuedToken, Principal
 from jobmanager.domain.errors import InvalidInput, Unauthenticated
 from jobmanager.services import Services
 
 router = APIRouter(tags=["auth"])
+CLIENT_CREDENTIALS = "client_credentials"
 
 
 class TokenPublic(BaseModel):
@@ -35,16 +36,16 @@ class TechnicalTokenRequest(BaseModel):
     userTenant: str = ""
 
 
-@router.post("/oauth/token", response_model=TokenPublic, responses=TOO_LARGE_RESPONSE)
+@router.post("/oauth/token", response_model=TokenPublic, responses=error_responses(400, 401, 413))
 def client_credentials_token(
     services: ServicesDep,
-    grant_type: Annotated[str, Form()],
+    grant_type: Annotated[str, Form(json_schema_extra={"enum": [CLIENT_CREDENTIALS]})],
     authorization: Annotated[str | None, Header()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
 ) -> TokenPublic:
-    if grant_type != "client_credentials":
-        raise InvalidInput("grant_type must be 'client_credentials'")
+    if grant_type != CLIENT_CREDENTIALS:
+        raise InvalidInput(f"grant_type must be {CLIENT_CREDENTIALS!r}")
     if authorization is not None:
         client_id, client_secret = _basic_credentials(authorization)
     if not client_id or client_secret is None:
@@ -55,7 +56,7 @@ def client_credentials_token(
 @router.post(
     "/api/technicaltokenmanager/v3/oauth/token",
     response_model=TokenPublic,
-    responses=TOO_LARGE_RESPONSE,
+    responses=error_responses(400, 401, 413),
 )
 def technical_token(
     services: ServicesDep,
@@ -73,7 +74,7 @@ def token_keys(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
     return {"keys": [key.public_entry() for key in services.tokens.keys.keys]}
 
 
-@router.post("/session", status_code=204)
+@router.post("/session", status_code=204, responses=error_responses(401))
 def open_session(
     request: Request, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, StoreDep
+from jobmanager.api.errors import error_responses
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.configurations import (
     ConfigurationChange,
@@ -19,7 +19,7 @@ from jobmanager.api.schemas.configurations import (
 router = APIRouter(prefix="/api/prl/v3", tags=["configurations"])
 
 
-@router.post("/configurations", status_code=201, responses=TOO_LARGE_RESPONSE)
+@router.post("/configurations", status_code=201, responses=error_responses(409, 413))
 def create_configuration(
     body: ConfigurationCreate, caller: CallerDep, store: StoreDep
 ) -> ConfigurationPublic:
@@ -35,14 +35,14 @@ def list_configurations(caller: CallerDep, store: StoreDep, page: PageDep) -> di
     return envelope("configurations", configurations, page, total)
 
 
-@router.get("/configurations/{configuration_id}")
+@router.get("/configurations/{configuration_id}", responses=error_responses(404))
 def get_configuration(
     configuration_id: str, caller: CallerDep, store: StoreDep
 ) -> ConfigurationPublic:
     return ConfigurationPublic.of(store.configurations.get(caller.tenant_id, configuration_id))
 
 
-@router.patch("/configurations/{configuration_id}", responses=TOO_LARGE_RESPONSE)
+@router.patch("/configurations/{configuration_id}", responses=error_responses(404, 413))
 def change_configuration(
     configuration_id: str, body: ConfigurationChange, caller: CallerDep, store: StoreDep
 ) -> ConfigurationPublic:
@@ -50,7 +50,9 @@ def change_configuration(
     return ConfigurationPublic.of(record)
 
 
-@router.delete("/configurations/{configuration_id}", status_code=204)
+@router.delete(
+    "/configurations/{configuration_id}", status_code=204, responses=error_responses(404, 409)
+)
 def delete_configuration(configuration_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.configurations.delete(caller.tenant_id, configuration_id)
     return Response(status_code=204)
@@ -65,7 +67,7 @@ def list_environments(caller: CallerDep, store: StoreDep, page: PageDep) -> dict
     return envelope("environments", environments, page, total)
 
 
-@router.get("/environments/{environment_id}")
+@router.get("/environments/{environment_id}", responses=error_responses(404))
 def get_environment(environment_id: str, caller: CallerDep, store: StoreDep) -> EnvironmentPublic:
     record = store.configurations.get_environment(caller.tenant_id, environment_id)
     return EnvironmentPublic.of(record)

@@ -8,16 +8,18 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
-from jobmanager.api.filtering import filter_query
+from jobmanager.api.errors import error_responses
+from jobmanager.api.filtering import FilterQuery
 from jobmanager.api.multipart import read_multipart, streams_upload
+from jobmanager.api.openapi import multipart_upload
 from jobmanager.api.paging import PageDep
 from jobmanager.api.schemas.dataexchange import (
     DirectoryContentPublic,
     DirectoryCreate,
     DirectoryPublic,
     EntryChange,
+    FileMetadata,
     FilePublic,
     download_headers,
     download_media_type,
@@ -29,10 +31,22 @@ from jobmanager.domain.filters import Filter
 from jobmanager.store.dataexchange import LISTING_FIELDS
 
 router = APIRouter(prefix="/api/dataexchange/v3", tags=["dataexchange"])
-ListingFilterDep = Annotated[Filter, Depends(filter_query(LISTING_FIELDS))]
+# What `_flag` accepts.
+FLAG_PATTERN = r"^\s*(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])?\s*$"
+# The answer of a download: the file's bytes, under its own media type.
+FILE_BYTES = {
+    "description": "The file's bytes, with its media type",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+ListingFilterDep = Annotated[Filter, Depends(FilterQuery("Listing", LISTING_FIELDS))]
 
 
-@router.post("/files", status_code=201, responses=TOO_LARGE_RESPONSE)
+@router.post(
+    "/files",
+    status_code=201,
+    responses=error_responses(409, 413),
+    openapi_extra=multipart_upload(FileMetadata),
+)
 @streams_upload
 async def upload_file(
     request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
@@ -53,7 +67,11 @@ async def upload_file(
     return FilePublic.of(record)
 
 
-@router.get("/files/{file_id}")
+@router.get(
+    "/files/{file_id}",
+    response_class=StreamingResponse,
+    responses={200: FILE_BYTES, **error_responses(404)},
+)
 def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> StreamingResponse:
     record, handle = store.dataexchange.open_file(caller.tenant_id, file_id)
     return StreamingResponse(
@@ -63,7 +81,9 @@ def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> Streaming
     )
 
 
-@router.put("/files/{file_id}", responses=TOO_LARGE_RESPONSE)
+@router.put(
+    "/files/{file_id}", responses=error_responses(404, 413), openapi_extra=multipart_upload()
+)
 @streams_upload
 async def replace_file(
     file_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
@@ -81,18 +101,18 @@ async def replace_file(
     return FilePublic.of(record)
 
 
-@router.delete("/files/{file_id}", status_code=204)
+@router.delete("/files/{file_id}", status_code=204, responses=error_responses(404))
 def delete_file(file_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.dataexchange.delete_file(caller.tenant_id, file_id)
     return Response(status_code=204)
 
 
-@router.get("/files/{file_id}/properties")
+@router.get("/files/{file_id}/properties", responses=error_responses(404))
 def file_properties(file_id: str, caller: CallerDep, store: StoreDep) -> FilePublic:
     return FilePublic.of(store.dataexchange.get_file(caller.tenant_id, file_id))
 
 
-@router.patch("/files/{file_id}/properties", responses=TOO_LARGE_RESPONSE)
+@router.patch("/files/{file_id}/properties", responses=error_responses(404, 409, 413))
 def change_file(file_id: str, body: EntryChange, caller: CallerDep, store: StoreDep) -> FilePublic:
     record = store.dataexchange.update_file(
         caller.tenant_id,
@@ -105,7 +125,7 @@ def change_file(file_id: str, body: EntryChange, caller: CallerDep, store: Store
     return FilePublic.of(record)
 
 
-@router.post("/directories", status_code=201, responses=TOO_LARGE_RESPONSE)
+@router.post("/directories", status_code=201, responses=error_responses(409, 413))
 def create_directory(body: DirectoryCreate, caller: CallerDep, store: StoreDep) -> DirectoryPublic:
     record = store.dataexchange.create_directory(
         caller.tenant_id, body.parentId, body.name, modified_by=caller.client_id
@@ -113,12 +133,12 @@ def create_directory(body: DirectoryCreate, caller: CallerDep, store: StoreDep) 
     return DirectoryPublic.of(record)
 
 
-@router.get("/directories/{directory_id}/properties")
+@router.get("/directories/{directory_id}/properties", responses=error_responses(404))
 def directory_properties(directory_id: str, caller: CallerDep, store: StoreDep) -> DirectoryPublic:
     return DirectoryPublic.of(store.dataexchange.get_directory(caller.tenant_id, directory_id))
 
 
-@router.patch("/directories/{directory_id}/properties", responses=TOO_LARGE_RESPONSE)
+@router.patch("/directories/{directory_id}/properties", responses=error_responses(404, 409, 413))
 def change_directory(
     directory_id: str, body: EntryChange, caller: CallerDep, store: StoreDep
 ) -> DirectoryPublic:
@@ -132,7 +152,7 @@ def change_directory(
     return DirectoryPublic.of(record)
 
 
-@router.get("/directories/{directory_id}")
+@router.get("/directories/{directory_id}", responses=error_responses(404))
 def list_directory(
     directory_id: str,
     caller: CallerDep,
@@ -146,12 +166,12 @@ def list_directory(
     return DirectoryContentPublic.of(entries, page, total)
 
 
-@router.delete("/directories/{directory_id}", status_code=204)
+@router.delete("/directories/{directory_id}", status_code=204, responses=error_responses(404, 409))
 def delete_directory(
     directory_id: str,
     caller: CallerDep,
     store: StoreDep,
-    recursive: Annotated[str | None, Query()] = None,
+    recursive: Annotated[str | None, Query(json_schema_extra={"pattern": FLAG_PATTERN})] = None,
 ) -> Response:
     store.dataexchange.delete_directory(
         caller.tenant_id, directory_id, recursive=_flag("recursive", recursive)
@@ -160,6 +180,7 @@ def delete_directory(
 
 
 def _flag(name: str, raw: str | None) -> bool:
+    """A true/false query flag (`FLAG_PATTERN`): blank is false, any case."""
     if raw is None or raw.strip().lower() in ("", "false"):
         return False
     if raw.strip().lower() == "true":

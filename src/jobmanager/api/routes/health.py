@@ -8,6 +8,7 @@ from sqlalchemy import text
 
 from jobmanager import __version__
 from jobmanager.api.deps import ServicesDep
+from jobmanager.api.errors import error_responses
 from jobmanager.domain.errors import Unavailable
 from jobmanager.store.readiness import unready_parts
 
@@ -27,7 +28,7 @@ def health(services: ServicesDep, request: Request) -> dict[str, str]:
     return answer
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", responses=error_responses(503))
 def ready(services: ServicesDep) -> dict[str, str]:
     """503 in the error format, naming what does not answer, until both do."""
     unready = unready_parts(services.store)

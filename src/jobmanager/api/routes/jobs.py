@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, DispatcherDep, SettingsDep, StoreDep
+from jobmanager.api.errors import error_responses
 from jobmanager.api.event_stream import MEDIA_TYPE, EventStream
-from jobmanager.api.filtering import filter_query
+from jobmanager.api.filtering import FilterQuery
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.jobs import JobCreate, JobListPublic, JobPublic
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
@@ -27,7 +27,7 @@ JOB_FILTER_FIELDS = {
     "status": enum_field(JobStatus),
     "creationDate": DATETIME,
 }
-JobFilterDep = Annotated[Filter, Depends(filter_query(JOB_FILTER_FIELDS))]
+JobFilterDep = Annotated[Filter, Depends(FilterQuery("Job", JOB_FILTER_FIELDS))]
 
 
 def load_job(job_id: str, caller: CallerDep, store: StoreDep) -> JobRecord:
@@ -38,7 +38,7 @@ def load_job(job_id: str, caller: CallerDep, store: StoreDep) -> JobRecord:
 JobDep = Annotated[JobRecord, Depends(load_job)]
 
 
-@router.post("", status_code=201, response_model=JobPublic, responses=TOO_LARGE_RESPONSE)
+@router.post("", status_code=201, response_model=JobPublic, responses=error_responses(413))
 def create_job(
     body: JobCreate,
     caller: CallerDep,
@@ -64,12 +64,12 @@ def list_jobs(
     return envelope("jobs", [JobPublic.of(record) for record in records], page, total)
 
 
-@router.get("/{job_id}", response_model=JobPublic)
+@router.get("/{job_id}", response_model=JobPublic, responses=error_responses(404))
 def get_job(job: JobDep) -> JobPublic:
     return JobPublic.of(job)
 
 
-@router.post("/{job_id}/stop", response_model=JobPublic)
+@router.post("/{job_id}/stop", response_model=JobPublic, responses=error_responses(404))
 def stop_job(job: JobDep, store: StoreDep) -> JobPublic:
     return JobPublic.of(store.jobs.request_stop(job.tenant_id, job.id))
 

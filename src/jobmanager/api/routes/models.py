@@ -10,18 +10,20 @@ for the newest version wherever a version id goes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
+from jobmanager.api.errors import error_responses
 from jobmanager.api.multipart import MultipartUpload, read_multipart, streams_upload
+from jobmanager.api.openapi import multipart_upload
 from jobmanager.api.paging import PageDep, page_info
 from jobmanager.api.schemas.models import (
+    SORT_PATTERN,
     ModelChange,
     ModelCreate,
     ModelList,
@@ -31,6 +33,7 @@ from jobmanager.api.schemas.models import (
     VersionCreate,
     VersionList,
     VersionPublic,
+    model_filter_schema,
     parse_metadata,
     parse_model_filter,
     parse_sort,
@@ -47,7 +50,12 @@ LAST = "last"
 OCTET_STREAM = "application/octet-stream"
 
 
-@router.post("/models", status_code=201, responses=TOO_LARGE_RESPONSE)
+@router.post(
+    "/models",
+    status_code=201,
+    responses=error_responses(413),
+    openapi_extra=multipart_upload(ModelCreate),
+)
 @streams_upload
 async def create_model(
     request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
@@ -61,17 +69,26 @@ async def create_model(
     return ModelPublic.of(await _save_upload(upload, ModelCreate, save))
 
 
-def model_filter(filter: Annotated[str | None, Query()] = None) -> ModelFilter:
+class ModelFilterQuery:
     """The `filter` parameter of the model list; a bad one answers 400."""
-    return parse_model_filter(filter)
+
+    name = "Model"
+
+    def __call__(self, filter: Annotated[str | None, Query()] = None) -> ModelFilter:
+        return parse_model_filter(filter)
+
+    def schemas(self) -> dict[str, dict[str, Any]]:
+        return {"ModelFilter": model_filter_schema()}
 
 
-def name_descending(sort: Annotated[str | None, Query()] = None) -> bool:
+def name_descending(
+    sort: Annotated[str | None, Query(json_schema_extra={"pattern": SORT_PATTERN})] = None,
+) -> bool:
     """The `sort` parameter of the model list: True for names descending."""
     return parse_sort(sort)
 
 
-ModelFilterDep = Annotated[ModelFilter, Depends(model_filter)]
+ModelFilterDep = Annotated[ModelFilter, Depends(ModelFilterQuery())]
 DescendingDep = Annotated[bool, Depends(name_descending)]
 
 
@@ -90,25 +107,30 @@ def list_models(
     return ModelList(models=models, page=PagePublic(**page_info(page, total)))
 
 
-@router.get("/models/{model_id}")
+@router.get("/models/{model_id}", responses=error_responses(404))
 def get_model(model_id: str, caller: CallerDep, store: StoreDep) -> ModelPublic:
     return ModelPublic.of(store.models.get(caller.tenant_id, model_id))
 
 
-@router.patch("/models/{model_id}", responses=TOO_LARGE_RESPONSE)
+@router.patch("/models/{model_id}", responses=error_responses(404, 413))
 def change_model(
     model_id: str, body: ModelChange, caller: CallerDep, store: StoreDep
 ) -> ModelPublic:
     return ModelPublic.of(store.models.update(caller.tenant_id, model_id, body.changes()))
 
 
-@router.delete("/models/{model_id}", status_code=204)
+@router.delete("/models/{model_id}", status_code=204, responses=error_responses(404, 409))
 def delete_model(model_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.models.delete(caller.tenant_id, model_id)
     return Response(status_code=204)
 
 
-@router.post("/models/{model_id}/versions", status_code=201, responses=TOO_LARGE_RESPONSE)
+@router.post(
+    "/models/{model_id}/versions",
+    status_code=201,
+    responses=error_responses(404, 413),
+    openapi_extra=multipart_upload(VersionCreate),
+)
 @streams_upload
 async def create_version(
     model_id: str, request: Request, caller: CallerDep, store: StoreDep, settings: SettingsDep
@@ -121,7 +143,7 @@ async def create_version(
     return VersionPublic.of(await _save_upload(upload, VersionCreate, save))
 
 
-@router.get("/models/{model_id}/versions")
+@router.get("/models/{model_id}/versions", responses=error_responses(404))
 def list_versions(model_id: str, caller: CallerDep, store: StoreDep, page: PageDep) -> VersionList:
     records, total = store.models.list_versions(
         caller.tenant_id, model_id, offset=page.offset, limit=page.size
@@ -130,7 +152,11 @@ def list_versions(model_id: str, caller: CallerDep, store: StoreDep, page: PageD
     return VersionList(versions=versions, page=PagePublic(**page_info(page, total)))
 
 
-@router.get("/models/{model_id}/versions/{version_id}", response_model=VersionPublic)
+@router.get(
+    "/models/{model_id}/versions/{version_id}",
+    response_model=VersionPublic,
+    responses=error_responses(404),
+)
 def get_version(
     model_id: str, version_id: str, request: Request, caller: CallerDep, store: StoreDep
 ) -> Response | VersionPublic:
@@ -147,7 +173,26 @@ def get_version(
     )
 
 
-@router.patch("/models/{model_id}/versions/last", responses=TOO_LARGE_RESPONSE)
+@router.get(
+    "/models/{model_id}/versions/last",
+    response_model=VersionPublic,
+    responses=error_responses(404, 413),
+)
+def get_last_version(
+    model_id: str, request: Request, caller: CallerDep, store: StoreDep
+) -> Response | VersionPublic:
+    """The newest version: `versions/{version_id}` serves it, this lists it in the document."""
+    return get_version(model_id, LAST, request, caller, store)
+
+
+@router.delete(
+    "/models/{model_id}/versions/last", status_code=204, responses=error_responses(404, 409, 413)
+)
+def delete_last_version(model_id: str, caller: CallerDep, store: StoreDep) -> Response:
+    return delete_version(model_id, LAST, caller, store)
+
+
+@router.patch("/models/{model_id}/versions/last", responses=error_responses(404, 413))
 def change_last_version(
     model_id: str, body: VersionChange, caller: CallerDep, store: StoreDep
 ) -> VersionPublic:
@@ -155,7 +200,9 @@ def change_last_version(
     return VersionPublic.of(record)
 
 
-@router.delete("/models/{model_id}/versions/{version_id}", status_code=204)
+@router.delete(
+    "/models/{model_id}/versions/{version_id}", status_code=204, responses=error_responses(404, 409)
+)
 def delete_version(model_id: str, version_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.models.delete_version(caller.tenant_id, model_id, _version_ref(version_id))
     return Response(status_code=204)

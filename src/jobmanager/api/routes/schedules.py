@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
-from jobmanager.api.body_limit import TOO_LARGE_RESPONSE
 from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
-from jobmanager.api.filtering import filter_query
+from jobmanager.api.errors import error_responses
+from jobmanager.api.filtering import FilterQuery
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.schedules import FiringPublic, ScheduleCreate, SchedulePublic
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
@@ -27,10 +27,10 @@ SCHEDULE_FILTER_FIELDS = {
     "scheduleString": STRING,
     "creationDate": DATETIME,
 }
-ScheduleFilterDep = Annotated[Filter, Depends(filter_query(SCHEDULE_FILTER_FIELDS))]
+ScheduleFilterDep = Annotated[Filter, Depends(FilterQuery("Schedule", SCHEDULE_FILTER_FIELDS))]
 
 
-@router.post("", status_code=201, responses=TOO_LARGE_RESPONSE)
+@router.post("", status_code=201, responses=error_responses(413))
 def create_schedule(
     body: ScheduleCreate, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> SchedulePublic:
@@ -48,28 +48,28 @@ def list_schedules(
     return envelope("schedules", [SchedulePublic.of(record) for record in records], page, total)
 
 
-@router.get("/{schedule_id}")
+@router.get("/{schedule_id}", responses=error_responses(404))
 def get_schedule(schedule_id: str, caller: CallerDep, store: StoreDep) -> SchedulePublic:
     return SchedulePublic.of(store.schedules.get(caller.tenant_id, schedule_id))
 
 
-@router.delete("/{schedule_id}", status_code=204)
+@router.delete("/{schedule_id}", status_code=204, responses=error_responses(404))
 def delete_schedule(schedule_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.schedules.delete(caller.tenant_id, schedule_id)
     return Response(status_code=204)
 
 
-@router.post("/{schedule_id}/start")
+@router.post("/{schedule_id}/start", responses=error_responses(404))
 def start_schedule(schedule_id: str, caller: CallerDep, store: StoreDep) -> SchedulePublic:
     return SchedulePublic.of(store.schedules.start(caller.tenant_id, schedule_id))
 
 
-@router.post("/{schedule_id}/stop")
+@router.post("/{schedule_id}/stop", responses=error_responses(404))
 def stop_schedule(schedule_id: str, caller: CallerDep, store: StoreDep) -> SchedulePublic:
     return SchedulePublic.of(store.schedules.stop(caller.tenant_id, schedule_id))
 
 
-@router.get("/{schedule_id}/firings")
+@router.get("/{schedule_id}/firings", responses=error_responses(404))
 def list_firings(
     schedule_id: str, caller: CallerDep, store: StoreDep, page: PageDep
 ) -> dict[str, Any]:

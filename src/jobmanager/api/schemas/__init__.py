@@ -3,6 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+from jobmanager.domain.names import DISPLAY_NAME_PATTERN, MAX_DISPLAY_NAME_CHARS
+
+# `check_display_name` in the document (the validators check, with better messages than
+# a failed pattern's).
+DISPLAY_NAME_SCHEMA: dict[str, Any] = {
+    "pattern": DISPLAY_NAME_PATTERN,
+    "minLength": 1,
+    "maxLength": MAX_DISPLAY_NAME_CHARS,
+}
+
+
+def integral(value: Any) -> Any:
+    """A JSON number with no fraction (`18.0`) is an integer, as JSON Schema counts: a
+    `mode="before"` validator of strict integer fields."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def timestamp(value: datetime) -> str:

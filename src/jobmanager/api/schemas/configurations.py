@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
-from jobmanager.api.schemas import timestamp
+from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, integral, timestamp
 from jobmanager.domain.names import NameRuleError, check_display_name
-from jobmanager.domain.requirements import RequirementError, normalize_requirements
+from jobmanager.domain.requirements import (
+    MAX_REQUIREMENT_CHARS,
+    MAX_REQUIREMENTS,
+    REQUIREMENT_PATTERN,
+    RequirementError,
+    normalize_requirements,
+)
 from jobmanager.store.configurations import (
     DEFAULT_RUNTIME,
     ConfigurationRecord,
@@ -32,6 +39,29 @@ _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 RESERVED_VARIABLES = frozenset({"inputFolder", "outputFolder", "PYTHONUNBUFFERED", "MPLBACKEND"})
 RESERVED_PREFIX = "JOBMANAGER_"
 
+# The rules of the validators below, for the OpenAPI document (their messages are better
+# than a failed pattern's, so they do the checking).
+RUNTIME_SCHEMA: dict[str, Any] = {"pattern": f"^{_RUNTIME.pattern}$"}
+PACKAGES_SCHEMA: dict[str, Any] = {
+    "maxItems": MAX_REQUIREMENTS,
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": REQUIREMENT_PATTERN, "maxLength": MAX_REQUIREMENT_CHARS},
+}
+VARIABLES_SCHEMA: dict[str, Any] = {
+    "maxProperties": MAX_VARIABLES,
+    "propertyNames": {
+        "pattern": f"^{_VARIABLE_NAME.pattern}$",
+        "not": {
+            "anyOf": [{"enum": sorted(RESERVED_VARIABLES)}, {"pattern": f"^{RESERVED_PREFIX}"}]
+        },
+    },
+    "additionalProperties": {
+        "type": "string",
+        "maxLength": MAX_VARIABLE_VALUE_CHARS,
+        "pattern": "^[^\\x00]*$",
+    },
+}
+
 WhenBusy = Literal["queue", "fail"]
 Network = Literal["allowed", "none"]
 
@@ -43,6 +73,8 @@ class Resources(BaseModel):
     memoryMiB: int | None = Field(default=None, ge=MIN_MEMORY_MIB, le=MAX_MEMORY_MIB, strict=True)
     maxProcesses: int | None = Field(default=None, ge=MIN_PROCESSES, le=MAX_PROCESSES, strict=True)
     diskMiB: int | None = Field(default=None, ge=MIN_DISK_MIB, le=MAX_DISK_MIB, strict=True)
+
+    _whole = field_validator("memoryMiB", "maxProcesses", "diskMiB", mode="before")(integral)
 
 
 class _ConfigurationFields(BaseModel):
@@ -57,6 +89,8 @@ class _ConfigurationFields(BaseModel):
             return check_display_name(value, "configuration name")
         except NameRuleError as error:
             raise ValueError(str(error)) from None
+
+    _whole = field_validator("maxEnvironments", mode="before", check_fields=False)(integral)
 
     @field_validator("runtime", check_fields=False)
     @classmethod
@@ -84,15 +118,17 @@ class _ConfigurationFields(BaseModel):
 
 
 class ConfigurationCreate(_ConfigurationFields):
-    name: str
+    name: str = Field(json_schema_extra=DISPLAY_NAME_SCHEMA)
     description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
-    runtime: str = DEFAULT_RUNTIME
-    packages: list[str] = Field(default_factory=list)
+    runtime: str = Field(default=DEFAULT_RUNTIME, json_schema_extra=RUNTIME_SCHEMA)
+    packages: list[str] = Field(default_factory=list, json_schema_extra=PACKAGES_SCHEMA)
     resources: Resources = Field(default_factory=Resources)
     maxEnvironments: int = Field(default=1, ge=1, le=MAX_ENVIRONMENTS, strict=True)
     whenBusy: WhenBusy = "queue"
     network: Network = "allowed"
-    environmentVariables: dict[str, str] = Field(default_factory=dict)
+    environmentVariables: dict[str, str] = Field(
+        default_factory=dict, json_schema_extra=VARIABLES_SCHEMA
+    )
 
     def to_spec(self) -> ConfigurationSpec:
         return ConfigurationSpec(
@@ -114,15 +150,24 @@ class ConfigurationCreate(_ConfigurationFields):
 class ConfigurationChange(_ConfigurationFields):
     """A PATCH: only the fields sent change; `resources` replaces every limit."""
 
-    name: str | None = None
-    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
-    runtime: str | None = None
-    packages: list[str] | None = None
-    resources: Resources | None = None
-    maxEnvironments: int | None = Field(default=None, ge=1, le=MAX_ENVIRONMENTS, strict=True)
-    whenBusy: WhenBusy | None = None
-    network: Network | None = None
-    environmentVariables: dict[str, str] | None = None
+    # Null is refused (`_not_null`): the document offers only leaving a field out.
+    name: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=DISPLAY_NAME_SCHEMA)
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | SkipJsonSchema[None] = (
+        None
+    )
+    runtime: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=RUNTIME_SCHEMA)
+    packages: list[str] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=PACKAGES_SCHEMA
+    )
+    resources: Resources | SkipJsonSchema[None] = None
+    maxEnvironments: (
+        Annotated[int, Field(ge=1, le=MAX_ENVIRONMENTS, strict=True)] | SkipJsonSchema[None]
+    ) = None
+    whenBusy: WhenBusy | SkipJsonSchema[None] = None
+    network: Network | SkipJsonSchema[None] = None
+    environmentVariables: dict[str, str] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=VARIABLES_SCHEMA
+    )
 
     @field_validator("*", mode="before")
     @classmethod

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.paging import PageRequest, page_info, spring_fields
 from jobmanager.api.schemas import timestamp
 from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.names import MAX_NAME_BYTES, entry_name_pattern
 from jobmanager.store.dataexchange import DirectoryRecord, Entry, FileRecord
 
 MAX_TYPE_CHARS = 255
 MAX_ID_CHARS = 64
 
 
+def _entry_name(schema: dict[str, Any]) -> None:
+    """Data Exchange's name rules in the document (the store checks them, with better
+    messages than a failed pattern's)."""
+    schema.update(pattern=entry_name_pattern(), minLength=1, maxLength=MAX_NAME_BYTES)
+
+
 class DirectoryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(strict=True)
+    name: str = Field(strict=True, json_schema_extra=_entry_name)
     parentId: str = Field(strict=True, max_length=MAX_ID_CHARS)
 
 
@@ -33,6 +48,12 @@ def _media_type(value: str | bool | None) -> str | bool | None:
     return value
 
 
+def _patch_type_schema(schema: dict[str, Any]) -> None:
+    """What `EntryChange._type` accepts: a media type or `false` (never `true`, nor null)."""
+    schema.clear()
+    schema["anyOf"] = [{"type": "string", "maxLength": MAX_TYPE_CHARS}, {"const": False}]
+
+
 class EntryChange(BaseModel):
     """A PATCH of properties, the official SDK's `ResourcePatch`: a new `name`, a new
     `parentId` (a move), and for a file a new media `type`. A folder has no type: its
@@ -40,9 +61,12 @@ class EntryChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, strict=True)
-    parentId: str | None = Field(default=None, strict=True, max_length=MAX_ID_CHARS)
-    type: str | bool | None = Field(default=None)
+    # Null is refused (`_not_null`): the document offers only leaving a field out.
+    name: StrictStr | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_entry_name)
+    parentId: Annotated[StrictStr, Field(max_length=MAX_ID_CHARS)] | SkipJsonSchema[None] = None
+    type: StrictStr | bool | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_patch_type_schema
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -59,15 +83,22 @@ class EntryChange(BaseModel):
         return self.type if isinstance(self.type, str) else None
 
 
+def _type_schema(schema: dict[str, Any]) -> None:
+    """What `FileMetadata._type` accepts: a media type, `false` or null (never `true`)."""
+    schema.clear()
+    string = {"type": "string", "maxLength": MAX_TYPE_CHARS}
+    schema["anyOf"] = [string, {"const": False}, {"type": "null"}]
+
+
 class FileMetadata(BaseModel):
     """The `metadata` part of an upload. The official client sends `type: false` when
     it cannot guess a media type: that, like null or a missing type, means none."""
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = Field(default=None, strict=True)
+    name: str | None = Field(default=None, strict=True, json_schema_extra=_entry_name)
     parentId: str = Field(strict=True, max_length=MAX_ID_CHARS)
-    type: str | bool | None = None
+    type: str | bool | None = Field(default=None, json_schema_extra=_type_schema)
 
     _type = field_validator("type")(_media_type)
 

@@ -25,6 +25,11 @@ Parameters = Annotated[
 ]
 
 
+# `seconds_value` in the document: at least 1 (at most the operator's maximum, which the
+# route checks).
+SECONDS_SCHEMA: dict[str, Any] = {"minimum": 1}
+
+
 def seconds_value(value: Any, field: str) -> int | None:
     """A number of seconds sent as a string (`"7200"`, as the docs do) or as a number."""
     if value is None:
@@ -51,7 +56,9 @@ class JobCreate(BaseModel):
     configurationId: str = Field(min_length=1, max_length=64)
     inputFolderId: str = Field(min_length=1, max_length=64)
     outputFolderId: str = Field(min_length=1, max_length=64)
-    maximumExecutionTimeInSeconds: int | None = None
+    maximumExecutionTimeInSeconds: int | None = Field(
+        default=None, json_schema_extra=SECONDS_SCHEMA
+    )
     modelVersionId: str | None = Field(default=None, min_length=1, max_length=64)
     parameters: Parameters
     idempotencyToken: str | None = Field(default=None, min_length=1, max_length=MAX_TOKEN_CHARS)

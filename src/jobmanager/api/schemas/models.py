@@ -19,9 +19,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
     ValidationError,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.schemas import timestamp
@@ -39,7 +43,9 @@ from jobmanager.store.models import (
 MAX_NAME = 255
 MAX_TEXT = 10_000
 MAX_ITEMS = 1_000
-MAX_FILTER_CHARS = 4_096
+# A value's limit is the one that binds: the whole text's only bounds what is parsed.
+MAX_FILTER_VALUE_CHARS = 1_000
+MAX_FILTER_CHARS = 65_536
 
 Text = Field(default="", max_length=MAX_TEXT)
 
@@ -75,7 +81,7 @@ class Io(_Strict):
 
 class Kpi(_Strict):
     name: str = Field(max_length=MAX_NAME)
-    value: str | int | float | None = None
+    value: StrictStr | StrictInt | StrictFloat | None = None  # no booleans
 
 
 class _VersionFields(_Strict):
@@ -84,6 +90,14 @@ class _VersionFields(_Strict):
     number: Any = Field(default=None, exclude=True)
     creationDate: Any = Field(default=None, exclude=True)
     payloadKind: Any = Field(default=None, exclude=True)
+
+    @field_validator("expirationDate", mode="before", check_fields=False)
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        """ISO-8601 text (or null), as the document says; no numbers of seconds."""
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError("must be an ISO-8601 date-time such as '2030-01-31T00:00:00Z'")
+        return value
 
     @field_validator("expirationDate", mode="after", check_fields=False)
     @classmethod
@@ -117,10 +131,13 @@ class VersionChange(_VersionFields):
 
     author: Any = Field(default=None, exclude=True)
     expirationDate: datetime | None = None
-    dependencies: list[Dependency] | None = Field(default=None, max_length=MAX_ITEMS)
-    io: Io | None = None
-    producedBy: list[str] | None = Field(default=None, max_length=MAX_ITEMS)
-    kpi: list[Kpi] | None = Field(default=None, max_length=MAX_ITEMS)
+    # Null is refused (`_not_null`): the document offers only leaving a field out.
+    dependencies: list[Dependency] | SkipJsonSchema[None] = Field(
+        default=None, max_length=MAX_ITEMS
+    )
+    io: Io | SkipJsonSchema[None] = None
+    producedBy: list[str] | SkipJsonSchema[None] = Field(default=None, max_length=MAX_ITEMS)
+    kpi: list[Kpi] | SkipJsonSchema[None] = Field(default=None, max_length=MAX_ITEMS)
 
     @field_validator("dependencies", "io", "producedBy", "kpi", mode="before")
     @classmethod
@@ -282,6 +299,10 @@ def parse_model_filter(text: str | None) -> ModelFilter:
             raise InvalidInput(f"filter: {field!r} cannot be filtered; use {known}")
         if not isinstance(value, str):
             raise InvalidInput(f"filter: {field} must be a string")
+        if len(value) > MAX_FILTER_VALUE_CHARS:
+            raise InvalidInput(
+                f"filter: {field} is longer than {MAX_FILTER_VALUE_CHARS} characters"
+            )
     return ModelFilter(fields=document, optional_parameters=parameters)
 
 
@@ -305,6 +326,30 @@ def _optional_parameters(value: Any) -> dict[str, str]:
             raise InvalidInput(f"{where}.{name} must be a string or a number")
         patterns[name] = str(pattern)
     return patterns
+
+
+def model_filter_schema() -> dict[str, Any]:
+    """The JSON schema of the model list's `filter` (see `parse_model_filter`)."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            **{
+                field: {"type": "string", "maxLength": MAX_FILTER_VALUE_CHARS}
+                for field in FILTER_FIELDS
+            },
+            OPTIONAL_PARAMETERS: {
+                "type": "object",
+                "propertyNames": {"pattern": f"^{_PARAMETER_NAME.pattern}$"},
+                "additionalProperties": {"type": ["string", "number"]},
+            },
+        },
+        "description": "URL-encoded JSON; a value is a plain string or a pattern with `*`",
+    }
+
+
+# What `parse_sort` accepts: blank, or asc/desc in any case, optionally after `name,`.
+SORT_PATTERN = r"^\s*(?:(?:[Nn][Aa][Mm][Ee],)?(?:[Aa][Ss][Cc]|[Dd][Ee][Ss][Cc]))?\s*$"
 
 
 def parse_sort(text: str | None) -> bool:

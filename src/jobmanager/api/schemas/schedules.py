@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jobmanager.api.schemas import timestamp
-from jobmanager.api.schemas.jobs import Parameters, seconds_value
+from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, timestamp
+from jobmanager.api.schemas.jobs import SECONDS_SCHEMA, Parameters, seconds_value
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.firings import Misfire
@@ -26,19 +27,24 @@ NEXT_FIRE_TIMES = 5
 MAX_SCHEDULE_STRING_CHARS = 255
 
 
+def _zones(schema: dict[str, Any]) -> None:
+    """The IANA zones this host knows, in the document (`check_expression` checks)."""
+    schema["enum"] = sorted(available_timezones())
+
+
 class ScheduleCreate(BaseModel):
     """Schedule parameters. Unknown fields are ignored; every known one is checked."""
 
     model_config = ConfigDict(extra="ignore")
 
-    name: str | None = None
+    name: str | None = Field(default=None, json_schema_extra=DISPLAY_NAME_SCHEMA)
     modelId: str = Field(min_length=1, max_length=64)
     configurationId: str = Field(min_length=1, max_length=64)
     inputFolderId: str = Field(min_length=1, max_length=64)
     outputFolderId: str = Field(min_length=1, max_length=64)
-    maximumExecutionTime: int | None = None
+    maximumExecutionTime: int | None = Field(default=None, json_schema_extra=SECONDS_SCHEMA)
     scheduleString: str = Field(min_length=1, max_length=MAX_SCHEDULE_STRING_CHARS)
-    timezone: str = Field(default="UTC", min_length=1, max_length=64)
+    timezone: str = Field(default="UTC", min_length=1, max_length=64, json_schema_extra=_zones)
     misfire: Misfire = "once"
     overlap: Overlap = "skip"
     parameters: Parameters
