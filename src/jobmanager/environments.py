@@ -183,6 +183,11 @@ class EnvironmentPool:
         self._lock = threading.Lock()
         self._closed = False
 
+    def warm_count(self) -> int:
+        """Environments started and waiting for a job."""
+        with self._lock:
+            return sum(len(envs) for envs in self._warm.values())
+
     def take(self, spec: EnvironmentSpec) -> Environment:
         """A started environment for `spec`: a warm one if there is one, else a new one."""
         with self._lock:

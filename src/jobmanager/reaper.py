@@ -81,7 +81,7 @@ class Reaper:
         if layout is None or not layout.root.is_dir():
             return ""
         files = [*regular_files(layout.output_dir), *regular_files(layout.executed_dir)]
-        failed = upload_outputs(self.store, job, layout, self.settings.max_upload_bytes)
+        failed = upload_outputs(self.store, job, layout, self.settings.max_upload_bytes).failed
         shutil.rmtree(layout.root, ignore_errors=True)
         return f"; {len(files) - len(failed)} output files salvaged"
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.firings import MISFIRE_GRACE, DueSchedule, plan_firings
 from jobmanager.loops import Every
+from jobmanager.metrics import SCHEDULE_FIRING_LAG_SECONDS
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
@@ -74,11 +75,15 @@ class Scheduler:
     def _fire(self, schedule: DueSchedule, now: datetime) -> list[str]:
         try:
             plan = plan_firings(schedule, now, self.grace)
-            return self.store.schedules.fire(plan)
+            created = self.store.schedules.fire(plan)
         except Exception:  # one broken schedule must not stop the others
             log.exception("firing schedule %s failed", schedule.id)
             self._failed = True
             return []
+        if created:  # this replica fired it: how late, from its first fire time
+            lag = (self.clock() - schedule.next_fire_at).total_seconds()
+            SCHEDULE_FIRING_LAG_SECONDS.observe(max(0.0, lag))
+        return created
 
     def seconds_until_due(self) -> float:
         """How long to sleep: until the earliest fire time, at most `poll_seconds`."""

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         default=4096, ge=16, description="Disk use of an environment's work folder and /tmp"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_token: SecretStr | None = Field(
+        default=None, description="When set, /metrics wants `Authorization: Bearer` it"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="json: one JSON object a line, with tenant and job ids"
+    )
 
     @field_validator("home")
     @classmethod
@@ -122,7 +128,8 @@ class Settings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr):
-                text = mask_url(value.get_secret_value())
+                secret = value.get_secret_value()
+                text = mask_url(secret) if "://" in secret else "********"
             else:
                 text = "" if value is None else str(value)
             shown[name] = text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobmanager.chunks import chunks_of
@@ -23,16 +24,15 @@ MIB = 1024 * 1024
 
 
 def stage_input(store: Store, job: JobRecord, input_dir: Path) -> int:
-    """Copy the input folder's tree into `input_dir`; return the number of files."""
-    count = 0
+    """Copy the input folder's tree into `input_dir`; return the bytes written."""
+    written = 0
     for relative, entry in store.dataexchange.list_tree(job.tenant_id, job.input_folder_id):
         target = _inside(input_dir, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("wb") as handle:
             for chunk in store.blobs.read_chunks(entry.blob_key):
-                handle.write(chunk)
-        count += 1
-    return count
+                written += handle.write(chunk)
+    return written
 
 
 def stage_model(store: Store, job: JobRecord, folder: Path) -> tuple[Path, str]:
@@ -54,12 +54,21 @@ def stage_model(store: Store, job: JobRecord, folder: Path) -> tuple[Path, str]:
     return staged.rename(folder / name), version.payload_kind
 
 
-def upload_outputs(store: Store, job: JobRecord, layout: Layout, max_file_bytes: int) -> list[str]:
+@dataclass(frozen=True)
+class Uploaded:
+    """What `upload_outputs` did: the bytes it saved, and what it could not save, with why."""
+
+    bytes: int
+    failed: list[str]
+
+
+def upload_outputs(store: Store, job: JobRecord, layout: Layout, max_file_bytes: int) -> Uploaded:
     """Upload the regular files under the environment's `output/`, then the executed
-    notebook, each at most `max_file_bytes` (the upload limit); return what could not be
-    uploaded, each with why. Call it once the environment's processes are gone."""
+    notebook, each at most `max_file_bytes` (the upload limit). Call it once the
+    environment's processes are gone."""
     files = [*regular_files(layout.output_dir), *regular_files(layout.executed_dir)]
     failed = []
+    saved = 0
     for relative, path in files:
         size = os.lstat(path).st_size
         if size > max_file_bytes:
@@ -77,7 +86,9 @@ def upload_outputs(store: Store, job: JobRecord, layout: Layout, max_file_bytes:
         except Exception:
             log.exception("job %s: could not upload output %s", job.id, relative)
             failed.append(relative)
-    return failed
+        else:
+            saved += size
+    return Uploaded(saved, failed)
 
 
 def _chunks(path: Path) -> Iterator[bytes]:

@@ -11,6 +11,7 @@ import os
 import socket
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from jobmanager.engine import STEP_OUTPUT_LIMITS, Environment, NoteFormatError, 
 from jobmanager.environments import EnvironmentPool, Isolation, spec_for
 from jobmanager.event_writer import EventWriter
 from jobmanager.home import environments_folder
+from jobmanager.logs import log_fields
 from jobmanager.loops import Every
+from jobmanager.metrics import JOB_PHASE_SECONDS, PHASES
 from jobmanager.settings import Settings
 from jobmanager.staging import stage_input, stage_model, upload_outputs
 from jobmanager.store.execution import Claim
@@ -33,6 +36,7 @@ log = logging.getLogger("jobmanager.worker")
 
 STOP_POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
+USAGE_SAMPLE_SECONDS = 1.0
 STARTED = "Started notebook execution."
 SHUT_DOWN = "The service shut down while the job ran"
 
@@ -88,7 +92,8 @@ class Worker:
         with self._lock:
             self._stops[claim.job.id] = stop
         try:
-            JobRun(self, claim, stop).run()
+            with log_fields(tenant=claim.job.tenant_id, job=claim.job.id):
+                JobRun(self, claim, stop).run()
         finally:
             with self._lock:
                 self._stops.pop(claim.job.id, None)
@@ -134,9 +139,13 @@ class JobRun:
         self.environment_id = claim.environment_id
         self.stop = stop
         self.environment: Environment | None = None
+        # The phase under way and when it began (accounting: see `_next_phase`).
+        self._phase: str | None = "queued_seconds"
+        self._phase_began = claim.job.creation_date
 
     def run(self) -> None:
         target, message = JobStatus.FAILED, ""
+        self._next_phase("starting_seconds", at=self.job.start_date)
         try:
             self.environment = self._start_environment()
             model, kind = self._stage()
@@ -152,10 +161,12 @@ class JobRun:
             log.exception("job %s failed unexpectedly", self.job.id)
             target, message = JobStatus.FAILED, chain("Job execution failed", str(error))
             self._stopping(message)
+        self._next_phase("saving_seconds", **self._usage())
         message = self._stop_environment(message)
         saved, message = self._save_outputs(message)
         if not saved:
             target = JobStatus.FAILED
+        self._next_phase(None)
         self._release_environment()
         self._finish(target, message)
         self._discard_environment()
@@ -181,9 +192,10 @@ class JobRun:
         except Exception as error:
             raise JobFailed(chain("Unable to import model", str(error))) from error
         try:
-            stage_input(self.store, self.job, self.environment.input_dir)
+            staged = stage_input(self.store, self.job, self.environment.input_dir)
         except Exception as error:
             raise JobFailed(chain("Unable to stage the input folder", str(error))) from error
+        self._record(bytes_in=staged)
         return model, kind
 
     def _begin_running(self) -> bool:
@@ -192,13 +204,13 @@ class JobRun:
             if self.worker.shutting_down.is_set():
                 raise JobFailed(chain(SHUT_DOWN, "before the model ran"))
             return False
-        return self.store.jobs.transition(
-            self.job.id,
-            [JobStatus.STARTING],
-            JobStatus.RUNNING,
-            message=STARTED,
-            running_since=utcnow(),
+        now = utcnow()
+        moved = self.store.jobs.transition(
+            self.job.id, [JobStatus.STARTING], JobStatus.RUNNING, message=STARTED, running_since=now
         )
+        if moved:
+            self._next_phase("running_seconds", at=now)
+        return moved
 
     def _execute(self, model: Path, kind: str) -> RunResult:
         assert self.environment is not None
@@ -211,6 +223,8 @@ class JobRun:
             self.store.jobs.set_progress(self.job.id, _progress(progress, unit))
             events.started(progress)
 
+        sampler = Every(f"usage-{self.job.id}", USAGE_SAMPLE_SECONDS, self._sample_usage)
+        sampler.start()
         try:
             return self.environment.run(
                 model,
@@ -226,6 +240,7 @@ class JobRun:
         except NoteFormatError as error:
             raise JobFailed(chain("Unable to import model", str(error))) from error
         finally:
+            sampler.stop()
             events.close()
 
     def _judge(self, result: RunResult) -> tuple[JobStatus, str]:
@@ -263,14 +278,16 @@ class JobRun:
         not be saved."""
         if self.environment is None:
             return True, message
-        failed = upload_outputs(
+        uploaded = upload_outputs(
             self.store,
             self.job,
             self.environment.layout,
             self.worker.settings.max_upload_bytes,
         )
-        if failed:
-            return False, then(message, chain("Failed to save outputs", ", ".join(failed[:10])))
+        self._record(bytes_out=uploaded.bytes)
+        if uploaded.failed:
+            failed = ", ".join(uploaded.failed[:10])
+            return False, then(message, chain("Failed to save outputs", failed))
         return True, message
 
     def _stop_environment(self, message: str) -> str:
@@ -283,6 +300,45 @@ class JobRun:
             log.exception("job %s: error while stopping its environment", self.job.id)
             message = then(message, "Error while stopping environment")
         return message
+
+    # ------------------------------------------------------------ accounting
+
+    def _next_phase(self, phase: str | None, at: datetime | None = None, **figures: Any) -> None:
+        """End the phase under way at `at` (now by default): its seconds, with `figures`,
+        go on the job; `phase` (None: no more) begins then."""
+        at = at or utcnow()
+        if self._phase is not None:
+            seconds = max(0.0, (at - self._phase_began).total_seconds())
+            figures[self._phase] = seconds
+            JOB_PHASE_SECONDS.labels(PHASES[self._phase]).observe(seconds)
+        self._phase, self._phase_began = phase, at
+        self._record(**figures)
+
+    def _record(self, **figures: Any) -> None:
+        """Accounting is for the record: a failure to write it must not fail the job."""
+        try:
+            self.store.jobs.record_accounting(self.job.id, **figures)
+        except Exception:
+            log.exception("job %s: its accounting could not be written", self.job.id)
+
+    def _sample_usage(self) -> None:
+        if self.environment is not None:
+            self.environment.usage()
+
+    def _usage(self) -> dict[str, Any]:
+        """The environment's peak memory and CPU seconds, before its processes end."""
+        if self.environment is None:
+            return {}
+        try:
+            usage = self.environment.usage()
+        except Exception:
+            log.exception("job %s: its environment's usage could not be read", self.job.id)
+            return {}
+        return {
+            "peak_memory_bytes": usage.peak_memory_bytes,
+            "cpu_seconds": usage.cpu_seconds,
+            "usage_source": usage.source,
+        }
 
     def _release_environment(self) -> None:
         self.store.execution.release_environment(self.environment_id)
@@ -299,6 +355,7 @@ class JobRun:
     def _finish(self, target: JobStatus, message: str) -> None:
         """The final status, from wherever the job is now (a stop may have come late)."""
         sources = sources_of(target) & ACTIVE
+        log.info("job %s ended %s: %s", self.job.id, target.value, message)
         if self.store.jobs.transition(self.job.id, sources, target, message=message):
             return
         self.store.jobs.transition(

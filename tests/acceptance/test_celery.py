@@ -11,15 +11,18 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from jobmanager.client import Client, JobEvent
 from tests.acceptance.api import FINAL, Caller, note
-from tests.acceptance.server import ServerProcess
+from tests.acceptance.server import ServerProcess, free_port
 from tests.conftest import require_service
 
 REDIS = "redis://127.0.0.1:6379/11"
+WORKER = (sys.executable, "-m", "jobmanager", "worker", "--slots", "1")
 START_REDIS = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
 
 
@@ -33,7 +36,12 @@ def broker() -> str:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path, broker: str) -> Iterator[ServerProcess]:
+def worker_metrics_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, broker: str, worker_metrics_port: int) -> Iterator[ServerProcess]:
     home = tmp_path / "api"
     shared = {
         "JOBMANAGER_DATABASE_URL": f"sqlite:///{home / 'jobmanager.db'}",
@@ -47,7 +55,7 @@ def cluster(tmp_path: Path, broker: str) -> Iterator[ServerProcess]:
     api.start()
     with (tmp_path / "worker.log").open("wb") as worker_log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "jobmanager", "worker", "--slots", "1"],
+            [*WORKER, "--metrics-port", str(worker_metrics_port)],
             env={**os.environ, **shared, "JOBMANAGER_HOME": str(tmp_path / "worker")},
             stdout=worker_log,
             stderr=subprocess.STDOUT,
@@ -72,6 +80,33 @@ def test_a_job_runs_on_a_celery_worker(
     job = caller.wait(job_id, lambda j: j["status"] in FINAL, timeout=120)
     assert job["status"] == "SUCCEEDED", job["message"]
     assert caller.files(output)["w.txt"] == b"remote"
+
+
+def metric_values(url: str) -> dict[str, float]:
+    """Each sample by name and labels (`name{label=value,...}`)."""
+    text = httpx.get(url).raise_for_status().text
+    return {
+        sample.name + str(sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def test_a_celery_worker_serves_the_metrics_of_its_jobs(
+    cluster: ServerProcess, worker_metrics_port: int, caller_of: Callable[[ServerProcess], Caller]
+) -> None:
+    caller = caller_of(cluster)
+    job_id = caller.submit(
+        caller.model(note("%python\n1")), caller.configuration(), caller.folder("o")
+    )
+    caller.wait(job_id, lambda j: j["status"] in FINAL, timeout=120)
+    worker = metric_values(f"http://127.0.0.1:{worker_metrics_port}/metrics")
+    assert worker["jobmanager_job_phase_seconds_count[('phase', 'running')]"] == 1
+    assert "jobmanager_environments_warm[]" in worker
+    assert not [name for name in worker if name.startswith("jobmanager_jobs[")]  # the API's
+    api = metric_values(f"{cluster.url}/metrics")
+    assert api["jobmanager_jobs[('status', 'SUCCEEDED'), ('tenant', 'dev')]"] == 1
+    assert "jobmanager_job_phase_seconds_count[('phase', 'running')]" not in api
 
 
 def test_a_celery_jobs_events_reach_a_follower_across_an_api_restart(

@@ -55,3 +55,10 @@ def test_bad_values_are_refused(tmp_path: Path) -> None:
 
 def test_mask_url_leaves_urls_without_password() -> None:
     assert mask_url("sqlite:////tmp/x.db") == "sqlite:////tmp/x.db"
+
+
+def test_the_log_format_is_text_or_json(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).log_format == "text"
+    assert Settings(home=tmp_path, log_format="json").log_format == "json"
+    with pytest.raises(ValidationError, match="'text' or 'json'"):
+        Settings(home=tmp_path, log_format="xml")

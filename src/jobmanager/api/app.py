@@ -13,7 +13,9 @@ from jobmanager.api.body_limit import BodyLimit
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import error_responses, install_error_handlers
 from jobmanager.api.event_feed import StreamHub
+from jobmanager.api.metrics import metrics_registry
 from jobmanager.api.openapi import install_openapi
+from jobmanager.api.request_metrics import RequestMetrics
 from jobmanager.api.routes import (
     auth,
     configurations,
@@ -21,6 +23,7 @@ from jobmanager.api.routes import (
     health,
     identity,
     jobs,
+    metrics,
     models,
     schedules,
 )
@@ -70,10 +73,13 @@ def create_app(
     app.state.event_streams = StreamHub()
     app.state.runtime = runtime
     app.state.dispatcher = runtime.dispatcher
+    app.state.metrics = metrics_registry(services.store.stats, runtime.pool)
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_json_bytes)
+    app.add_middleware(RequestMetrics)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(auth.router)
     # Any secured call can be refused for its input, its credentials or a missing XSRF header.
     secured = APIRouter(

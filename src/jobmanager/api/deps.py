@@ -13,6 +13,7 @@ from fastapi import Depends, Request
 from jobmanager.auth.tokens import InvalidToken
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.errors import Forbidden, Unauthenticated
+from jobmanager.logs import add_log_fields
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 from jobmanager.store.store import Store
@@ -88,6 +89,7 @@ def authenticate(request: Request, services: ServicesDep) -> Caller:
     tenant_id = clients.tenant_of(services.store, principal.client_id)
     if tenant_id is None:
         raise Unauthenticated("the token's credentials are revoked or unknown")
+    add_log_fields(tenant=tenant_id)
     return Caller(tenant_id=tenant_id, tenant=principal.tenant, client_id=principal.client_id)
 
 

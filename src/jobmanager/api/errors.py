@@ -27,7 +27,9 @@ from jobmanager.domain.errors import (
     NotFound,
     TooLarge,
     Unauthenticated,
+    Unavailable,
 )
+from jobmanager.logs import add_log_fields
 
 log = logging.getLogger("jobmanager.api")
 
@@ -42,6 +44,7 @@ CODE_OF_STATUS = {
     413: "jobmanager.payloadTooLarge",
     415: "jobmanager.unsupportedMediaType",
     500: "jobmanager.internalError",
+    503: "jobmanager.serviceUnavailable",
 }
 # What each error status means, as the OpenAPI document says it.
 MEANING_OF_STATUS = {
@@ -55,6 +58,7 @@ MEANING_OF_STATUS = {
     "multipart uploads: JOBMANAGER_MAX_UPLOAD_BYTES)",
     415: "The request's content type is not one this call reads",
     500: "An error of the service; quote the logref to the operator",
+    503: "Not ready: the message names what does not answer (database, blob store)",
 }
 
 
@@ -86,6 +90,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     TooLarge: 413,
+    Unavailable: 503,
 }
 
 
@@ -93,6 +98,7 @@ def error_response(
     request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> JSONResponse:
     logref = uuid.uuid4().hex
+    add_log_fields(logref=logref)
     level = logging.ERROR if status >= 500 else logging.INFO
     log.log(
         level,
@@ -103,6 +109,7 @@ def error_response(
         request.method,
         request.url.path,
         message,
+        extra={"logref": logref},  # for a JSON line outside the request's scope (a 500)
     )
     body = {"errors": [{"code": code, "logref": logref, "message": message}]}
     return JSONResponse(body, status_code=status, headers=headers)

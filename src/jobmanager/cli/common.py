@@ -8,6 +8,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from jobmanager.logs import JsonFormatter
 from jobmanager.settings import Settings
 
 console = Console()
@@ -31,9 +32,13 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log to stderr: lines of text, or JSON objects (`JsonFormatter`) with `json`."""
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    if log_format == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     for chatty in ("httpx", "alembic"):  # one line per request or migration step
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))

@@ -281,8 +281,9 @@ def list_jobs(
 
 
 @app.command("show")
+@app.command("info")
 def show(job_id: str, json_: JsonOption = False) -> None:
-    """Show one job."""
+    """Show one job, with where its time and memory went."""
     with session() as api:
         job = api.get_job(job_id)
     show_resource(job, json_, _fields)
@@ -305,6 +306,34 @@ def _fields(job: Job) -> list[tuple[str, Any]]:
         ("created", job.creation_date),
         ("started", job.start_date),
         ("ended", job.end_date),
+        *_accounting(job),
+    ]
+
+
+def _accounting(job: Job) -> list[tuple[str, Any]]:
+    """The accounting rows; a figure not known (yet) shows empty."""
+    figures = job.accounting
+    if figures is None:
+        return []
+
+    def seconds(value: float | None) -> str:
+        return "" if value is None else f"{value:.1f} s"
+
+    def amount(value: int | None) -> str:
+        return "" if value is None else size(value)
+
+    source = f" (from its {figures.usage_source})" if figures.usage_source else ""
+    memory = amount(figures.peak_memory_bytes)
+    cpu = "" if figures.cpu_seconds is None else f"{figures.cpu_seconds:.2f} s{source}"
+    return [
+        ("queued", seconds(figures.queued_seconds)),
+        ("starting", seconds(figures.starting_seconds)),
+        ("running", seconds(figures.running_seconds)),
+        ("saving outputs", seconds(figures.saving_seconds)),
+        ("peak memory", "" if figures.peak_memory_bytes is None else memory + source),
+        ("CPU time", cpu),
+        ("bytes in", amount(figures.bytes_in)),
+        ("bytes out", amount(figures.bytes_out)),
     ]
 
 

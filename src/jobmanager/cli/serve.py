@@ -40,7 +40,7 @@ def serve(
     settings = load_settings(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
     )
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     log.info("starting jobmanager with settings:")
     for name, value in settings.masked().items():
         log.info("  %s = %s", name, value)
@@ -58,7 +58,13 @@ def serve(
         raise fail(f"jobs cannot be isolated here: {error}") from None
     log.info("listening on http://%s:%s (API docs at /docs)", settings.host, settings.port)
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level="warning", access_log=False
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        # JSON logs: uvicorn's own lines go through the root logger's JSON handler too.
+        log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )
     server = uvicorn.Server(config)
     handle_exit = server.handle_exit

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from jobmanager.cli.common import configure_logging, fail, load_settings
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from jobmanager.environments import EnvironmentPool
 
 log = logging.getLogger("jobmanager")
 
@@ -16,10 +21,16 @@ def worker(
     slots: Annotated[
         int | None, typer.Option(help="Jobs at once [env JOBMANAGER_JOB_SLOTS]")
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=65535, help="Serve this worker's metrics at http://HOST:PORT/metrics"
+        ),
+    ] = None,
 ) -> None:
     """Run jobs from the Celery broker (JOBMANAGER_BROKER_URL) until stopped."""
     settings = load_settings(job_slots=slots, dispatch="celery")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.broker_url is None:
         raise fail("set JOBMANAGER_BROKER_URL to the Celery broker, e.g. redis://host:6379/0")
     # Loaded here, not at import: client commands start faster; celery is an extra.
@@ -38,14 +49,30 @@ def worker(
     pool = EnvironmentPool(capacity=warm)
     runner = Worker(services.store, settings, pool, isolation)
     app = celery_app(settings)
+    app.conf.worker_hijack_root_logger = settings.log_format != "json"  # keep our JSON lines
     app.task(name=TASK, ignore_result=True)(runner.run_job)
     runner.start()
     log.info("worker %s taking jobs with %d slots", runner.worker_id, settings.job_slots)
+    metrics = None if metrics_port is None else serve_metrics(metrics_port, settings.host, pool)
     try:
         app.Worker(
             concurrency=settings.job_slots, pool="threads", loglevel=settings.log_level
         ).start()
     finally:
+        if metrics is not None:
+            metrics.shutdown()
         runner.stop()
         pool.close()
         services.close()
+
+
+def serve_metrics(port: int, host: str, pool: EnvironmentPool) -> WSGIServer:
+    """This process's metrics (phases, warm environments, blob bytes) on their own port;
+    the database's gauges are the API's (docs/observability.md)."""
+    from prometheus_client import start_http_server
+
+    from jobmanager.api.metrics import metrics_registry
+
+    server, _thread = start_http_server(port, host, registry=metrics_registry(None, pool))
+    log.info("worker metrics at http://%s:%d/metrics", host, port)
+    return server

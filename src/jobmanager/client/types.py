@@ -150,6 +150,20 @@ class Progress(ApiObject):
     text: str = ""
 
 
+class Accounting(ApiObject):
+    """Where a job's time and resources went; None until the phase has ended."""
+
+    queued_seconds: float | None = None
+    starting_seconds: float | None = None
+    running_seconds: float | None = None
+    saving_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+    cpu_seconds: float | None = None
+    usage_source: str | None = None
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+
+
 class Job(ApiObject):
     id: str
     model_id: str = ""
@@ -168,6 +182,7 @@ class Job(ApiObject):
     progress: Progress | None = None
     parameters: dict[str, Any] = {}
     schedule_id: str | None = None
+    accounting: Accounting | None = None
 
     @property
     def is_final(self) -> bool:

@@ -39,3 +39,7 @@ class Conflict(DomainError):
 
 class TooLarge(DomainError):
     """The body exceeds a configured size limit (HTTP 413)."""
+
+
+class Unavailable(DomainError):
+    """Something the service needs does not answer: the database, the blob store (HTTP 503)."""

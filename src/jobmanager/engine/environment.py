@@ -32,10 +32,11 @@ from jobmanager.engine.control import StopSignal
 from jobmanager.engine.kernel import KernelError, KernelSession
 from jobmanager.engine.layout import PREFIX, Layout
 from jobmanager.engine.note import NoteFormatError, model_kind
-from jobmanager.engine.processes import MARKER_VARIABLE
+from jobmanager.engine.processes import MARKER_VARIABLE, environment_processes
 from jobmanager.engine.result import with_breach
 from jobmanager.engine.sandbox import Sandbox, write_etc
 from jobmanager.engine.teardown import bounded, remove_folder
+from jobmanager.engine.usage import ProcessMeter, Usage, cgroup_usage
 from jobmanager.engine.watchdog import Watchdog
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ class Environment:
         self._used = False
         self._destroyed = False
         self.spark_conf: dict[str, str] = {}  # set by `%spark.conf` before the kernel starts
+        self.meter = ProcessMeter()  # what the processes used, when no cgroup counts it
 
     @classmethod
     def start(cls, spec: EnvironmentSpec | None = None) -> Environment:
@@ -273,6 +275,17 @@ class Environment:
             else:
                 result = run_notebook(self, model, executed, **common)
         return with_breach(result, dog.breach)
+
+    def usage(self) -> Usage:
+        """Peak memory and CPU seconds so far (see `engine/usage.py`): from the cgroup
+        when there is one, else from a sample of the processes now and the ones before."""
+        cgroup = getattr(self.confinement, "cgroup", None)
+        if cgroup is not None:
+            return cgroup_usage(cgroup)
+        with self._lock:
+            roots = [pid for pid in (s.pid for s in self._kernels.values()) if pid is not None]
+        self.meter.sample(environment_processes(roots, None))
+        return self.meter.usage()
 
     def kill_processes(self) -> None:
         """Kill every process of the environment (kernels, shells, what they started);

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from jobmanager.chunks import CHUNK_SIZE, chunks_of
+from jobmanager.metrics import BLOB_BYTES
 
 
 class BlobTooLarge(Exception):
@@ -102,7 +103,7 @@ class LocalBlobStore:
         return self._path(key).open("rb")
 
     def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        yield from chunks_of(self.open(key), chunk_size)
+        yield from counted_reads(chunks_of(self.open(key), chunk_size))
 
     def size(self, key: str) -> int:
         return self._path(key).stat().st_size
@@ -115,6 +116,13 @@ class LocalBlobStore:
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+
+def counted_reads(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks, each counted in the blob bytes read (a metric)."""
+    for chunk in chunks:
+        BLOB_BYTES.labels("read").inc(len(chunk))
+        yield chunk
 
 
 class TemporaryBlobWriter(ABC):
@@ -142,6 +150,7 @@ class TemporaryBlobWriter(ABC):
             self._publish(handle)
         finally:
             self.abort()
+        BLOB_BYTES.labels("written").inc(self.size)
         return self.size
 
     def abort(self) -> None:

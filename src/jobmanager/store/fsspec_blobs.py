@@ -17,7 +17,13 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from jobmanager.chunks import CHUNK_SIZE, chunks_of
-from jobmanager.store.blobs import BlobWriter, TemporaryBlobWriter, check_key, write_all
+from jobmanager.store.blobs import (
+    BlobWriter,
+    TemporaryBlobWriter,
+    check_key,
+    counted_reads,
+    write_all,
+)
 
 
 class FsspecBlobStore:
@@ -46,7 +52,7 @@ class FsspecBlobStore:
         return cast(BinaryIO, self.fs.open(self._path(key), "rb"))
 
     def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        yield from chunks_of(self.open(key), chunk_size)
+        yield from counted_reads(chunks_of(self.open(key), chunk_size))
 
     def size(self, key: str) -> int:
         return int(self.fs.size(self._path(key)))

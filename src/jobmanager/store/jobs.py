@@ -53,6 +53,28 @@ TRANSITION_FIELDS = frozenset(
 
 
 @dataclass(frozen=True)
+class Accounting:
+    """Where a job's time and resources went (an extension; see docs/accounting.md).
+
+    Each figure is None until the phase it describes has ended. `usage_source` says where
+    the memory and CPU figures come from: `cgroup` or `processes`.
+    """
+
+    queued_seconds: float | None = None
+    starting_seconds: float | None = None
+    running_seconds: float | None = None
+    saving_seconds: float | None = None
+    peak_memory_bytes: int | None = None
+    cpu_seconds: float | None = None
+    usage_source: str | None = None
+    bytes_in: int | None = None
+    bytes_out: int | None = None
+
+
+ACCOUNTING_FIELDS = frozenset(Accounting.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
 class JobSpec:
     """What a caller sets on a job; references are checked when the job is created."""
 
@@ -93,6 +115,7 @@ class JobRecord:
     worker_id: str | None
     heartbeat_at: datetime | None
     schedule_id: str | None
+    accounting: Accounting = Accounting()
 
     @property
     def is_final(self) -> bool:
@@ -124,6 +147,7 @@ def to_record(job: Job) -> JobRecord:
         worker_id=job.worker_id,
         heartbeat_at=job.heartbeat_at,
         schedule_id=job.schedule_id,
+        accounting=Accounting(**{name: getattr(job, name) for name in ACCOUNTING_FIELDS}),
     )
 
 
@@ -244,6 +268,14 @@ class JobRepository:
             if moved:
                 return self.get(tenant_id, job_id)
         return self.get(tenant_id, job_id)
+
+    def record_accounting(self, job_id: str, **figures: Any) -> None:
+        """Set some of the job's accounting figures (the worker, as each phase ends)."""
+        unknown = set(figures) - ACCOUNTING_FIELDS
+        if unknown:
+            raise ValueError(f"not an accounting figure: {sorted(unknown)}")
+        with self.db.transaction() as session:
+            session.execute(update(Job).where(Job.id == job_id).values(**figures))
 
     def set_progress(self, job_id: str, progress: dict[str, Any]) -> None:
         with self.db.transaction() as session:

@@ -11,6 +11,7 @@ from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
 from jobmanager.store.models import ModelRepository
 from jobmanager.store.schedules import ScheduleRepository
+from jobmanager.store.stats import StatsRepository
 from jobmanager.store.tenants import TenantRepository
 
 
@@ -26,3 +27,4 @@ class Store:
         self.events = EventRepository(db)
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)
+        self.stats = StatsRepository(db)

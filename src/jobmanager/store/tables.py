@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -161,6 +162,17 @@ class Job(Base):
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Accounting (an extension): written by the worker at the end of each phase, through
+    # `JobRepository.record_accounting`; null until that phase ended.
+    queued_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    starting_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    running_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    saving_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    cpu_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    usage_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    bytes_in: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    bytes_out: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class JobEvent(Base):

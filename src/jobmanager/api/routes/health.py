@@ -1,4 +1,5 @@
-"""Liveness: answers when the service and its database respond."""
+"""Liveness (`/health`: the service and its database respond) and readiness
+(`/health/ready`: the database and the blob store both work)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ from sqlalchemy import text
 
 from jobmanager import __version__
 from jobmanager.api.deps import ServicesDep
+from jobmanager.api.errors import error_responses
+from jobmanager.domain.errors import Unavailable
+from jobmanager.store.readiness import unready_parts
 
 router = APIRouter(tags=["health"])
 
@@ -22,3 +26,12 @@ def health(services: ServicesDep, request: Request) -> dict[str, str]:
         if isolation.sandbox is None:
             answer["warning"] = "jobs are not sandboxed: only for a single trusted user"
     return answer
+
+
+@router.get("/health/ready", responses=error_responses(503))
+def ready(services: ServicesDep) -> dict[str, str]:
+    """503 in the error format, naming what does not answer, until both do."""
+    unready = unready_parts(services.store)
+    if unready:
+        raise Unavailable(f"Not ready: the {' and the '.join(unready)} did not answer")
+    return {"status": "UP", "database": "UP", "blobStore": "UP"}

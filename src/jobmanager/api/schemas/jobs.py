@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from jobmanager.api.schemas import timestamp
 from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES, check_parameters
 from jobmanager.domain.time_limits import TimeLimits
-from jobmanager.store.jobs import JobRecord, JobSpec
+from jobmanager.store.jobs import Accounting, JobRecord, JobSpec
 
 MAX_TOKEN_CHARS = 128
 
@@ -102,6 +102,37 @@ class ProgressPublic(BaseModel):
     text: str
 
 
+class AccountingPublic(BaseModel):
+    """Where the job's time and resources went (an extension; docs/accounting.md).
+    A figure is null until the phase it describes has ended."""
+
+    model_config = ConfigDict(json_schema_extra={"x-extension": True})
+
+    queuedSeconds: float | None
+    startingSeconds: float | None
+    runningSeconds: float | None
+    savingSeconds: float | None
+    peakMemoryBytes: int | None
+    cpuSeconds: float | None
+    usageSource: str | None
+    bytesIn: int | None
+    bytesOut: int | None
+
+    @classmethod
+    def of(cls, figures: Accounting) -> AccountingPublic:
+        return cls(
+            queuedSeconds=figures.queued_seconds,
+            startingSeconds=figures.starting_seconds,
+            runningSeconds=figures.running_seconds,
+            savingSeconds=figures.saving_seconds,
+            peakMemoryBytes=figures.peak_memory_bytes,
+            cpuSeconds=figures.cpu_seconds,
+            usageSource=figures.usage_source,
+            bytesIn=figures.bytes_in,
+            bytesOut=figures.bytes_out,
+        )
+
+
 class JobPublic(BaseModel):
     id: str
     jobId: str
@@ -121,6 +152,7 @@ class JobPublic(BaseModel):
     progress: ProgressPublic | None
     parameters: dict[str, Any]
     scheduleId: str | None
+    accounting: AccountingPublic
 
     @classmethod
     def of(cls, job: JobRecord) -> JobPublic:
@@ -143,6 +175,7 @@ class JobPublic(BaseModel):
             progress=ProgressPublic(**job.progress) if job.progress else None,
             parameters=job.parameters,
             scheduleId=job.schedule_id,
+            accounting=AccountingPublic.of(job.accounting),
         )
 
 
