@@ -17,11 +17,9 @@ from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import (
     DX,
     JOBS,
-    create_configuration,
     make_folder,
+    runnable_references,
     upload_file,
-    upload_model,
-    zeppelin_note,
 )
 
 LIMIT = 4096
@@ -36,12 +34,7 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def job_body(client: TestClient, tenant_a: TenantClient) -> dict[str, Any]:
-    return {
-        "modelId": upload_model(client, tenant_a, zeppelin_note("%python\nprint(1)")),
-        "configurationId": create_configuration(client, tenant_a),
-        "inputFolderId": make_folder(client, tenant_a, "in"),
-        "outputFolderId": make_folder(client, tenant_a, "out"),
-    }
+    return runnable_references(client, tenant_a)
 
 
 def padded(body: dict[str, Any], size: int) -> bytes:

@@ -18,11 +18,9 @@ from tests.conftest import TenantClient
 from tests.integration.jobs.api import (
     DX,
     JOBS,
-    create_configuration,
     make_folder,
+    runnable_references,
     upload_file,
-    upload_model,
-    zeppelin_note,
 )
 
 SCHEDULES = "/api/jobmanager/v3/schedules"
@@ -36,12 +34,7 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def references(client: TestClient, tenant_a: TenantClient) -> dict[str, Any]:
-    return {
-        "modelId": upload_model(client, tenant_a, zeppelin_note("%python\nprint(1)")),
-        "configurationId": create_configuration(client, tenant_a),
-        "inputFolderId": make_folder(client, tenant_a, "in"),
-        "outputFolderId": make_folder(client, tenant_a, "out"),
-    }
+    return runnable_references(client, tenant_a)
 
 
 def listed_ids(

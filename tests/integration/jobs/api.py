@@ -71,6 +71,17 @@ def make_folder(client: TestClient, tenant: TenantClient, name: str) -> str:
     return str(answer.json()["id"])
 
 
+def runnable_references(client: TestClient, tenant: TenantClient) -> dict[str, str]:
+    """What a job or schedule body names: a trivial note, a configuration, an input
+    and an output folder, all of `tenant`."""
+    return {
+        "modelId": upload_model(client, tenant, zeppelin_note("%python\nprint(1)")),
+        "configurationId": create_configuration(client, tenant),
+        "inputFolderId": make_folder(client, tenant, "in"),
+        "outputFolderId": make_folder(client, tenant, "out"),
+    }
+
+
 def upload_file(
     client: TestClient, tenant: TenantClient, folder: str, name: str, data: bytes
 ) -> str:

@@ -19,13 +19,7 @@ from jobmanager.services import Services
 from jobmanager.settings import Settings
 from jobmanager.store.schedules import ScheduleRecord
 from tests.conftest import TenantClient
-from tests.integration.jobs.api import (
-    JOBS,
-    create_configuration,
-    make_folder,
-    upload_model,
-    zeppelin_note,
-)
+from tests.integration.jobs.api import JOBS, runnable_references
 
 SCHEDULES = "/api/jobmanager/v3/schedules"
 
@@ -41,10 +35,7 @@ def body(client: TestClient, tenant_a: TenantClient) -> dict[str, Any]:
     """A valid schedule body whose references a job can run."""
     return {
         "name": "Every second",
-        "modelId": upload_model(client, tenant_a, zeppelin_note("%python\nprint(1)")),
-        "configurationId": create_configuration(client, tenant_a),
-        "inputFolderId": make_folder(client, tenant_a, "in"),
-        "outputFolderId": make_folder(client, tenant_a, "out"),
+        **runnable_references(client, tenant_a),
         "maximumExecutionTime": 3600,
         "scheduleString": "*/1 * * * * ?",
     }
