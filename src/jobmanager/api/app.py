@@ -27,6 +27,7 @@ from jobmanager.api.routes import (
     models,
     schedules,
 )
+from jobmanager.console.app import mount_console
 from jobmanager.runtime import Runtime
 from jobmanager.services import Services
 from jobmanager.settings import Settings
@@ -88,4 +89,5 @@ def create_app(
     for router in SECURED_ROUTERS:
         secured.include_router(router)
     app.include_router(secured)
+    mount_console(app)
     return app

@@ -80,7 +80,11 @@ class ActiveClients:
 
 
 def authenticate(request: Request, services: ServicesDep) -> Caller:
-    token = _bearer_token(request) or _session_token(request)
+    return caller_of_token(request, services, _bearer_token(request) or _session_token(request))
+
+
+def caller_of_token(request: Request, services: Services, token: str) -> Caller:
+    """The caller a bearer or session token names, if its client is still active."""
     try:
         principal = services.tokens.verify(token)
     except InvalidToken as error:
@@ -110,9 +114,14 @@ def _session_token(request: Request) -> str:
     session = request.cookies.get(SESSION_COOKIE)
     if not session:
         raise Unauthenticated("no credentials: send 'Authorization: Bearer <token>'")
-    if request.method not in SAFE_METHODS:
-        cookie = request.cookies.get(XSRF_COOKIE, "")
-        header = request.headers.get(XSRF_HEADER, "")
-        if not cookie or not hmac.compare_digest(cookie, header):
-            raise Forbidden("a session call that changes state needs the X-XSRF-TOKEN header")
+    if request.method not in SAFE_METHODS and not xsrf_matches(
+        request, request.headers.get(XSRF_HEADER, "")
+    ):
+        raise Forbidden("a session call that changes state needs the X-XSRF-TOKEN header")
     return session
+
+
+def xsrf_matches(request: Request, sent: str) -> bool:
+    """The double-submit check: the token sent (header or form field) equals the cookie."""
+    cookie = request.cookies.get(XSRF_COOKIE, "")
+    return bool(cookie) and hmac.compare_digest(cookie, sent)

@@ -122,8 +122,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected_error)
 
 
+def status_of(error: DomainError) -> int:
+    """The HTTP status of a domain error (the API's and the console's)."""
+    return next((s for kind, s in STATUS_OF.items() if isinstance(error, kind)), 400)
+
+
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
-    status = next((s for kind, s in STATUS_OF.items() if isinstance(error, kind)), 400)
+    status = status_of(error)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return error_response(request, status, CODE_OF_STATUS[status], error.message, headers)
 

@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 
@@ -49,6 +49,26 @@ def final_message(job: JobRecord | None) -> str:
     return f"event: {EventKind.END.value}\ndata: {_json(data)}\n\n"
 
 
+class EventFormat(Protocol):
+    """How a stream writes a stored event and the end of a job that has no `end` event:
+    the API writes them as they are (`sse_message`, `final_message`); the console as
+    HTML fragments."""
+
+    def event(self, event: EventRecord) -> str: ...
+
+    def final(self, job: JobRecord | None) -> str: ...
+
+
+class JsonEvents:
+    """The API's format: each event's JSON data."""
+
+    def event(self, event: EventRecord) -> str:
+        return sse_message(event)
+
+    def final(self, job: JobRecord | None) -> str:
+        return final_message(job)
+
+
 def _now() -> str:
     return timestamp(datetime.now(UTC))
 
@@ -69,6 +89,7 @@ class EventStream:
         follow: bool,
         disconnected: Callable[[], Awaitable[bool]],
         hub: StreamHub,
+        format: EventFormat | None = None,
     ) -> None:
         self.store = store
         self.job_id = job_id
@@ -76,6 +97,7 @@ class EventStream:
         self.follow = follow
         self.disconnected = disconnected
         self.hub = hub
+        self.format = format or JsonEvents()
 
     async def messages(self) -> AsyncIterator[str]:
         async with self.hub.open():
@@ -88,7 +110,7 @@ class EventStream:
         while True:
             events = await self._read()
             for event in events:
-                yield sse_message(event)
+                yield self.format.event(event)
                 self.after = event.seq
             if len(events) < READ_BATCH:
                 return
@@ -101,7 +123,7 @@ class EventStream:
                 if events is None:  # before the feed's window, or before its first read
                     events = await self._read()
                 for event in events:
-                    yield sse_message(event)
+                    yield self.format.event(event)
                     self.after = event.seq
                     if event.kind is EventKind.END:
                         return
@@ -111,7 +133,7 @@ class EventStream:
                 if self.hub.closing.is_set() or await self.disconnected():
                     return
                 if _ended_without_end(feed, self.after):
-                    yield final_message(feed.final_job)
+                    yield self.format.final(feed.final_job)
                     return
                 if time.monotonic() - sent_at >= KEEPALIVE_SECONDS:
                     sent_at = time.monotonic()

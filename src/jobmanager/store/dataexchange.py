@@ -40,6 +40,7 @@ from jobmanager.store.dataexchange_tree import (
     delete_under,
     files_below,
     find_entry,
+    folders_below,
     has_children,
     is_deadlock,
     lock_moves,
@@ -188,6 +189,16 @@ class DataExchangeRepository:
             _directory_or_root(session, tenant_id, folder_id)
             found = [(path, _file(row)) for path, row in files_below(session, tenant_id, folder_id)]
         return sorted(found, key=lambda item: item[0])
+
+    def list_folders(self, tenant_id: str) -> list[tuple[str, str]]:
+        """Every folder of the tenant as (path from its root, id), sorted by path:
+        `public`, `public/inputs`, `private/runs`..."""
+        found = [("public", PUBLIC_ROOT_ID), ("private", PRIVATE_ROOT_ID)]
+        with self.db.reading() as session:
+            for root, root_id in list(found):
+                below = folders_below(session, tenant_id, root_id)
+                found += [(f"{root}/{path}", folder_id) for path, folder_id in below]
+        return sorted(found)
 
     # ------------------------------------------------------------------ files
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Text, cast, delete, literal, select, text
+from sqlalchemy import CTE, Text, cast, delete, literal, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -182,9 +182,9 @@ def children_of(session: Session, tenant_id: str, parent_ids: list[str]) -> list
     return rows
 
 
-def files_below(session: Session, tenant_id: str, folder_id: str) -> list[tuple[str, DataEntry]]:
-    """Every file below a folder with its path relative to it (`a/b/c.txt`), read by one
-    recursive statement: one consistent snapshot on every backend."""
+def _folders_below(tenant_id: str, folder_id: str) -> CTE:
+    """A recursive statement's rows: the folder (prefix "") and every folder below it,
+    each with its path relative to the folder and a trailing `/` (`a/b/`)."""
     start = select(
         cast(literal(folder_id), Text).label("id"), cast(literal(""), Text).label("prefix")
     ).cte("folders", recursive=True)
@@ -195,13 +195,26 @@ def files_below(session: Session, tenant_id: str, folder_id: str) -> list[tuple[
         DataEntry.tenant_id == tenant_id,
         DataEntry.is_directory.is_(True),
     )
-    folders = start.union_all(step)
+    return start.union_all(step)
+
+
+def files_below(session: Session, tenant_id: str, folder_id: str) -> list[tuple[str, DataEntry]]:
+    """Every file below a folder with its path relative to it (`a/b/c.txt`), read by one
+    recursive statement: one consistent snapshot on every backend."""
+    folders = _folders_below(tenant_id, folder_id)
     query = (
         select(DataEntry, (folders.c.prefix + DataEntry.name).label("path"))
         .join(folders, DataEntry.parent_id == folders.c.id)
         .where(DataEntry.tenant_id == tenant_id, DataEntry.is_directory.is_(False))
     )
     return [(str(path), row) for row, path in session.execute(query)]
+
+
+def folders_below(session: Session, tenant_id: str, folder_id: str) -> list[tuple[str, str]]:
+    """Every folder below a folder: its path relative to it (`a/b`) and its id."""
+    folders = _folders_below(tenant_id, folder_id)
+    rows = session.execute(select(folders.c.prefix, folders.c.id).where(folders.c.prefix != ""))
+    return [(str(prefix).rstrip("/"), str(folder)) for prefix, folder in rows]
 
 
 def longest_path_below(session: Session, tenant_id: str, folder_id: str) -> int:

@@ -65,6 +65,17 @@ class EventRepository:
         with self.db.reading() as session:
             return [_record(row) for row in session.scalars(query)]
 
+    def of_kinds(self, job_id: str, kinds: Sequence[EventKind]) -> list[EventRecord]:
+        """The job's events of these kinds only, oldest first (its status changes, say,
+        without the output between them)."""
+        query = (
+            select(JobEvent)
+            .where(JobEvent.job_id == job_id, JobEvent.kind.in_([kind.value for kind in kinds]))
+            .order_by(JobEvent.seq)
+        )
+        with self.db.reading() as session:
+            return [_record(row) for row in session.scalars(query)]
+
 
 def append_in(session: Session, job_id: str, events: Sequence[NewEvent]) -> int:
     """Append inside the caller's transaction, which must hold the job's row lock."""

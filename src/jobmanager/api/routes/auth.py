@@ -50,7 +50,7 @@ def client_credentials_token(
         client_id, client_secret = _basic_credentials(authorization)
     if not client_id or client_secret is None:
         raise Unauthenticated("send the client id and secret with HTTP Basic")
-    return _token_answer(_issue(services, client_id, client_secret))
+    return _token_answer(issue_token(services, client_id, client_secret))
 
 
 @router.post(
@@ -66,7 +66,7 @@ def technical_token(
     if x_space_auth_key is None:
         raise Unauthenticated("send the X-SPACE-AUTH-KEY header: 'Basic <base64 id:secret>'")
     client_id, client_secret = _basic_credentials(x_space_auth_key)
-    return _token_answer(_issue(services, client_id, client_secret))
+    return _token_answer(issue_token(services, client_id, client_secret))
 
 
 @router.get("/token_keys")
@@ -78,11 +78,18 @@ def token_keys(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
 def open_session(
     request: Request, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
-    """A browser session: the token in an HttpOnly cookie, plus an XSRF double-submit cookie."""
+    """A browser session (the console's sign-in opens the same one)."""
     if authorization is None:
         raise Unauthenticated("send the client id and secret with HTTP Basic")
-    issued = _issue(services, *_basic_credentials(authorization))
+    issued = issue_token(services, *_basic_credentials(authorization))
     response = Response(status_code=204)
+    set_session_cookies(response, request, issued)
+    return response
+
+
+def set_session_cookies(response: Response, request: Request, issued: IssuedToken) -> None:
+    """The token in an HttpOnly cookie, plus a fresh XSRF double-submit cookie (which the
+    browser's script reads and sends back as the X-XSRF-TOKEN header)."""
     secure = request.url.scheme == "https"
     age = issued.expires_in
     response.set_cookie(
@@ -96,10 +103,15 @@ def open_session(
     response.set_cookie(
         XSRF_COOKIE, secrets.token_urlsafe(24), max_age=age, samesite="lax", secure=secure
     )
-    return response
 
 
-def _issue(services: Services, client_id: str, client_secret: str) -> IssuedToken:
+def clear_session_cookies(response: Response) -> None:
+    """Sign-out: the browser forgets the session and its XSRF token."""
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(XSRF_COOKIE)
+
+
+def issue_token(services: Services, client_id: str, client_secret: str) -> IssuedToken:
     tenant = services.store.tenants.authenticate(client_id, client_secret)
     if tenant is None:
         raise Unauthenticated("unknown client id or wrong secret")

@@ -10,16 +10,18 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from jobmanager.api.deps import CallerDep, DispatcherDep, SettingsDep, StoreDep
+from jobmanager.api.deps import Caller, CallerDep, DispatcherDep, SettingsDep, StoreDep
 from jobmanager.api.errors import error_responses
 from jobmanager.api.event_stream import MEDIA_TYPE, EventStream
 from jobmanager.api.filtering import FilterQuery
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.events import event_schema
 from jobmanager.api.schemas.jobs import JobCreate, JobListPublic, JobPublic
+from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.store.jobs import JobRecord
+from jobmanager.store.jobs import JobRecord, JobSpec
+from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.api.jobs")
 router = APIRouter(prefix="/api/jobmanager/v3/jobs", tags=["jobs"])
@@ -49,12 +51,17 @@ def create_job(
     settings: SettingsDep,
     dispatcher: DispatcherDep,
 ) -> JobPublic:
-    job = store.jobs.create(caller.tenant_id, caller.tenant, body.to_spec(settings.time_limits))
+    return JobPublic.of(submit(caller, store, dispatcher, body.to_spec(settings.time_limits)))
+
+
+def submit(caller: Caller, store: Store, dispatcher: Dispatcher, spec: JobSpec) -> JobRecord:
+    """Store the job and dispatch it (the API's and the console's submit)."""
+    job = store.jobs.create(caller.tenant_id, caller.tenant, spec)
     try:
         dispatcher.dispatch(job.id)
     except Exception:  # the job is stored SUBMITTED: the sweep dispatches it again
         log.exception("job %s is stored but dispatching it failed; the sweep will", job.id)
-    return JobPublic.of(job)
+    return job
 
 
 @router.get("", response_model=JobListPublic)

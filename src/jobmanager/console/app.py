@@ -1,0 +1,18 @@
+"""The console's place in the service: its routes at `/`, its static files at `/static`."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from jobmanager.console import jobs, session, submit
+
+
+def mount_console(app: FastAPI) -> None:
+    """Add the console's pages to the service's app (the API's paths stay as they are)."""
+    static = resources.files("jobmanager.console") / "static"
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    for router in (session.router, jobs.router, submit.router):
+        app.include_router(router)

@@ -1,0 +1,224 @@
+"""The jobs pages: the list (filters, paging by job, live rows), a job (timeline,
+progress, live output, message chain, parameters, outputs), Stop and Run again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
+
+from jobmanager.api.deps import DispatcherDep, StoreDep
+from jobmanager.api.event_stream import MEDIA_TYPE, EventStream
+from jobmanager.api.routes.jobs import submit
+from jobmanager.console.live import HtmlEvents
+from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
+from jobmanager.console.views import STOPPABLE, message_chain, timeline
+from jobmanager.domain.events import EventKind
+from jobmanager.domain.filters import NO_FILTER, Compare, FieldCondition, Filter
+from jobmanager.domain.statuses import FINAL, JobStatus
+from jobmanager.store.jobs import JobRecord, JobSpec
+from jobmanager.store.models import ModelFilter
+from jobmanager.store.store import Store
+
+router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
+PAGE_SIZE = 50
+# How many models the list's model filter offers (the newest-named first hundred).
+MODELS_LISTED = 100
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """What the jobs list shows: its filters and where it is in the list."""
+
+    status: str = ""
+    model: str = ""
+    text: str = ""
+    older_than: str = ""
+    newer_than: str = ""
+
+    def filter(self) -> Filter:
+        fields = []
+        if self.status in JobStatus.__members__:
+            fields.append(FieldCondition("status", "enum", Compare("eq", self.status)))
+        if self.model:
+            fields.append(FieldCondition("modelId", "string", Compare("eq", self.model)))
+        if self.text:
+            fields.append(FieldCondition("message", "string", Compare("contains", self.text)))
+        return Filter(tuple(fields)) if fields else NO_FILTER
+
+    def url(self, **position: str) -> str:
+        """The list's URL with these filters at another position."""
+        chosen = {"status": self.status, "model": self.model, "q": self.text, **position}
+        return "/jobs?" + urlencode({k: v for k, v in chosen.items() if v})
+
+
+def job_query(
+    status: str = "",
+    model: str = "",
+    q: Annotated[str, Query(max_length=200)] = "",
+    older_than: Annotated[str, Query(max_length=64)] = "",
+    newer_than: Annotated[str, Query(max_length=64)] = "",
+) -> JobQuery:
+    return JobQuery(status, model, q.strip(), older_than, newer_than)
+
+
+JobQueryDep = Annotated[JobQuery, Depends(job_query)]
+
+
+@dataclass(frozen=True)
+class JobWindow:
+    """One page of the list and whether there are newer and older jobs beside it."""
+
+    jobs: list[JobRecord]
+    has_newer: bool
+    has_older: bool
+
+    @property
+    def live(self) -> bool:
+        return any(job.status not in FINAL for job in self.jobs)
+
+
+def job_window(store: Store, tenant_id: str, query: JobQuery) -> JobWindow:
+    """A page fetched by its neighbour (`older_than`/`newer_than`): one row more than a
+    page says whether the list goes on."""
+    jobs = store.jobs.list_next_to(
+        tenant_id,
+        limit=PAGE_SIZE + 1,
+        flt=query.filter(),
+        older_than=query.older_than or None,
+        newer_than=None if query.older_than else query.newer_than or None,
+    )
+    if query.newer_than and not query.older_than:
+        return JobWindow(jobs[-PAGE_SIZE:], len(jobs) > PAGE_SIZE, True)
+    return JobWindow(jobs[:PAGE_SIZE], bool(query.older_than), len(jobs) > PAGE_SIZE)
+
+
+def model_names(store: Store, tenant_id: str) -> dict[str, str]:
+    models, _ = store.models.list_page(
+        tenant_id, offset=0, limit=MODELS_LISTED, flt=ModelFilter(), descending=False
+    )
+    return {model.id: model.name for model in models}
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> Response:
+    """The console starts at the jobs (which asks to sign in first)."""
+    return RedirectResponse("/jobs", status_code=303)
+
+
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(
+    request: Request, caller: ConsoleCaller, store: StoreDep, query: JobQueryDep
+) -> Response:
+    return page(
+        request,
+        "jobs.html",
+        caller=caller,
+        active="/jobs",
+        query=query,
+        window=job_window(store, caller.tenant_id, query),
+        models=model_names(store, caller.tenant_id),
+        statuses=[status.value for status in JobStatus],
+    )
+
+
+@router.get("/jobs/rows", response_class=HTMLResponse)
+def jobs_rows(
+    request: Request, caller: ConsoleCaller, store: StoreDep, query: JobQueryDep
+) -> Response:
+    """The list's rows again: the page polls them while it may change."""
+    return page(
+        request,
+        "jobs_rows.html",
+        query=query,
+        window=job_window(store, caller.tenant_id, query),
+        models=model_names(store, caller.tenant_id),
+    )
+
+
+def load_job(job_id: str, caller: ConsoleCaller, store: StoreDep) -> JobRecord:
+    """The caller's job; another tenant's is not found, like an unknown one."""
+    return store.jobs.get(caller.tenant_id, job_id)
+
+
+JobDep = Annotated[JobRecord, Depends(load_job)]
+
+
+def job_context(store: Store, job: JobRecord) -> dict[str, Any]:
+    """What the job's summary shows: its timeline, message chain and whether it stops."""
+    status_events = store.events.of_kinds(job.id, [EventKind.STATUS])
+    return {
+        "job": job,
+        "phases": timeline(job.creation_date, status_events),
+        "chain": message_chain(job.message),
+        "stoppable": job.status in STOPPABLE,
+    }
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, caller: ConsoleCaller, store: StoreDep, job: JobDep) -> Response:
+    model = store.models.get(caller.tenant_id, job.model_id)
+    return page(
+        request,
+        "job.html",
+        caller=caller,
+        active="/jobs",
+        model=model,
+        live=job.status not in FINAL,
+        **job_context(store, job),
+    )
+
+
+@router.get("/jobs/{job_id}/summary", response_class=HTMLResponse)
+def job_summary(request: Request, store: StoreDep, job: JobDep) -> Response:
+    return page(request, "job_summary.html", **job_context(store, job))
+
+
+@router.get("/jobs/{job_id}/live")
+def job_live(
+    request: Request,
+    store: StoreDep,
+    job: JobDep,
+    last_event_id: Annotated[int, Header(alias="Last-Event-ID", ge=0)] = 0,
+) -> StreamingResponse:
+    """The job's events as HTML fragments for htmx's SSE extension (`console/live.py`),
+    from the same stream as the API's `/jobs/{id}/events`."""
+    hub = request.app.state.event_streams
+    stream = EventStream(
+        store, job.id, last_event_id, True, request.is_disconnected, hub, HtmlEvents()
+    )
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream.messages(), media_type=MEDIA_TYPE, headers=headers)
+
+
+@router.post("/jobs/{job_id}/stop", dependencies=XSRF_CHECKED, response_class=HTMLResponse)
+def stop_job(request: Request, store: StoreDep, job: JobDep) -> Response:
+    stopped = store.jobs.request_stop(job.tenant_id, job.id)
+    return page(request, "job_summary.html", **job_context(store, stopped))
+
+
+@router.post("/jobs/{job_id}/rerun", dependencies=XSRF_CHECKED)
+def run_again(
+    request: Request,
+    caller: ConsoleCaller,
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+    job: JobDep,
+) -> Response:
+    """A new job with the same model version, configuration, folders, time limit and
+    parameters."""
+    spec = JobSpec(
+        model_id=job.model_id,
+        model_version_id=job.model_version_id,
+        configuration_id=job.configuration_id,
+        input_folder_id=job.input_folder_id,
+        output_folder_id=job.output_folder_id,
+        max_execution_seconds=job.max_execution_seconds,
+        parameters=job.parameters,
+        options=job.options,
+    )
+    again = submit(caller, store, dispatcher, spec)
+    return redirect(request, f"/jobs/{again.id}")

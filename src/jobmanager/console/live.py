@@ -1,0 +1,50 @@
+"""A job's events as HTML for htmx's SSE extension: the job page follows its job with them.
+
+The stream is the API's (`api/event_stream.py`: replay, then follow through the shared
+feed until the `end` event); only the messages differ. Each keeps its sequence number as
+its `id`, so a reconnecting page resumes where it was:
+- `paragraph` (a paragraph or cell started): the running block, its title and an empty
+  output pane, which replaces the previous one;
+- `output`: the text, appended to that pane;
+- `status`: a nudge, on which the page fetches its summary (timeline, message, Stop);
+- `end`: the last message; the page closes the stream and fetches its outputs.
+Other kinds carry no data: the browser only notes their `id`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from jobmanager.console.routing import templates
+from jobmanager.domain.events import EventKind
+from jobmanager.store.events import EventRecord
+from jobmanager.store.jobs import JobRecord
+
+
+def sse(name: str, data: str, seq: int | None = None) -> str:
+    """One message; each line of `data` on its own `data:` line (the browser joins them)."""
+    head = f"id: {seq}\n" if seq is not None else ""
+    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
+    return f"{head}event: {name}\n{lines}\n"
+
+
+class HtmlEvents:
+    """The console's format of the event stream (see the module's docstring)."""
+
+    def event(self, event: EventRecord) -> str:
+        data = event.payload
+        if event.kind is EventKind.STARTED:
+            html = templates.get_template("running.html").render(step=data)
+            return sse("paragraph", html, event.seq)
+        if event.kind is EventKind.OUTPUT:
+            stream = escape(str(data.get("stream", "stdout")))
+            return sse("output", f'<span class="{stream}">{escape(data["text"])}</span>', event.seq)
+        if event.kind is EventKind.TRUNCATED:
+            note = f"[output beyond {data.get('limitBytes')} bytes is not kept]"
+            return sse("output", f'<span class="note">{escape(note)}</span>', event.seq)
+        if event.kind in (EventKind.STATUS, EventKind.END):
+            return sse(event.kind.value, escape(str(data.get("status", ""))), event.seq)
+        return sse("other", "", event.seq)
+
+    def final(self, job: JobRecord | None) -> str:
+        return sse(EventKind.END.value, job.status.value if job else "DELETED")

@@ -1,0 +1,133 @@
+"""The submit page: model, configuration, input and output folders, parameters
+(prefilled from the model), time limit. The job is made by the API's own rules:
+the form becomes the API's `JobCreate` body and goes through `submit`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from jobmanager.api.deps import DispatcherDep, SettingsDep, StoreDep
+from jobmanager.api.errors import describe_validation_error
+from jobmanager.api.routes.jobs import submit
+from jobmanager.api.schemas.jobs import JobCreate
+from jobmanager.console.jobs import MODELS_LISTED
+from jobmanager.console.parameters import model_parameters
+from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
+from jobmanager.domain.errors import InvalidInput
+from jobmanager.store.models import ModelFilter
+from jobmanager.store.store import Store
+
+router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
+PARAMETER_PREFIX = "param."
+# A model payload larger than this is not read for its parameters.
+MAX_PREFILL_BYTES = 8 * 1024 * 1024
+
+
+def choices(store: Store, tenant_id: str) -> dict[str, Any]:
+    """The models, configurations and folders the form offers."""
+    models, _ = store.models.list_page(
+        tenant_id, offset=0, limit=MODELS_LISTED, flt=ModelFilter(), descending=False
+    )
+    configurations, _ = store.configurations.list_page(tenant_id, offset=0, limit=100)
+    return {
+        "models": models,
+        "configurations": configurations,
+        "folders": store.dataexchange.list_folders(tenant_id),
+    }
+
+
+def parameters_of(store: Store, tenant_id: str, model_id: str) -> dict[str, str]:
+    """The parameters the model's last version asks for, with their defaults."""
+    if not model_id:
+        return {}
+    version = store.models.get_version(tenant_id, model_id, None)
+    if version.payload_size > MAX_PREFILL_BYTES:
+        return {}
+    with store.blobs.open(version.payload_key) as payload:
+        return model_parameters(payload.read(), version.payload_kind)
+
+
+@router.get("/submit", response_class=HTMLResponse)
+def submit_page(
+    request: Request, caller: ConsoleCaller, store: StoreDep, model: str = ""
+) -> Response:
+    form = choices(store, caller.tenant_id)
+    model = model or (form["models"][0].id if form["models"] else "")
+    return page(
+        request,
+        "submit.html",
+        caller=caller,
+        active="/submit",
+        chosen_model=model,
+        parameters=parameters_of(store, caller.tenant_id, model),
+        **form,
+    )
+
+
+@router.get("/submit/parameters", response_class=HTMLResponse)
+def parameter_fields(
+    request: Request, caller: ConsoleCaller, store: StoreDep, model: str = ""
+) -> Response:
+    """The parameter fields of another model (the form swaps them in)."""
+    return page(
+        request, "parameters.html", parameters=parameters_of(store, caller.tenant_id, model)
+    )
+
+
+@router.post("/submit", dependencies=XSRF_CHECKED)
+async def submit_form(
+    request: Request,
+    caller: ConsoleCaller,
+    store: StoreDep,
+    settings: SettingsDep,
+    dispatcher: DispatcherDep,
+    model: Annotated[str, Form()],
+    configuration: Annotated[str, Form()],
+    input_folder: Annotated[str, Form()],
+    output_folder: Annotated[str, Form()],
+    time_limit: Annotated[str, Form()] = "",
+    extra_parameters: Annotated[str, Form()] = "",
+) -> Response:
+    form = await request.form()
+    parameters = {
+        str(name)[len(PARAMETER_PREFIX) :]: value
+        for name, value in form.multi_items()
+        if str(name).startswith(PARAMETER_PREFIX) and isinstance(value, str)
+    }
+    parameters.update(_json_object(extra_parameters))
+    body = _job_body(
+        modelId=model,
+        configurationId=configuration,
+        inputFolderId=input_folder,
+        outputFolderId=output_folder,
+        maximumExecutionTimeInSeconds=time_limit.strip() or None,
+        parameters=parameters,
+    )
+    job = submit(caller, store, dispatcher, body.to_spec(settings.time_limits))
+    return redirect(request, f"/jobs/{job.id}")
+
+
+def _job_body(**fields: Any) -> JobCreate:
+    """The API's body, so the API's checks apply; their words name the form's fields."""
+    try:
+        return JobCreate(**fields)
+    except ValidationError as error:
+        words = "; ".join(describe_validation_error(item) for item in error.errors())
+        raise InvalidInput(words) from None
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise InvalidInput(f"more parameters: not valid JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise InvalidInput('more parameters: a JSON object, e.g. {"threshold": 70}')
+    return value

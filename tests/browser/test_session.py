@@ -1,0 +1,47 @@
+"""Signing in and out, tenancy and the XSRF check, in a real browser against `serve`."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.acceptance.server import ServerProcess
+from tests.browser.conftest import Credentials, new_page, sign_in
+
+
+def test_a_page_asks_to_sign_in_first_then_leads_back(
+    browser: Browser, console_server: ServerProcess, dev_tenant: Credentials
+) -> None:
+    page = new_page(browser)
+    page.goto(f"{console_server.url}/submit")
+    expect(page).to_have_url(f"{console_server.url}/signin?next=/submit")
+    expect(page.get_by_text("dev-credentials.json")).to_be_visible()
+    page.get_by_label("Client id").fill(dev_tenant.client_id)
+    page.get_by_label("Client secret").fill("not the secret")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("do not match")
+    page.get_by_label("Client secret").fill(dev_tenant.client_secret)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{console_server.url}/submit")
+    expect(page.get_by_role("heading", name="Submit a job")).to_be_visible()
+    page.context.close()
+
+
+def test_sign_out_ends_the_session(page: Page, console_server: ServerProcess) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(f"{console_server.url}/signin")
+    page.goto(f"{console_server.url}/jobs")
+    expect(page).to_have_url(f"{console_server.url}/signin?next=/jobs")
+
+
+def test_a_form_posted_without_the_xsrf_token_is_refused(
+    page: Page, console_server: ServerProcess
+) -> None:
+    """The session cookie alone does not change anything: another site's form would
+    carry it, not the token."""
+    answer = page.request.post(f"{console_server.url}/signout", form={"xsrf_token": "forged"})
+    assert answer.status == 403
+    assert "security token" in answer.text()
+    answer = page.request.post(f"{console_server.url}/submit", form={"model": "x"})
+    assert answer.status == 403
+    page.goto(f"{console_server.url}/jobs")  # still signed in
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
