@@ -419,3 +419,27 @@ def _zone(tz: str | None) -> ZoneInfo:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise CronError(f"unknown time zone '{tz}'") from None
+
+
+# ---------------------------------------------------------------- preview
+
+
+@dataclass(frozen=True)
+class FirePreview:
+    """What a schedule form shows while an expression is typed: fire times, or the problem."""
+
+    times: tuple[datetime, ...] = ()
+    syntax: Syntax | None = None
+    problem: str = ""
+
+
+def preview(expression: str, tz: str | None, now: datetime, count: int = 5) -> FirePreview:
+    """The next `count` fire times after `now` (UTC), or why `expression` in `tz` cannot fire.
+
+    Never raises for what a person may type: a half-typed expression answers its problem.
+    """
+    try:
+        schedule = parse(expression, tz)
+    except CronError as error:
+        return FirePreview(problem=str(error))
+    return FirePreview(tuple(schedule.next_fire_times(count, now)), schedule.syntax)
