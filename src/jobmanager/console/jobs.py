@@ -25,6 +25,8 @@ from jobmanager.store.store import Store
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
 PAGE_SIZE = 50
+# How many jobs a filtered page looks through at most (a rare match stays cheap).
+SCAN = 10_000
 # How many models the list's model filter offers (the newest-named first hundred).
 MODELS_LISTED = 100
 
@@ -70,11 +72,13 @@ JobQueryDep = Annotated[JobQuery, Depends(job_query)]
 
 @dataclass(frozen=True)
 class JobWindow:
-    """One page of the list and whether there are newer and older jobs beside it."""
+    """One page of the list, and the jobs its Newer and Older links start from (None: no
+    link). `searched` says a filter's search stopped after SCAN jobs: Older goes on."""
 
     jobs: list[JobRecord]
-    has_newer: bool
-    has_older: bool
+    newer: str | None
+    older: str | None
+    searched: bool = False
 
     @property
     def live(self) -> bool:
@@ -82,18 +86,26 @@ class JobWindow:
 
 
 def job_window(store: Store, tenant_id: str, query: JobQuery) -> JobWindow:
-    """A page fetched by its neighbour (`older_than`/`newer_than`): one row more than a
-    page says whether the list goes on."""
-    jobs = store.jobs.list_next_to(
+    """A page fetched next to a job (`older_than`/`newer_than`): one row more than a
+    page says whether the list goes on; a filter searches SCAN jobs at most."""
+    towards_newer = bool(query.newer_than) and not query.older_than
+    jobs, scanned_to = store.jobs.list_next_to(
         tenant_id,
         limit=PAGE_SIZE + 1,
         flt=query.filter(),
         older_than=query.older_than or None,
-        newer_than=None if query.older_than else query.newer_than or None,
+        newer_than=query.newer_than if towards_newer else None,
+        scan=SCAN,
     )
-    if query.newer_than and not query.older_than:
-        return JobWindow(jobs[-PAGE_SIZE:], len(jobs) > PAGE_SIZE, True)
-    return JobWindow(jobs[:PAGE_SIZE], bool(query.older_than), len(jobs) > PAGE_SIZE)
+    more = len(jobs) > PAGE_SIZE
+    if towards_newer:
+        shown = jobs[-PAGE_SIZE:]
+        newer = shown[0].id if more else scanned_to
+        return JobWindow(shown, newer, shown[-1].id if shown else query.newer_than)
+    shown = jobs[:PAGE_SIZE]
+    older = shown[-1].id if more else scanned_to
+    newer = (shown[0].id if shown else query.older_than) if query.older_than else None
+    return JobWindow(shown, newer, older, searched=not more and scanned_to is not None)
 
 
 def model_names(store: Store, tenant_id: str) -> dict[str, str]:
@@ -120,6 +132,7 @@ def jobs_page(
         active="/jobs",
         query=query,
         window=job_window(store, caller.tenant_id, query),
+        scan=SCAN,
         models=model_names(store, caller.tenant_id),
         statuses=[status.value for status in JobStatus],
     )
@@ -135,6 +148,7 @@ def jobs_rows(
         "jobs_rows.html",
         query=query,
         window=job_window(store, caller.tenant_id, query),
+        scan=SCAN,
         models=model_names(store, caller.tenant_id),
     )
 

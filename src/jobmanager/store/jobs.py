@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, not_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -242,35 +242,44 @@ class JobRepository:
         flt: Filter = NO_FILTER,
         older_than: str | None = None,
         newer_than: str | None = None,
-    ) -> list[JobRecord]:
+        scan: int | None = None,
+    ) -> tuple[list[JobRecord], str | None]:
         """Up to `limit` of the tenant's jobs, newest first: the newest ones, or those just
         older (or just newer) than the job `older_than` (`newer_than`) in that order.
 
         Paging by a job rather than an offset (the console's pages) costs the same at the
         100,000th job as at the first: the index (tenant, creation_date, id) is walked from
-        the job on. An unknown or foreign job answers 404."""
-        query = select(Job).where(Job.tenant_id == tenant_id, filter_clause(flt, FILTER_COLUMNS))
-        newest_first = (Job.creation_date.desc(), Job.id.desc())
+        the job on. With a filter and `scan`, only the `scan` jobs next to the position are
+        looked at, so a filter that matches rarely costs no more than `scan` rows; the
+        second value is then the last job looked at when the list may go on beyond it
+        (the next search starts there), else None. An unknown or foreign job answers 404.
+        """
+        older = newer_than is None
+        order = (
+            (Job.creation_date.desc(), Job.id.desc())
+            if older
+            else (Job.creation_date.asc(), Job.id.asc())
+        )
         with self.db.reading() as session:
-            if newer_than is not None:
-                date, job_id = self._position(session, tenant_id, newer_than)
-                later = or_(
-                    Job.creation_date > date, and_(Job.creation_date == date, Job.id > job_id)
-                )
-                rows = session.scalars(
-                    query.where(later).order_by(Job.creation_date.asc(), Job.id.asc()).limit(limit)
-                )
-                return [to_record(row) for row in reversed(list(rows))]
-            if older_than is not None:
-                date, job_id = self._position(session, tenant_id, older_than)
-                query = query.where(
-                    or_(Job.creation_date < date, and_(Job.creation_date == date, Job.id < job_id))
-                )
-            rows = session.scalars(query.order_by(*newest_first).limit(limit))
-            return [to_record(row) for row in rows]
+            position = older_than if older else newer_than
+            beyond = Job.tenant_id == tenant_id
+            if position is not None:
+                beyond = and_(beyond, _past(*self._place(session, tenant_id, position), older))
+            query = select(Job).where(beyond, filter_clause(flt, FILTER_COLUMNS))
+            scanned_to = None
+            if flt.fields and scan is not None:
+                window = select(Job.creation_date, Job.id).where(beyond).order_by(*order)
+                last = session.execute(window.offset(scan - 1).limit(1)).first()
+                if last is not None:  # the window's far end, itself included
+                    query = query.where(not_(_past(last[0], last[1], older)))
+                    scanned_to = str(last[1])
+            rows = list(session.scalars(query.order_by(*order).limit(limit)))
+            records = [to_record(row) for row in (rows if older else reversed(rows))]
+            return records, scanned_to
 
     @staticmethod
-    def _position(session: Session, tenant_id: str, job_id: str) -> tuple[datetime, str]:
+    def _place(session: Session, tenant_id: str, job_id: str) -> tuple[datetime, str]:
+        """Where the job is in the list: its (creation_date, id)."""
         found = session.execute(
             select(Job.creation_date, Job.id).where(Job.id == job_id, Job.tenant_id == tenant_id)
         ).first()
@@ -324,6 +333,12 @@ class JobRepository:
     def set_progress(self, job_id: str, progress: dict[str, Any]) -> None:
         with self.db.transaction() as session:
             session.execute(update(Job).where(Job.id == job_id).values(progress=progress))
+
+
+def _past(date: datetime, job_id: str, older: bool) -> ColumnElement[bool]:
+    """The jobs after (creation_date, id) in the list's order: older ones, or newer."""
+    place = tuple_(Job.creation_date, Job.id)
+    return place < tuple_(date, job_id) if older else place > tuple_(date, job_id)
 
 
 def transition_in(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
+from jobmanager.console import jobs as console_jobs
 from jobmanager.services import Services
 from jobmanager.store.jobs import JobRecord, JobSpec
 from tests.conftest import TenantClient, make_tenant
@@ -116,6 +118,33 @@ def test_the_jobs_list_pages_by_job_newest_first_with_filters(
         stopped
     )
     assert listed(idle_client.get("/jobs", params={"q": "no such words"}).text) == []
+
+
+def test_a_filter_searches_a_bounded_window_and_goes_on_from_it(
+    idle_client: TestClient,
+    services: Services,
+    tenant: TenantClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rare match costs no more than SCAN rows a page; Older goes on from the window."""
+    monkeypatch.setattr(console_jobs, "SCAN", 20)
+    refs = runnable_references(idle_client, tenant)
+    jobs = make_jobs(services, tenant, refs, 45)
+    services.store.jobs.request_stop(jobs[0].tenant_id, jobs[2].id)  # the only STOPPED, 43rd newest
+    sign_in(idle_client, tenant)
+    first = idle_client.get("/jobs", params={"status": "STOPPED"}).text
+    assert listed(first) == []
+    assert "match these filters here" in first
+    assert "looks through 20 jobs at a time" in first
+    link = re.search(r'href="(/jobs\?[^"]+)" rel="next">Search older jobs', first)
+    assert link is not None
+    second = idle_client.get(link.group(1).replace("&amp;", "&")).text
+    assert listed(second) == []
+    link = re.search(r'href="(/jobs\?[^"]+)" rel="next">Search older jobs', second)
+    assert link is not None
+    third = idle_client.get(link.group(1).replace("&amp;", "&")).text
+    assert listed(third) == [jobs[2].id]
+    assert 'rel="next"' not in third
 
 
 def test_a_job_page_shows_its_timeline_and_parameters_to_its_tenant_only(
