@@ -56,7 +56,11 @@ def serve(
         app = create_app(settings, services)
     except IsolationUnavailable as error:
         raise fail(f"jobs cannot be isolated here: {error}") from None
-    log.info("listening on http://%s:%s (API docs at /docs)", settings.host, settings.port)
+    log.info(
+        "listening on http://%s:%s (the console at /, API docs at /docs)",
+        settings.host,
+        settings.port,
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -97,7 +101,8 @@ def _run_example_when_up(base_url: str, credentials: Path) -> None:
         except Exception as error:
             log.error("the example job could not run: %s", error)
         console.print(
-            f"The service keeps running on {base_url} (API docs at /docs); Ctrl+C stops it."
+            f"The service keeps running: open {base_url} for the console (sign in with the "
+            f"client id and secret in {credentials}); API docs at /docs. Ctrl+C stops it."
         )
 
     threading.Thread(target=run, name="example", daemon=True).start()
