@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 
 from tests.acceptance.server import ServerProcess
-from tests.browser.conftest import Credentials, new_page, sign_in
+from tests.browser.conftest import Credentials, new_page
 
 
 def test_a_page_asks_to_sign_in_first_then_leads_back(

@@ -53,11 +53,21 @@ def message_chain(message: str) -> list[str]:
     text = message.strip()
     while text.endswith("]") and " [" in text:
         outer, _, inner = text.partition(" [")
-        if inner.count("[") != inner.count("]") - 1:
+        inner = inner[:-1]
+        if "[" in outer or "]" in outer or not _balanced(inner):
             break
         parts.append(outer)
-        text = inner[:-1]
+        text = inner
     return [*parts, text] if text else parts
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for character in text:
+        depth += {"[": 1, "]": -1}.get(character, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def when(value: datetime | None) -> str:

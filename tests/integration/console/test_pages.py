@@ -1,0 +1,211 @@
+"""The console's pages over HTTP (no browser): sign-in, tenancy, XSRF, the jobs list and
+its paging, a job's page and stream, stop, run again and submit."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from jobmanager.services import Services
+from jobmanager.store.jobs import JobRecord, JobSpec
+from tests.conftest import TenantClient, make_tenant
+from tests.integration.console.conftest import sign_in
+from tests.integration.jobs.api import runnable_references
+
+
+def make_jobs(
+    services: Services, tenant: TenantClient, refs: dict[str, str], count: int
+) -> list[JobRecord]:
+    tenant_id = services.store.tenants.active_client(tenant.client_id)
+    assert tenant_id is not None
+    spec = JobSpec(
+        model_id=refs["modelId"],
+        configuration_id=refs["configurationId"],
+        input_folder_id=refs["inputFolderId"],
+        output_folder_id=refs["outputFolderId"],
+        max_execution_seconds=60,
+        parameters={"threshold": "70"},
+    )
+    return [services.store.jobs.create(tenant_id, tenant.name, spec) for _ in range(count)]
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'data-job="([^"]+)"', html)
+
+
+def test_pages_ask_to_sign_in(idle_client: TestClient) -> None:
+    answer = idle_client.get("/jobs?status=FAILED")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/signin?next=/jobs%3Fstatus%3DFAILED"
+    fragment = idle_client.get("/jobs/rows", headers={"HX-Request": "true"})
+    assert fragment.status_code == 204
+    assert fragment.headers["HX-Redirect"].startswith("/signin?next=")
+    assert idle_client.get("/").headers["location"] == "/jobs"
+
+
+def test_sign_in_refuses_a_wrong_secret_in_words(
+    idle_client: TestClient, tenant: TenantClient
+) -> None:
+    idle_client.get("/signin")
+    answer = idle_client.post(
+        "/signin",
+        data={
+            "client_id": tenant.client_id,
+            "client_secret": "wrong",
+            "xsrf_token": idle_client.cookies["XSRF-TOKEN"],
+        },
+    )
+    assert answer.status_code == 401
+    assert "do not match an active client" in answer.text
+    assert "SESSION" not in idle_client.cookies
+
+
+def test_sign_in_page_says_where_the_dev_credentials_are(idle_client: TestClient) -> None:
+    assert "dev-credentials.json" in idle_client.get("/signin").text
+
+
+def test_a_post_without_the_xsrf_token_is_refused_with_a_page(
+    idle_client: TestClient, tenant: TenantClient
+) -> None:
+    sign_in(idle_client, tenant)
+    answer = idle_client.post("/signout", data={})
+    assert answer.status_code == 403
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "security token" in answer.text
+    assert idle_client.get("/jobs").status_code == 200  # still signed in
+
+
+def test_sign_out_forgets_the_session(idle_client: TestClient, tenant: TenantClient) -> None:
+    token = sign_in(idle_client, tenant)
+    answer = idle_client.post("/signout", data={"xsrf_token": token})
+    assert answer.status_code == 303
+    assert "SESSION" not in idle_client.cookies
+    assert idle_client.get("/jobs").status_code == 303
+
+
+def test_the_jobs_list_pages_by_job_newest_first_with_filters(
+    idle_client: TestClient, services: Services, tenant: TenantClient
+) -> None:
+    refs = runnable_references(idle_client, tenant)
+    jobs = make_jobs(services, tenant, refs, 120)
+    newest_first = [job.id for job in reversed(jobs)]
+    sign_in(idle_client, tenant)
+    first = idle_client.get("/jobs").text
+    assert listed(first) == newest_first[:50]
+    older = re.search(r'href="(/jobs\?older_than=[^"]+)" rel="next"', first)
+    assert older is not None
+    second = idle_client.get(older.group(1).replace("&amp;", "&")).text
+    assert listed(second) == newest_first[50:100]
+    newer = re.search(r'href="(/jobs\?newer_than=[^"]+)" rel="prev"', second)
+    assert newer is not None
+    assert listed(idle_client.get(newer.group(1)).text) == newest_first[:50]
+    third = re.search(r'href="(/jobs\?older_than=[^"]+)" rel="next"', second)
+    assert third is not None
+    last = idle_client.get(third.group(1)).text
+    assert listed(last) == newest_first[100:]
+    assert 'rel="next"' not in last
+
+    tenant_id = services.store.tenants.active_client(tenant.client_id)
+    assert tenant_id is not None
+    for job in jobs[:3]:
+        services.store.jobs.request_stop(tenant_id, job.id)
+    stopped = idle_client.get("/jobs", params={"status": "STOPPED"}).text
+    assert listed(stopped) == [job.id for job in reversed(jobs[:3])]
+    assert listed(idle_client.get("/jobs", params={"q": "before it started"}).text) == listed(
+        stopped
+    )
+    assert listed(idle_client.get("/jobs", params={"q": "no such words"}).text) == []
+
+
+def test_a_job_page_shows_its_timeline_and_parameters_to_its_tenant_only(
+    idle_client: TestClient, services: Services, tenant: TenantClient
+) -> None:
+    refs = runnable_references(idle_client, tenant)
+    (job,) = make_jobs(services, tenant, refs, 1)
+    other = make_tenant(services, idle_client, "console-b")
+    sign_in(idle_client, tenant)
+    token = idle_client.cookies["XSRF-TOKEN"]
+    page = idle_client.get(f"/jobs/{job.id}")
+    assert page.status_code == 200
+    assert "SUBMITTED" in page.text
+    assert "threshold" in page.text
+    assert f'sse-connect="/jobs/{job.id}/live"' in page.text  # live: it is not final
+
+    refused = idle_client.post(f"/jobs/{job.id}/stop")
+    assert refused.status_code == 403
+    stopped = idle_client.post(
+        f"/jobs/{job.id}/stop", headers={"X-XSRF-TOKEN": token, "HX-Request": "true"}
+    )
+    assert stopped.status_code == 200
+    assert "STOPPED" in stopped.text
+    assert "Stopped before it started." in stopped.text
+
+    stream = idle_client.get(f"/jobs/{job.id}/live").text
+    assert "event: status\ndata: STOPPED" in stream
+    assert "event: end\ndata: STOPPED" in stream
+
+    sign_in(idle_client, other)
+    foreign = idle_client.get(f"/jobs/{job.id}")
+    assert foreign.status_code == 404
+    assert "Not found" in foreign.text
+    assert idle_client.get(f"/jobs/{job.id}/live").status_code == 404
+
+
+def test_run_again_submits_the_same_inputs(
+    idle_client: TestClient, services: Services, tenant: TenantClient
+) -> None:
+    refs = runnable_references(idle_client, tenant)
+    (job,) = make_jobs(services, tenant, refs, 1)
+    token = sign_in(idle_client, tenant)
+    answer = idle_client.post(f"/jobs/{job.id}/rerun", data={"xsrf_token": token})
+    assert answer.status_code == 303
+    again_id = answer.headers["location"].removeprefix("/jobs/")
+    assert again_id != job.id
+    again = services.store.jobs.get(job.tenant_id, again_id)
+    assert (again.model_version_id, again.input_folder_id, again.parameters) == (
+        job.model_version_id,
+        job.input_folder_id,
+        job.parameters,
+    )
+
+
+def test_submit_makes_a_job_by_the_api_rules(
+    idle_client: TestClient, services: Services, tenant: TenantClient
+) -> None:
+    refs = runnable_references(idle_client, tenant)
+    token = sign_in(idle_client, tenant)
+    form = idle_client.get("/submit").text
+    assert refs["modelId"] in form
+    assert "public/in" in form and "public/out" in form
+    fields = {
+        "xsrf_token": token,
+        "model": refs["modelId"],
+        "configuration": refs["configurationId"],
+        "input_folder": refs["inputFolderId"],
+        "output_folder": refs["outputFolderId"],
+        "param.threshold": "70",
+        "extra_parameters": '{"days": 3}',
+        "time_limit": "120",
+    }
+    answer = idle_client.post("/submit", data=fields)
+    assert answer.status_code == 303, answer.text
+    job_id = answer.headers["location"].removeprefix("/jobs/")
+    tenant_id = services.store.tenants.active_client(tenant.client_id)
+    assert tenant_id is not None
+    job = services.store.jobs.get(tenant_id, job_id)
+    assert job.parameters == {"threshold": "70", "days": 3}
+    assert job.max_execution_seconds == 120
+
+    too_long = idle_client.post(
+        "/submit", data={**fields, "time_limit": "0"}, headers={"HX-Request": "true"}
+    )
+    assert too_long.status_code == 400
+    assert "maximumExecutionTimeInSeconds must be at least 1" in too_long.text
+    assert too_long.headers["HX-Retarget"] == "#flash"
+    bad_json = idle_client.post("/submit", data={**fields, "extra_parameters": "{"})
+    assert bad_json.status_code == 400
+    assert "not valid JSON" in bad_json.text
+    missing = idle_client.post("/submit", data={**fields, "model": "no-such-model"})
+    assert missing.status_code == 400
+    assert "no-such-model" in missing.text
