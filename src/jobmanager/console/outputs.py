@@ -67,4 +67,3 @@ def rendered_output(store: StoreDep, job: JobDep, file_id: str) -> Response:
         data = handle.read()
     renderer = RENDERERS[PurePosixPath(inside[file_id]).suffix.lower()]
     return HTMLResponse(renderer(data))
-
