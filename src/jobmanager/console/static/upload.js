@@ -19,7 +19,7 @@
     });
     if (form.dataset.fileName === "full") {
       metadata.name = file.name;
-    } else if (!metadata.name) {
+    } else if (form.dataset.fileName === "stem" && !metadata.name) {
       metadata.name = file.name.replace(/\.[^.]+$/, "") || file.name;
     }
     return metadata;
