@@ -105,14 +105,19 @@ def test_submit_the_example_and_follow_it_live_to_its_outputs(
     expect(outputs).to_contain_text("summary.csv")
     expect(outputs.locator("img[alt='chart.png']")).to_be_visible()
     expect(outputs.get_by_role("link", name="Download summary.csv")).to_be_visible()
+    executed_note = outputs.locator("details", has_text="Show the executed note")
+    expect(executed_note).to_contain_text("Summarise")
+    expect(executed_note).to_contain_text("144 readings from 3 sensors; alarm threshold 70.0")
+    table = outputs.locator("details", has_text="Show the table").locator("table")
+    expect(table).to_contain_text("pump-2")
     page.wait_for_function("document.querySelector(\"img[alt='chart.png']\").naturalWidth > 0")
+    expect(page.locator("#ended")).to_contain_text("The run is over: SUCCEEDED")
     screenshot(page, "job")
 
     page.goto(f"{console_server.url}/jobs")
     row = page.locator(f"tr[data-job='{job_id}']")
     expect(row).to_contain_text("SUCCEEDED")
     expect(row).to_contain_text("sensor report")
-    screenshot(page, "jobs")
 
 
 def test_the_jobs_list_follows_a_job_without_a_reload(
@@ -167,6 +172,9 @@ def test_stop_a_long_job_and_run_it_again(
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#job-status")).to_have_text("STOPPED", timeout=60_000)
+    page.goto(f"{console_server.url}/jobs")
+    expect(page.locator("tr[data-job]").first).to_contain_text("STOPPED")
+    screenshot(page, "jobs")
 
 
 def test_another_tenant_finds_no_such_job(
@@ -192,7 +200,7 @@ def test_the_pages_fit_a_phone(
 ) -> None:
     phone = new_page(browser, viewport={"width": 390, "height": 844})
     sign_in(phone, console_server, dev_tenant)
-    for path in ("/jobs", "/submit"):
+    for path in ("/submit", "/jobs"):
         phone.goto(f"{console_server.url}{path}")
         wider = phone.evaluate("document.documentElement.scrollWidth > window.innerWidth")
         assert not wider, f"{path} scrolls sideways at 390 px"

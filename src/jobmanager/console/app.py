@@ -7,7 +7,16 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from jobmanager.console import configurations, data, jobs, models, schedules, session, submit
+from jobmanager.console import (
+    configurations,
+    data,
+    jobs,
+    models,
+    outputs,
+    schedules,
+    session,
+    submit,
+)
 
 
 def mount_console(app: FastAPI) -> None:
@@ -15,5 +24,5 @@ def mount_console(app: FastAPI) -> None:
     static = resources.files("jobmanager.console") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     pages = (models.router, data.router, configurations.router, schedules.router)
-    for router in (session.router, jobs.router, submit.router, *pages):
+    for router in (session.router, jobs.router, outputs.router, submit.router, *pages):
         app.include_router(router)

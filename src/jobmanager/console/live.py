@@ -7,7 +7,8 @@ its `id`, so a reconnecting page resumes where it was:
   output pane, which replaces the previous one;
 - `output`: the text, appended to that pane;
 - `status`: a nudge, on which the page fetches its summary (timeline, message, Stop);
-- `end`: the last message; the page closes the stream and fetches its outputs.
+- `end`: the last message, saying so; the page closes the stream and fetches its
+  summary and outputs.
 Other kinds carry no data: the browser only notes their `id`.
 """
 
@@ -42,9 +43,15 @@ class HtmlEvents:
         if event.kind is EventKind.TRUNCATED:
             note = f"[output beyond {data.get('limitBytes')} bytes is not kept]"
             return sse("output", f'<span class="note">{escape(note)}</span>', event.seq)
-        if event.kind in (EventKind.STATUS, EventKind.END):
-            return sse(event.kind.value, escape(str(data.get("status", ""))), event.seq)
+        if event.kind is EventKind.STATUS:
+            return sse("status", escape(str(data.get("status", ""))), event.seq)
+        if event.kind is EventKind.END:
+            return sse("end", ended(str(data.get("status", ""))), event.seq)
         return sse("other", "", event.seq)
 
     def final(self, job: JobRecord | None) -> str:
-        return sse(EventKind.END.value, job.status.value if job else "DELETED")
+        return sse("end", ended(job.status.value if job else "DELETED"))
+
+
+def ended(status: str) -> str:
+    return escape(f"The run is over: {status}. The outputs are below.")

@@ -143,7 +143,7 @@ def test_a_job_page_shows_its_timeline_and_parameters_to_its_tenant_only(
 
     stream = idle_client.get(f"/jobs/{job.id}/live").text
     assert "event: status\ndata: STOPPED" in stream
-    assert "event: end\ndata: STOPPED" in stream
+    assert "event: end\ndata: The run is over: STOPPED." in stream
 
     sign_in(idle_client, other)
     foreign = idle_client.get(f"/jobs/{job.id}")
