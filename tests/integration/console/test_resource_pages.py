@@ -200,3 +200,47 @@ def test_schedule_form_fire_times_start_stop_and_skipped_firings(
     assert firing[1:] == ["skipped", "the previous job is still live"]
     listing = table_cells(parse(idle_client.get("/schedules").text).iter("table")[0])
     assert [row[:2] for row in listing[1:]] == [["mornings", "STOPPED"]]
+
+
+def test_every_control_of_the_resource_pages_has_a_label(
+    idle_client: TestClient, tenant: TenantClient
+) -> None:
+    refs = runnable_references(idle_client, tenant)
+    token = sign_in(idle_client, tenant)
+    fields = {
+        "xsrf_token": token,
+        "model": refs["modelId"],
+        "configuration": refs["configurationId"],
+        "input_folder": refs["inputFolderId"],
+        "output_folder": refs["outputFolderId"],
+        "schedule_string": "@daily",
+    }
+    schedule = idle_client.post("/schedules", data=fields).headers["location"]
+    pages = [
+        "/models",
+        f"/models/{refs['modelId']}",
+        "/data/folders/_PUBLIC_ROOT_ID",
+        f"/data/folders/{refs['inputFolderId']}",
+        "/configurations",
+        "/configurations/new",
+        f"/configurations/{refs['configurationId']}",
+        "/schedules",
+        "/schedules/new",
+        schedule,
+    ]
+    for path in pages:
+        answer = idle_client.get(path)
+        assert answer.status_code == 200, path
+        root = parse(answer.text)
+        labelled = {label.attrs.get("for") for label in root.iter("label")}
+        controls = [e for e in root.iter() if e.tag in ("input", "select", "textarea")]
+        unlabelled = [
+            e.attrs.get("name")
+            for e in controls
+            if e.attrs.get("type") != "hidden"
+            and e.attrs.get("id") not in labelled
+            and "aria-label" not in e.attrs
+        ]
+        assert unlabelled == [], path
+        buttons = [b for b in root.iter("button") if not b.text.strip()]
+        assert buttons == [], path
