@@ -65,9 +65,10 @@ def parse(html: str) -> Element:
 
 
 def table_cells(table: Element) -> list[list[str]]:
-    """The table's rows (header first) as the texts of their cells."""
+    """The table's rows (header first) as the texts of their cells, spaces collapsed as a
+    browser shows them."""
     return [
-        [cell.text for cell in row.children if isinstance(cell, Element)]
+        [" ".join(cell.text.split()) for cell in row.children if isinstance(cell, Element)]
         for row in table.iter("tr")
     ]
 

@@ -57,8 +57,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"browser tests skipped: {reason}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Playwright's sync API keeps an event loop running in this thread while it is open:
+    closed after each module, so that tests of other modules can run their own loops."""
     if not CHROMIUM.exists():
         _unavailable(f"{CHROMIUM} (apt-get install chromium)")
     try:

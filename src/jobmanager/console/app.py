@@ -7,12 +7,22 @@ from importlib import resources
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from jobmanager.console import jobs, outputs, session, submit
+from jobmanager.console import (
+    configurations,
+    data,
+    jobs,
+    models,
+    outputs,
+    schedules,
+    session,
+    submit,
+)
 
 
 def mount_console(app: FastAPI) -> None:
     """Add the console's pages to the service's app (the API's paths stay as they are)."""
     static = resources.files("jobmanager.console") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    for router in (session.router, jobs.router, outputs.router, submit.router):
+    pages = (models.router, data.router, configurations.router, schedules.router)
+    for router in (session.router, jobs.router, outputs.router, submit.router, *pages):
         app.include_router(router)

@@ -40,6 +40,7 @@ from jobmanager.api.schemas.models import (
 )
 from jobmanager.chunks import chunks_of
 from jobmanager.store.models import ModelFilter, ModelRecord, Payload, VersionRecord
+from jobmanager.store.store import Store
 
 router = APIRouter(prefix="/api/modelmanagement/v3", tags=["models"])
 
@@ -163,6 +164,11 @@ def get_version(
     record = store.models.get_version(caller.tenant_id, model_id, _version_ref(version_id))
     if not _wants_payload(request):
         return VersionPublic.of(record)
+    return payload_download(store, record)
+
+
+def payload_download(store: Store, record: VersionRecord) -> StreamingResponse:
+    """A version's payload, streamed from its blob, saved under its own name."""
     handle = store.blobs.open(record.payload_key)
     headers = {
         "Content-Length": str(record.payload_size),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -95,12 +96,16 @@ def check_expression(expression: str, timezone: str) -> None:
         raise InvalidInput(f"scheduleString: {error}") from None
 
 
-def next_fire_times(record: ScheduleRecord) -> list[str]:
+def upcoming_fire_times(record: ScheduleRecord) -> list[datetime]:
     """The next five fire times after now, for a running schedule (none when stopped)."""
     if record.status is not ScheduleStatus.RUNNING:
         return []
     parsed = cron.parse(record.schedule_string, record.timezone)
-    return [timestamp(t) for t in parsed.next_fire_times(NEXT_FIRE_TIMES, utcnow())]
+    return parsed.next_fire_times(NEXT_FIRE_TIMES, utcnow())
+
+
+def next_fire_times(record: ScheduleRecord) -> list[str]:
+    return [timestamp(t) for t in upcoming_fire_times(record)]
 
 
 class SchedulePublic(BaseModel):
