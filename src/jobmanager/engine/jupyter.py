@@ -211,6 +211,7 @@ class NotebookRun:
             ended = await self._execute(client, replica, index)
         finally:
             client.on_output = tap
+            self.nb.cells[index] = cell  # nbclient put the replica in its place
         self.replayed.append(number)
         self.reached = index + 1
         if ended in (ExecStatus.INTERRUPTED, ExecStatus.UNRESPONSIVE) or self.control.limit_hit():
