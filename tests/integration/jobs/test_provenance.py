@@ -119,7 +119,9 @@ def test_a_rerun_runs_the_same_version_and_warns_of_changed_input(
 ) -> None:
     upload_file(client, tenant_a, folders[0], "a.txt", b"one")
     upload_file(client, tenant_a, folders[0], "b.txt", b"same")
-    body = job_body(client, tenant_a, zeppelin_note("%python\nprint('v1', z.input('greeting'))"), folders)
+    body = job_body(
+        client, tenant_a, zeppelin_note("%python\nprint('v1', z.input('greeting'))"), folders
+    )
     first = run(client, tenant_a, {**body, "parameters": {"greeting": "hi"}})
     assert first["status"] == "SUCCEEDED", first["message"]
     # A newer version and a changed input file since.
