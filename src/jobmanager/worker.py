@@ -305,6 +305,8 @@ class JobRun:
         """Provenance of the run: where a repair would start, what this one replayed."""
         if self.job.repair_of is not None:
             self.notes.append(replayed_note(self.job.repair_of, result.replayed, unit))
+        if result.succeeded and not result.replayed:
+            return  # nothing to add: no write on the way most jobs go
         entries: dict[str, Any] = {"replayed": list(result.replayed)}
         if not result.succeeded:
             failed = step_to_repair(self._failed_step, self._last_ended, replay_before)
