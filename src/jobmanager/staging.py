@@ -7,6 +7,7 @@ one file at a time, each written atomically by the store.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -23,16 +24,46 @@ log = logging.getLogger("jobmanager.staging")
 MIB = 1024 * 1024
 
 
-def stage_input(store: Store, job: JobRecord, input_dir: Path) -> int:
-    """Copy the input folder's tree into `input_dir`; return the bytes written."""
+@dataclass(frozen=True)
+class StagedInput:
+    """What `stage_input` wrote: the bytes, and each file's path and SHA-256 as staged."""
+
+    bytes: int
+    checksums: dict[str, str]
+
+
+def stage_input(store: Store, job: JobRecord, input_dir: Path) -> StagedInput:
+    """Copy the input folder's tree into `input_dir`, checksumming each file as written."""
     written = 0
+    checksums: dict[str, str] = {}
     for relative, entry in store.dataexchange.list_tree(job.tenant_id, job.input_folder_id):
         target = _inside(input_dir, relative)
         target.parent.mkdir(parents=True, exist_ok=True)
-        with target.open("wb") as handle:
-            for chunk in store.blobs.read_chunks(entry.blob_key):
-                written += handle.write(chunk)
+        written += _copy_blob(store, entry.blob_key, target, checksums, relative)
+    return StagedInput(written, checksums)
+
+
+def _copy_blob(
+    store: Store, key: str, target: Path, checksums: dict[str, str], relative: str
+) -> int:
+    digest = hashlib.sha256()
+    written = 0
+    with target.open("wb") as handle:
+        for chunk in store.blobs.read_chunks(key):
+            digest.update(chunk)
+            written += handle.write(chunk)
+    checksums[relative] = digest.hexdigest()
     return written
+
+
+def stage_executed_note(store: Store, job: JobRecord, origin: JobRecord, model: Path) -> None:
+    """Put the executed note that `origin` left in its output folder in place of the
+    staged model (a repair runs it); ValueError when it is not there any more."""
+    relative = str((origin.provenance or {}).get("executedNote") or "")
+    files = dict(store.dataexchange.list_tree(origin.tenant_id, origin.output_folder_id))
+    if relative not in files:
+        raise ValueError(f"job {origin.id} left no executed note {relative!r} in its output folder")
+    _copy_blob(store, files[relative].blob_key, model, {}, relative)
 
 
 def stage_model(store: Store, job: JobRecord, folder: Path) -> tuple[Path, str]:

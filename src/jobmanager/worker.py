@@ -16,17 +16,33 @@ from pathlib import Path
 from typing import Any
 
 from jobmanager.domain.messages import chain, then
+from jobmanager.domain.provenance import replayed_note, step_to_repair
 from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, sources_of
 from jobmanager.domain.worker_ids import WorkerId
-from jobmanager.engine import STEP_OUTPUT_LIMITS, Environment, NoteFormatError, Progress, RunResult
+from jobmanager.engine import (
+    STEP_OUTPUT_LIMITS,
+    Environment,
+    NoteFormatError,
+    Progress,
+    RunResult,
+    StepEnd,
+)
 from jobmanager.environments import EnvironmentPool, Isolation, spec_for
 from jobmanager.event_writer import EventWriter
 from jobmanager.home import environments_folder
 from jobmanager.logs import log_fields
 from jobmanager.loops import Every
 from jobmanager.metrics import JOB_PHASE_SECONDS, PHASES
+from jobmanager.provenance import file_checksum, origin_warnings, staged_record
 from jobmanager.settings import Settings
-from jobmanager.staging import stage_input, stage_model, upload_outputs
+from jobmanager.staging import (
+    StagedInput,
+    stage_executed_note,
+    stage_input,
+    stage_model,
+    upload_outputs,
+)
+from jobmanager.store.configurations import ConfigurationRecord
 from jobmanager.store.execution import Claim
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store
@@ -142,6 +158,11 @@ class JobRun:
         # The phase under way and when it began (accounting: see `_next_phase`).
         self._phase: str | None = "queued_seconds"
         self._phase_began = claim.job.creation_date
+        self.configuration: ConfigurationRecord | None = None
+        self.notes: list[str] = []  # warnings and a repair's replay, for the message
+        # How far the run went (provenance: where a repair would start).
+        self._failed_step: int | None = None
+        self._last_ended = 0
 
     def run(self) -> None:
         target, message = JobStatus.FAILED, ""
@@ -166,6 +187,7 @@ class JobRun:
         saved, message = self._save_outputs(message)
         if not saved:
             target = JobStatus.FAILED
+        message = " ".join([message, *self.notes]).strip()
         self._next_phase(None)
         self._release_environment()
         self._finish(target, message)
@@ -176,6 +198,7 @@ class JobRun:
             configuration = self.store.configurations.get(
                 self.job.tenant_id, self.job.configuration_id
             )
+            self.configuration = configuration
             spec = spec_for(configuration, self.worker.isolation, self.job.max_execution_seconds)
             environment = self.worker.pool.take(spec)
         except Exception as error:
@@ -189,14 +212,37 @@ class JobRun:
         assert self.environment is not None
         try:
             model, kind = stage_model(self.store, self.job, self.environment.root)
+            checksum = file_checksum(model)
         except Exception as error:
             raise JobFailed(chain("Unable to import model", str(error))) from error
+        if self.job.repair_of is not None:
+            try:
+                origin = self.store.jobs.get(self.job.tenant_id, self.job.repair_of)
+                stage_executed_note(self.store, self.job, origin, model)
+            except Exception as error:
+                raise JobFailed(chain("Unable to repair", str(error))) from error
         try:
             staged = stage_input(self.store, self.job, self.environment.input_dir)
         except Exception as error:
             raise JobFailed(chain("Unable to stage the input folder", str(error))) from error
-        self._record(bytes_in=staged)
+        self._record(bytes_in=staged.bytes)
+        self._record_provenance(model, checksum, staged)
         return model, kind
+
+    def _record_provenance(self, model: Path, checksum: str, staged: StagedInput) -> None:
+        """What the job runs on, and how it differs from the job it re-runs or repairs.
+        For the record: a failure to write it is logged, not the job's."""
+        assert self.environment is not None
+        assert self.configuration is not None
+        try:
+            python = self.environment.spec.python
+            record = staged_record(
+                self.job, checksum, model.name, staged, self.configuration, python
+            )
+            self.store.jobs.record_provenance(self.job.id, **record)
+            self.notes.extend(origin_warnings(self.store, self.job, record))
+        except Exception:
+            log.exception("job %s: its provenance could not be written", self.job.id)
 
     def _begin_running(self) -> bool:
         """`STARTING -> RUNNING`; False when a stop request came first."""
@@ -205,8 +251,9 @@ class JobRun:
                 raise JobFailed(chain(SHUT_DOWN, "before the model ran"))
             return False
         now = utcnow()
+        started = " ".join([STARTED, *self.notes])
         moved = self.store.jobs.transition(
-            self.job.id, [JobStatus.STARTING], JobStatus.RUNNING, message=STARTED, running_since=now
+            self.job.id, [JobStatus.STARTING], JobStatus.RUNNING, message=started, running_since=now
         )
         if moved:
             self._next_phase("running_seconds", at=now)
@@ -223,10 +270,17 @@ class JobRun:
             self.store.jobs.set_progress(self.job.id, _progress(progress, unit))
             events.started(progress)
 
+        def ended(end: StepEnd) -> None:
+            if end.status != "FINISHED" and self._failed_step is None:
+                self._failed_step = end.index
+            self._last_ended = end.index
+            events.step_end(end)
+
         sampler = Every(f"usage-{self.job.id}", USAGE_SAMPLE_SECONDS, self._sample_usage)
         sampler.start()
+        replay_before = int(self.job.options.get("repairFrom") or 0)
         try:
-            return self.environment.run(
+            result = self.environment.run(
                 model,
                 self.environment.layout.executed_dir / model.name,
                 parameters=self.job.parameters,
@@ -235,13 +289,32 @@ class JobRun:
                 on_progress=report,
                 stop_on_error=self.job.options.get("stopOnError"),
                 on_output=events.output,
-                on_step_end=events.step_end,
+                on_step_end=ended,
+                replay_before=replay_before,
+                note_metadata={"jobId": self.job.id},
             )
         except NoteFormatError as error:
             raise JobFailed(chain("Unable to import model", str(error))) from error
         finally:
             sampler.stop()
             events.close()
+        self._record_run(result, unit, replay_before)
+        return result
+
+    def _record_run(self, result: RunResult, unit: str, replay_before: int) -> None:
+        """Provenance of the run: where a repair would start, what this one replayed."""
+        if self.job.repair_of is not None:
+            self.notes.append(replayed_note(self.job.repair_of, result.replayed, unit))
+        if result.succeeded and not result.replayed:
+            return  # nothing to add: no write on the way most jobs go
+        entries: dict[str, Any] = {"replayed": list(result.replayed)}
+        if not result.succeeded:
+            failed = step_to_repair(self._failed_step, self._last_ended, replay_before)
+            entries["failedStep"] = failed
+        try:
+            self.store.jobs.record_provenance(self.job.id, **entries)
+        except Exception:
+            log.exception("job %s: its provenance could not be written", self.job.id)
 
     def _judge(self, result: RunResult) -> tuple[JobStatus, str]:
         end = RunEnd(result.outcome.value)

@@ -33,8 +33,9 @@ from jobmanager.cli.output import (
     show_resource,
     size,
 )
-from jobmanager.client import Client, Job
+from jobmanager.client import Client, Job, Provenance
 from jobmanager.client.folders import is_path, walk
+from jobmanager.domain.parameter_types import from_text
 
 app = typer.Typer(
     help="Jobs: run a model on an input folder, outputs to an output folder.", no_args_is_help=True
@@ -46,8 +47,8 @@ ParamOption = Annotated[
     typer.Option(
         "--param",
         "-P",
-        help="Notebook parameter key=value (repeatable); True, False, None and numbers "
-        "are typed as papermill's -p types them",
+        help="Notebook parameter key=value (repeatable); True, False (true, false), None "
+        "and numbers are typed as papermill's -p types them",
     ),
 ]
 TimeoutOption = Annotated[
@@ -56,23 +57,9 @@ TimeoutOption = Annotated[
 IntervalOption = Annotated[float, typer.Option(help="Seconds between status polls")]
 
 
-def typed(value: str) -> Any:
-    """A parameter value as papermill's `-p` reads it: `True`, `False`, `None`, an int, a
-    float, else the text itself."""
-    literals: dict[str, Any] = {"True": True, "False": False, "None": None}
-    if value in literals:
-        return literals[value]
-    for number in (int, float):
-        try:
-            return number(value)
-        except ValueError:
-            pass
-    return value
-
-
 def parameters(items: list[str] | None) -> dict[str, Any] | None:
     values = key_values(items or [], "--param")
-    return {key: typed(value) for key, value in values.items()} or None
+    return {key: from_text(value) for key, value in values.items()} or None
 
 
 def elapsed(job: Job) -> float:
@@ -208,13 +195,7 @@ def submit(
             maximum_execution_time=timeout,
             parameters=values,
         )
-        if json_:
-            final = api.wait_for_job(job.id, interval=interval) if watch else job
-            print_json(final)
-            raise typer.Exit(EXIT_CODES.get(final.status, 1) if watch else 0)
-        say(f"submitted job {job.id}")
-        if watch:
-            finish(watch_job(api, job.id, interval))
+        _started(api, job, watch, json_, interval)
 
 
 @app.command("watch")
@@ -373,3 +354,80 @@ def outputs(
         ((item.path.as_posix(), size(item.file.size_in_bytes), item.file.id) for item in files),
         f"job {job_id} has no outputs yet",
     )
+
+
+@app.command("provenance")
+def provenance(job_id: str, json_: JsonOption = False) -> None:
+    """Show what a job ran on: model version, input checksums, parameters, configuration,
+    the environment's packages (--json for all of it)."""
+    with session() as api:
+        record = api.get_job_provenance(job_id)
+    show_resource(record, json_, _provenance_fields)
+
+
+def _provenance_fields(record: Provenance) -> list[tuple[str, Any]]:
+    environment = record.environment
+    packages = environment.packages if environment else []
+    return [
+        ("job", record.job_id),
+        ("model", record.model_id),
+        ("model version", record.model_version_id),
+        ("model sha256", record.model_checksum),
+        ("parameters", record.parameters or ""),
+        ("configuration", record.configuration.get("name", "")),
+        ("python", environment.python if environment else ""),
+        ("packages", f"{len(packages)} (--json lists them)"),
+        *((f"input {path}", checksum) for path, checksum in record.inputs.items()),
+        ("failed step", record.failed_step or ""),
+        ("replayed", ", ".join(str(n) for n in record.replayed)),
+        ("re-run of", record.rerun_of or ""),
+        ("repair of", record.repair_of or ""),
+    ]
+
+
+@app.command("rerun")
+def rerun(
+    job_id: str,
+    timeout: TimeoutOption = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-P",
+            help="Replace the job's parameters with these key=value pairs (repeatable), "
+            "typed as papermill's -p types them",
+        ),
+    ] = None,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Follow it until it ends")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Run a job again: the same model version, configuration and parameters, on the
+    input folder as it is now (the new job warns if any input file changed)."""
+    with session() as api:
+        job = api.rerun_job(job_id, parameters=parameters(param), maximum_execution_time=timeout)
+        _started(api, job, watch, json_)
+
+
+@app.command("repair")
+def repair(
+    job_id: str,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Follow it until it ends")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Re-run a FAILED or STOPPED job from its first failed paragraph or cell; the ones
+    before it run again only to restore the kernel's state."""
+    with session() as api:
+        job = api.repair_job(job_id)
+        _started(api, job, watch, json_)
+
+
+def _started(api: Client, job: Job, watch: bool, json_: bool, interval: float = 1.0) -> None:
+    """Say that a job started; with `watch`, follow it and exit with its status's code
+    (with `json_`, only the job is printed: the final one when watched)."""
+    if json_:
+        final = api.wait_for_job(job.id, interval=interval) if watch else job
+        print_json(final)
+        raise typer.Exit(EXIT_CODES.get(final.status, 1) if watch else 0)
+    say(f"submitted job {job.id}")
+    if watch:
+        finish(watch_job(api, job.id, interval))

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as ProgressBar
 
-from jobmanager.cli.jobs import typed
+from jobmanager.domain.parameter_types import from_text
 from jobmanager.engine import (
     Environment,
     NoteFormatError,
@@ -39,7 +39,7 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise typer.BadParameter(f"{pair!r} is not key=value", param_hint="--param")
-        params[key] = typed(value)
+        params[key] = from_text(value)
     return params
 
 

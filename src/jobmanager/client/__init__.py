@@ -41,6 +41,7 @@ from jobmanager.client.types import (
     Model,
     Page,
     Progress,
+    Provenance,
     Schedule,
     Version,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "NotFoundError",
     "Page",
     "Progress",
+    "Provenance",
     "Schedule",
     "ServerError",
     "ServerUnavailable",

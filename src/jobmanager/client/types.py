@@ -183,10 +183,36 @@ class Job(ApiObject):
     parameters: dict[str, Any] = {}
     schedule_id: str | None = None
     accounting: Accounting | None = None
+    rerun_of: str | None = None
+    repair_of: str | None = None
 
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+
+class ProvenanceEnvironment(ApiObject):
+    python: str = ""
+    packages: list[str] = []
+
+
+class Provenance(ApiObject):
+    """What a job ran on (docs/provenance.md)."""
+
+    job_id: str
+    model_id: str = ""
+    model_version_id: str = ""
+    model_checksum: str = ""
+    executed_note: str = ""
+    inputs: dict[str, str] = {}
+    parameters: dict[str, Any] = {}
+    configuration: dict[str, Any] = {}
+    environment: ProvenanceEnvironment | None = None
+    recorded_at: datetime | None = None
+    failed_step: int | None = None
+    replayed: list[int] = []
+    rerun_of: str | None = None
+    repair_of: str | None = None
 
 
 class Schedule(ApiObject):

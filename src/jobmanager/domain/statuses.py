@@ -20,6 +20,8 @@ class JobStatus(StrEnum):
 
 
 FINAL: frozenset[JobStatus] = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.STOPPED})
+# The statuses of a job that a repair can take up (POST /jobs/{id}/repair).
+REPAIRABLE: frozenset[JobStatus] = frozenset({JobStatus.FAILED, JobStatus.STOPPED})
 ACTIVE: frozenset[JobStatus] = frozenset(
     {JobStatus.STARTING, JobStatus.RUNNING, JobStatus.STOPPING}
 )

@@ -234,6 +234,8 @@ class Environment:
         stop_on_error: bool | None = None,
         on_output: OutputCallback | None = None,
         on_step_end: StepEndCallback | None = None,
+        replay_before: int = 0,
+        note_metadata: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """Run a model once in this environment: a Zeppelin note (`.zpln`, `note.json`)
         or a Jupyter notebook, told apart by content.
@@ -244,6 +246,12 @@ class Environment:
         default a notebook stops (papermill) and a note goes on (SPEC §1). `on_output`
         sees output as the kernel sends it (from the thread that runs the model, so it
         must be quick), `on_step_end` each paragraph or cell as it ends.
+
+        A repair runs the executed model of a failed run with `replay_before`: the
+        paragraphs (or code cells) numbered below it run again with their output
+        dropped and their earlier results kept, only to restore the kernel's state;
+        `RunResult.replayed` lists them. `note_metadata` is written into the executed
+        model's metadata (a note's `info.jobmanager`, a notebook's `metadata.jobmanager`).
         """
         # The runners build on this module, hence the late imports.
         from jobmanager.engine.jupyter import run_notebook
@@ -267,6 +275,8 @@ class Environment:
                 "on_step_end": on_step_end,
                 "grace": grace,
                 "breach": dog.check,
+                "replay_before": replay_before,
+                "note_metadata": note_metadata,
             }
             if stop_on_error is not None:
                 common["stop_on_error"] = stop_on_error

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +40,7 @@ from jobmanager.engine.result import (
     finished_result,
     first_line,
     last_text_line,
+    replay_failed,
 )
 
 if TYPE_CHECKING:
@@ -113,7 +116,10 @@ class NotebookRun:
         mode: int | None = None,
         on_output: OutputCallback | None = None,
         on_step_end: StepEndCallback | None = None,
+        replay_before: int = 0,
     ) -> None:
+        self.replay_before = replay_before
+        self.replayed: list[int] = []
         self.on_output = on_output
         self.on_step_end = on_step_end
         self.env = env
@@ -146,9 +152,10 @@ class NotebookRun:
         )
         client.kc = kc
         try:
-            return await self._cells(client)
+            result = await self._cells(client)
         finally:
             kc.stop_channels()
+        return dataclasses.replace(result, replayed=tuple(self.replayed))
 
     async def _cells(self, client: _CappedClient) -> RunResult:
         code = [i for i, c in enumerate(self.nb.cells) if c.cell_type == "code"]
@@ -161,6 +168,11 @@ class NotebookRun:
                 return self._end(ended_result(self.control, f"before {label}", self.executed_path))
             if self.on_progress is not None:
                 self.on_progress(Progress(number, len(code), first_line(cell.source)))
+            if number < self.replay_before:
+                replay_end = await self._replay(client, cell, index, number, label)
+                if replay_end is not None:
+                    return self._end(replay_end)
+                continue
             nbmeta.cell_started(cell)
             client.cell_bytes, client.truncated, client.reply_error = 0, False, None
             client.number = number
@@ -186,6 +198,29 @@ class NotebookRun:
         else:
             self.reached = len(self.nb.cells)
         return self._end(finished_result(failures, len(code), "cells", self.executed_path))
+
+    async def _replay(
+        self, client: _CappedClient, cell: NotebookNode, index: int, number: int, label: str
+    ) -> RunResult | None:
+        """Run a copy of the cell, only for the kernel's state: the cell keeps its earlier
+        outputs and metadata. A result when the replay ended the run."""
+        replica = copy.deepcopy(cell)
+        client.cell_bytes, client.truncated, client.reply_error = 0, False, None
+        client.number, tap, client.on_output = number, client.on_output, None
+        try:
+            ended = await self._execute(client, replica, index)
+        finally:
+            client.on_output = tap
+            self.nb.cells[index] = cell  # nbclient put the replica in its place
+        self.replayed.append(number)
+        self.reached = index + 1
+        if ended in (ExecStatus.INTERRUPTED, ExecStatus.UNRESPONSIVE) or self.control.limit_hit():
+            return ended_result(self.control, f"while replaying {label}", self.executed_path)
+        died = "The kernel died" if ended is ExecStatus.DIED else None
+        error = nbmeta.error_summary(replica) or client.reply_error or died
+        if error is not None or nbmeta.exited(replica):
+            return replay_failed(label, error or "it ended the run", self.executed_path)
+        return None
 
     async def _execute(self, client: _CappedClient, cell: NotebookNode, index: int) -> ExecStatus:
         """Run one cell under the control (OK stands for "ran", errors included)."""
@@ -246,11 +281,18 @@ def run_notebook(
     stop_on_error: bool = True,
     on_output: OutputCallback | None = None,
     on_step_end: StepEndCallback | None = None,
+    replay_before: int = 0,
+    note_metadata: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Run the notebook at `model` in `env`; the executed notebook goes to `executed_path`."""
+    """Run the notebook at `model` in `env`; the executed notebook goes to `executed_path`.
+
+    Code cells before number `replay_before` are replayed (see `NotebookRun._replay`);
+    `note_metadata` goes into the notebook's `metadata.jobmanager`."""
     nb = nbmeta.load(model)
     nbmeta.inject_parameters(nb, parameters or {})
-    nbmeta.init_metadata(nb, model.name, executed_path.name)
+    nbmeta.init_metadata(nb, model.name, executed_path.name, nbmeta.first_run(nb, replay_before))
+    if note_metadata:
+        nb.metadata["jobmanager"] = dict(note_metadata)
     control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
     mode = model.stat().st_mode & 0o777
     run = NotebookRun(
@@ -263,5 +305,6 @@ def run_notebook(
         mode,
         on_output=on_output,
         on_step_end=on_step_end,
+        replay_before=replay_before,
     )
     return asyncio.run(run.run())

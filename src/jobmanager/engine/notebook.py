@@ -88,8 +88,18 @@ def inject_parameters(nb: NotebookNode, parameters: Mapping[str, Any]) -> None:
     nb.metadata.setdefault("papermill", {})["parameters"] = dict(parameters)
 
 
-def init_metadata(nb: NotebookNode, input_path: str, output_path: str) -> None:
-    """papermill's notebook and cell metadata before a run: every cell pending."""
+def first_run(nb: NotebookNode, replay_before: int) -> int:
+    """The index of the first cell a run executes for good: the cell of code cell number
+    `replay_before` (the cells before it are only replayed), 0 without a replay."""
+    if replay_before <= 1:
+        return 0
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    return code[replay_before - 1] if replay_before <= len(code) else len(nb.cells)
+
+
+def init_metadata(nb: NotebookNode, input_path: str, output_path: str, keep: int = 0) -> None:
+    """papermill's notebook and cell metadata before a run: every cell pending, except
+    the first `keep` cells, which keep their outputs and metadata (a repair's replay)."""
     meta = nb.metadata.setdefault("papermill", {})
     meta.setdefault("parameters", {})
     meta.update(
@@ -100,7 +110,9 @@ def init_metadata(nb: NotebookNode, input_path: str, output_path: str) -> None:
         duration=None,
         exception=None,
     )
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        if index < keep and "papermill" in cell.metadata:
+            continue
         cell.metadata["papermill"] = {
             "exception": None,
             "start_time": None,
@@ -108,7 +120,7 @@ def init_metadata(nb: NotebookNode, input_path: str, output_path: str) -> None:
             "duration": None,
             "status": "pending",
         }
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and index >= keep:
             cell.execution_count = None
             cell.outputs = []
 

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
+import os
 import shutil
 import site
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 READY = ".ready"
@@ -89,3 +93,49 @@ def _run(argv: list[str], what: str) -> None:
         raise PythonBuildError(f"Could not {what}: {' '.join(detail)}") from None
     except subprocess.TimeoutExpired:
         raise PythonBuildError(f"Could not {what} within {INSTALL_TIMEOUT_SECONDS} s") from None
+
+
+# What `package_set` found, by interpreter path and the times its environment changed.
+_PACKAGE_SETS: dict[tuple[str, float, float], tuple[str, ...]] = {}
+_PACKAGE_SETS_LOCK = threading.Lock()
+_LIST_PACKAGES = (
+    "import json, importlib.metadata as m\n"
+    "print(json.dumps(sorted({(d.metadata['Name'] or '') + '==' + d.version "
+    "for d in m.distributions() if d.metadata['Name']})))"
+)
+
+
+def package_set(python: str) -> tuple[str, ...]:
+    """The exact package set (`name==version`, as `pip freeze` lists it) of an
+    interpreter's environment: asked once per interpreter and kept while neither the
+    interpreter nor its environment's `.ready` mark changes (no pip run per job)."""
+    key = (python, _mtime(Path(python)), _mtime(Path(python).parent.parent / READY))
+    with _PACKAGE_SETS_LOCK:
+        known = _PACKAGE_SETS.get(key)
+    if known is not None:
+        return known
+    found = _own_packages() if python == sys.executable else _packages_of(python)
+    with _PACKAGE_SETS_LOCK:
+        _PACKAGE_SETS[key] = found
+    return found
+
+
+def _own_packages() -> tuple[str, ...]:
+    names = {
+        f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions() if d.metadata["Name"]
+    }
+    return tuple(sorted(names))
+
+
+def _packages_of(python: str) -> tuple[str, ...]:
+    answer = subprocess.run(
+        [python, "-c", _LIST_PACKAGES], capture_output=True, text=True, check=True, timeout=60
+    )
+    return tuple(json.loads(answer.stdout))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0

@@ -81,6 +81,9 @@ class RunResult:
     outcome: Outcome
     message: str
     executed_path: Path
+    # Paragraphs (or cells) run again before the run proper to restore the kernel's
+    # state, their earlier results kept (a repair: `replay_before` of `Environment.run`).
+    replayed: tuple[int, ...] = ()
 
     @property
     def succeeded(self) -> bool:
@@ -130,3 +133,10 @@ def finished_result(failures: Sequence[Failure], total: int, unit: str, path: Pa
         others = ", ".join(str(f.number) for f in failures[1:])
         message += f" ({unit} {others} failed too)"
     return RunResult(Outcome.FAILED, message, path)
+
+
+def replay_failed(label: str, detail: str, path: Path) -> RunResult:
+    """The result of a run whose replay failed: the kernel's state cannot be restored."""
+    return RunResult(
+        Outcome.FAILED, f"{label[:1].upper()}{label[1:]} failed when replayed: {detail}", path
+    )

@@ -9,6 +9,7 @@ keep their previous state.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ from jobmanager.engine.result import (
     finished_result,
     first_line,
     last_text_line,
+    replay_failed,
 )
 
 if TYPE_CHECKING:
@@ -96,8 +98,11 @@ class NoteRun:
         stop_on_error: bool = False,
         on_output: OutputCallback | None = None,
         on_step_end: StepEndCallback | None = None,
+        replay_before: int = 0,
     ) -> None:
         self.note = note
+        self.replay_before = replay_before
+        self.replayed: list[int] = []
         self.on_output = on_output
         self.on_step_end = on_step_end
         self.stop_on_error = stop_on_error
@@ -110,6 +115,10 @@ class NoteRun:
         self.env = env
 
     def run(self) -> RunResult:
+        result = self._run_all()
+        return dataclasses.replace(result, replayed=tuple(self.replayed))
+
+    def _run_all(self) -> RunResult:
         paragraphs = self.note.paragraphs
         total = len(paragraphs)
         failures: list[Failure] = []
@@ -118,6 +127,11 @@ class NoteRun:
             if self.control.reason() is not None:
                 where = f"before {_label(index, total, paragraph)}"
                 return ended_result(self.control, where, self.executed_path)
+            if index < self.replay_before:
+                ended = self._replay(index, total, paragraph)
+                if ended is not None:
+                    return ended
+                continue
             status = self._run_paragraph(index, total, paragraph, failures)
             if status is not None:
                 self.note.save(self.executed_path)
@@ -127,6 +141,26 @@ class NoteRun:
             if status == "ERROR" and self.stop_on_error:
                 break
         return finished_result(failures, total, "paragraphs", self.executed_path)
+
+    def _replay(self, index: int, total: int, paragraph: dict[str, Any]) -> RunResult | None:
+        """Run a paragraph again only for the kernel's state: its output is dropped and
+        its earlier results stay in the note. A result when the replay ended the run."""
+        config = paragraph.get("config") or {}
+        parsed = parse_paragraph_text(paragraph.get("text"))
+        if config.get("enabled", True) is False or parsed.is_blank:
+            return None
+        if self.on_progress is not None:
+            self.on_progress(Progress(index, total, _title(paragraph, parsed.script)))
+        params = self.parameters or dict((paragraph.get("settings") or {}).get("params") or {})
+        self.runner.tap = None
+        run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
+        self.replayed.append(index)
+        label = _label(index, total, paragraph)
+        if _STATUS[run.status] == "ABORT" or self.control.limit_hit():
+            return ended_result(self.control, f"while replaying {label}", self.executed_path)
+        if _STATUS[run.status] == "ERROR":
+            return replay_failed(label, _detail(run), self.executed_path)
+        return None
 
     def _run_paragraph(
         self, index: int, total: int, paragraph: dict[str, Any], failures: list[Failure]
@@ -210,9 +244,18 @@ def run_note(
     stop_on_error: bool = False,
     on_output: OutputCallback | None = None,
     on_step_end: StepEndCallback | None = None,
+    replay_before: int = 0,
+    note_metadata: Mapping[str, Any] | None = None,
 ) -> RunResult:
-    """Run the note at `model` in `env`; the executed note is saved to `executed_path`."""
+    """Run the note at `model` in `env`; the executed note is saved to `executed_path`.
+
+    Paragraphs before number `replay_before` are replayed (see `NoteRun._replay`);
+    `note_metadata` goes into the executed note's `info.jobmanager`."""
     note = load_note(model)
+    if note_metadata:
+        if not isinstance(note.data.get("info"), dict):
+            set_key(note.data, "info", {}, NOTE_KEY_ORDER)
+        note.data["info"]["jobmanager"] = dict(note_metadata)
     control = Control(stop=stop, deadline=deadline, grace=grace, breach=breach)
     run = NoteRun(
         env,
@@ -224,5 +267,6 @@ def run_note(
         stop_on_error,
         on_output=on_output,
         on_step_end=on_step_end,
+        replay_before=replay_before,
     )
     return run.run()

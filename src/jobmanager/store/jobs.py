@@ -35,6 +35,8 @@ FILTER_COLUMNS = {
     "message": Job.message,
     "status": Job.status,
     "creationDate": Job.creation_date,
+    "rerunOf": Job.rerun_of,
+    "repairOf": Job.repair_of,
 }
 # Columns a transition may set besides `status`.
 TRANSITION_FIELDS = frozenset(
@@ -88,6 +90,8 @@ class JobSpec:
     options: dict[str, Any] = field(default_factory=dict)
     idempotency_token: str | None = None
     schedule_id: str | None = None
+    rerun_of: str | None = None
+    repair_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,9 @@ class JobRecord:
     heartbeat_at: datetime | None
     schedule_id: str | None
     accounting: Accounting = Accounting()
+    provenance: dict[str, Any] | None = None
+    rerun_of: str | None = None
+    repair_of: str | None = None
 
     @property
     def is_final(self) -> bool:
@@ -148,6 +155,9 @@ def to_record(job: Job) -> JobRecord:
         heartbeat_at=job.heartbeat_at,
         schedule_id=job.schedule_id,
         accounting=Accounting(**{name: getattr(job, name) for name in ACCOUNTING_FIELDS}),
+        provenance=job.provenance,
+        rerun_of=job.rerun_of,
+        repair_of=job.repair_of,
     )
 
 
@@ -193,6 +203,8 @@ class JobRepository:
             options=spec.options,
             idempotency_token=spec.idempotency_token,
             schedule_id=spec.schedule_id,
+            rerun_of=spec.rerun_of,
+            repair_of=spec.repair_of,
             status=JobStatus.SUBMITTED.value,
             message="",
             creation_date=utcnow(),
@@ -329,6 +341,13 @@ class JobRepository:
             raise ValueError(f"not an accounting figure: {sorted(unknown)}")
         with self.db.transaction() as session:
             session.execute(update(Job).where(Job.id == job_id).values(**figures))
+
+    def record_provenance(self, job_id: str, **entries: Any) -> None:
+        """Add entries to the job's provenance (the worker: once staged, once run)."""
+        with self.db.transaction() as session:
+            current = session.scalar(select(Job.provenance).where(Job.id == job_id)) or {}
+            provenance = {**current, **entries}
+            session.execute(update(Job).where(Job.id == job_id).values(provenance=provenance))
 
     def set_progress(self, job_id: str, progress: dict[str, Any]) -> None:
         with self.db.transaction() as session:

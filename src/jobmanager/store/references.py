@@ -13,6 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.parameter_types import check_typed_parameters, declared_parameters
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
 
 if TYPE_CHECKING:
@@ -23,7 +24,8 @@ RUNNABLE_KINDS = frozenset({"zeppelin", "jupyter"})
 
 
 def check_job_references(session: Session, tenant_id: str, spec: JobSpec) -> str:
-    """Check the model, configuration and folders; return the model version to run."""
+    """Check the model, configuration and folders, and the parameters against the
+    version's typed parameters; return the model version to run."""
     version_id = _runnable_version(session, tenant_id, spec)
     configuration, input_folder, output_folder = session.execute(
         select(
@@ -41,7 +43,7 @@ def check_job_references(session: Session, tenant_id: str, spec: JobSpec) -> str
 
 def _runnable_version(session: Session, tenant_id: str, spec: JobSpec) -> str:
     query = (
-        select(ModelVersion.id, ModelVersion.payload_kind)
+        select(ModelVersion.id, ModelVersion.payload_kind, ModelVersion.definition)
         .join(Model, Model.id == ModelVersion.model_id)
         .where(Model.id == spec.model_id, Model.tenant_id == tenant_id)
     )
@@ -62,6 +64,8 @@ def _runnable_version(session: Session, tenant_id: str, spec: JobSpec) -> str:
             f"modelId: model {spec.model_id!r} is not runnable: a job runs a Zeppelin note "
             "(.zpln or note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
         )
+    io_input = ((row.definition or {}).get("io") or {}).get("input") or []
+    check_typed_parameters(spec.parameters, declared_parameters(io_input))
     return str(row.id)
 
 

@@ -173,6 +173,11 @@ class Job(Base):
     usage_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
     bytes_in: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     bytes_out: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Provenance (an extension, docs/provenance.md): what the job ran on, written by the
+    # worker once it is staged; the job it re-runs or repairs.
+    provenance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    rerun_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    repair_of: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
 
 class JobEvent(Base):

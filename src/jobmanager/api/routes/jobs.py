@@ -17,6 +17,7 @@ from jobmanager.api.filtering import FilterQuery
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.events import event_schema
 from jobmanager.api.schemas.jobs import JobCreate, JobListPublic, JobPublic
+from jobmanager.api.schemas.provenance import JobRerun, ProvenancePublic, repair_spec
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
 from jobmanager.domain.statuses import JobStatus
@@ -31,6 +32,8 @@ JOB_FILTER_FIELDS = {
     "message": STRING,
     "status": enum_field(JobStatus),
     "creationDate": DATETIME,
+    "rerunOf": STRING,
+    "repairOf": STRING,
 }
 JobFilterDep = Annotated[Filter, Depends(FilterQuery("Job", JOB_FILTER_FIELDS))]
 
@@ -82,6 +85,63 @@ def get_job(job: JobDep) -> JobPublic:
 @router.post("/{job_id}/stop", response_model=JobPublic, responses=error_responses(404))
 def stop_job(job: JobDep, store: StoreDep) -> JobPublic:
     return JobPublic.of(store.jobs.request_stop(job.tenant_id, job.id))
+
+
+@router.get(
+    "/{job_id}/provenance",
+    response_model=ProvenancePublic,
+    summary="What a job ran on (extension)",
+    description="The model version, every input file's checksum as staged, the "
+    "parameters, the configuration as it was and the environment's exact package set "
+    "(docs/provenance.md). 409 for a job that ended before it was staged.",
+    responses=error_responses(404, 409),
+    openapi_extra={"x-extension": True},
+)
+def job_provenance(job: JobDep) -> ProvenancePublic:
+    return ProvenancePublic.of(job)
+
+
+@router.post(
+    "/{job_id}/rerun",
+    status_code=201,
+    response_model=JobPublic,
+    summary="Run a job again (extension)",
+    description="A new job from the job's provenance: the same model version, "
+    "configuration, folders and parameters (unless given), on the input folder as it is "
+    "now; the new job's message warns of input files whose checksum differs. The new "
+    "job's `rerunOf` names this one. 409 for a job without provenance.",
+    responses=error_responses(400, 404, 409, 413),
+    openapi_extra={"x-extension": True},
+)
+def rerun_job(
+    job: JobDep,
+    caller: CallerDep,
+    store: StoreDep,
+    settings: SettingsDep,
+    dispatcher: DispatcherDep,
+    body: JobRerun | None = None,
+) -> JobPublic:
+    spec = (body or JobRerun()).to_spec(job, settings.time_limits)
+    return JobPublic.of(submit(caller, store, dispatcher, spec))
+
+
+@router.post(
+    "/{job_id}/repair",
+    status_code=201,
+    response_model=JobPublic,
+    summary="Repair a failed or stopped job (extension)",
+    description="A new job that runs the job's executed note from its first failed "
+    "paragraph or cell: the ones before it run again only to restore the kernel's "
+    "state, their earlier results kept; the new job's message says which were replayed "
+    "and its `repairOf` names this one. 409 unless the job is FAILED or STOPPED with a "
+    "failed or unfinished step.",
+    responses=error_responses(400, 404, 409),
+    openapi_extra={"x-extension": True},
+)
+def repair_job(
+    job: JobDep, caller: CallerDep, store: StoreDep, dispatcher: DispatcherDep
+) -> JobPublic:
+    return JobPublic.of(submit(caller, store, dispatcher, repair_spec(job)))
 
 
 EVENTS_DOC = """**Extension** (not in Insights Hub): the job's live events as Server-Sent Events.

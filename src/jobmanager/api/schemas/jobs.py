@@ -153,6 +153,12 @@ class JobPublic(BaseModel):
     parameters: dict[str, Any]
     scheduleId: str | None
     accounting: AccountingPublic
+    rerunOf: str | None = Field(
+        description="**Extension**: the job this one re-runs (docs/provenance.md)"
+    )
+    repairOf: str | None = Field(
+        description="**Extension**: the job this one repairs (docs/provenance.md)"
+    )
 
     @classmethod
     def of(cls, job: JobRecord) -> JobPublic:
@@ -176,6 +182,8 @@ class JobPublic(BaseModel):
             parameters=job.parameters,
             scheduleId=job.schedule_id,
             accounting=AccountingPublic.of(job.accounting),
+            rerunOf=job.rerun_of,
+            repairOf=job.repair_of,
         )
 
 

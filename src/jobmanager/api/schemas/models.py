@@ -24,6 +24,7 @@ from pydantic import (
     StrictStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic.json_schema import SkipJsonSchema
 
@@ -31,6 +32,7 @@ from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, timestamp
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.names import check_display_name
+from jobmanager.domain.parameter_types import check_declaration
 from jobmanager.store.models import (
     FILTER_FIELDS,
     ModelFilter,
@@ -69,11 +71,35 @@ class Dependency(_Strict):
     version: str = Field(default="", max_length=MAX_NAME)
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class Column(_Strict):
+    """A column of `io.input`/`io.output`; in `io.input`, a typed parameter when its
+    `type` is one of `domain.parameter_types.PARAMETER_TYPES` (docs/provenance.md)."""
+
     name: str = Field(max_length=MAX_NAME)
     type: str = Field(default="", max_length=MAX_NAME)
     description: str = Text
     value: Any = None
+    # Extensions of a parameter declaration, stored and shown only when given.
+    required: bool | SkipJsonSchema[None] = Field(
+        default=None,
+        exclude_if=_absent,
+        description="**Extension**: a job must give this parameter",
+    )
+    enum: list[StrictStr | StrictInt | StrictFloat] | SkipJsonSchema[None] = Field(
+        default=None,
+        max_length=MAX_ITEMS,
+        exclude_if=_absent,
+        description="**Extension**: the values an `enum` parameter may take",
+    )
+
+    @model_validator(mode="after")
+    def _enum_values(self) -> Column:
+        check_declaration(self.model_dump())
+        return self
 
 
 class Io(_Strict):

@@ -13,7 +13,7 @@ from jobmanager.client.calls import (
     page_params,
     segment,
 )
-from jobmanager.client.types import Job, ListPage
+from jobmanager.client.types import Job, ListPage, Provenance
 
 BASE = "/api/jobmanager/v3"
 
@@ -67,3 +67,32 @@ def list_jobs(
 def stop_job(job_id: str) -> Call[Job]:
     """Ask a job to stop; answers the job (`STOPPING`, or already final)."""
     return Call("POST", f"{BASE}/jobs/{segment(job_id)}/stop", parse_as(Job))
+
+
+def get_job_provenance(job_id: str) -> Call[Provenance]:
+    """What a job ran on (an extension): model version, input checksums, parameters,
+    configuration as it was, the environment's package set."""
+    return Call("GET", f"{BASE}/jobs/{segment(job_id)}/provenance", parse_as(Provenance))
+
+
+def rerun_job(
+    job_id: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+    maximum_execution_time: int | None = None,
+) -> Call[Job]:
+    """Run a job again from its provenance (an extension): same model version,
+    configuration and folders; its parameters unless `parameters` replaces them."""
+    body = given(
+        parameters=parameters,
+        maximumExecutionTimeInSeconds=(
+            str(maximum_execution_time) if maximum_execution_time is not None else None
+        ),
+    )
+    return Call("POST", f"{BASE}/jobs/{segment(job_id)}/rerun", parse_as(Job), json=body)
+
+
+def repair_job(job_id: str) -> Call[Job]:
+    """Re-run a FAILED or STOPPED job from its first failed paragraph or cell (an
+    extension); the ones before it are replayed, their earlier results kept."""
+    return Call("POST", f"{BASE}/jobs/{segment(job_id)}/repair", parse_as(Job))
