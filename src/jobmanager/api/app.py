@@ -26,6 +26,7 @@ from jobmanager.api.routes import (
     metrics,
     models,
     schedules,
+    webhooks,
 )
 from jobmanager.runtime import Runtime
 from jobmanager.services import Services
@@ -40,6 +41,7 @@ SECURED_ROUTERS: tuple[APIRouter, ...] = (
     dataexchange.router,
     jobs.router,
     schedules.router,
+    webhooks.router,
     models.router,
 )
 
