@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,6 +89,52 @@ class Receiver:
                 pass
 
         return Handler
+
+
+class ReceiverProcess:
+    """The receiver as a process of its own, as a real receiver is."""
+
+    def __init__(self, folder: Path, *, fail_first: int = 0, delay: float = 0.0) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port_file, self.log_file = folder / "port", folder / "requests.jsonl"
+        self.args = ["--fail-first", str(fail_first), "--delay", str(delay)]
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ReceiverProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.webhook_receiver", str(self.port_file)]
+            + [str(self.log_file), *self.args],
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while not (self.port_file.exists() and self.port_file.read_text()):
+            assert time.monotonic() < deadline, "the receiver did not start"
+            time.sleep(0.05)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port_file.read_text()}/hook"
+
+    def requests(self) -> list[dict[str, Any]]:
+        if not self.log_file.exists():
+            return []
+        return [json.loads(line) for line in self.log_file.read_text().splitlines() if line]
+
+    def wait_for(self, check: Any, timeout: float = 60) -> list[dict[str, Any]]:
+        """The requests once `check(requests)` holds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.requests()
+            if check(found):
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"the receiver never got what was wanted: {self.requests()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(10)
 
 
 def main() -> None:
