@@ -97,13 +97,13 @@ class ReceiverProcess:
     def __init__(self, folder: Path, *, fail_first: int = 0, delay: float = 0.0) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.port_file, self.log_file = folder / "port", folder / "requests.jsonl"
+        self.files = [str(self.port_file), str(self.log_file)]
         self.args = ["--fail-first", str(fail_first), "--delay", str(delay)]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ReceiverProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.webhook_receiver", str(self.port_file)]
-            + [str(self.log_file), *self.args],
+            [sys.executable, "-m", "tests.webhook_receiver", *self.files, *self.args],
             start_new_session=True,
         )
         deadline = time.monotonic() + 10

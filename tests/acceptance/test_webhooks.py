@@ -50,9 +50,7 @@ def signed(request: dict[str, Any]) -> bool:
 
 
 def delivered(requests: list[dict[str, Any]], event: str) -> list[dict[str, Any]]:
-    return [
-        r for r in requests if r["answered"] == 204 and json.loads(r["body"])["event"] == event
-    ]
+    return [r for r in requests if r["answered"] == 204 and json.loads(r["body"])["event"] == event]
 
 
 def instant(text: str) -> float:

@@ -18,7 +18,7 @@ from jobmanager.cli.output import (
     say,
     show_resource,
 )
-from jobmanager.client import Schedule, Trigger
+from jobmanager.client import Firing, Schedule, Trigger
 from jobmanager.client.folders import is_path
 
 app = typer.Typer(
@@ -145,12 +145,13 @@ def firings(schedule_id: str, json_: JsonOption = False) -> None:
         return
     print_table(
         ("fire time", "outcome", "job", "files", "reason"),
-        (
-            (f.fire_time, f.outcome, f.job_id or "", ", ".join(x["name"] for x in f.files), f.reason)
-            for f in fired
-        ),
+        ((f.fire_time, f.outcome, f.job_id or "", _names(f), f.reason) for f in fired),
         "no firings",
     )
+
+
+def _names(firing: Firing) -> str:
+    return ", ".join(str(file["name"]) for file in firing.files)
 
 
 @app.command("delete")

@@ -26,11 +26,11 @@ from jobmanager.domain.filters import NO_FILTER, Filter
 from jobmanager.domain.firings import DueSchedule, FiringPlan, Misfire
 from jobmanager.domain.statuses import FINAL
 from jobmanager.domain.triggers import Trigger
+from jobmanager.store.dataexchange_tree import ROOT_NAMES
 from jobmanager.store.db import Database
 from jobmanager.store.jobs import JobRepository, JobSpec
 from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
-from jobmanager.store.dataexchange_tree import ROOT_NAMES
 from jobmanager.store.tables import DataEntry, Job, Schedule, ScheduleFiring, TriggerArrival
 from jobmanager.store.types import utcnow
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from jobmanager.store.blobs import BlobStore
 from jobmanager.store.configurations import ConfigurationRepository
 from jobmanager.store.dataexchange import DataExchangeRepository
-from jobmanager.store.deliveries import DeliveryRepository
 from jobmanager.store.db import Database
+from jobmanager.store.deliveries import DeliveryRepository
 from jobmanager.store.events import EventRepository
 from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository

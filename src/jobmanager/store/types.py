@@ -44,4 +44,5 @@ def new_id() -> str:
 def stamp(moment: datetime) -> str:
     """ISO-8601 UTC with milliseconds and `Z`, as the API shows times, for JSON the store
     writes itself (a firing's files, a webhook delivery's body)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    milliseconds = f"{moment.microsecond // 1000:03d}"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + milliseconds + "Z"

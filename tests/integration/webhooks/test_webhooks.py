@@ -76,7 +76,9 @@ def live(services: Services, job_id: str, *path: JobStatus, **values: Any) -> No
     """Move a job along `path`, one status after the other, as its worker would."""
     current = JobStatus.SUBMITTED
     for target in path:
-        extra = {"running_since": values.get("running_since", utcnow())} if target == "RUNNING" else {}
+        extra = {}
+        if target is JobStatus.RUNNING:
+            extra["running_since"] = values.get("running_since", utcnow())
         assert services.store.jobs.transition(job_id, [current], target, **extra)
         current = target
 

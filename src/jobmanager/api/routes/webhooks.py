@@ -27,9 +27,7 @@ def create_webhook(body: WebhookCreate, caller: CallerDep, store: StoreDep) -> W
 
 @router.get("", openapi_extra=EXTENSION)
 def list_webhooks(caller: CallerDep, store: StoreDep, page: PageDep) -> dict[str, Any]:
-    records, total = store.webhooks.list_page(
-        caller.tenant_id, offset=page.offset, limit=page.size
-    )
+    records, total = store.webhooks.list_page(caller.tenant_id, offset=page.offset, limit=page.size)
     return envelope("webhooks", [WebhookPublic.of(record) for record in records], page, total)
 
 
