@@ -50,11 +50,12 @@ def test_a_trigger_schedule_is_answered_with_its_trigger_and_no_fire_times(
     ("changes", "named"),
     [
         ({"scheduleString": "*/1 * * * * ?"}, "exactly one"),  # both
-        ({"trigger": None}, "exactly one"),  # neither
+        ({"trigger": None}, "trigger: Value error, must not be null"),
+        ({"trigger": "drop"}, "exactly one"),  # neither
         ({"trigger": {"folderId": "no-such-folder"}}, "trigger.folderId"),
-        ({"trigger": {"folderId": "F", "debounceSeconds": -1}}, "trigger.debounceSeconds"),
-        ({"trigger": {"folderId": "F", "pattern": ""}}, "trigger.pattern"),
-        ({"trigger": {"folderId": "F", "surprise": 1}}, "trigger.surprise"),
+        ({"trigger": {"folderId": "F", "debounceSeconds": -1}}, "debounceSeconds"),
+        ({"trigger": {"folderId": "F", "pattern": ""}}, "pattern"),
+        ({"trigger": {"folderId": "F", "surprise": 1}}, "surprise"),
     ],
 )
 def test_bad_triggers_answer_400_naming_the_field(
@@ -66,6 +67,8 @@ def test_bad_triggers_answer_400_naming_the_field(
     named: str,
 ) -> None:
     body = {**trigger_body, **changes}
+    if body.get("trigger") == "drop":
+        del body["trigger"]
     if isinstance(body.get("trigger"), dict) and body["trigger"].get("folderId") == "F":
         body["trigger"] = {**body["trigger"], "folderId": watched}
     error = assert_error(client.post(SCHEDULES, headers=tenant_a.headers, json=body), 400)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, timestamp
 from jobmanager.api.schemas.jobs import SECONDS_SCHEMA, Parameters, seconds_value
@@ -67,7 +68,12 @@ class TriggerBody(BaseModel):
 class ScheduleCreate(BaseModel):
     """Schedule parameters. Unknown fields are ignored; every known one is checked."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "oneOf": [{"required": ["scheduleString"]}, {"required": ["trigger"]}],
+        },
+    )
 
     name: str | None = Field(default=None, json_schema_extra=DISPLAY_NAME_SCHEMA)
     modelId: str = Field(min_length=1, max_length=64)
@@ -75,13 +81,15 @@ class ScheduleCreate(BaseModel):
     inputFolderId: str = Field(min_length=1, max_length=64)
     outputFolderId: str = Field(min_length=1, max_length=64)
     maximumExecutionTime: int | None = Field(default=None, json_schema_extra=SECONDS_SCHEMA)
-    scheduleString: str | None = Field(
+    # Exactly one of the two (the document's `oneOf`); null is refused (`_not_null`).
+    scheduleString: (
+        Annotated[str, Field(min_length=1, max_length=MAX_SCHEDULE_STRING_CHARS)]
+        | SkipJsonSchema[None]
+    ) = Field(
         default=None,
-        min_length=1,
-        max_length=MAX_SCHEDULE_STRING_CHARS,
         description="A cron expression; exactly one of `scheduleString` and `trigger`",
     )
-    trigger: TriggerBody | None = None
+    trigger: TriggerBody | SkipJsonSchema[None] = None
     timezone: str = Field(default="UTC", min_length=1, max_length=64, json_schema_extra=_zones)
     misfire: Misfire = "once"
     overlap: Overlap = "skip"
@@ -96,6 +104,13 @@ class ScheduleCreate(BaseModel):
             return check_display_name(value, "schedule name")
         except NameRuleError as error:
             raise ValueError(str(error)) from None
+
+    @field_validator("scheduleString", "trigger", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null; give scheduleString or trigger")
+        return value
 
     @field_validator("maximumExecutionTime", mode="before")
     @classmethod

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, timestamp
 from jobmanager.domain.names import NameRuleError, check_display_name
@@ -14,37 +14,48 @@ from jobmanager.domain.webhooks import WebhookEvent
 from jobmanager.store.webhooks import DeliveryRecord, WebhookRecord, WebhookSpec
 
 MAX_URL_CHARS = 2048
+# http(s), a host name or address (no user part), an optional port, then anything.
+URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\s]*)?$"
 MAX_LONGER_THAN_SECONDS = 7 * 86400
 
 
 class WebhookCreate(BaseModel):
     """A receiver of job events. Unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={  # longerThanSeconds exactly when events has longerThan
+            "if": {
+                "properties": {"events": {"contains": {"const": "longerThan"}}},
+                "required": ["events"],
+            },
+            "then": {"required": ["longerThanSeconds"]},
+            "else": {"not": {"required": ["longerThanSeconds"]}},
+        },
+    )
 
     name: str | None = Field(default=None, json_schema_extra=DISPLAY_NAME_SCHEMA)
     url: str = Field(
         min_length=1,
         max_length=MAX_URL_CHARS,
-        pattern=r"^https?://[^\s/?#]+[^\s]*$",
+        pattern=URL_PATTERN,
         description="Where deliveries are POSTed (http or https)",
     )
     events: list[WebhookEvent] = Field(
         min_length=1,
         max_length=len(WebhookEvent),
+        json_schema_extra={"uniqueItems": True},
         description="The job events to deliver: started, succeeded, failed, stopped, "
         "longerThan (a RUNNING job passed `longerThanSeconds`)",
     )
-    longerThanSeconds: int | None = Field(
+    longerThanSeconds: (
+        Annotated[int, Field(ge=1, le=MAX_LONGER_THAN_SECONDS)] | SkipJsonSchema[None]
+    ) = Field(
         default=None,
-        ge=1,
-        le=MAX_LONGER_THAN_SECONDS,
         description="For `longerThan`: seconds a job runs before it is reported, once",
     )
-    secret: str | None = Field(
+    secret: Annotated[str, Field(min_length=16, max_length=255)] | SkipJsonSchema[None] = Field(
         default=None,
-        min_length=16,
-        max_length=255,
         description="Signs the deliveries (HMAC-SHA256); made for you when not given",
     )
 
@@ -58,16 +69,11 @@ class WebhookCreate(BaseModel):
         except NameRuleError as error:
             raise ValueError(str(error)) from None
 
-    @field_validator("url")
+    @field_validator("longerThanSeconds", "secret", mode="before")
     @classmethod
-    def _url(cls, value: str) -> str:
-        try:
-            parts = urlsplit(value)
-            parts.port  # noqa: B018 - a bad port raises here
-        except ValueError as error:
-            raise ValueError(f"not a URL: {error}") from None
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError("an http or https URL with a host is needed")
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null; leave the field out")
         return value
 
     @field_validator("events")
