@@ -3,8 +3,9 @@
 Every service process with notifications on runs one `Notifier` loop: each round it
 records the deliveries of new job events (`store.deliveries.collect`), claims the due
 ones (a conditional UPDATE, so exactly one replica sends each) and hands them to a
-small pool of sender threads. A send has a short timeout; a receiver that fails or
-hangs costs a sender thread for that long and a retry later, nothing of any job:
+small pool of sender threads, at most one delivery per webhook at a time. A send has a
+short timeout; a receiver that fails or hangs costs one sender thread for that long
+and a retry later, never the deliveries of other webhooks, and nothing of any job:
 jobs only write their events, which they do anyway.
 """
 
@@ -36,7 +37,7 @@ log = logging.getLogger("jobmanager.notifier")
 
 POLL_SECONDS = 0.1
 SEND_TIMEOUT_SECONDS = 5.0
-SENDERS = 4
+SENDERS = 8
 MAX_ERROR_CHARS = 500
 
 
@@ -48,7 +49,7 @@ class Notifier:
         self.senders = senders
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="webhook")
         self._http = httpx.Client(timeout=SEND_TIMEOUT_SECONDS, trust_env=False)
-        self._in_flight = 0
+        self._sending: set[str] = set()  # the webhooks this replica is sending to
         self._lock = threading.Lock()
         self._loop = Every("notifier", POLL_SECONDS, self._round)
 
@@ -73,13 +74,29 @@ class Notifier:
         now = utcnow()
         self.store.deliveries.collect(now)
         with self._lock:
-            free = self.senders - self._in_flight
+            busy = frozenset(self._sending)
+        free = self.senders - len(busy)
         if free <= 0:
             return
-        for outgoing in self.store.deliveries.claim_due(now, free):
-            with self._lock:
-                self._in_flight += 1
+        for outgoing in self._one_per_webhook(self.store.deliveries.claim_due(now, free, busy)):
             self._pool.submit(self._send_and_release, outgoing)
+
+    def _one_per_webhook(self, claimed: list[Outgoing]) -> list[Outgoing]:
+        """The first claimed delivery of each webhook, marked as being sent; the others
+        go back to waiting (their claim lapses after the lease, or they are sent first
+        by another replica)."""
+        first: list[Outgoing] = []
+        later: list[Outgoing] = []
+        with self._lock:
+            for outgoing in claimed:
+                if outgoing.webhook_id in self._sending:
+                    later.append(outgoing)
+                else:
+                    self._sending.add(outgoing.webhook_id)
+                    first.append(outgoing)
+        for outgoing in later:
+            self.store.deliveries.release(outgoing)
+        return first
 
     def _send_and_release(self, outgoing: Outgoing) -> None:
         try:
@@ -88,7 +105,7 @@ class Notifier:
             log.exception("webhook delivery %s could not be recorded", outgoing.id)
         finally:
             with self._lock:
-                self._in_flight -= 1
+                self._sending.discard(outgoing.webhook_id)
 
     def send(self, outgoing: Outgoing) -> None:
         """One attempt: POST the signed body, record the outcome (and when to retry)."""

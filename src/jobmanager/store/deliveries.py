@@ -45,6 +45,7 @@ class Outgoing:
 
     id: str
     claim: str
+    webhook_id: str
     url: str
     secret: str
     event: WebhookEvent
@@ -87,8 +88,11 @@ class DeliveryRepository:
                 _move_cursor(session, target)
         return len(rows)
 
-    def claim_due(self, now: datetime, limit: int) -> list[Outgoing]:
-        """Claim up to `limit` deliveries due at `now`, each by one replica only."""
+    def claim_due(
+        self, now: datetime, limit: int, skip: frozenset[str] = frozenset()
+    ) -> list[Outgoing]:
+        """Claim up to `limit` deliveries due at `now`, each by one replica only, none of
+        the webhooks in `skip` (those this replica is sending to already)."""
         due = or_(
             and_(
                 WebhookDelivery.status == DeliveryStatus.PENDING.value,
@@ -103,7 +107,7 @@ class DeliveryRepository:
             ids = list(
                 session.scalars(
                     select(WebhookDelivery.id)
-                    .where(due)
+                    .where(due, WebhookDelivery.webhook_id.not_in(skip))
                     .order_by(WebhookDelivery.next_attempt_at)
                     .limit(limit)
                 )
@@ -124,6 +128,15 @@ class DeliveryRepository:
                 if won.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(_outgoing(session, delivery_id, claim))
         return claimed
+
+    def release(self, outgoing: Outgoing) -> None:
+        """Give a claimed delivery back unsent: due again at once, for any replica."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(WebhookDelivery)
+                .where(WebhookDelivery.id == outgoing.id, WebhookDelivery.claim == outgoing.claim)
+                .values(status=DeliveryStatus.PENDING.value, claim=None, claimed_until=None)
+            )
 
     def record_attempt(self, outgoing: Outgoing, attempt: Attempt) -> DeliveryStatus | None:
         """Write how the attempt went; the delivery's new status (None: the claim was lost)."""
@@ -287,6 +300,7 @@ def _outgoing(session: Session, delivery_id: str, claim: str) -> Outgoing:
     return Outgoing(
         id=row.id,
         claim=claim,
+        webhook_id=hook.id,
         url=hook.url,
         secret=hook.secret,
         event=WebhookEvent(row.event),

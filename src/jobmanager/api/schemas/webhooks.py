@@ -14,8 +14,9 @@ from jobmanager.domain.webhooks import WebhookEvent
 from jobmanager.store.webhooks import DeliveryRecord, WebhookRecord, WebhookSpec
 
 MAX_URL_CHARS = 2048
-# http(s), a host name or address (no user part), an optional port, then anything.
-URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][^\s]*)?$"
+# http(s), a host name or IPv4 address (no user part), an optional port, then printable
+# ASCII (the same in every regex dialect; percent-encode the rest).
+URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"
 MAX_LONGER_THAN_SECONDS = 7 * 86400
 
 
