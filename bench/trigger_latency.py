@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import httpx
+from tests.acceptance.api import upload_csv
 
 from bench._server import Server, job_body, percentile, zeppelin_note
 from bench.schedule_jitter import drop_database, every_page, instant, start_server
@@ -28,18 +29,6 @@ from bench.schedule_jitter import drop_database, every_page, instant, start_serv
 JM = "/api/jobmanager/v3"
 DX = "/api/dataexchange/v3"
 DATABRICKS_SECONDS = 60.0
-
-
-def upload(http: httpx.Client, folder: str, name: str) -> str:
-    answer = http.post(
-        f"{DX}/files",
-        files={
-            "file": (name, b"t,v\n1,2\n", "text/csv"),
-            "metadata": (None, f'{{"name":"{name}","parentId":"{folder}"}}', "application/json"),
-        },
-    )
-    answer.raise_for_status()
-    return str(answer.json()["id"])
 
 
 def job_count(http: httpx.Client, schedule_id: str) -> int:
@@ -61,7 +50,7 @@ def measure(server: Server, uploads: int, gap: float) -> tuple[list[float], list
         schedule_id = schedule.json()["id"]
         seen: list[float] = []
         for n in range(uploads):
-            upload(http, body["inputFolderId"], f"{n:03}.csv")
+            upload_csv(http, body["inputFolderId"], f"{n:03}.csv")
             answered = time.perf_counter()
             while job_count(http, schedule_id) < n + 1:
                 time.sleep(0.01)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.acceptance.api import upload_csv
 from tests.acceptance.server import ServerProcess
 from tests.acceptance.test_schedules_replicas import (  # noqa: F401 - fixtures
     cluster_database,
@@ -24,17 +25,6 @@ from tests.acceptance.test_schedules_replicas import (  # noqa: F401 - fixtures
 JM = "/api/jobmanager/v3"
 DX = "/api/dataexchange/v3"
 UPLOADS = 12
-
-
-def upload(http: httpx.Client, folder: str, name: str) -> None:
-    answer = http.post(
-        f"{DX}/files",
-        files={
-            "file": (name, b"t,v\n1,2\n", "text/csv"),
-            "metadata": (None, f'{{"name":"{name}","parentId":"{folder}"}}', "application/json"),
-        },
-    )
-    assert answer.status_code in (200, 201), answer.text
 
 
 def firings_of(http: httpx.Client, schedule_id: str) -> list[dict[str, Any]]:
@@ -65,7 +55,7 @@ def test_uploads_to_either_replica_fire_exactly_once(request: pytest.FixtureRequ
         assert created.status_code == 201, created.text
         schedule_id = created.json()["id"]
 
-        upload(http_a, watched, "first.csv")
+        upload_csv(http_a, watched, "first.csv")
         deadline = time.monotonic() + 30
         while not firings_of(http_a, schedule_id):
             assert time.monotonic() < deadline, "the upload fired nothing"
@@ -75,8 +65,8 @@ def test_uploads_to_either_replica_fire_exactly_once(request: pytest.FixtureRequ
         assert [f["name"] for f in first["files"]] == ["first.csv"]
 
         for n in range(UPLOADS):
-            upload((http_a, http_b)[n % 2], watched, f"{n:02}.csv")
-            upload(http_a, watched, f"ignored-{n}.txt")
+            upload_csv((http_a, http_b)[n % 2], watched, f"{n:02}.csv")
+            upload_csv(http_a, watched, f"ignored-{n}.txt")
             time.sleep(0.15)
         names = [f"{n:02}.csv" for n in range(UPLOADS)]
         while True:

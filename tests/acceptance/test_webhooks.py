@@ -1,6 +1,6 @@
 """Webhooks against a real `jobmanager serve` and real receivers, each a process of its
 own: real jobs' events are delivered signed, a receiver that fails is retried, one
-that hangs slows no job; the CLI and the Python client manage them.
+that hangs slows no job; the Python client manages them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 from jobmanager.client import Client
 from jobmanager.notifier import SEND_TIMEOUT_SECONDS
 from tests.acceptance.api import note
-from tests.acceptance.cli_runner import Cli, module_server
+from tests.acceptance.cli_runner import module_server
 from tests.acceptance.server import ServerProcess
 from tests.webhook_receiver import ReceiverProcess
 
@@ -93,26 +93,3 @@ def test_real_jobs_are_delivered_signed_retried_and_never_slowed(
     assert final.end_date is not None
     assert final.end_date.timestamp() < first_hang["time"] + SEND_TIMEOUT_SECONDS
     assert "Traceback" not in hanging.log_file.read_text()
-
-
-def test_the_cli_manages_webhooks_and_shows_deliveries(
-    server: ServerProcess, tmp_path: Path, receivers: list[ReceiverProcess]
-) -> None:
-    receiver = ReceiverProcess(tmp_path / "receiver").start()
-    receivers.append(receiver)
-    cli = Cli.for_server(tmp_path / "cli", server)
-    made = (
-        cli("webhooks", "create", receiver.url, "-e", "stopped", "--name", "ops", "--json")
-        .assert_ok()
-        .json()
-    )
-    assert made["events"] == ["stopped"] and len(made["secret"]) >= 32
-    listed = cli("webhooks", "list", "--json").assert_ok().json()
-    assert made["id"] in [w["id"] for w in listed]
-    shown = cli("webhooks", "show", made["id"]).assert_ok().stdout
-    assert receiver.url in shown and "stopped" in shown
-    assert made["secret"] not in shown
-    assert cli("webhooks", "deliveries", made["id"]).assert_ok().stdout.strip() == "no deliveries"
-    cli("webhooks", "create", receiver.url, "-e", "exploded").assert_one_line_error("events")
-    cli("webhooks", "delete", made["id"]).assert_ok()
-    cli("webhooks", "show", made["id"]).assert_one_line_error("not found")

@@ -8,12 +8,16 @@ from zoneinfo import available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, timestamp
+from jobmanager.api.schemas import (
+    DISPLAY_NAME_SCHEMA,
+    optional_display_name,
+    refuse_null,
+    timestamp,
+)
 from jobmanager.api.schemas.jobs import SECONDS_SCHEMA, Parameters, seconds_value
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.firings import Misfire
-from jobmanager.domain.names import NameRuleError, check_display_name
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.domain.triggers import MAX_DEBOUNCE_SECONDS, MAX_PATTERN_CHARS, Trigger
 from jobmanager.store.schedules import (
@@ -98,19 +102,9 @@ class ScheduleCreate(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return check_display_name(value, "schedule name")
-        except NameRuleError as error:
-            raise ValueError(str(error)) from None
+        return optional_display_name(value, "schedule name")
 
-    @field_validator("scheduleString", "trigger", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null; give scheduleString or trigger")
-        return value
+    _not_null = field_validator("scheduleString", "trigger", mode="before")(refuse_null)
 
     @field_validator("maximumExecutionTime", mode="before")
     @classmethod

@@ -8,8 +8,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, timestamp
-from jobmanager.domain.names import NameRuleError, check_display_name
+from jobmanager.api.schemas import (
+    DISPLAY_NAME_SCHEMA,
+    optional_display_name,
+    refuse_null,
+    timestamp,
+)
 from jobmanager.domain.webhooks import WebhookEvent
 from jobmanager.store.webhooks import DeliveryRecord, WebhookRecord, WebhookSpec
 
@@ -63,19 +67,9 @@ class WebhookCreate(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            return check_display_name(value, "webhook name")
-        except NameRuleError as error:
-            raise ValueError(str(error)) from None
+        return optional_display_name(value, "webhook name")
 
-    @field_validator("longerThanSeconds", "secret", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("must not be null; leave the field out")
-        return value
+    _not_null = field_validator("longerThanSeconds", "secret", mode="before")(refuse_null)
 
     @field_validator("events")
     @classmethod
