@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -128,6 +128,18 @@ class DeliveryRepository:
                 if won.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(_outgoing(session, delivery_id, claim))
         return claimed
+
+    def purge_finished(self, created_before: datetime) -> int:
+        """Delete delivered and failed deliveries made before `created_before`."""
+        finished = [DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value]
+        with self.db.transaction() as session:
+            result = session.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.status.in_(finished),
+                    WebhookDelivery.created_at < created_before,
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def release(self, outgoing: Outgoing) -> None:
         """Give a claimed delivery back unsent: due again at once, for any replica."""

@@ -236,6 +236,27 @@ def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(
     assert len({r["body"] for r in receiver.received}) == 1  # the same delivery each time
 
 
+def test_finished_deliveries_are_purged_with_the_old_jobs(
+    client: TestClient,
+    tenant_a: TenantClient,
+    services: Services,
+    receiver: Receiver,
+    notifier: Notifier,
+    references: dict[str, str],
+) -> None:
+    receiver.fail_first = 1
+    hook = create_webhook(client, tenant_a, url=receiver.url, events=["stopped"])
+    notifier.run_once()
+    for _ in range(2):
+        job_id = submit(client, tenant_a, references)
+        client.post(f"{JOBS}/{job_id}/stop", headers=tenant_a.headers)
+    notifier.run_once()  # one delivered, one failed once and pending
+    assert services.store.deliveries.purge_finished(utcnow() - timedelta(minutes=1)) == 0
+    assert services.store.deliveries.purge_finished(utcnow() + timedelta(minutes=1)) == 1
+    (left,) = deliveries(client, tenant_a, hook["id"])
+    assert left["status"] == "pending"
+
+
 def test_a_receiver_that_never_answers_well_is_given_up(
     client: TestClient,
     tenant_a: TenantClient,
