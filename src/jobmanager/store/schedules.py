@@ -343,7 +343,7 @@ class ScheduleRepository:
                 )
             )
         session.flush()
-        _prune_firings(session, row.id)
+        prune_firings(session, row.id)
         return created
 
 
@@ -365,7 +365,7 @@ def forget_arrivals(session: Session, schedule_id: str) -> None:
     session.execute(delete(TriggerArrival).where(TriggerArrival.schedule_id == schedule_id))
 
 
-def _prune_firings(session: Session, schedule_id: str) -> None:
+def prune_firings(session: Session, schedule_id: str) -> None:
     """Delete the schedule's firings older than its newest `KEPT_FIRINGS`."""
     oldest_kept = session.scalar(
         select(ScheduleFiring.fire_time)

@@ -30,6 +30,7 @@ from jobmanager.store.jobs import JobRepository
 from jobmanager.store.schedules import (
     Outcome,
     ScheduleStatus,
+    prune_firings,
     to_record,
     trigger_of,
     unfinished_job,
@@ -143,6 +144,8 @@ class TriggerRepository:
             return []
         firing.outcome, firing.job_id = Outcome.CREATED.value, job.id
         firing.reason = f"{len(firing.files)} file(s) arrived"
+        session.flush()
+        prune_firings(session, row.id)
         return [job.id]
 
 
