@@ -54,7 +54,7 @@ class Receiver:
             if len(ok) >= count:
                 return ok
             time.sleep(0.02)
-        raise AssertionError(f"{count} deliveries wanted, got {self.received}")
+        raise AssertionError(f"{count} deliveries wanted, {len(self.received)} received")
 
     def _record(self, headers: dict[str, str], body: bytes) -> int:
         with self._lock:
