@@ -121,6 +121,7 @@ def settings(tmp_path: Path, database_url: str, key_folder: Path) -> Settings:
         job_slots=2,
         warm_environments=0,
         scheduler_enabled=False,
+        notifications_enabled=False,
     )
 
 

@@ -4,7 +4,8 @@ A job whose heartbeat is too old — or whose worker process on this host no lon
 exists — is taken over by compare-and-set on its worker id, its environment's
 processes are killed, the outputs left in its workdir are uploaded, and it ends
 `FAILED` (or `STOPPED` when it was being stopped) with a message saying so.
-The same periodic loop purges final jobs past the retention period.
+The same periodic loop purges final jobs past the retention period, and finished
+webhook deliveries as old.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class Reaper:
         purged = self.store.execution.purge_final(cutoff)
         if purged:
             log.info("purged %d jobs that ended before %s", purged, cutoff.isoformat())
+        self.store.deliveries.purge_finished(cutoff)
         return purged
 
 

@@ -1,4 +1,5 @@
-"""What runs in the background of a service process: job slots, the reaper, the scheduler.
+"""What runs in the background of a service process: job slots, the reaper, the scheduler,
+the notifier (webhook deliveries).
 
 `Runtime.start()` is called by the app's lifespan; `stop()` on shutdown. Which parts
 run is a matter of settings: with `dispatch=local` (the embedded default) this
@@ -25,6 +26,7 @@ from jobmanager.environments import (
     spec_for,
 )
 from jobmanager.loops import Every
+from jobmanager.notifier import Notifier
 from jobmanager.reaper import Reaper
 from jobmanager.scheduler import Scheduler
 from jobmanager.services import Services
@@ -70,6 +72,9 @@ class Runtime:
         self.scheduler: Scheduler | None = None
         if settings.scheduler_enabled:
             self.scheduler = Scheduler(services.store, self.dispatcher)
+        self.notifier: Notifier | None = None
+        if settings.notifications_enabled:
+            self.notifier = Notifier(services.store)
         self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep)
 
     def start(self) -> None:
@@ -96,9 +101,13 @@ class Runtime:
         self.reaper.loop.start()
         if self.scheduler is not None:
             self.scheduler.start()
+        if self.notifier is not None:
+            self.notifier.start()
 
     def stop(self) -> None:
         self.sweeper.stop()
+        if self.notifier is not None:
+            self.notifier.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         self.reaper.loop.stop()

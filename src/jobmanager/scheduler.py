@@ -11,6 +11,10 @@ stopped): the schedule's `misfire` policy says what happens to them —
 `once` (default) one catch-up firing for the whole missed window, `skip` none
 (recorded as a skipped firing), `all` each of them, at most `all_limit`.
 Fire times within `grace` always fire one by one.
+
+Schedules with a data-arrival trigger have no fire times: a second loop of the same
+`Scheduler` looks for their settled arrivals every `ARRIVAL_POLL_SECONDS` and fires
+them through `store.triggers` (see `store/triggers.py` for why exactly once).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from jobmanager.store.types import utcnow
 log = logging.getLogger("jobmanager.scheduler")
 
 POLL_SECONDS = 0.5
+ARRIVAL_POLL_SECONDS = 0.1  # the upload-to-job latency's main part
 BATCH = 100  # schedules fired per pass; more due ones are fired on the next pass at once
 
 
@@ -50,16 +55,32 @@ class Scheduler:
         self.grace = grace
         self.poll_seconds = poll_seconds
         self._failed = False
-        self._loop: Every | None = None
+        self._loops: list[Every] = []
 
     def start(self) -> None:
-        self._loop = Every("scheduler", self.poll_seconds, self._round)
-        self._loop.start()
+        self._loops = [
+            Every("scheduler", self.poll_seconds, self._round),
+            Every("triggers", ARRIVAL_POLL_SECONDS, self._arrival_round),
+        ]
+        for loop in self._loops:
+            loop.start()
 
     def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.stop(timeout=10)
-            self._loop = None
+        for loop in self._loops:
+            loop.stop(timeout=10)
+        self._loops = []
+
+    def fire_arrivals(self, now: datetime | None = None) -> list[str]:
+        """Fire every data-arrival schedule whose arrivals have settled at `now`; the ids
+        of the jobs this replica created."""
+        now = now or self.clock()
+        created: list[str] = []
+        for pending in self.store.triggers.pending():
+            if pending.trigger.is_settled(pending.newest_arrival, now):
+                created.extend(self.store.triggers.fire(pending.schedule_id))
+        for job_id in created:
+            self.dispatcher.dispatch(job_id)
+        return created
 
     def run_once(self, now: datetime | None = None) -> list[str]:
         """Fire every schedule due at `now`; the ids of the jobs this replica created."""
@@ -92,6 +113,9 @@ class Scheduler:
             return self.poll_seconds
         wait = (earliest - self.clock()).total_seconds()
         return min(max(wait, 0.0), self.poll_seconds)
+
+    def _arrival_round(self) -> None:
+        self.fire_arrivals()
 
     def _round(self) -> float:
         """One pass; a pass that fails (the database briefly away) is retried after

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         description="Jobs this process runs at once; 0 for an API-only replica",
     )
     scheduler_enabled: bool = True
+    notifications_enabled: bool = Field(
+        default=True, description="Send webhook deliveries from this process"
+    )
     heartbeat_timeout_seconds: float = Field(default=15.0, gt=0)
     reaper_interval_seconds: float = Field(default=5.0, gt=0)
     warm_environments: int | None = Field(

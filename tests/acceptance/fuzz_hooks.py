@@ -2,12 +2,13 @@
 cannot say, given to the requests that should be accepted.
 
 A JSON schema says what a body looks like; it cannot say which ids exist (a job names a
-model, its version, a configuration and folders; a folder or file names its parent), the
-grammar of a cron expression, or that a project is named once among `packages` under
-any spelling. A request that breaks one of those is refused with 400 naming the field,
-as the SPEC wants. So in a request generated as valid (never in one generated to be
-refused), this hook puts ids of resources the test made, a real cron expression and
-one entry per project; everything else stays as generated.
+model, its version, a configuration and folders; a folder or file names its parent; a
+trigger its watched folder), the grammar of a cron expression, or that a project is
+named once among `packages` under any spelling. A request that breaks one of those is
+refused with 400 naming the field, as the SPEC wants. So in a request generated as
+valid (never in one generated to be refused), this hook puts ids of resources the test
+made, a real cron expression and one entry per project; everything else stays as
+generated.
 
 Two rules of the SPEC that a stateful run cannot know either:
 
@@ -40,6 +41,7 @@ REAL: dict[str, str] = {
     **json.loads(os.environ.get("JOBMANAGER_FUZZ_IDS", "{}")),
     "parentId": "_PUBLIC_ROOT_ID",
     "scheduleString": "0 0 1 1 *",
+    "folderId": "_PUBLIC_ROOT_ID",  # a trigger's watched folder
 }
 MODEL = "/api/modelmanagement/v3/models/{model_id}"
 ADD_VERSION = ("POST", MODEL + "/versions")
@@ -87,7 +89,7 @@ def map_case(context: Any, case: Any) -> Any:
     meta = case.meta
     if meta is None or meta.generation.mode.is_negative or not isinstance(case.body, dict):
         return case
-    for document in (case.body, case.body.get("metadata")):
+    for document in (case.body, case.body.get("metadata"), case.body.get("trigger")):
         if isinstance(document, dict):
             _make_real(document)
     return case

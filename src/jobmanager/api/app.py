@@ -26,6 +26,7 @@ from jobmanager.api.routes import (
     metrics,
     models,
     schedules,
+    webhooks,
 )
 from jobmanager.console.app import mount_console
 from jobmanager.runtime import Runtime
@@ -41,6 +42,7 @@ SECURED_ROUTERS: tuple[APIRouter, ...] = (
     dataexchange.router,
     jobs.router,
     schedules.router,
+    webhooks.router,
     models.router,
 )
 

@@ -15,6 +15,7 @@ from jobmanager.cli import (
     run_note,
     schedules,
     serve,
+    webhooks,
     worker,
 )
 
@@ -35,6 +36,7 @@ app.add_typer(dataexchange.app, name="data")
 app.add_typer(configurations.app, name="configs")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(schedules.app, name="schedules")
+app.add_typer(webhooks.app, name="webhooks")
 
 
 def main() -> None:

@@ -4,7 +4,14 @@
 from __future__ import annotations
 
 from jobmanager.client.call import Endpoint, Pages
-from jobmanager.client.calls import configurations, dataexchange, jobs, models, schedules
+from jobmanager.client.calls import (
+    configurations,
+    dataexchange,
+    jobs,
+    models,
+    schedules,
+    webhooks,
+)
 
 
 class Endpoints:
@@ -64,3 +71,12 @@ class Endpoints:
     delete_schedule = Endpoint(schedules.delete_schedule)
     start_schedule = Endpoint(schedules.start_schedule)
     stop_schedule = Endpoint(schedules.stop_schedule)
+    list_firings = Endpoint(schedules.list_firings)
+    iter_firings = Pages(schedules.list_firings)
+    create_webhook = Endpoint(webhooks.create_webhook)
+    get_webhook = Endpoint(webhooks.get_webhook)
+    list_webhooks = Endpoint(webhooks.list_webhooks)
+    iter_webhooks = Pages(webhooks.list_webhooks)
+    delete_webhook = Endpoint(webhooks.delete_webhook)
+    list_deliveries = Endpoint(webhooks.list_deliveries)
+    iter_deliveries = Pages(webhooks.list_deliveries)

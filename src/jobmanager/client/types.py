@@ -215,6 +215,14 @@ class Provenance(ApiObject):
     repair_of: str | None = None
 
 
+class Trigger(ApiObject):
+    """A data-arrival trigger: fire on new or changed files of a folder."""
+
+    folder_id: str
+    pattern: str = "*"
+    debounce_seconds: int = 0
+
+
 class Schedule(ApiObject):
     id: str
     name: str = ""
@@ -232,6 +240,51 @@ class Schedule(ApiObject):
     overlap: str = "skip"
     parameters: dict[str, Any] = {}
     next_fire_times: list[datetime] = []
+    trigger: Trigger | None = None
+
+
+class Firing(ApiObject):
+    """One firing of a schedule; `files` are what fired a data-arrival trigger."""
+
+    id: str
+    schedule_id: str = ""
+    fire_time: datetime | None = None
+    outcome: str = ""
+    job_id: str | None = None
+    reason: str = ""
+    creation_date: datetime | None = None
+    files: list[dict[str, Any]] = []
+
+
+class Webhook(ApiObject):
+    """A receiver of job events; `secret` is set only in the answer of the create."""
+
+    id: str
+    name: str = ""
+    url: str = ""
+    events: list[str] = []
+    longer_than_seconds: int | None = None
+    creation_date: datetime | None = None
+    created_by: str = ""
+    secret: str | None = None
+
+
+class Delivery(ApiObject):
+    """One delivery of a webhook and its attempts."""
+
+    id: str
+    webhook_id: str = ""
+    job_id: str = ""
+    event: str = ""
+    status: str = ""
+    attempts: int = 0
+    next_attempt_date: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str = ""
+    creation_date: datetime | None = None
+    delivery_date: datetime | None = None
+    payload: dict[str, Any] = {}
+    log: list[dict[str, Any]] = []
 
 
 Entry = File | Directory

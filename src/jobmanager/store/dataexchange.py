@@ -55,6 +55,7 @@ from jobmanager.store.dataexchange_tree import (
 from jobmanager.store.db import Database
 from jobmanager.store.query import filter_clause
 from jobmanager.store.tables import DataEntry, Tenant
+from jobmanager.store.triggers import record_arrival
 from jobmanager.store.types import utcnow
 
 log = logging.getLogger("jobmanager.dataexchange")
@@ -223,6 +224,7 @@ class DataExchangeRepository:
             row.type, row.size_in_bytes, row.blob_key = type, size, blob_key
             session.add(row)
             session.flush()
+            record_arrival(session, row)
             return _file(row)
 
     def get_file(self, tenant_id: str, file_id: str) -> FileRecord:
@@ -251,6 +253,7 @@ class DataExchangeRepository:
             row.blob_key, row.size_in_bytes = blob_key, size
             touch(row, modified_by)
             session.flush()
+            record_arrival(session, row)
             record = _file(row)
         self._delete_blobs([old_key])
         return record
@@ -268,9 +271,12 @@ class DataExchangeRepository:
         """Rename and/or move a file, and/or change its media type."""
         with conflicts(), self.db.transaction() as session:
             row = find_entry(session, tenant_id, file_id, directory=False, lock=True)
+            before = (row.parent_id, row.name)
             relocate(session, row, name, parent_id, modified_by)
             if type is not None:
                 row.type = type
+            if (row.parent_id, row.name) != before:
+                record_arrival(session, row)
             return _file(row)
 
     def delete_file(self, tenant_id: str, file_id: str) -> None:
@@ -330,6 +336,7 @@ class DataExchangeRepository:
                     row, old_key = put_entry(session, tenant_id, parent_id, parts, modified_by)
                     row.blob_key, row.size_in_bytes, row.type = key, size, type
                     session.flush()
+                    record_arrival(session, row)
                     return _file(row), old_key
             except (IntegrityError, OperationalError) as error:
                 if isinstance(error, OperationalError) and not is_deadlock(error):

@@ -25,11 +25,13 @@ from jobmanager.domain.errors import InvalidInput, NotFound
 from jobmanager.domain.filters import NO_FILTER, Filter
 from jobmanager.domain.firings import DueSchedule, FiringPlan, Misfire
 from jobmanager.domain.statuses import FINAL
+from jobmanager.domain.triggers import Trigger
+from jobmanager.store.dataexchange_tree import ROOT_NAMES
 from jobmanager.store.db import Database
 from jobmanager.store.jobs import JobRepository, JobSpec
 from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
-from jobmanager.store.tables import Job, Schedule, ScheduleFiring
+from jobmanager.store.tables import DataEntry, Job, Schedule, ScheduleFiring, TriggerArrival
 from jobmanager.store.types import utcnow
 
 Overlap = Literal["skip", "allow"]
@@ -72,6 +74,7 @@ class ScheduleSpec:
     misfire: Misfire = "once"
     overlap: Overlap = "skip"
     parameters: dict[str, Any] = field(default_factory=dict)
+    trigger: Trigger | None = None  # fires on data arrival; `schedule_string` is then ""
 
     def job(self, schedule_id: str | None = None) -> JobSpec:
         """The job a firing creates (also what the references are checked with)."""
@@ -105,6 +108,7 @@ class FiringRecord:
     job_id: str | None
     reason: str
     created_at: datetime
+    files: list[dict[str, Any]]
 
 
 def to_record(row: Schedule) -> ScheduleRecord:
@@ -123,14 +127,29 @@ def to_record(row: Schedule) -> ScheduleRecord:
         misfire=row.misfire,  # type: ignore[arg-type]
         overlap=row.overlap,  # type: ignore[arg-type]
         parameters=dict(row.parameters or {}),
+        trigger=trigger_of(row),
         status=ScheduleStatus(row.status),
         creation_date=row.creation_date,
         next_fire_at=row.next_fire_at,
     )
 
 
-def first_fire_after(spec: ScheduleSpec, now: datetime) -> datetime:
-    """The schedule's first fire time after `now`; 400 when it never fires again."""
+def trigger_of(row: Schedule) -> Trigger | None:
+    """The schedule's data-arrival trigger, if it has one."""
+    if row.trigger_folder_id is None:
+        return None
+    return Trigger(
+        folder_id=row.trigger_folder_id,
+        pattern=row.trigger_pattern or "*",
+        debounce_seconds=row.trigger_debounce_seconds or 0,
+    )
+
+
+def first_fire_after(spec: ScheduleSpec, now: datetime) -> datetime | None:
+    """The schedule's first fire time after `now` (None for a data-arrival trigger: it has
+    none); 400 when it never fires again."""
+    if spec.trigger is not None:
+        return None
     try:
         parsed = cron.parse(spec.schedule_string, spec.timezone)
     except cron.CronError as error:
@@ -152,6 +171,8 @@ class ScheduleRepository:
         """Check the references as a job would, then store the schedule `RUNNING`."""
         with self.db.transaction() as session:
             check_job_references(session, tenant_id, spec.job())
+            if spec.trigger is not None:
+                check_watched_folder(session, tenant_id, spec.trigger.folder_id)
             now = utcnow()
             row = Schedule(
                 tenant_id=tenant_id,
@@ -171,6 +192,10 @@ class ScheduleRepository:
                 creation_date=now,
                 next_fire_at=first_fire_after(spec, now),
             )
+            if spec.trigger is not None:
+                row.trigger_folder_id = spec.trigger.folder_id
+                row.trigger_pattern = spec.trigger.pattern
+                row.trigger_debounce_seconds = spec.trigger.debounce_seconds
             session.add(row)
             session.flush()
             return to_record(row)
@@ -206,9 +231,10 @@ class ScheduleRepository:
         with self.db.transaction() as session:
             row = _owned(session, tenant_id, schedule_id)
             if row.status != ScheduleStatus.RUNNING:
-                parsed = cron.parse(row.schedule_string, row.timezone)
                 row.status = ScheduleStatus.RUNNING.value
-                row.next_fire_at = parsed.next_after(now or utcnow())
+                if row.trigger_folder_id is None:
+                    parsed = cron.parse(row.schedule_string, row.timezone)
+                    row.next_fire_at = parsed.next_after(now or utcnow())
             session.flush()
             return to_record(row)
 
@@ -218,6 +244,7 @@ class ScheduleRepository:
             row = _owned(session, tenant_id, schedule_id)
             row.status = ScheduleStatus.STOPPED.value
             row.next_fire_at = None
+            forget_arrivals(session, row.id)
             session.flush()
             return to_record(row)
 
@@ -288,7 +315,7 @@ class ScheduleRepository:
         row = session.get(Schedule, plan.schedule_id)
         assert row is not None  # the compare-and-set matched it
         spec = to_record(row)
-        running = _unfinished_job(session, row.id)
+        running = unfinished_job(session, row.id)
         created: list[str] = []
         for planned in plan.firings:
             outcome, job_id, reason = Outcome.SKIPPED, None, planned.reason
@@ -316,11 +343,29 @@ class ScheduleRepository:
                 )
             )
         session.flush()
-        _prune_firings(session, row.id)
+        prune_firings(session, row.id)
         return created
 
 
-def _prune_firings(session: Session, schedule_id: str) -> None:
+def check_watched_folder(session: Session, tenant_id: str, folder_id: str) -> None:
+    """400 unless `folder_id` is a folder (or a root) of the tenant."""
+    if folder_id in ROOT_NAMES:
+        return
+    found = session.scalar(
+        select(DataEntry.is_directory).where(
+            DataEntry.id == folder_id, DataEntry.tenant_id == tenant_id
+        )
+    )
+    if not found:
+        raise InvalidInput(f"trigger.folderId: {folder_id!r} is not a folder of this tenant")
+
+
+def forget_arrivals(session: Session, schedule_id: str) -> None:
+    """A stopped schedule fires for nothing that arrived before it stopped."""
+    session.execute(delete(TriggerArrival).where(TriggerArrival.schedule_id == schedule_id))
+
+
+def prune_firings(session: Session, schedule_id: str) -> None:
     """Delete the schedule's firings older than its newest `KEPT_FIRINGS`."""
     oldest_kept = session.scalar(
         select(ScheduleFiring.fire_time)
@@ -351,7 +396,7 @@ def _advance(session: Session, plan: FiringPlan) -> bool:
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def _unfinished_job(session: Session, schedule_id: str) -> tuple[str, str] | None:
+def unfinished_job(session: Session, schedule_id: str) -> tuple[str, str] | None:
     """The schedule's newest job that is not final, as (id, status)."""
     found = session.execute(
         select(Job.id, Job.status)
@@ -380,4 +425,5 @@ def _firing_record(row: ScheduleFiring) -> FiringRecord:
         job_id=row.job_id,
         reason=row.reason,
         created_at=row.created_at,
+        files=list(row.files or []),
     )

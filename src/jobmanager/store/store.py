@@ -6,6 +6,7 @@ from jobmanager.store.blobs import BlobStore
 from jobmanager.store.configurations import ConfigurationRepository
 from jobmanager.store.dataexchange import DataExchangeRepository
 from jobmanager.store.db import Database
+from jobmanager.store.deliveries import DeliveryRepository
 from jobmanager.store.events import EventRepository
 from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
@@ -13,6 +14,8 @@ from jobmanager.store.models import ModelRepository
 from jobmanager.store.schedules import ScheduleRepository
 from jobmanager.store.stats import StatsRepository
 from jobmanager.store.tenants import TenantRepository
+from jobmanager.store.triggers import TriggerRepository
+from jobmanager.store.webhooks import WebhookRepository
 
 
 class Store:
@@ -23,6 +26,9 @@ class Store:
         self.models = ModelRepository(db, blobs)
         self.jobs = JobRepository(db)
         self.schedules = ScheduleRepository(db, self.jobs)
+        self.triggers = TriggerRepository(db, self.jobs)
+        self.webhooks = WebhookRepository(db)
+        self.deliveries = DeliveryRepository(db)
         self.execution = ExecutionRepository(db)
         self.events = EventRepository(db)
         self.configurations = ConfigurationRepository(db)

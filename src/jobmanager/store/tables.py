@@ -190,6 +190,7 @@ class JobEvent(Base):
     """
 
     __tablename__ = "job_events"
+    __table_args__ = (Index("ix_job_events_created", "created_at"),)
 
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -243,6 +244,10 @@ class Schedule(Base):
     status: Mapped[str] = mapped_column(String(16))
     creation_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_fire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    # A data-arrival trigger (instead of `schedule_string`, which is then empty).
+    trigger_folder_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
+    trigger_pattern: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    trigger_debounce_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ScheduleFiring(Base):
@@ -260,3 +265,78 @@ class ScheduleFiring(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The files whose arrival fired a data-arrival trigger ([] for cron firings).
+    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class TriggerArrival(Base):
+    """A file that arrived in a watched folder and has not fired its schedule yet.
+
+    Written in the transaction that wrote the file, so no arrival is missed; the firing
+    deletes the rows it fires for, and only the replica whose delete took them all fires.
+    """
+
+    __tablename__ = "trigger_arrivals"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    schedule_id: Mapped[str] = mapped_column(
+        ForeignKey("schedules.id", ondelete="CASCADE"), index=True
+    )
+    file_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(1024))
+    size_in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    arrived_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Webhook(Base):
+    """A tenant's receiver of job events. The secret signs deliveries, so it is kept."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("ix_webhooks_tenant_created", "tenant_id", "creation_date"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    created_by: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(255))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    longer_than_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    creation_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook, and its attempts. The unique (webhook, job, event)
+    triple records each event once, however many replicas read the outbox."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "job_id", "event", name="uq_webhook_deliveries_once"),
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
+    webhook_id: Mapped[str] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    job_id: Mapped[str] = mapped_column(String(36))
+    event: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    claim: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    log: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OutboxCursor(Base):
+    """How far a reader of `job_events` has read (by event time), shared by replicas."""
+
+    __tablename__ = "outbox_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[datetime] = mapped_column(UTCDateTime)

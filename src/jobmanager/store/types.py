@@ -39,3 +39,10 @@ def utcnow() -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def stamp(moment: datetime) -> str:
+    """ISO-8601 UTC with milliseconds and `Z`, as the API shows times, for JSON the store
+    writes itself (a firing's files, a webhook delivery's body)."""
+    milliseconds = f"{moment.microsecond // 1000:03d}"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + milliseconds + "Z"

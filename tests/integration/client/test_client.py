@@ -7,6 +7,7 @@ import http.server
 import io
 import os
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,7 @@ from jobmanager.client import (
     File,
     NotFoundError,
     ServerUnavailable,
+    Trigger,
     UnexpectedAnswer,
 )
 from jobmanager.client.folders import download_tree, resolve, resolve_folder, upload_tree
@@ -252,6 +254,50 @@ def test_schedules_lifecycle(api: Client, notebook_file: Path) -> None:
     api.delete_schedule(schedule.id)
     with pytest.raises(NotFoundError):
         api.get_schedule(schedule.id)
+
+
+def test_a_trigger_schedule_fires_on_an_upload_and_lists_the_file(
+    api: Client, notebook_file: Path
+) -> None:
+    model = api.create_model("on-upload", notebook_file)
+    config = api.create_configuration("trigger-test")
+    incoming = api.create_directory("incoming", PUBLIC_ROOT_ID)
+    schedule = api.create_schedule(
+        "on upload",
+        model.id,
+        config.id,
+        incoming.id,
+        incoming.id,
+        trigger=Trigger(folder_id=incoming.id, pattern="*.csv"),
+        maximum_execution_time=60,
+    )
+    assert schedule.trigger is not None
+    assert (schedule.trigger.folder_id, schedule.trigger.pattern) == (incoming.id, "*.csv")
+    assert schedule.schedule_string == "" and schedule.next_fire_times == []
+    api.upload_file(incoming.id, io.BytesIO(b"t,v\n1,2\n"), name="day1.csv")
+    deadline = time.monotonic() + 30
+    while not (fired := list(api.iter_firings(schedule.id))):
+        assert time.monotonic() < deadline, "the upload fired nothing"
+        time.sleep(0.1)
+    (firing,) = fired
+    assert [f["name"] for f in firing.files] == ["day1.csv"]
+    assert api.get_job(firing.job_id or "").schedule_id == schedule.id
+    api.delete_schedule(schedule.id)
+
+
+def test_webhooks_lifecycle(api: Client) -> None:
+    made = api.create_webhook(
+        "http://127.0.0.1:9/hook", ["failed", "longerThan"], name="ops", longer_than_seconds=600
+    )
+    assert made.secret and made.events == ["failed", "longerThan"]
+    assert made.longer_than_seconds == 600
+    read = api.get_webhook(made.id)
+    assert read.secret is None and read.url == made.url
+    assert made.id in {w.id for w in api.iter_webhooks()}
+    assert list(api.iter_deliveries(made.id)) == []
+    api.delete_webhook(made.id)
+    with pytest.raises(NotFoundError):
+        api.get_webhook(made.id)
 
 
 def test_uses_given_http_client(server: ServerProcess) -> None:

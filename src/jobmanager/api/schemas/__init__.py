@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from jobmanager.domain.names import DISPLAY_NAME_PATTERN, MAX_DISPLAY_NAME_CHARS
+from jobmanager.domain.names import (
+    DISPLAY_NAME_PATTERN,
+    MAX_DISPLAY_NAME_CHARS,
+    NameRuleError,
+    check_display_name,
+)
 
 # `check_display_name` in the document (the validators check, with better messages than
 # a failed pattern's).
@@ -14,6 +19,23 @@ DISPLAY_NAME_SCHEMA: dict[str, Any] = {
     "minLength": 1,
     "maxLength": MAX_DISPLAY_NAME_CHARS,
 }
+
+
+def optional_display_name(value: str | None, what: str) -> str | None:
+    """A field validator's check of an optional display name (`what` names it)."""
+    if value is None:
+        return None
+    try:
+        return check_display_name(value, what)
+    except NameRuleError as error:
+        raise ValueError(str(error)) from None
+
+
+def refuse_null(value: Any) -> Any:
+    """A `mode="before"` validator of fields the document offers only to leave out."""
+    if value is None:
+        raise ValueError("must not be null; leave the field out")
+    return value
 
 
 def integral(value: Any) -> Any:

@@ -13,7 +13,7 @@ from jobmanager.client.calls import (
     page_params,
     segment,
 )
-from jobmanager.client.types import ListPage, Schedule
+from jobmanager.client.types import Firing, ListPage, Schedule, Trigger
 
 BASE = "/api/jobmanager/v3"
 
@@ -24,8 +24,9 @@ def create_schedule(
     configuration_id: str,
     input_folder_id: str,
     output_folder_id: str,
-    schedule_string: str,
+    schedule_string: str | None = None,
     *,
+    trigger: Trigger | dict[str, Any] | None = None,
     maximum_execution_time: int = 3600,
     timezone: str | None = None,
     misfire: str | None = None,
@@ -34,18 +35,29 @@ def create_schedule(
 ) -> Call[Schedule]:
     """A new schedule, `RUNNING` at once: a Quartz (`0 15 10 * * ?`) or 5-field cron string.
 
-    Extensions: `timezone` (IANA, default UTC), `misfire` (`once`, `skip`, `all`),
-    `overlap` (`skip`, `allow`), `parameters` for every job it creates.
+    Extensions: `trigger` instead of the cron string (a `Trigger(folder_id=, pattern=,
+    debounce_seconds=)`: fire on new or changed files of that folder), `timezone`
+    (IANA, default UTC), `misfire` (`once`, `skip`, `all`), `overlap` (`skip`, `allow`;
+    with a trigger, `skip` makes arrivals wait for the running job), `parameters` for
+    every job it creates.
     """
+    if isinstance(trigger, Trigger):
+        trigger = trigger.model_dump(by_alias=True)
     body = {
         "name": name,
         "modelId": model_id,
         "configurationId": configuration_id,
         "inputFolderId": input_folder_id,
         "outputFolderId": output_folder_id,
-        "scheduleString": schedule_string,
         "maximumExecutionTime": maximum_execution_time,
-        **given(timezone=timezone, misfire=misfire, overlap=overlap, parameters=parameters),
+        **given(
+            scheduleString=schedule_string,
+            trigger=trigger,
+            timezone=timezone,
+            misfire=misfire,
+            overlap=overlap,
+            parameters=parameters,
+        ),
     }
     return Call("POST", f"{BASE}/schedules", parse_as(Schedule), json=body)
 
@@ -80,3 +92,15 @@ def start_schedule(schedule_id: str) -> Call[Schedule]:
 def stop_schedule(schedule_id: str) -> Call[Schedule]:
     """Stop a schedule from creating jobs (`STOPPED`)."""
     return Call("POST", f"{BASE}/schedules/{segment(schedule_id)}/stop", parse_as(Schedule))
+
+
+def list_firings(
+    schedule_id: str, *, page_number: int = 0, page_size: int = DEFAULT_PAGE_SIZE
+) -> Call[ListPage[Firing]]:
+    """One page of a schedule's firings, newest first (an extension)."""
+    return Call(
+        "GET",
+        f"{BASE}/schedules/{segment(schedule_id)}/firings",
+        parse_page(Firing, "firings"),
+        params=page_params(page_number, page_size),
+    )
