@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     default_disk_mib: int = Field(
         default=4096, ge=16, description="Disk use of an environment's work folder and /tmp"
     )
+    local_idle_minutes: float = Field(
+        default=15,
+        gt=0,
+        description="The CLI's local service (`serve --local`) stops after this long without "
+        "API requests and with no job left to finish",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_token: SecretStr | None = Field(
         default=None, description="When set, /metrics wants `Authorization: Bearer` it"
