@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from pathlib import Path
@@ -101,18 +100,29 @@ def _run_server(settings: Settings, services: Services, app: FastAPI, local: boo
     )
     server = uvicorn.Server(config)
     handle_exit = server.handle_exit
-
-    def end_streams_then_exit(sig: int, frame: FrameType | None) -> None:
-        """Uvicorn waits for open answers before it stops: end the event streams."""
-        app.state.event_streams.closing.set()
-        handle_exit(sig, frame)
-
-    server.handle_exit = end_streams_then_exit  # type: ignore[method-assign]
     role = None
     if activity is not None:
         url = f"http://{settings.host}:{settings.port}"
         role = LocalRole(settings.home, url, services.store, activity, settings.local_idle_minutes)
-        role.start(lambda: server.started, lambda: end_streams_then_exit(signal.SIGTERM, None))
+
+    def stopping() -> None:
+        """Uvicorn waits for open answers before it stops: end the event streams. The local
+        service's record goes first, so no command picks a service on its way out."""
+        if role is not None:
+            role.close()
+        app.state.event_streams.closing.set()
+
+    def end_streams_then_exit(sig: int, frame: FrameType | None) -> None:
+        stopping()
+        handle_exit(sig, frame)  # uvicorn raises the signal again once stopped
+
+    def stop_when_idle() -> None:
+        stopping()
+        server.should_exit = True
+
+    server.handle_exit = end_streams_then_exit  # type: ignore[method-assign]
+    if role is not None:
+        role.start(lambda: server.started, stop_when_idle)
     try:
         server.run()
     finally:

@@ -80,6 +80,8 @@ class LocalRole:
         while not started():
             if self._done.wait(0.02):
                 return
+        if self._done.is_set():  # stopped the moment it started
+            return
         credentials = str(dev_credentials_file(self.home))
         write_record(self.home, LocalService(self.pid, self.url, credentials))
         log.info("local service of %s at %s, pid %d", self.home, self.url, self.pid)
