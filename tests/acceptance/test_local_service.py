@@ -80,8 +80,10 @@ def test_a_killed_service_is_replaced(tmp_path: Path) -> None:
 def test_two_commands_at_once_start_one_service(tmp_path: Path) -> None:
     cli = Cli(tmp_path)
     commands = [cli.start("jobs", "list") for _ in range(2)]
-    outputs = [command.communicate(timeout=120) for command in commands]
-    results = [Result(c.returncode, out, err) for c, (out, err) in zip(commands, outputs, strict=True)]
+    results = []
+    for command in commands:
+        out, err = command.communicate(timeout=120)
+        results.append(Result(command.returncode, out, err))
     for result in results:
         result.assert_ok()
     assert sum(STARTED in result.stderr for result in results) == 1
