@@ -216,26 +216,41 @@ def submit(http: httpx.Client, body: dict[str, Any]) -> str:
 
 
 def load() -> str:
+    """The load average (1, 5, 15 minutes)."""
     return " ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
-def service_figures(folder: Path, count: int, bursts: list[int]) -> tuple[Any, ...]:
+def service_figures(folder: Path, count: int, bursts: list[int]) -> None:
     server = Server(folder / "home-service")
     try:
         http = server.client()
-        three = job_body(
-            http, zeppelin_note(f"%md\n{MARKDOWN}", f"%python\n{PRINT}", "%sh\necho hi")
-        )
+        note = zeppelin_note(f"%md\n{MARKDOWN}", f"%python\n{PRINT}", "%sh\necho hi")
+        three = job_body(http, note)
         trivial = job_body(http, zeppelin_note("%python\nprint(1)"))
         time.sleep(3)  # the pool warms up, as after any start
-        idle_mib = PeakMemory(server.process.pid)
-        with idle_mib:
+        with PeakMemory(server.process.pid) as at_rest:
             time.sleep(1)
         samples = sequential(http, three, count)
-        bursts_done = {size: burst(server, trivial, size) for size in bursts}
+        p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
+        say(
+            f"3. {len(samples)} sequential jobs: p50 {p50:.3f} s, p95 {p95:.3f} s "
+            f"(p95/p50 {p95 / p50:.2f}); service with its warm pool at rest "
+            f"{at_rest.peak / 2**20:.0f} MiB"
+        )
+        for size in bursts:
+            figures = burst(server, trivial, size)
+            say(
+                f"4. burst of {size}: {figures['per_minute']:.0f} jobs/min "
+                f"({figures['seconds']:.0f} s, {figures['failed']:.0f} not SUCCEEDED), "
+                f"peak {figures['peak_mib']:.0f} MiB; CPU-s per job: service "
+                f"{figures['service_cpu']:.2f}, environment {figures['kernel_cpu']:.2f}"
+            )
     finally:
         server.stop()
-    return samples, bursts_done, idle_mib.peak / 2**20
+
+
+def say(line: str) -> None:
+    print(f"{line}  [load {load()}]", flush=True)
 
 
 def main() -> None:
@@ -245,30 +260,16 @@ def main() -> None:
     parser.add_argument("--burst", type=int, nargs="*", default=[200, 1000])
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-speed-"))
-    print(f"machine: {os.cpu_count()} CPUs, load average at start {load()}; sandbox on")
-    startup = cli_startup(folder)
+    say(f"machine: {os.cpu_count()} CPUs; sandbox on; figures as they come")
+    for command, (wall, imports) in cli_startup(folder).items():
+        say(f"1. jobmanager {command}: {wall:.2f} s wall (median of 5), imports {imports:.2f} s")
     calls = run_calls(folder, args.repeat)
-    samples, bursts, idle_mib = service_figures(folder, args.sequential, args.burst)
-    print(f"load average at the end {load()}")
-    for command, (wall, imports) in startup.items():
-        print(f"1. jobmanager {command}: {wall:.2f} s wall (median of 5), imports {imports:.2f} s")
     pm = statistics.median(calls["papermill"])
-    print(f"2. over {args.repeat} calls, medians: papermill {pm:.2f} s")
+    say(f"2. over {args.repeat} calls, medians: papermill {pm:.2f} s")
     for name in ("first", "second"):
         ours = statistics.median(calls[name])
-        print(f"   jobmanager run, {name} call: {ours:.2f} s = {ours / pm:.2f}x papermill")
-    p50, p95 = percentile(samples, 0.5), percentile(samples, 0.95)
-    print(
-        f"3. {len(samples)} sequential jobs: p50 {p50:.3f} s, p95 {p95:.3f} s "
-        f"(p95/p50 {p95 / p50:.2f}); service with its warm pool at rest {idle_mib:.0f} MiB"
-    )
-    for size, figures in bursts.items():
-        print(
-            f"4. burst of {size}: {figures['per_minute']:.0f} jobs/min "
-            f"({figures['seconds']:.0f} s, {figures['failed']:.0f} not SUCCEEDED), "
-            f"peak {figures['peak_mib']:.0f} MiB; CPU-s per job: service "
-            f"{figures['service_cpu']:.2f}, environment {figures['kernel_cpu']:.2f}"
-        )
+        say(f"   jobmanager run, {name} call: {ours:.2f} s = {ours / pm:.2f}x papermill")
+    service_figures(folder, args.sequential, args.burst)
 
 
 if __name__ == "__main__":
