@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-import click
 import typer
+from typer import _click as click  # the click typer builds on (it ships its own copy)
 from typer.core import TyperCommand, TyperGroup
 
 # name: (module under jobmanager.cli, its command function or Typer app, the help line)
