@@ -38,9 +38,18 @@ from jobmanager.home import (
 
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 30.0
-# Settings of the local service the CLI passes on; every other JOBMANAGER_* variable of the
-# shell is meant for other servers, and the local service runs on the embedded default.
-PASSED_ON = ("JOBMANAGER_LOCAL_IDLE_MINUTES", "JOBMANAGER_LOG_LEVEL")
+# Settings the CLI passes on to the local service: its own, and how this machine runs
+# jobs. Every other JOBMANAGER_* variable of the shell (a database, a port, a dispatcher)
+# is meant for other servers: the local service runs on the embedded default.
+PASSED_ON = (
+    "JOBMANAGER_LOCAL_IDLE_MINUTES",
+    "JOBMANAGER_LOG_LEVEL",
+    "JOBMANAGER_ISOLATION",
+    "JOBMANAGER_BWRAP",
+    "JOBMANAGER_SANDBOX_PATHS",
+    "JOBMANAGER_JOB_SLOTS",
+    "JOBMANAGER_WARM_ENVIRONMENTS",
+)
 
 
 class LocalServiceError(RuntimeError):
