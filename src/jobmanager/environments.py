@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from jobmanager.settings import Settings
 
 log = logging.getLogger("jobmanager.environments")
 MIB = 1024 * 1024
+TAKE_WAIT_SECONDS = 60.0  # a starting environment later than this: the taker starts its own
 
 
 class ConfigurationLike(Protocol):
@@ -174,57 +176,110 @@ def spec_for(
 
 
 class EnvironmentPool:
-    """Warm environments by spec, at most `capacity` of them in all."""
+    """Warm environments by spec, at most `capacity` of them in all (started or starting).
 
-    def __init__(self, capacity: int) -> None:
+    A job takes a warm environment of its spec; with none warm but one starting, it waits
+    for that one (started earlier, it is ready sooner than a new one would be); only with
+    neither does it start one itself. Every take starts a replacement at once. When the
+    pool is full and a spec with nothing warm is asked for, the warm environment of the
+    spec taken least recently makes room, so the pool follows what jobs ask for. At most
+    `parallel` environments start at once in the background: more would only share the
+    cores and make the first of them later.
+    """
+
+    def __init__(self, capacity: int, parallel: int | None = None) -> None:
         self.capacity = capacity
+        self._starts = threading.BoundedSemaphore(parallel or os.cpu_count() or 1)
         self._warm: dict[Hashable, list[Environment]] = defaultdict(list)
-        self._starting = 0
-        self._lock = threading.Lock()
+        self._starting: dict[Hashable, int] = defaultdict(int)
+        self._waiting: dict[Hashable, int] = defaultdict(int)  # takers promised a starting one
+        self._last_taken: dict[Hashable, float] = {}
+        self._changed = threading.Condition()
         self._closed = False
 
     def warm_count(self) -> int:
         """Environments started and waiting for a job."""
-        with self._lock:
+        with self._changed:
             return sum(len(envs) for envs in self._warm.values())
 
     def take(self, spec: EnvironmentSpec) -> Environment:
-        """A started environment for `spec`: a warm one if there is one, else a new one."""
-        with self._lock:
-            shelf = self._warm[_key(spec)]
+        """A started environment for `spec`: a warm one, one starting, else a new one."""
+        key = _key(spec)
+        with self._changed:
+            self._last_taken[key] = time.monotonic()
+            shelf = self._warm[key]
+            promised = not shelf and self._starting[key] > self._waiting[key]
+            self._waiting[key] += promised
+        self.prewarm(spec)  # the replacement starts now, not once this take is served
+        with self._changed:
+            if promised:
+                self._changed.wait_for(
+                    # warm, closed, or the start it counted on failed
+                    lambda: bool(shelf) or self._closed or self._starting[key] < self._waiting[key],
+                    TAKE_WAIT_SECONDS,
+                )
+                self._waiting[key] -= 1
             warm = shelf.pop() if shelf else None
-        self.prewarm(spec)
         return warm if warm is not None else Environment.start(spec)
 
     def prewarm(self, spec: EnvironmentSpec) -> None:
         """Start one environment for `spec` in the background if there is room."""
-        with self._lock:
-            held = sum(len(envs) for envs in self._warm.values()) + self._starting
-            if self._closed or held >= self.capacity:
+        key = _key(spec)
+        evicted = None
+        with self._changed:
+            if self._closed or self.capacity == 0:
                 return
-            self._starting += 1
+            if self._held() >= self.capacity:
+                evicted = self._make_room(key)
+                if evicted is None:
+                    return
+            self._starting[key] += 1
         threading.Thread(target=self._start_one, args=(spec,), daemon=True).start()
+        if evicted is not None:
+            evicted.destroy()
+
+    def _held(self) -> int:
+        """Environments warm or starting that no taker is promised yet."""
+        warm = sum(len(envs) for envs in self._warm.values())
+        starting = sum(self._starting.values()) - sum(self._waiting.values())
+        return warm + starting
+
+    def _make_room(self, key: Hashable) -> Environment | None:
+        """With the pool full, the warm environment of the spec taken least recently, if
+        `key` holds none and another spec does."""
+        if self._warm[key] or self._starting[key] > self._waiting[key]:
+            return None
+        others = [other for other, envs in self._warm.items() if envs and other != key]
+        if not others:
+            return None
+        oldest = min(others, key=lambda other: self._last_taken.get(other, 0.0))
+        return self._warm[oldest].pop(0)
 
     def _start_one(self, spec: EnvironmentSpec) -> None:
+        key = _key(spec)
         try:
-            environment = Environment.start(spec)
+            with self._starts:
+                environment = Environment.start(spec)
         except Exception:
             log.exception("could not pre-start an environment")
-            with self._lock:
-                self._starting -= 1
+            with self._changed:
+                self._starting[key] -= 1
+                self._changed.notify_all()  # a waiting taker starts its own
             return
-        with self._lock:
-            self._starting -= 1
+        with self._changed:
+            self._starting[key] -= 1
             if not self._closed:
-                self._warm[_key(spec)].append(environment)
+                self._warm[key].append(environment)
+                self._changed.notify_all()
                 return
         environment.destroy()
 
     def close(self) -> None:
-        with self._lock:
+        with self._changed:
             self._closed = True
             environments = [env for envs in self._warm.values() for env in envs]
             self._warm.clear()
+            self._changed.notify_all()
         for environment in environments:
             environment.destroy()
 

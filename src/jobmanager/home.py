@@ -47,3 +47,18 @@ def environments_folder(home: Path) -> Path:
 def pythons_folder(home: Path) -> Path:
     """The cached virtual environments of configurations that ask for packages."""
     return home / "pythons"
+
+
+def local_service_file(home: Path) -> Path:
+    """The record of the CLI's local service of this home: pid, URL, credentials file."""
+    return home / "local-service.json"
+
+
+def local_service_lock(home: Path) -> Path:
+    """Held while a CLI call looks for the local service or starts one: never two at once."""
+    return home / "local-service.lock"
+
+
+def local_service_log(home: Path) -> Path:
+    """What the local service logs (it runs detached from any terminal)."""
+    return home / "local-service.log"

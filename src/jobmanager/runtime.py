@@ -63,8 +63,7 @@ class Runtime:
             self.dispatcher = CeleryDispatcher(celery_app(settings))
         else:
             self.isolation = open_isolation(settings)
-            warm = settings.warm_environments
-            self.pool = EnvironmentPool(settings.job_slots if warm is None else warm)
+            self.pool = EnvironmentPool(settings.warm_pool_size)
             self.worker = Worker(services.store, settings, self.pool, self.isolation)
             self.dispatcher = LocalDispatcher(self.worker, settings.job_slots)
         reaper_id = str(WorkerId.new(socket.gethostname(), os.getpid(), "reaper"))

@@ -65,7 +65,10 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(default=15.0, gt=0)
     reaper_interval_seconds: float = Field(default=5.0, gt=0)
     warm_environments: int | None = Field(
-        default=None, ge=0, description="Environments started ahead of jobs; default: job_slots"
+        default=None,
+        ge=0,
+        description="Environments started ahead of jobs; default: job_slots + 2 "
+        "(see docs/architecture.md, Environments)",
     )
 
     isolation: Literal["sandbox", "process"] = Field(
@@ -87,6 +90,12 @@ class Settings(BaseSettings):
     )
     default_disk_mib: int = Field(
         default=4096, ge=16, description="Disk use of an environment's work folder and /tmp"
+    )
+    local_idle_minutes: float = Field(
+        default=15,
+        gt=0,
+        description="The CLI's local service (`serve --local`) stops after this long without "
+        "API requests and with no job left to finish",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_token: SecretStr | None = Field(
@@ -120,6 +129,14 @@ class Settings(BaseSettings):
     def is_embedded(self) -> bool:
         """True on the default: SQLite, nothing else to run."""
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def warm_pool_size(self) -> int:
+        """The warm pool's capacity: the setting, else every job slot plus two, so that jobs
+        arriving one after another find one while the pool refills (0 without job slots)."""
+        if self.warm_environments is not None:
+            return self.warm_environments
+        return self.job_slots + 2 if self.job_slots else 0
 
     @property
     def base_url(self) -> str:

@@ -11,10 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from jobmanager.cli import local_service
 from tests.acceptance.api import Caller
 from tests.acceptance.mdsp import Mdsp, MdspUnavailable, install_mdsp
 from tests.acceptance.server import ServerProcess
 from tests.conftest import ON_CI
+
+
+@pytest.fixture(autouse=True)
+def no_local_service_left(tmp_path: Path) -> Iterator[None]:
+    """A CLI command with no server configured starts a local service that outlives it:
+    after each test, stop those of the homes under the test's folder."""
+    yield
+    for record in tmp_path.glob("**/local-service.json"):
+        local_service.stop(record.parent)
 
 
 @pytest.fixture

@@ -13,8 +13,10 @@ from tests.acceptance.server import ServerProcess, free_port
 server = module_server()
 
 
-def test_not_logged_in_says_how_to_log_in(tmp_path: Path) -> None:
-    Cli(tmp_path)("jobs", "list").assert_one_line_error("not logged in", "jobmanager login")
+def test_not_logged_in_uses_the_local_service_of_the_home(tmp_path: Path) -> None:
+    result = Cli(tmp_path)("jobs", "list").assert_ok()
+    assert f"(home {tmp_path / '.jobmanager'})" in result.stderr
+    assert result.stdout.strip() == "no jobs"
 
 
 def test_login_saves_credentials_readable_by_the_user_only(

@@ -1,5 +1,5 @@
-"""`jobmanager run NOTEBOOK --input DIR`: the whole loop, on a configured server or on an
-embedded one started (and stopped) for the command."""
+"""`jobmanager run NOTEBOOK --input DIR`: the whole loop, on a configured server or on the
+local service of the home (started by the first command, kept for the next)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from jobmanager.cli import local_service
 from tests.acceptance.cli_runner import Cli, module_server
 from tests.acceptance.server import ServerProcess, free_port
 from tests.acceptance.test_cli_jobs import FAILING_NOTE
@@ -27,16 +28,24 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_without_a_server_starts_an_embedded_one_and_stops_it(workdir: Path) -> None:
-    result = Cli(workdir)("run", "report.zpln", "--input", "in", "--param", "factor=5")
-    assert result.code == 0, result.stdout + result.stderr
+def test_without_a_server_starts_a_local_service_and_keeps_it(workdir: Path) -> None:
+    cli = Cli(workdir)
+    first = cli("run", "report.zpln", "--input", "in", "--param", "factor=5")
+    assert first.code == 0, first.stdout + first.stderr
     assert (workdir / "report-output" / "result.txt").read_text() == "100"
-    assert "SUCCEEDED" in result.stdout.strip().splitlines()[-1]
-    found = re.search(r"embedded jobmanager server at (http://\S+) \(home (\S+)\)", result.stderr)
-    assert found, result.stderr
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{found.group(1)}/health", timeout=2)
-    assert not Path(found.group(2)).exists()
+    assert "SUCCEEDED" in first.stdout.strip().splitlines()[-1]
+    found = re.search(
+        r"local jobmanager service \(pid (\d+)\) at (http://\S+) \(home (\S+)\)", first.stderr
+    )
+    assert found, first.stderr
+    assert Path(found.group(3)) == workdir / ".jobmanager"
+    assert httpx.get(f"{found.group(2)}/health", timeout=2).status_code == 200
+    second = cli("run", "report.zpln", "-i", "in", "-o", "again")
+    assert second.code == 0, second.stdout + second.stderr
+    assert "local jobmanager service" not in second.stderr  # the same one, warm
+    assert (workdir / "again" / "result.txt").read_text() == "40"
+    service = local_service.find(workdir / ".jobmanager")
+    assert service is not None and service.pid == int(found.group(1))
 
 
 def test_a_stopped_local_server_is_started_on_its_home_for_the_command(workdir: Path) -> None:
@@ -45,10 +54,13 @@ def test_a_stopped_local_server_is_started_on_its_home_for_the_command(workdir: 
     result = Cli(workdir)("run", "report.zpln", "-i", "in")
     assert result.code == 0, result.stdout + result.stderr
     assert f"(home {workdir / '.jobmanager'})" in result.stderr
+    Cli(workdir)("serve", "--stop").assert_ok()
     local.start()  # what the run made is in that home
     try:
         cli = Cli(workdir)  # dev credentials of ./.jobmanager, the server answers
-        assert [m["name"] for m in cli("models", "list", "--json").assert_ok().json()] == ["report"]
+        models = cli("models", "list", "--json").assert_ok()
+        assert "local jobmanager service" not in models.stderr  # the one run by hand serves
+        assert [m["name"] for m in models.json()] == ["report"]
     finally:
         local.stop()
 

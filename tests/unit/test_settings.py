@@ -62,3 +62,15 @@ def test_the_log_format_is_text_or_json(tmp_path: Path) -> None:
     assert Settings(home=tmp_path, log_format="json").log_format == "json"
     with pytest.raises(ValidationError, match="'text' or 'json'"):
         Settings(home=tmp_path, log_format="xml")
+
+
+def test_the_warm_pool_holds_every_slot_plus_two_unless_set(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path, job_slots=2).warm_pool_size == 4
+    assert Settings(home=tmp_path, job_slots=2, warm_environments=1).warm_pool_size == 1
+    assert Settings(home=tmp_path, job_slots=0).warm_pool_size == 0  # an API-only replica
+
+
+def test_the_local_service_idles_15_minutes_by_default(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).local_idle_minutes == 15
+    with pytest.raises(ValidationError):
+        Settings(home=tmp_path, local_idle_minutes=0)

@@ -1,15 +1,19 @@
-"""What the commands share: settings loading with clear errors, the console."""
+"""What the commands share: settings loading with clear errors, the console.
+
+The settings (pydantic) and the log formatter load when a command asks for them, not
+at import: client commands, which need neither, start faster.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
-from jobmanager.logs import JsonFormatter
-from jobmanager.settings import Settings
+if TYPE_CHECKING:
+    from jobmanager.settings import Settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -17,6 +21,10 @@ errors = Console(stderr=True)
 
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and flags; a bad value exits with one clear line."""
+    from pydantic import ValidationError
+
+    from jobmanager.settings import Settings
+
     given = {name: value for name, value in overrides.items() if value is not None}
     try:
         return Settings(**given)  # type: ignore[arg-type]
@@ -38,6 +46,8 @@ def configure_logging(level: str, log_format: str = "text") -> None:
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
     if log_format == "json":
+        from jobmanager.logs import JsonFormatter
+
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
     for chatty in ("httpx", "alembic"):  # one line per request or migration step

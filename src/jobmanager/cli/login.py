@@ -5,6 +5,11 @@ Order, per value: the environment (`JOBMANAGER_URL`, `JOBMANAGER_CLIENT_ID`,
 `$XDG_CONFIG_HOME/jobmanager/credentials.json` (default `~/.config/...`, mode 0600),
 then the dev credentials of a local embedded server (`$JOBMANAGER_HOME` or
 `./.jobmanager`, file `dev-credentials.json`).
+
+With no server configured (neither the environment nor a login names credentials), a
+command uses the local service of the home (`cli/local_service.py`): the one running,
+else a `jobmanager serve` of the home answering at its dev credentials' URL, else a local
+service started for it, which stays up for the next command.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
+from jobmanager.cli.common import errors
 from jobmanager.cli.output import error, reported, say
 from jobmanager.client import Client
 from jobmanager.home import dev_credentials_file, home_from_environment
@@ -91,14 +97,30 @@ def _environment() -> dict[str, str]:
 
 
 def require_profile() -> Profile:
+    """The configured server, else the local service of the home (started if need be)."""
     profile = load_profile()
-    if profile is None:
-        error(
-            "not logged in: no client id and secret are configured",
-            "Run `jobmanager login` (or set JOBMANAGER_URL, JOBMANAGER_CLIENT_ID and "
-            "JOBMANAGER_CLIENT_SECRET)",
-        )
-    return profile
+    if profile is not None and profile.source != "dev credentials":
+        return profile
+    from jobmanager.cli import local_service
+
+    home = home_from_environment().resolve()
+    found = local_service.find(home)
+    if found is None and profile is not None and local_service.answers(profile.url):
+        return profile  # a `jobmanager serve` of this home, run by hand
+    if found is None:
+        try:
+            found, started = local_service.ensure(home)
+        except local_service.LocalServiceError as problem:
+            error(str(problem), "Or configure a server with `jobmanager login`")
+        if started:
+            errors.print(
+                f"started a local jobmanager service (pid {found.pid}) at {found.url} "
+                f"(home {home}); it stops when idle, or with `jobmanager serve --stop`",
+                soft_wrap=True,
+                highlight=False,
+            )
+    document = found.credentials_document()
+    return Profile(found.url, document["clientId"], document["clientSecret"], "local service")
 
 
 @contextmanager

@@ -4,31 +4,19 @@ Upload the notebook as a model (a new version when a model of that name exists),
 upload the input folder, use a configuration (`--config`, else one named `default`,
 created when missing), submit, watch, and download the outputs.
 
-It runs against the configured server. When no credentials are configured, or only
-a local embedded server's dev credentials exist and that server does not answer, it
-starts an embedded server for the command (`jobmanager serve` on a free port, with
-`./.jobmanager` as its home when that exists, else a temporary one) and stops it after.
+It runs against the configured server; with none configured, against the local service
+of the home, started when none runs and kept warm for the next command (see `login.py`
+and `local_service.py`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-import httpx
 import typer
 
-from jobmanager.cli.common import errors
 from jobmanager.cli.configurations import configuration_id
 from jobmanager.cli.dataexchange import download_folder, upload_folder
 from jobmanager.cli.jobs import (
@@ -38,111 +26,15 @@ from jobmanager.cli.jobs import (
     parameters,
     watch_job,
 )
-from jobmanager.cli.login import Profile, load_profile, session
+from jobmanager.cli.login import session
 from jobmanager.cli.output import error, say, size
 from jobmanager.client import Client, Job, Model
 from jobmanager.client.folders import resolve_folder
 from jobmanager.domain.names import name_from
-from jobmanager.home import HOME_VARIABLE, dev_credentials_file, home_from_environment
 
 DEFAULT_CONFIGURATION = "default"
-START_TIMEOUT_SECONDS = 60.0
 # The run's folder is `<notebook name>-<time>`: the name leaves room for the time.
 RUN_NAME_BYTES = 200
-
-
-def answers(url: str) -> bool:
-    """True when a jobmanager server answers its health check at `url`."""
-    try:
-        return httpx.get(f"{url}/health", timeout=2.0, trust_env=False).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class EmbeddedServer:
-    """A `jobmanager serve` subprocess for the length of one command."""
-
-    def __init__(self, home: Path, temporary: bool) -> None:
-        self.home = home
-        self.temporary = temporary
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Profile:
-        self.home.mkdir(parents=True, exist_ok=True)
-        # The embedded default, whatever JOBMANAGER_* settings this shell has for other servers.
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith("JOBMANAGER_")}
-        env = {
-            **inherited,
-            HOME_VARIABLE: str(self.home.resolve()),
-            "JOBMANAGER_HOST": "127.0.0.1",
-            "JOBMANAGER_PORT": str(self.port),
-        }
-        log = (self.home / "serve.log").open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "jobmanager", "serve"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        log.close()
-        errors.print(
-            f"started an embedded jobmanager server at {self.url} (home {self.home})",
-            soft_wrap=True,
-            highlight=False,
-        )
-        self._wait()
-        document = json.loads(dev_credentials_file(self.home).read_text())
-        return Profile(self.url, document["clientId"], document["clientSecret"], "embedded")
-
-    def _wait(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        assert self.process is not None
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.stop()
-                error(
-                    f"the embedded server exited at start-up (code {self.process.returncode})",
-                    f"See {self.home / 'serve.log'}",
-                )
-            if answers(self.url) and dev_credentials_file(self.home).exists():
-                return
-            time.sleep(0.2)
-        self.stop()
-        error("the embedded server did not start in time", f"See {self.home / 'serve.log'}")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
-        if self.temporary:
-            shutil.rmtree(self.home, ignore_errors=True)
-
-
-def choose_server() -> tuple[Profile, EmbeddedServer | None]:
-    """The configured server, or an embedded one when none is configured or answers."""
-    profile = load_profile()
-    if profile is not None and (profile.source != "dev credentials" or answers(profile.url)):
-        return profile, None
-    home = home_from_environment()
-    if dev_credentials_file(home).exists():
-        server = EmbeddedServer(home, temporary=False)
-    else:
-        server = EmbeddedServer(Path(tempfile.mkdtemp(prefix="jobmanager-run-")), temporary=True)
-    return server.start(), server
 
 
 def upload_model(api: Client, notebook: Path) -> Model:
@@ -221,11 +113,6 @@ def run(
         error(f"no such folder: {input_dir}", "--input names a local folder of input files")
     values = parameters(param)
     output_dir = output_dir or Path(f"{notebook.stem}-output")
-    profile, server = choose_server()
-    try:
-        with session(profile) as api:
-            final = run_loop(api, notebook, input_dir, output_dir, config, timeout, values)
-    finally:
-        if server is not None:
-            server.stop()
+    with session() as api:
+        final = run_loop(api, notebook, input_dir, output_dir, config, timeout, values)
     finish(final)

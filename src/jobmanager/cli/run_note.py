@@ -8,7 +8,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,18 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as ProgressBar
 
 from jobmanager.domain.parameter_types import from_text
-from jobmanager.engine import (
-    Environment,
-    NoteFormatError,
-    Outcome,
-    Progress,
-    RunResult,
-    model_kind,
-)
+
+if TYPE_CHECKING:  # the engine (Jupyter's client, zmq) loads when the command runs
+    from jobmanager.engine import Environment, Progress, RunResult
 
 app = typer.Typer()
 console = Console(stderr=True)
-EXIT_CODES = {Outcome.SUCCEEDED: 0, Outcome.FAILED: 1, Outcome.STOPPED: 2, Outcome.TIMED_OUT: 2}
+EXIT_CODES = {"SUCCEEDED": 0, "FAILED": 1, "STOPPED": 2, "TIMED_OUT": 2}  # by outcome name
 
 
 def parse_params(pairs: list[str]) -> dict[str, Any]:
@@ -115,6 +110,8 @@ def run_note(
 ) -> None:
     """Run a Zeppelin note (or a Jupyter notebook) locally, as a job would; exit 0
     succeeded, 1 failed, 2 stopped or timed out."""
+    from jobmanager.engine import Environment, NoteFormatError, model_kind
+
     params = parse_params(param or [])
     output = output or Path.cwd() / f"{note.stem}-output"
     if model_kind(note.read_bytes()) == "other":
@@ -133,4 +130,4 @@ def run_note(
     colour = "green" if result.succeeded else "red"
     console.print(f"[{colour}]{result.outcome.value}[/]: {escape(result.message)}")
     console.print(f"Executed note: {output / note.name}")
-    raise typer.Exit(EXIT_CODES[result.outcome])
+    raise typer.Exit(EXIT_CODES.get(result.outcome.name, 1))

@@ -7,12 +7,19 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import typer
 
 from jobmanager.cli.common import configure_logging, console, fail, load_settings
+from jobmanager.home import home_from_environment
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from jobmanager.services import Services
+    from jobmanager.settings import Settings
 
 log = logging.getLogger("jobmanager")
 
@@ -28,11 +35,26 @@ def serve(
     example: Annotated[
         bool, typer.Option("--example", help="Once up, submit the example job and show it run")
     ] = False,
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local",
+            help="Run as the CLI's local service of this home: recorded in the home, "
+            "stops when idle [env JOBMANAGER_LOCAL_IDLE_MINUTES]",
+        ),
+    ] = False,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop the local service of this home, if one runs")
+    ] = False,
+    status: Annotated[
+        bool, typer.Option("--status", help="Say whether the local service of this home runs")
+    ] = False,
 ) -> None:
     """Run the service: API, scheduler and local job execution in one process."""
+    if stop or status:
+        manage_local_service(stop)
+        return
     # The server's modules load here, not at import: client commands start faster.
-    import uvicorn
-
     from jobmanager.api.app import create_app
     from jobmanager.environments import IsolationUnavailable
     from jobmanager.services import Services
@@ -61,8 +83,18 @@ def serve(
         settings.host,
         settings.port,
     )
+    _run_server(settings, services, app, local)
+
+
+def _run_server(settings: Settings, services: Services, app: FastAPI, local: bool) -> None:
+    """Serve `app` until SIGTERM (or, as the local service, an idle spell) stops it."""
+    import uvicorn
+
+    from jobmanager.cli.serve_local import Activity, LocalRole
+
+    activity = Activity(app) if local else None
     config = uvicorn.Config(
-        app,
+        activity or app,
         host=settings.host,
         port=settings.port,
         log_level="warning",
@@ -72,14 +104,34 @@ def serve(
     )
     server = uvicorn.Server(config)
     handle_exit = server.handle_exit
+    role = None
+    if activity is not None:
+        url = f"http://{settings.host}:{settings.port}"
+        role = LocalRole(settings.home, url, services.store, activity, settings.local_idle_minutes)
+
+    def stopping() -> None:
+        """Uvicorn waits for open answers before it stops: end the event streams. The local
+        service's record goes first, so no command picks a service on its way out."""
+        if role is not None:
+            role.close()
+        app.state.event_streams.closing.set()
 
     def end_streams_then_exit(sig: int, frame: FrameType | None) -> None:
-        """Uvicorn waits for open answers before it stops: end the event streams."""
-        app.state.event_streams.closing.set()
-        handle_exit(sig, frame)
+        stopping()
+        handle_exit(sig, frame)  # uvicorn raises the signal again once stopped
+
+    def stop_when_idle() -> None:
+        stopping()
+        server.should_exit = True
 
     server.handle_exit = end_streams_then_exit  # type: ignore[method-assign]
-    server.run()
+    if role is not None:
+        role.start(lambda: server.started, stop_when_idle)
+    try:
+        server.run()
+    finally:
+        if role is not None:
+            role.close()
     if not server.started:
         raise fail(f"the service could not start on {settings.host}:{settings.port}")
 
@@ -106,3 +158,22 @@ def _run_example_when_up(base_url: str, credentials: Path) -> None:
         )
 
     threading.Thread(target=run, name="example", daemon=True).start()
+
+
+def manage_local_service(stop: bool) -> None:
+    """`serve --stop` and `serve --status`: the local service of this home."""
+    from jobmanager.cli import local_service
+
+    home = home_from_environment().resolve()
+    if stop:
+        stopped = local_service.stop(home)
+        if stopped is None:
+            console.print(f"no local service runs for {home}")
+        else:
+            console.print(f"stopped the local service of {home} (pid {stopped.pid})")
+        return
+    found = local_service.find(home)
+    if found is None:
+        console.print(f"no local service runs for {home}")
+        raise typer.Exit(3)
+    console.print(f"local service of {home}: pid {found.pid}, {found.url}", soft_wrap=True)

@@ -45,8 +45,7 @@ def worker(
         raise fail(str(error)) from None
     log.info(isolation.describe())
     services = Services.open(settings)
-    warm = settings.job_slots if settings.warm_environments is None else settings.warm_environments
-    pool = EnvironmentPool(capacity=warm)
+    pool = EnvironmentPool(capacity=settings.warm_pool_size)
     runner = Worker(services.store, settings, pool, isolation)
     app = celery_app(settings)
     app.conf.worker_hijack_root_logger = settings.log_format != "json"  # keep our JSON lines

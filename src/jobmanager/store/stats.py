@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from jobmanager.domain.statuses import JobStatus
+from jobmanager.domain.statuses import FINAL, JobStatus
 from jobmanager.store.db import Database
 from jobmanager.store.tables import EnvironmentSlot, Job, Tenant
 
@@ -22,6 +22,12 @@ class StatsRepository:
         )
         with self.db.reading() as session:
             return [(name, status, count) for name, status, count in session.execute(query)]
+
+    def unfinished_jobs(self) -> int:
+        """Jobs not final yet, waiting ones included: work a service still has to do."""
+        query = select(func.count()).where(Job.status.not_in([s.value for s in FINAL]))
+        with self.db.reading() as session:
+            return int(session.scalar(query) or 0)
 
     def waiting_by_configuration(self) -> list[tuple[str, int]]:
         """(configuration id, jobs waiting to start) for every configuration with some."""
