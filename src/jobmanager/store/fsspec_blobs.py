@@ -9,18 +9,21 @@ visible whole depends on the kind of store:
   straight to its key, a part (`PART_SIZE`) at a time, and abort cancels the upload.
 - A filesystem (a mount, `memory://`) is written like the local folder: under
   `<root>/tmp/<key>.<random>`, moved into place at commit.
-Reads go through a read-ahead buffer of one part, whatever the blob's size.
+An object is read from one GET as its bytes arrive (`_ObjectStream`): no ranges, no
+read-ahead buffer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import fsspec
+from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 
 from jobmanager.chunks import CHUNK_SIZE, chunks_of
@@ -34,8 +37,8 @@ from jobmanager.store.blobs import (
 )
 
 PART_SIZE = 8 * 1024 * 1024
-"""A multipart upload's part (S3 wants at least 5 MiB) and a download's read-ahead: what
-one blob transfer holds in memory. 10,000 parts make blobs of up to 78 GiB."""
+"""A multipart upload's part (S3 wants at least 5 MiB): what one upload holds in memory.
+10,000 parts make blobs of up to 78 GiB."""
 
 OBJECT_STORES = {"s3", "s3a"}
 
@@ -106,10 +109,8 @@ class FsspecBlobStore:
 
     def open(self, key: str) -> BinaryIO:
         if self.is_object_store:
-            handle = self.fs.open(self._path(key), "rb", block_size=PART_SIZE)
-        else:
-            handle = self.fs.open(self._path(key), "rb")
-        return cast(BinaryIO, handle)
+            return cast(BinaryIO, _ObjectStream(self.fs, self._path(key)))
+        return cast(BinaryIO, self.fs.open(self._path(key), "rb"))
 
     def read_chunks(self, key: str, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
         yield from counted_reads(chunks_of(self.open(key), chunk_size))
@@ -166,3 +167,40 @@ class _MovingWriter(StreamingBlobWriter):
         handle.close()
         with contextlib.suppress(FileNotFoundError):
             self._fs.rm_file(self._temporary)
+
+
+class _ObjectStream(io.RawIOBase):
+    """An object's bytes as they arrive from one GET, read through s3fs's event loop."""
+
+    def __init__(self, fs: Any, path: str) -> None:
+        bucket, key, _ = fs.split_path(path)
+        self._loop = fs.loop
+        self._body = fs.call_s3("get_object", Bucket=bucket, Key=key)["Body"]
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        """`size` bytes (all that are left with -1), fewer only at the end of the object."""
+        if size < 0:
+            return bytes(sync(self._loop, self._body.read))
+        first = sync(self._loop, self._body.read, size)
+        if len(first) == size or not first:
+            return bytes(first)
+        gathered = bytearray(first)
+        while len(gathered) < size and (
+            more := sync(self._loop, self._body.read, size - len(gathered))
+        ):
+            gathered += more
+        return bytes(gathered)
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        """Release the connection, also when the reader stops before the end."""
+        if not self.closed:
+            sync(self._loop, self._body.aclose)
+        super().close()
