@@ -8,6 +8,7 @@ from jobmanager.cli import (
     admin,
     configurations,
     dataexchange,
+    doctor,
     jobs,
     login,
     models,
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.command("serve")(serve.serve)
 app.command("worker")(worker.worker)
+app.command("doctor")(doctor.doctor)
 app.add_typer(admin.app, name="admin")
 app.command("login")(login.login)
 app.command("run")(run.run)
