@@ -28,6 +28,8 @@ from jobmanager.services import Services
 from jobmanager.settings import Settings
 from jobmanager.store.db import Database
 from jobmanager.store.tables import Base
+from tests.s3 import INSTALL as MOTO_INSTALL
+from tests.s3 import MotoServer, MotoUnavailable
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "JOBMANAGER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -69,6 +71,19 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """A real S3 server (moto's `moto_server` process) for the session; each test makes
+    its own bucket with `moto.new_bucket()`."""
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log")
+    try:
+        server.start()
+    except MotoUnavailable as error:
+        require_service("The S3 server (moto)", MOTO_INSTALL, error)
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,25 @@ from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.tokens import TokenService
 from jobmanager.home import dev_credentials_file, keys_folder
 from jobmanager.settings import Settings
-from jobmanager.store.blobs import open_blob_store
+from jobmanager.store.blobs import BlobStore, ObjectStoreAccess, open_blob_store
 from jobmanager.store.db import Database
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager")
 
 DEV_TENANT = "dev"
+
+
+def open_blobs(settings: Settings) -> BlobStore:
+    """The blob store of the settings: a folder, or an fsspec URL with the S3 access given."""
+    secret = settings.blob_secret_access_key
+    access = ObjectStoreAccess(
+        endpoint_url=settings.blob_endpoint_url,
+        region=settings.blob_region,
+        access_key_id=settings.blob_access_key_id,
+        secret_access_key=None if secret is None else secret.get_secret_value(),
+    )
+    return open_blob_store(settings.resolved_blob_url, access)
 
 
 @dataclass
@@ -39,7 +51,7 @@ class Services:
         tokens = TokenService(
             keys, issuer=settings.base_url, ttl_seconds=settings.token_ttl_seconds
         )
-        store = Store(db, open_blob_store(settings.resolved_blob_url))
+        store = Store(db, open_blobs(settings))
         return cls(settings=settings, db=db, store=store, tokens=tokens)
 
     def ensure_dev_tenant(self) -> Path | None:

@@ -28,7 +28,24 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite under home"
     )
-    blob_url: str | None = Field(default=None, description="Blob folder; default: home/blobs")
+    blob_url: str | None = Field(
+        default=None,
+        description="Blob folder or fsspec URL (`s3://bucket/prefix`); default: home/blobs",
+    )
+    blob_endpoint_url: str | None = Field(
+        default=None,
+        description="An S3-compatible store's endpoint (MinIO, Ceph, ...); "
+        "default: AWS_ENDPOINT_URL, else AWS",
+    )
+    blob_region: str | None = Field(
+        default=None, description="The S3 region; default: AWS_REGION or AWS_DEFAULT_REGION"
+    )
+    blob_access_key_id: str | None = Field(
+        default=None, description="S3 access key; default: AWS_ACCESS_KEY_ID, ~/.aws, a role"
+    )
+    blob_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 secret key; default: AWS_SECRET_ACCESS_KEY, ~/.aws, a role"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     public_url: str | None = Field(default=None, description="Base URL callers use")

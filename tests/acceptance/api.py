@@ -83,6 +83,19 @@ class Caller:
         answer.raise_for_status()
         return str(answer.json()["id"])
 
+    def upload(self, folder: str, name: str, data: bytes) -> str:
+        """Put a file in a folder; return its id."""
+        metadata = {"name": name, "parentId": folder, "type": "application/octet-stream"}
+        answer = self.http.post(
+            f"{DX}/files",
+            files={
+                "file": (name, data, "application/octet-stream"),
+                "metadata": (None, json.dumps(metadata), "application/json"),
+            },
+        )
+        answer.raise_for_status()
+        return str(answer.json()["id"])
+
     def files(self, folder: str) -> dict[str, bytes]:
         listing = self.http.get(f"{DX}/directories/{folder}").json()
         return {e["name"]: self.http.get(f"{DX}/files/{e['id']}").content for e in listing["files"]}

@@ -6,16 +6,32 @@ reason; on CI (CI=true) they fail instead, so a broken install is never silent.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from jobmanager.cli import local_service
 from tests.acceptance.api import Caller
 from tests.acceptance.mdsp import Mdsp, MdspUnavailable, install_mdsp
 from tests.acceptance.server import ServerProcess
-from tests.conftest import ON_CI
+from tests.conftest import ON_CI, require_service
+
+WORKER = (sys.executable, "-m", "jobmanager", "worker", "--slots", "1")
+START_REDIS = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
+
+
+def redis_broker(database: int) -> str:
+    """An emptied database of the local Redis as a Celery broker URL; one number per test
+    file, so files run in parallel do not take each other's messages."""
+    url = f"redis://127.0.0.1:6379/{database}"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.RedisError as error:
+        require_service("Redis", START_REDIS, error)
+    return url
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ phases add up to its span, and `jobmanager jobs info` shows the figures."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.api import DX, FINAL, Caller, note
+from tests.acceptance.api import FINAL, Caller, note
 from tests.acceptance.cli_runner import Cli, module_server
 from tests.acceptance.server import ServerProcess
 
@@ -39,15 +38,7 @@ def caller(server: ServerProcess, caller_of: Callable[[ServerProcess], Caller]) 
 
 def input_folder(caller: Caller, data: bytes) -> str:
     folder = caller.folder(f"in-{uuid.uuid4().hex[:8]}")
-    metadata = {"name": "data.bin", "parentId": folder, "type": "application/octet-stream"}
-    answer = caller.http.post(
-        f"{DX}/files",
-        files={
-            "file": ("data.bin", data, "application/octet-stream"),
-            "metadata": (None, json.dumps(metadata), "application/json"),
-        },
-    )
-    answer.raise_for_status()
+    caller.upload(folder, "data.bin", data)
     return folder
 
 

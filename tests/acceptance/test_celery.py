@@ -6,33 +6,23 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from jobmanager.client import Client, JobEvent
 from tests.acceptance.api import FINAL, Caller, note
+from tests.acceptance.conftest import WORKER, redis_broker
 from tests.acceptance.server import ServerProcess, free_port
-from tests.conftest import require_service
-
-REDIS = "redis://127.0.0.1:6379/11"
-WORKER = (sys.executable, "-m", "jobmanager", "worker", "--slots", "1")
-START_REDIS = "redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no"
 
 
 @pytest.fixture
 def broker() -> str:
-    try:
-        redis.Redis.from_url(REDIS).flushdb()
-    except redis.RedisError as error:
-        require_service("Redis", START_REDIS, error)
-    return REDIS
+    return redis_broker(11)
 
 
 @pytest.fixture

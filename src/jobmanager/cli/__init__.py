@@ -39,6 +39,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run a Zeppelin note (or a Jupyter notebook) locally, as a job would; exit 0\n"
         "succeeded, 1 failed, 2 stopped or timed out.",
     ),
+    "doctor": (
+        "doctor",
+        "doctor",
+        "Check this configuration end to end: settings, database, broker, object store,\n"
+        "sandbox, a trivial job.",
+    ),
     "admin": ("admin", "app", "Manage tenants and credentials."),
     "models": ("models", "app", "Models: notebooks (Zeppelin notes, Jupyter notebooks) jobs run."),
     "data": (

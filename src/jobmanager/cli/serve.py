@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import httpx
 import typer
 
-from jobmanager.cli.common import configure_logging, console, fail, load_settings
+from jobmanager.cli.common import configure_logging, console, fail, load_settings, open_services
 from jobmanager.home import home_from_environment
 
 if TYPE_CHECKING:
@@ -57,7 +57,6 @@ def serve(
     # The server's modules load here, not at import: client commands start faster.
     from jobmanager.api.app import create_app
     from jobmanager.environments import IsolationUnavailable
-    from jobmanager.services import Services
 
     settings = load_settings(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
@@ -66,7 +65,7 @@ def serve(
     log.info("starting jobmanager with settings:")
     for name, value in settings.masked().items():
         log.info("  %s = %s", name, value)
-    services = Services.open(settings)
+    services = open_services(settings)
     credentials = services.ensure_dev_tenant()
     if credentials is not None:
         log.info("dev tenant credentials (client id and secret) are in %s", credentials)

@@ -1,8 +1,9 @@
 """Blob storage for model payloads and Data Exchange files.
 
-One small interface, so a local folder (the default) and an fsspec URL (S3-compatible
-storage, a shared mount) are interchangeable. Writes are atomic: a blob is written
-under a temporary name and renamed into place, so no half blob is ever visible.
+One small interface, so a local folder (the default) and an fsspec URL (an S3-compatible
+object store, a shared mount) are interchangeable. Writes are atomic: in a folder a blob
+is written under a temporary name and renamed into place; on an object store it appears
+when its upload completes (see `fsspec_blobs`). No half blob is ever visible.
 Reads and writes stream in chunks; nothing holds a whole blob in memory.
 """
 
@@ -12,6 +13,7 @@ import os
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -125,9 +127,9 @@ def counted_reads(chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-class TemporaryBlobWriter(ABC):
-    """Bytes go to a temporary blob, counted against the limit; `commit` moves the blob
-    into place, `abort` (also after a commit) removes whatever is left of it."""
+class StreamingBlobWriter(ABC):
+    """Bytes go to an open handle, counted against the limit; `commit` publishes them under
+    the key, `abort` drops them. Either happens once: after one, the other does nothing."""
 
     def __init__(self, handle: Any, limit: int | None) -> None:
         self._handle: Any = handle
@@ -148,27 +150,27 @@ class TemporaryBlobWriter(ABC):
         handle, self._handle = self._handle, None
         try:
             self._publish(handle)
-        finally:
-            self.abort()
+        except BaseException:
+            self._discard(handle)
+            raise
         BLOB_BYTES.labels("written").inc(self.size)
         return self.size
 
     def abort(self) -> None:
         if self._handle is not None:
             handle, self._handle = self._handle, None
-            handle.close()
-        self._discard()
+            self._discard(handle)
 
     @abstractmethod
     def _publish(self, handle: Any) -> None:
-        """Close `handle` and move the temporary blob to its key."""
+        """Close `handle` and make what it wrote visible under the key."""
 
     @abstractmethod
-    def _discard(self) -> None:
-        """Remove the temporary blob if it is still there."""
+    def _discard(self, handle: Any) -> None:
+        """Close `handle` (perhaps closed already) without publishing; remove what it wrote."""
 
 
-class _LocalWriter(TemporaryBlobWriter):
+class _LocalWriter(StreamingBlobWriter):
     """Writes to a temporary file in the store's `tmp` folder; commit fsyncs and renames."""
 
     def __init__(self, temporary: Path, target: Path, limit: int | None) -> None:
@@ -183,7 +185,8 @@ class _LocalWriter(TemporaryBlobWriter):
         self._target.parent.mkdir(exist_ok=True)
         os.replace(self._temporary, self._target)
 
-    def _discard(self) -> None:
+    def _discard(self, handle: Any) -> None:
+        handle.close()
         self._temporary.unlink(missing_ok=True)
 
 
@@ -197,12 +200,25 @@ def write_all(writer: BlobWriter, chunks: Iterable[bytes]) -> int:
         writer.abort()
 
 
-def open_blob_store(url: str) -> BlobStore:
-    """A local folder for a plain path or `file://` URL; other schemes go through fsspec."""
+@dataclass(frozen=True)
+class ObjectStoreAccess:
+    """Where an S3-compatible store answers and who we are there. What is None comes from
+    the standard AWS variables and files (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+    `AWS_ACCESS_KEY_ID`, ...), as every AWS client reads them."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+
+
+def open_blob_store(url: str, access: ObjectStoreAccess | None = None) -> BlobStore:
+    """A local folder for a plain path or `file://` URL; other schemes go through fsspec
+    (`access` applies to `s3://` URLs)."""
     if "://" not in url:
         return LocalBlobStore(Path(url))
     if url.startswith("file://"):
         return LocalBlobStore(Path(url.removeprefix("file://")))
     from jobmanager.store.fsspec_blobs import FsspecBlobStore
 
-    return FsspecBlobStore(url)
+    return FsspecBlobStore.for_url(url, access or ObjectStoreAccess())

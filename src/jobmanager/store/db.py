@@ -9,6 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,8 +57,18 @@ class Database:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
+    def schema_revision(self) -> str | None:
+        """The migration the database is at; None when it has none (no tables yet)."""
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest migration of this version of jobmanager."""
+    return str(ScriptDirectory.from_config(alembic_config("")).get_current_head())
 
 
 def alembic_config(url: str) -> Config:

@@ -1,4 +1,5 @@
-"""Blob stores: the local folder and fsspec (memory:// and a local fsspec path) behave alike."""
+"""Blob stores: the local folder, fsspec (memory:// and a local fsspec path) and a real S3
+server (moto's, as its own process) behave alike."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from pathlib import Path
 import pytest
 
 from jobmanager.store.blobs import BlobStore, BlobTooLarge, LocalBlobStore, open_blob_store
-from jobmanager.store.fsspec_blobs import FsspecBlobStore
+from jobmanager.store.fsspec_blobs import BlobStoreUnavailable, FsspecBlobStore
+from tests.s3 import MotoServer
 
 
-@pytest.fixture(params=["local", "fsspec-memory", "fsspec-file"])
+@pytest.fixture(params=["local", "fsspec-memory", "fsspec-file", "s3"])
 def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BlobStore]:
     if request.param == "local":
         yield LocalBlobStore(tmp_path / "blobs")
+    elif request.param == "s3":
+        moto: MotoServer = request.getfixturevalue("moto")
+        yield FsspecBlobStore.for_url(f"s3://{moto.new_bucket()}/blobs", moto.access())
     elif request.param == "fsspec-file":
         yield FsspecBlobStore(f"file://{tmp_path}/blobs")
     else:
@@ -136,3 +141,8 @@ def test_open_blob_store_picks_the_implementation(tmp_path: Path) -> None:
     key = store.new_key()
     store.write(key, [b"through fsspec"])
     assert b"".join(store.read_chunks(key)) == b"through fsspec"
+
+
+def test_a_url_whose_package_is_missing_says_what_to_install() -> None:
+    with pytest.raises(BlobStoreUnavailable, match=r"not installed.*pip install"):
+        open_blob_store("gcs://some-bucket/blobs")

@@ -1,0 +1,154 @@
+"""deploy/ holds what an operator copies: a compose file, systemd units and an env file.
+No Docker engine or systemd runs the tests, so they check what can be checked here: the
+compose file's structure, that every JOBMANAGER_* name is a real setting with a valid
+value, that the commands are real `jobmanager` commands, and that docs/deploy.md explains
+every setting deploy/ uses."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from jobmanager.cli import app
+from jobmanager.settings import Settings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+DOCS = DEPLOY.parent / "docs" / "deploy.md"
+UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
+SETTING = re.compile(r"\bJOBMANAGER_[A-Z_]+[A-Z]\b")
+
+
+def compose() -> dict[str, Any]:
+    return dict(yaml.safe_load((DEPLOY / "compose.yaml").read_text()))
+
+
+def jobmanager_services() -> dict[str, dict[str, Any]]:
+    return {
+        name: service
+        for name, service in compose()["services"].items()
+        if service.get("image") == "jobmanager:local"
+    }
+
+
+def commands() -> set[str]:
+    return {command.name or "" for command in app.registered_commands}
+
+
+def env_file(path: Path) -> dict[str, str]:
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    pairs = [line.split("=", 1) for line in lines if line and not line.startswith("#")]
+    return {name: value for name, value in pairs}
+
+
+def unit(path: Path) -> dict[str, list[str]]:
+    """Each `Section.Key` of a systemd unit with its values (a key may repeat)."""
+    found: dict[str, list[str]] = {}
+    section = ""
+    for line in path.read_text().splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            found.setdefault(f"{section}.{key}", []).append(value)
+    return found
+
+
+def unit_settings(path: Path) -> dict[str, str]:
+    values = [value.split("=", 1) for value in unit(path).get("Service.Environment", [])]
+    return {name: value for name, value in values if name.startswith("JOBMANAGER_")}
+
+
+def as_settings(variables: dict[str, str]) -> Settings:
+    """The settings these variables make; a name or value that is not valid fails here."""
+    fields = {name.removeprefix("JOBMANAGER_").lower(): v for name, v in variables.items()}
+    unknown = set(fields) - set(Settings.model_fields)
+    assert not unknown, f"not settings: {sorted(unknown)}"
+    return Settings(**fields)  # type: ignore[arg-type]
+
+
+def test_the_compose_file_has_the_whole_cluster() -> None:
+    services = compose()["services"]
+    assert {"postgres", "rabbitmq", "minio", "bucket"} <= set(services)
+    roles = {name: service["command"][1] for name, service in jobmanager_services().items()}
+    assert roles == {"api-1": "serve", "api-2": "serve", "worker-1": "worker", "worker-2": "worker"}
+    for name, service in services.items():
+        assert set(service.get("depends_on", {})) <= set(services), name
+        for volume in service.get("volumes", []):
+            assert volume.split(":")[0] in compose()["volumes"], (name, volume)
+
+
+@pytest.mark.parametrize("name", ["api-1", "api-2", "worker-1", "worker-2"])
+def test_each_jobmanager_service_runs_a_real_command_on_valid_settings(name: str) -> None:
+    service = jobmanager_services()[name]
+    assert service["command"][0] == "jobmanager"
+    assert service["command"][1] in commands()
+    settings = as_settings(service["environment"])
+    assert settings.dispatch == "celery"
+    assert settings.resolved_database_url.startswith("postgresql")
+    assert settings.resolved_blob_url.startswith("s3://")
+    assert (settings.job_slots == 0) == (service["command"][1] == "serve")
+
+
+def test_the_replicas_share_the_signing_keys_and_start_one_after_the_other() -> None:
+    services = jobmanager_services()
+    assert services["api-1"]["volumes"] == services["api-2"]["volumes"]
+    assert services["api-2"]["depends_on"]["api-1"] == {"condition": "service_healthy"}
+
+
+def test_the_compose_bucket_and_credentials_match_minio() -> None:
+    services = compose()["services"]
+    minio = services["minio"]["environment"]
+    settings = as_settings(jobmanager_services()["worker-1"]["environment"])
+    secret = settings.blob_secret_access_key
+    assert secret is not None
+    assert settings.blob_access_key_id == minio["MINIO_ROOT_USER"]
+    assert secret.get_secret_value() == minio["MINIO_ROOT_PASSWORD"]
+    bucket = settings.resolved_blob_url.removeprefix("s3://").split("/")[0]
+    assert f"store/{bucket}" in services["bucket"]["entrypoint"][-1]
+
+
+def test_the_env_file_example_holds_valid_settings() -> None:
+    settings = as_settings(env_file(DEPLOY / "jobmanager.env.example"))
+    assert settings.dispatch == "celery"
+    assert settings.broker_url is not None
+
+
+@pytest.mark.parametrize("path", UNITS, ids=[path.name for path in UNITS])
+def test_each_systemd_unit_runs_a_real_command_on_valid_settings(path: Path) -> None:
+    found = unit(path)
+    (exec_start,) = found["Service.ExecStart"]
+    program, command, *_ = exec_start.split()
+    assert program.endswith("/jobmanager")
+    assert command in commands()
+    assert found["Service.EnvironmentFile"] == ["/etc/jobmanager/jobmanager.env"]
+    shared = env_file(DEPLOY / "jobmanager.env.example")
+    as_settings({**shared, **unit_settings(path)})
+    assert "Install.WantedBy" in found
+
+
+def test_the_units_are_an_api_replica_and_a_worker_template() -> None:
+    assert [path.name for path in UNITS] == [
+        "jobmanager-api.service",
+        "jobmanager-worker@.service",
+    ]
+    worker = unit(DEPLOY / "systemd" / "jobmanager-worker@.service")
+    assert worker["Service.Delegate"] == ["yes"]  # environments' cgroups
+    assert (
+        "%i" in unit_settings(DEPLOY / "systemd" / "jobmanager-worker@.service")["JOBMANAGER_HOME"]
+    )
+
+
+def test_docs_explain_every_setting_deploy_uses() -> None:
+    used = {
+        name
+        for path in DEPLOY.rglob("*")
+        if path.is_file()
+        for name in SETTING.findall(path.read_text())
+    }
+    assert len(used) > 10
+    documented = set(SETTING.findall(DOCS.read_text()))
+    assert used <= documented, sorted(used - documented)
