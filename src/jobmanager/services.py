@@ -39,7 +39,8 @@ class Services:
         tokens = TokenService(
             keys, issuer=settings.base_url, ttl_seconds=settings.token_ttl_seconds
         )
-        store = Store(db, open_blob_store(settings.resolved_blob_url))
+        blobs = open_blob_store(settings.resolved_blob_url)
+        store = Store(db, blobs, settings.tenant_max_live_jobs)
         return cls(settings=settings, db=db, store=store, tokens=tokens)
 
     def ensure_dev_tenant(self) -> Path | None:
