@@ -185,7 +185,7 @@ class JobPublic(BaseModel):
     parameters: dict[str, Any]
     scheduleId: str | None
     accounting: AccountingPublic
-    # Extensions: retries and the queue (docs/retries.md).
+    # Extensions: retries and the queue (docs/queues.md).
     retry: dict[str, Any] | None = Field(description="The job's own retry policy, if any")
     attempt: int = Field(description="The number of the attempt under way, or next")
     attempts: list[AttemptPublic] = Field(description="Attempts so far (a single job only)")
