@@ -19,7 +19,9 @@ from jobmanager.store.webhooks import WebhookRepository
 
 
 class Store:
-    def __init__(self, db: Database, blobs: BlobStore) -> None:
+    def __init__(
+        self, db: Database, blobs: BlobStore, tenant_max_live_jobs: int | None = None
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.tenants = TenantRepository(db)
@@ -29,7 +31,7 @@ class Store:
         self.triggers = TriggerRepository(db, self.jobs)
         self.webhooks = WebhookRepository(db)
         self.deliveries = DeliveryRepository(db)
-        self.execution = ExecutionRepository(db)
+        self.execution = ExecutionRepository(db, tenant_max_live_jobs)
         self.events = EventRepository(db)
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)
