@@ -3,7 +3,9 @@
 A job whose heartbeat is too old — or whose worker process on this host no longer
 exists — is taken over by compare-and-set on its worker id, its environment's
 processes are killed, the outputs left in its workdir are uploaded, and it ends
-`FAILED` (or `STOPPED` when it was being stopped) with a message saying so.
+`FAILED` (or `STOPPED` when it was being stopped) with a message saying so — unless its
+retry policy retries `environmentLost`: then the outputs go under the attempt's name
+and the job waits for its next attempt.
 The same periodic loop purges final jobs past the retention period.
 """
 
@@ -18,7 +20,8 @@ from pathlib import Path
 import psutil
 
 from jobmanager.domain.messages import chain
-from jobmanager.domain.statuses import JobStatus
+from jobmanager.domain.retries import FailureKind, attempt_folder, retry_message
+from jobmanager.domain.statuses import RETRYABLE, JobStatus
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine.layout import Layout, regular_files
 from jobmanager.engine.processes import kill_all
@@ -62,26 +65,41 @@ class Reaper:
         return recovered
 
     def recover(self, job: JobRecord) -> None:
+        policy = self.store.jobs.retry_policy(job)
+        retrying = job.status in RETRYABLE and policy.retries(
+            FailureKind.ENVIRONMENT_LOST, job.attempt
+        )
         slot = self.store.execution.environment_of(job.id)
         salvaged = ""
         if slot is not None:
             if slot.marker:
                 kill_all([], slot.marker)
-            salvaged = self._salvage(job, Layout(Path(slot.workdir)) if slot.workdir else None)
+            layout = Layout(Path(slot.workdir)) if slot.workdir else None
+            folder = attempt_folder(job.attempt) if retrying else ""
+            salvaged = self._salvage(job, layout, folder)
             self.store.execution.release_environment(slot.id)
         cause = "the process running the job stopped" + salvaged
+        if retrying:
+            wait = policy.wait_after(job.attempt)
+            message = retry_message(chain(LOST, cause), job.attempt, policy, wait)
+            if self.store.jobs.retry(job.id, job.attempt, wait, message):
+                log.info("job %s lost its environment; retrying: %s", job.id, message)
+                return
         if job.status is JobStatus.STOPPING and job.stop_requested:
             target, message = JobStatus.STOPPED, chain("Stopped; the environment was lost", cause)
         else:
             target, message = JobStatus.FAILED, chain(LOST, cause)
-        self.store.jobs.transition(job.id, [job.status], target, message=message)
+        self.store.jobs.transition(
+            job.id, [job.status], target, of_attempt=job.attempt, message=message
+        )
         log.info("recovered job %s: %s", job.id, message)
 
-    def _salvage(self, job: JobRecord, layout: Layout | None) -> str:
+    def _salvage(self, job: JobRecord, layout: Layout | None, folder: str) -> str:
         if layout is None or not layout.root.is_dir():
             return ""
         files = [*regular_files(layout.output_dir), *regular_files(layout.executed_dir)]
-        failed = upload_outputs(self.store, job, layout, self.settings.max_upload_bytes).failed
+        limit = self.settings.max_upload_bytes
+        failed = upload_outputs(self.store, job, layout, limit, folder).failed
         shutil.rmtree(layout.root, ignore_errors=True)
         return f"; {len(files) - len(failed)} output files salvaged"
 

@@ -51,7 +51,7 @@ class Services:
         tokens = TokenService(
             keys, issuer=settings.base_url, ttl_seconds=settings.token_ttl_seconds
         )
-        store = Store(db, open_blobs(settings))
+        store = Store(db, open_blobs(settings), settings.tenant_max_live_jobs)
         return cls(settings=settings, db=db, store=store, tokens=tokens)
 
     def ensure_dev_tenant(self) -> Path | None:

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
         le=256,
         description="Jobs this process runs at once; 0 for an API-only replica",
     )
+    tenant_max_live_jobs: int | None = Field(
+        default=None,
+        ge=1,
+        description="Jobs one tenant may have live at once (starting, running, stopping); "
+        "default: no cap. `jobmanager admin tenant cap` sets a tenant's own",
+    )
     scheduler_enabled: bool = True
     heartbeat_timeout_seconds: float = Field(default=15.0, gt=0)
     reaper_interval_seconds: float = Field(default=5.0, gt=0)

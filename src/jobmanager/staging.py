@@ -62,9 +62,12 @@ class Uploaded:
     failed: list[str]
 
 
-def upload_outputs(store: Store, job: JobRecord, layout: Layout, max_file_bytes: int) -> Uploaded:
+def upload_outputs(
+    store: Store, job: JobRecord, layout: Layout, max_file_bytes: int, folder: str = ""
+) -> Uploaded:
     """Upload the regular files under the environment's `output/`, then the executed
-    notebook, each at most `max_file_bytes` (the upload limit). Call it once the
+    notebook, each at most `max_file_bytes` (the upload limit), into the output folder's
+    sub-folder `folder` (a retried attempt's name) or its top. Call it once the
     environment's processes are gone."""
     files = [*regular_files(layout.output_dir), *regular_files(layout.executed_dir)]
     failed = []
@@ -79,7 +82,7 @@ def upload_outputs(store: Store, job: JobRecord, layout: Layout, max_file_bytes:
             store.dataexchange.put_file(
                 job.tenant_id,
                 job.output_folder_id,
-                relative,
+                f"{folder}/{relative}" if folder else relative,
                 _chunks(path),
                 modified_by=job.created_by,
             )

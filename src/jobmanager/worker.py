@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jobmanager.domain.messages import chain, then
+from jobmanager.domain.retries import FailureKind, attempt_folder, retry_message
 from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, sources_of
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine import STEP_OUTPUT_LIMITS, Environment, NoteFormatError, Progress, RunResult
@@ -77,8 +78,16 @@ class Worker:
         self.execute(claim)
         return True
 
+    def take_turn(self, job_id: str) -> bool:
+        """A dispatch message is a turn, not an order: run the job the fair order puts
+        first (often `job_id`), so that a tenant's thousand messages queued in the broker
+        do not hold back another tenant's job. The named job, if it must wait, keeps its
+        turn through the sweep's messages."""
+        del job_id
+        return self.run_next()
+
     def run_job(self, job_id: str) -> bool:
-        """Run this job if it is still waiting and can start now (a dispatch message)."""
+        """Run this job if it is still waiting and can start now (the inline dispatch)."""
         if self.shutting_down.is_set():
             return False
         claim = self.store.execution.claim(job_id, self.worker_id)
@@ -127,6 +136,11 @@ class Worker:
         if time.monotonic() - self._last_beat >= HEARTBEAT_SECONDS:
             self.store.execution.heartbeat(self.worker_id)
             self._last_beat = time.monotonic()
+            # A job a reaper took over (this worker was thought dead) must not run on
+            # here beside its next attempt: end it; its moves are refused anyway.
+            for job_id in self.store.execution.taken_over(self.worker_id, list(running)):
+                log.warning("job %s was taken over by another process; ending it here", job_id)
+                running[job_id].set()
 
 
 class JobRun:
@@ -139,6 +153,9 @@ class JobRun:
         self.environment_id = claim.environment_id
         self.stop = stop
         self.environment: Environment | None = None
+        self.policy = self.store.jobs.retry_policy(claim.job)
+        # How the attempt went wrong, when it did and may be retried (domain/retries.py).
+        self.failure: FailureKind | None = None
         # The phase under way and when it began (accounting: see `_next_phase`).
         self._phase: str | None = "queued_seconds"
         self._phase_began = claim.job.creation_date
@@ -156,11 +173,11 @@ class JobRun:
                 target, message = JobStatus.STOPPED, "Stopped on request before execution."
         except JobFailed as failure:
             target, message = JobStatus.FAILED, failure.message
-            self._stopping(failure.message)
+            self._failed(FailureKind.FAILED, failure.message)
         except Exception as error:  # a bug must still end the job, never strand it
             log.exception("job %s failed unexpectedly", self.job.id)
             target, message = JobStatus.FAILED, chain("Job execution failed", str(error))
-            self._stopping(message)
+            self._failed(FailureKind.FAILED, message)
         self._next_phase("saving_seconds", **self._usage())
         message = self._stop_environment(message)
         saved, message = self._save_outputs(message)
@@ -206,7 +223,12 @@ class JobRun:
             return False
         now = utcnow()
         moved = self.store.jobs.transition(
-            self.job.id, [JobStatus.STARTING], JobStatus.RUNNING, message=STARTED, running_since=now
+            self.job.id,
+            [JobStatus.STARTING],
+            JobStatus.RUNNING,
+            of_attempt=self.job.attempt,
+            message=STARTED,
+            running_since=now,
         )
         if moved:
             self._next_phase("running_seconds", at=now)
@@ -252,16 +274,32 @@ class JobRun:
         if end is RunEnd.TIMED_OUT:
             limit = self.job.max_execution_seconds
             exceeded = f"Maximum execution time of {limit} seconds exceeded"
-            self._stopping(exceeded)
+            self._failed(FailureKind.TIMED_OUT, exceeded)
             return target, chain(exceeded, result.message)
         if end is RunEnd.LIMIT_EXCEEDED:
-            self._stopping(result.message)
+            self._failed(FailureKind.FAILED, result.message)
             return target, result.message
         if target is JobStatus.STOPPED:
             return target, "Stopped on request."
         if target is JobStatus.SUCCEEDED:
             return target, result.message or "Notebook execution finished."
+        self.failure = FailureKind.FAILED
         return target, result.message or "Notebook execution failed."
+
+    def _failed(self, kind: FailureKind, reason: str) -> None:
+        """The attempt failed: it will be retried (the job stays live while its outputs
+        are saved), or the job goes `STOPPING` until they are."""
+        self.failure = kind
+        if not self._retrying():
+            self._stopping(reason)
+
+    def _retrying(self) -> bool:
+        """Whether the attempt failed in a way its policy retries (never after a stop)."""
+        return (
+            self.failure is not None
+            and not self.stop.is_set()
+            and self.policy.retries(self.failure, self.job.attempt)
+        )
 
     def _stopping(self, reason: str) -> None:
         """`STOPPING` while the environment is stopped and the outputs saved (SPEC §1)."""
@@ -269,6 +307,7 @@ class JobRun:
             self.job.id,
             [JobStatus.STARTING, JobStatus.RUNNING],
             JobStatus.STOPPING,
+            of_attempt=self.job.attempt,
             message=f"{reason}; stopping the environment and saving outputs.",
         )
 
@@ -283,6 +322,7 @@ class JobRun:
             self.job,
             self.environment.layout,
             self.worker.settings.max_upload_bytes,
+            attempt_folder(self.job.attempt) if self._retrying() else "",
         )
         self._record(bytes_out=uploaded.bytes)
         if uploaded.failed:
@@ -353,13 +393,27 @@ class JobRun:
             log.exception("job %s: its environment's files could not be removed", self.job.id)
 
     def _finish(self, target: JobStatus, message: str) -> None:
-        """The final status, from wherever the job is now (a stop may have come late)."""
+        """The final status, from wherever the job is now (a stop may have come late),
+        or back to wait for the next attempt."""
+        attempt = self.job.attempt
+        if target is JobStatus.FAILED and self._retrying():
+            wait = self.policy.wait_after(attempt)
+            retry = retry_message(message, attempt, self.policy, wait)
+            if self.store.jobs.retry(self.job.id, attempt, wait, retry):
+                log.info("job %s attempt %d failed; %s", self.job.id, attempt, retry)
+                return
         sources = sources_of(target) & ACTIVE
         log.info("job %s ended %s: %s", self.job.id, target.value, message)
-        if self.store.jobs.transition(self.job.id, sources, target, message=message):
+        if self.store.jobs.transition(
+            self.job.id, sources, target, of_attempt=attempt, message=message
+        ):
             return
         self.store.jobs.transition(
-            self.job.id, [JobStatus.STOPPING], JobStatus.STOPPED, message="Stopped on request."
+            self.job.id,
+            [JobStatus.STOPPING],
+            JobStatus.STOPPED,
+            of_attempt=attempt,
+            message="Stopped on request.",
         )
 
 

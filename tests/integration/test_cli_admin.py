@@ -76,3 +76,25 @@ def test_run_note_is_a_command_of_jobmanager(tmp_path: Path) -> None:
         "sensor_report.zpln",
         "summary.csv",
     ]
+
+
+def test_a_tenants_cap_on_live_jobs_is_set_shown_and_reset(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    run(home, "tenant", "create", "acme")
+    capped = run(home, "tenant", "cap", "acme", "--max-live-jobs", "3")
+    assert capped.returncode == 0, capped.stderr
+    assert "at most 3 live jobs" in capped.stdout
+    assert "acme" in (listed := run(home, "tenant", "list").stdout) and " 3 " in listed
+    back = subprocess.run(
+        [sys.executable, "-m", "jobmanager", "admin", "tenant", "cap", "acme", "--default"],
+        env={**os.environ, "JOBMANAGER_HOME": str(home), "JOBMANAGER_TENANT_MAX_LIVE_JOBS": "7"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert back.returncode == 0, back.stderr
+    assert "at most 7 (default) live jobs" in back.stdout
+    assert "no cap" in run(home, "tenant", "list").stdout
+    neither = run(home, "tenant", "cap", "acme")
+    assert neither.returncode == 1 and "--max-live-jobs" in neither.stderr
+    assert run(home, "tenant", "cap", "ghost", "--max-live-jobs", "1").returncode == 1

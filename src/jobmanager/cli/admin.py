@@ -38,11 +38,45 @@ def tenant_create(name: str) -> None:
 
 @tenant_app.command("list")
 def tenant_list() -> None:
-    """List the tenants."""
-    table = Table("name", "created")
-    for tenant in _services().store.tenants.all():
-        table.add_row(tenant.name, tenant.created_at.isoformat())
+    """List the tenants and their caps on live jobs."""
+    services = _services()
+    default = services.settings.tenant_max_live_jobs
+    table = Table("name", "created", "max live jobs")
+    for tenant in services.store.tenants.all():
+        table.add_row(
+            tenant.name, tenant.created_at.isoformat(), _cap(tenant.max_live_jobs, default)
+        )
     console.print(table)
+
+
+@tenant_app.command("cap")
+def tenant_cap(
+    name: str,
+    max_live_jobs: Annotated[
+        int | None,
+        typer.Option("--max-live-jobs", min=1, help="Jobs the tenant may run at once"),
+    ] = None,
+    default: Annotated[
+        bool, typer.Option("--default", help="Back to JOBMANAGER_TENANT_MAX_LIVE_JOBS")
+    ] = False,
+) -> None:
+    """Cap the jobs a tenant may have live at once (starting, running, stopping); its
+    other jobs wait, saying so, and other tenants' jobs go first (docs/queues.md)."""
+    if (max_live_jobs is None) == (not default):
+        raise fail("give either --max-live-jobs N or --default")
+    services = _services()
+    try:
+        tenant = services.store.tenants.set_cap(name, max_live_jobs)
+    except DomainError as error:
+        raise fail(error.message) from None
+    shown = _cap(tenant.max_live_jobs, services.settings.tenant_max_live_jobs)
+    console.print(f"tenant [bold]{tenant.name}[/bold]: at most {shown} live jobs")
+
+
+def _cap(own: int | None, default: int | None) -> str:
+    if own is not None:
+        return str(own)
+    return "no cap" if default is None else f"{default} (default)"
 
 
 @credentials_app.command("create")

@@ -295,6 +295,7 @@ def _fields(job: Job) -> list[tuple[str, Any]]:
         ("id", job.id),
         ("status", job.status),
         ("message", job.message),
+        ("queue position", job.queue_position or ""),
         ("progress", describe(job)),
         ("current", progress.title if progress else ""),
         ("model", job.model_id),
@@ -306,8 +307,20 @@ def _fields(job: Job) -> list[tuple[str, Any]]:
         ("created", job.creation_date),
         ("started", job.start_date),
         ("ended", job.end_date),
+        *_attempts(job),
         *_accounting(job),
     ]
+
+
+def _attempts(job: Job) -> list[tuple[str, Any]]:
+    """One row per attempt: its worker, when it ran, how it ended."""
+    rows = []
+    for attempt in job.attempts:
+        ended = attempt.end_date.isoformat() if attempt.end_date else "now"
+        began = attempt.start_date.isoformat() if attempt.start_date else ""
+        end = f", {attempt.outcome}: {attempt.message}" if attempt.outcome else ""
+        rows.append((f"attempt {attempt.number}", f"{attempt.worker_id}, {began} to {ended}{end}"))
+    return rows
 
 
 def _accounting(job: Job) -> list[tuple[str, Any]]:

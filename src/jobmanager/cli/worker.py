@@ -50,7 +50,7 @@ def worker(
     runner = Worker(services.store, settings, pool, isolation)
     app = celery_app(settings)
     app.conf.worker_hijack_root_logger = settings.log_format != "json"  # keep our JSON lines
-    app.task(name=TASK, ignore_result=True)(runner.run_job)
+    app.task(name=TASK, ignore_result=True)(runner.take_turn)
     runner.start()
     log.info("worker %s taking jobs with %d slots", runner.worker_id, settings.job_slots)
     metrics = None if metrics_port is None else serve_metrics(metrics_port, settings.host, pool)

@@ -164,6 +164,17 @@ class Accounting(ApiObject):
     bytes_out: int | None = None
 
 
+class Attempt(ApiObject):
+    """One attempt at running a job: its worker, when it ran, how it ended."""
+
+    number: int = 1
+    worker_id: str = ""
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    outcome: str | None = None
+    message: str = ""
+
+
 class Job(ApiObject):
     id: str
     model_id: str = ""
@@ -183,6 +194,10 @@ class Job(ApiObject):
     parameters: dict[str, Any] = {}
     schedule_id: str | None = None
     accounting: Accounting | None = None
+    retry: dict[str, Any] | None = None
+    attempt: int = 1
+    attempts: list[Attempt] = []
+    queue_position: int | None = None
 
     @property
     def is_final(self) -> bool:

@@ -28,13 +28,23 @@ ALLOWED: dict[JobStatus, frozenset[JobStatus]] = {
     # A job waiting to start may be claimed, stopped at once, or fail to start
     # (for example when its configuration is busy and says `whenBusy: fail`).
     JobStatus.SUBMITTED: frozenset({JobStatus.STARTING, JobStatus.STOPPED, JobStatus.FAILED}),
-    JobStatus.STARTING: frozenset({JobStatus.RUNNING, JobStatus.STOPPING, JobStatus.FAILED}),
-    JobStatus.RUNNING: frozenset({JobStatus.STOPPING, JobStatus.SUCCEEDED, JobStatus.FAILED}),
+    # A live job whose attempt failed goes back to wait when its retry policy says so
+    # (domain/retries.py): the next attempt is claimed like a new job.
+    JobStatus.STARTING: frozenset(
+        {JobStatus.RUNNING, JobStatus.STOPPING, JobStatus.FAILED, JobStatus.SUBMITTED}
+    ),
+    JobStatus.RUNNING: frozenset(
+        {JobStatus.STOPPING, JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SUBMITTED}
+    ),
     JobStatus.STOPPING: frozenset({JobStatus.STOPPED, JobStatus.FAILED}),
     JobStatus.SUCCEEDED: frozenset(),
     JobStatus.FAILED: frozenset(),
     JobStatus.STOPPED: frozenset(),
 }
+
+
+# The statuses from which a failed attempt is retried (a job being stopped never is).
+RETRYABLE: frozenset[JobStatus] = frozenset({JobStatus.STARTING, JobStatus.RUNNING})
 
 
 def is_final(status: JobStatus) -> bool:

@@ -42,6 +42,7 @@ class ConfigurationSpec:
     when_busy: str = "queue"
     network: str = "allowed"
     environment_variables: dict[str, str] = field(default_factory=dict)
+    retry: dict[str, Any] | None = None
 
 
 SPEC_FIELDS = frozenset(f.name for f in dataclasses.fields(ConfigurationSpec))
@@ -191,6 +192,7 @@ def _record(row: Configuration) -> ConfigurationRecord:
         when_busy=row.when_busy,
         network=row.network,
         environment_variables=dict(row.environment_variables),
+        retry=row.retry,
         created_at=row.created_at,
         modified_at=row.modified_at,
     )

@@ -1,39 +1,26 @@
 """What workers, the reaper and the retention task do to jobs: claim, heartbeat, reap, purge.
 
-A claim is one transaction: take a free environment slot of the job's configuration
-(the unique (configuration, slot) pair makes `maxEnvironments` a database rule) and
-move the job `SUBMITTED -> STARTING` by compare-and-set. A job whose configuration
-is busy waits (`whenBusy: queue`) or fails (`whenBusy: fail`).
+A claim is one transaction (store/claims.py): pick the next job in the fair order, take
+a free environment slot of its configuration and move it `SUBMITTED -> STARTING` by
+compare-and-set.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from jobmanager.domain.messages import chain
 from jobmanager.domain.statuses import ACTIVE, FINAL, JobStatus
+from jobmanager.store.claims import Claim, claim_in
 from jobmanager.store.db import Database
-from jobmanager.store.jobs import JobRecord, to_record, transition_in
-from jobmanager.store.tables import Configuration, EnvironmentSlot, Job
+from jobmanager.store.jobs import JobRecord, to_record
+from jobmanager.store.tables import EnvironmentSlot, Job
 from jobmanager.store.types import utcnow
 
-BUSY = "An environment has already been started for the configuration"
-CANDIDATES_PER_CLAIM = 50
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A job this worker now runs, and the environment slot it holds."""
-
-    job: JobRecord
-    environment_id: str
+__all__ = ["Claim", "ExecutionRepository", "SlotRecord"]
 
 
 @dataclass(frozen=True)
@@ -50,11 +37,13 @@ class SlotRecord:
 
 
 class ExecutionRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, tenant_max_live_jobs: int | None = None) -> None:
         self.db = db
+        self.tenant_max_live_jobs = tenant_max_live_jobs
 
     def claim_next(self, worker_id: str) -> Claim | None:
-        """The oldest waiting job that can start now, claimed for `worker_id`, or None."""
+        """The first waiting job of the fair order (store/claims.py) that can start now,
+        claimed for `worker_id`, or None."""
         return self._claim(worker_id, job_id=None)
 
     def claim(self, job_id: str, worker_id: str) -> Claim | None:
@@ -65,7 +54,7 @@ class ExecutionRepository:
         for _ in range(3):  # another replica may take the same slot first
             try:
                 with self.db.transaction() as session:
-                    return _claim_in(session, worker_id, job_id)
+                    return claim_in(session, worker_id, job_id, self.tenant_max_live_jobs)
             except IntegrityError:
                 continue
         return None
@@ -112,6 +101,15 @@ class ExecutionRepository:
                     select(Job.id).where(
                         Job.worker_id == worker_id, Job.status == JobStatus.STOPPING.value
                     )
+                )
+            )
+
+    def taken_over(self, worker_id: str, job_ids: list[str]) -> list[str]:
+        """Those of `job_ids` that are no longer this worker's (a reaper took them over)."""
+        with self.db.reading() as session:
+            return list(
+                session.scalars(
+                    select(Job.id).where(Job.id.in_(job_ids), Job.worker_id != worker_id)
                 )
             )
 
@@ -170,98 +168,6 @@ class ExecutionRepository:
                 )
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _claim_in(session: Session, worker_id: str, job_id: str | None) -> Claim | None:
-    query = select(Job).where(Job.status == JobStatus.SUBMITTED.value)
-    if job_id is not None:
-        query = query.where(Job.id == job_id)
-    candidates = session.scalars(query.order_by(Job.creation_date).limit(CANDIDATES_PER_CLAIM))
-    full: set[str] = set()
-    for job in list(candidates):
-        if job.configuration_id in full:
-            continue
-        configuration = session.get(Configuration, job.configuration_id)
-        if configuration is None:
-            transition_in(
-                session,
-                job.id,
-                [JobStatus.SUBMITTED],
-                JobStatus.FAILED,
-                message=chain("Failed to start environment", "The configuration was deleted"),
-            )
-            continue
-        slot = _free_slot(session, configuration)
-        if slot is None:
-            full.add(configuration.id)
-            _wait_or_fail(session, job, configuration)
-            continue
-        claimed = _take(session, job, configuration, slot, worker_id)
-        if claimed is not None:
-            return claimed
-    return None
-
-
-def _free_slot(session: Session, configuration: Configuration) -> int | None:
-    used = set(
-        session.scalars(
-            select(EnvironmentSlot.slot).where(EnvironmentSlot.configuration_id == configuration.id)
-        )
-    )
-    return next((n for n in range(configuration.max_environments) if n not in used), None)
-
-
-def _wait_or_fail(session: Session, job: Job, configuration: Configuration) -> None:
-    if configuration.when_busy == "fail":
-        transition_in(
-            session,
-            job.id,
-            [JobStatus.SUBMITTED],
-            JobStatus.FAILED,
-            message=chain("Failed to start environment", BUSY),
-        )
-        return
-    waiting = (
-        f"Waiting for an environment: all {configuration.max_environments} of configuration "
-        f"{configuration.name!r} are in use."
-    )
-    if job.message != waiting:
-        session.execute(
-            update(Job)
-            .where(Job.id == job.id, Job.status == JobStatus.SUBMITTED.value)
-            .values(message=waiting)
-        )
-
-
-def _take(
-    session: Session, job: Job, configuration: Configuration, slot: int, worker_id: str
-) -> Claim | None:
-    environment_id = str(uuid.uuid4())
-    now = utcnow()
-    session.add(
-        EnvironmentSlot(
-            id=environment_id,
-            tenant_id=job.tenant_id,
-            configuration_id=configuration.id,
-            slot=slot,
-            job_id=job.id,
-            status="STARTING",
-            worker_id=worker_id,
-        )
-    )
-    session.flush()
-    values: dict[str, Any] = {
-        "message": "Starting the environment and staging the input folder.",
-        "environment_id": environment_id,
-        "start_date": now,
-        "worker_id": worker_id,
-        "heartbeat_at": now,
-    }
-    if not transition_in(session, job.id, [JobStatus.SUBMITTED], JobStatus.STARTING, **values):
-        session.execute(delete(EnvironmentSlot).where(EnvironmentSlot.id == environment_id))
-        return None
-    session.refresh(job)
-    return Claim(to_record(job), environment_id)
 
 
 def _slot_record(slot: EnvironmentSlot) -> SlotRecord:

@@ -11,23 +11,25 @@ same transaction: every status change is in the event stream, whoever made it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import NotFound
 from jobmanager.domain.events import EventKind
 from jobmanager.domain.filters import NO_FILTER, Filter
-from jobmanager.domain.statuses import FINAL, JobStatus, can_transition
+from jobmanager.domain.retries import RetryPolicy
+from jobmanager.domain.statuses import FINAL, RETRYABLE, JobStatus, can_transition
+from jobmanager.store.attempts import AttemptRecord, attempts_in, close_attempt_in
 from jobmanager.store.db import Database
 from jobmanager.store.events import NewEvent, append_in
 from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
-from jobmanager.store.tables import Job
+from jobmanager.store.tables import Configuration, Job
 from jobmanager.store.types import utcnow
 
 FILTER_COLUMNS = {
@@ -48,6 +50,8 @@ TRANSITION_FIELDS = frozenset(
         "heartbeat_at",
         "progress",
         "stop_requested",
+        "attempt",
+        "not_before",
     }
 )
 
@@ -88,6 +92,7 @@ class JobSpec:
     options: dict[str, Any] = field(default_factory=dict)
     idempotency_token: str | None = None
     schedule_id: str | None = None
+    retry: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,13 @@ class JobRecord:
     heartbeat_at: datetime | None
     schedule_id: str | None
     accounting: Accounting = Accounting()
+    retry: dict[str, Any] | None = None
+    attempt: int = 1
+    not_before: datetime | None = None
+    # Read by `JobRepository.get` only: the attempts so far, and a waiting job's place in
+    # its configuration's queue (1: next).
+    attempts: tuple[AttemptRecord, ...] = ()
+    queue_position: int | None = None
 
     @property
     def is_final(self) -> bool:
@@ -148,6 +160,9 @@ def to_record(job: Job) -> JobRecord:
         heartbeat_at=job.heartbeat_at,
         schedule_id=job.schedule_id,
         accounting=Accounting(**{name: getattr(job, name) for name in ACCOUNTING_FIELDS}),
+        retry=job.retry,
+        attempt=job.attempt,
+        not_before=job.not_before,
     )
 
 
@@ -193,6 +208,8 @@ class JobRepository:
             options=spec.options,
             idempotency_token=spec.idempotency_token,
             schedule_id=spec.schedule_id,
+            retry=spec.retry,
+            attempt=1,
             status=JobStatus.SUBMITTED.value,
             message="",
             creation_date=utcnow(),
@@ -213,7 +230,11 @@ class JobRepository:
             job = session.scalar(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id))
             if job is None:
                 raise NotFound("job", job_id)
-            return to_record(job)
+            record = replace(to_record(job), attempts=attempts_in(session, job_id))
+            if record.status is not JobStatus.SUBMITTED:
+                return record
+            position = queue_position_in(session, job)
+            return replace(record, queue_position=position, message=_waiting(record, position))
 
     def get_any(self, job_id: str) -> JobRecord | None:
         """A job of any tenant: for workers, which act on jobs the API already authorized."""
@@ -237,11 +258,42 @@ class JobRepository:
     # ------------------------------------------------------------ status
 
     def transition(
-        self, job_id: str, sources: Iterable[JobStatus], target: JobStatus, **values: Any
+        self,
+        job_id: str,
+        sources: Iterable[JobStatus],
+        target: JobStatus,
+        of_attempt: int | None = None,
+        **values: Any,
     ) -> bool:
-        """Move the job to `target` if its status is one of `sources`; True when it moved."""
+        """Move the job to `target` if its status is one of `sources` (and, given
+        `of_attempt`, the attempt under way is that one); True when it moved."""
         with self.db.transaction() as session:
-            return transition_in(session, job_id, sources, target, **values)
+            return transition_in(session, job_id, sources, target, of_attempt, **values)
+
+    def retry_policy(self, job: JobRecord) -> RetryPolicy:
+        """The job's own retry policy, else its configuration's, else none."""
+        if job.retry:
+            return RetryPolicy.of_json(job.retry)
+        with self.db.reading() as session:
+            configured = session.scalar(
+                select(Configuration.retry).where(Configuration.id == job.configuration_id)
+            )
+        return RetryPolicy.of_json(configured)
+
+    def retry(self, job_id: str, attempt: int, wait_seconds: float, message: str) -> bool:
+        """Send the job back to wait for its next attempt, `wait_seconds` from now — if
+        attempt `attempt` is still the one under way and live; True when it moved."""
+        return self.transition(
+            job_id,
+            RETRYABLE,
+            JobStatus.SUBMITTED,
+            of_attempt=attempt,
+            message=message,
+            attempt=attempt + 1,
+            not_before=utcnow() + timedelta(seconds=wait_seconds),
+            environment_id="",
+            progress=None,
+        )
 
     def request_stop(self, tenant_id: str, job_id: str) -> JobRecord:
         """Ask a job to stop: a waiting job stops at once, a live one goes `STOPPING`,
@@ -283,9 +335,18 @@ class JobRepository:
 
 
 def transition_in(
-    session: Session, job_id: str, sources: Iterable[JobStatus], target: JobStatus, **values: Any
+    session: Session,
+    job_id: str,
+    sources: Iterable[JobStatus],
+    target: JobStatus,
+    of_attempt: int | None = None,
+    **values: Any,
 ) -> bool:
-    """The compare-and-set. Raises ValueError for a move the state machine forbids."""
+    """The compare-and-set. Raises ValueError for a move the state machine forbids.
+
+    `of_attempt` guards a worker's moves: once its attempt was taken over (and maybe
+    retried), nothing it still does can move the job's next attempt. A move to a final
+    status or back to `SUBMITTED` closes the open attempt with its status and message."""
     allowed_sources = frozenset(sources)
     forbidden = [s for s in allowed_sources if not can_transition(s, target)]
     if forbidden or not allowed_sources:
@@ -295,15 +356,42 @@ def transition_in(
         raise ValueError(f"a transition cannot set {sorted(unknown)}")
     if target in FINAL:
         values.setdefault("end_date", utcnow())
-    result = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status.in_([s.value for s in allowed_sources]))
-        .values(status=target.value, **values)
-    )
+    guard = [Job.id == job_id, Job.status.in_([s.value for s in allowed_sources])]
+    if of_attempt is not None:
+        guard.append(Job.attempt == of_attempt)
+    result = session.execute(update(Job).where(*guard).values(status=target.value, **values))
     moved = bool(result.rowcount == 1)  # type: ignore[attr-defined]
     if moved:  # the UPDATE holds the job's row lock: the events' numbers are ours
-        append_in(session, job_id, _status_events(session, job_id, target, values))
+        events = _status_events(session, job_id, target, values)
+        append_in(session, job_id, events)
+        if target in FINAL or target is JobStatus.SUBMITTED:
+            outcome = JobStatus.FAILED if target is JobStatus.SUBMITTED else target
+            close_attempt_in(session, job_id, outcome.value, str(events[0][1].get("message", "")))
     return moved
+
+
+def queue_position_in(session: Session, job: Job) -> int:
+    """A waiting job's place in its configuration's queue: 1 + the waiting jobs before it."""
+    ahead = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(
+            Job.status == JobStatus.SUBMITTED.value,
+            Job.configuration_id == job.configuration_id,
+            or_(
+                Job.creation_date < job.creation_date,
+                and_(Job.creation_date == job.creation_date, Job.id < job.id),
+            ),
+        )
+    )
+    return int(ahead or 0) + 1
+
+
+def _waiting(job: JobRecord, position: int) -> str:
+    """Why a waiting job waits: what the claim or a retry wrote, else its place."""
+    if job.message or position == 1:
+        return job.message
+    return f"Waiting in the queue of its configuration: {position - 1} earlier jobs go first."
 
 
 def _status_events(

@@ -16,14 +16,16 @@ from jobmanager.store.tenants import TenantRepository
 
 
 class Store:
-    def __init__(self, db: Database, blobs: BlobStore) -> None:
+    def __init__(
+        self, db: Database, blobs: BlobStore, tenant_max_live_jobs: int | None = None
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.tenants = TenantRepository(db)
         self.models = ModelRepository(db, blobs)
         self.jobs = JobRepository(db)
         self.schedules = ScheduleRepository(db, self.jobs)
-        self.execution = ExecutionRepository(db)
+        self.execution = ExecutionRepository(db, tenant_max_live_jobs)
         self.events = EventRepository(db)
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)

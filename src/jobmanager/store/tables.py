@@ -34,6 +34,9 @@ class Tenant(Base):
     id: Mapped[str] = mapped_column(ID, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The tenant's cap on jobs live at once (`jobmanager admin tenant cap`); null: the
+    # service's default (JOBMANAGER_TENANT_MAX_LIVE_JOBS), itself null for no cap.
+    max_live_jobs: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Credential(Base):
@@ -123,6 +126,8 @@ class Configuration(Base):
     when_busy: Mapped[str] = mapped_column(String(16), default="queue")
     network: Mapped[str] = mapped_column(String(16), default="allowed")
     environment_variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # The retry policy of its jobs (`RetryPolicy.to_json`, domain/retries.py); null: none.
+    retry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -134,6 +139,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_tenant_created", "tenant_id", "creation_date", "id"),
         Index("ix_jobs_status_created", "status", "creation_date"),
+        Index("ix_jobs_queue", "status", "tenant_id", "configuration_id", "creation_date"),
         UniqueConstraint("tenant_id", "idempotency_token", name="uq_jobs_idempotency"),
     )
 
@@ -162,6 +168,11 @@ class Job(Base):
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Retries (domain/retries.py): the job's own policy (null: its configuration's), the
+    # number of the attempt under way or next, and when a retried job may start again.
+    retry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Accounting (an extension): written by the worker at the end of each phase, through
     # `JobRepository.record_accounting`; null until that phase ended.
     queued_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
@@ -191,6 +202,24 @@ class JobEvent(Base):
     kind: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobAttempt(Base):
+    """One attempt at running a job: who ran it, when, and how it ended.
+
+    Written with the job's own moves: a claim opens the attempt, the move that ends it
+    (final, or back to `SUBMITTED` for a retry) closes it with the outcome and message.
+    """
+
+    __tablename__ = "job_attempts"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    worker_id: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
 
 
 class EnvironmentSlot(Base):

@@ -21,6 +21,7 @@ class TenantRecord:
     id: str
     name: str
     created_at: datetime
+    max_live_jobs: int | None = None  # None: the service's default cap
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,17 @@ class TenantRepository:
             return [
                 _tenant_record(t) for t in session.scalars(select(Tenant).order_by(Tenant.name))
             ]
+
+    def set_cap(self, name: str, max_live_jobs: int | None) -> TenantRecord:
+        """Cap the jobs the tenant may have live at once (None: the service's default)."""
+        if max_live_jobs is not None and max_live_jobs < 1:
+            raise InvalidInput("a tenant's cap on live jobs is at least 1")
+        with self.db.transaction() as session:
+            tenant = session.scalar(select(Tenant).where(Tenant.name == name).with_for_update())
+            if tenant is None:
+                raise NotFound("tenant", name)
+            tenant.max_live_jobs = max_live_jobs
+            return _tenant_record(tenant)
 
     def create_credentials(self, tenant_name: str) -> NewCredential:
         secret = new_secret()
@@ -137,4 +149,4 @@ def _check_tenant_name(name: str) -> None:
 
 
 def _tenant_record(tenant: Tenant) -> TenantRecord:
-    return TenantRecord(tenant.id, tenant.name, tenant.created_at)
+    return TenantRecord(tenant.id, tenant.name, tenant.created_at, tenant.max_live_jobs)

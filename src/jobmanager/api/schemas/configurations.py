@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, integral, timestamp
+from jobmanager.api.schemas.retries import RetryBody
 from jobmanager.domain.names import NameRuleError, check_display_name
 from jobmanager.domain.requirements import (
     MAX_REQUIREMENT_CHARS,
@@ -129,6 +130,9 @@ class ConfigurationCreate(_ConfigurationFields):
     environmentVariables: dict[str, str] = Field(
         default_factory=dict, json_schema_extra=VARIABLES_SCHEMA
     )
+    retry: RetryBody | None = Field(
+        default=None, description="Retry policy of its jobs (an extension); default: none"
+    )
 
     def to_spec(self) -> ConfigurationSpec:
         return ConfigurationSpec(
@@ -144,6 +148,7 @@ class ConfigurationCreate(_ConfigurationFields):
             when_busy=self.whenBusy,
             network=self.network,
             environment_variables=dict(self.environmentVariables),
+            retry=self.retry.to_json() if self.retry is not None else None,
         )
 
 
@@ -168,6 +173,9 @@ class ConfigurationChange(_ConfigurationFields):
     environmentVariables: dict[str, str] | SkipJsonSchema[None] = Field(
         default=None, json_schema_extra=VARIABLES_SCHEMA
     )
+    retry: RetryBody | SkipJsonSchema[None] = Field(
+        default=None, description='Retry policy of its jobs; `{"maxRetries": 0, ...}` for none'
+    )
 
     @field_validator("*", mode="before")
     @classmethod
@@ -190,6 +198,8 @@ class ConfigurationChange(_ConfigurationFields):
             changes["memory_mib"] = self.resources.memoryMiB
             changes["max_processes"] = self.resources.maxProcesses
             changes["disk_mib"] = self.resources.diskMiB
+        if "retry" in sent and self.retry is not None:
+            changes["retry"] = self.retry.to_json()
         return changes
 
 
@@ -236,6 +246,7 @@ class ConfigurationPublic(BaseModel):
     whenBusy: str
     network: str
     environmentVariables: dict[str, str]
+    retry: dict[str, Any] | None = Field(description="Retry policy of its jobs (an extension)")
     creationDate: str
     modifiedDate: str
 
@@ -257,6 +268,7 @@ class ConfigurationPublic(BaseModel):
             whenBusy=record.when_busy,
             network=record.network,
             environmentVariables=dict(record.environment_variables),
+            retry=record.retry,
             creationDate=timestamp(record.created_at),
             modifiedDate=timestamp(record.modified_at),
         )

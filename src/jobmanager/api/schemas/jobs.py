@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from jobmanager.api.schemas import timestamp
+from jobmanager.api.schemas.retries import RetryBody
 from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES, check_parameters
 from jobmanager.domain.time_limits import TimeLimits
+from jobmanager.store.attempts import AttemptRecord
 from jobmanager.store.jobs import Accounting, JobRecord, JobSpec
 
 MAX_TOKEN_CHARS = 128
@@ -71,6 +73,11 @@ class JobCreate(BaseModel):
         ),
     )
 
+    retry: RetryBody | None = Field(
+        default=None,
+        description="Retry policy of this job (an extension); default: its configuration's",
+    )
+
     @field_validator("maximumExecutionTimeInSeconds", mode="before")
     @classmethod
     def _seconds(cls, value: Any) -> int | None:
@@ -91,6 +98,7 @@ class JobCreate(BaseModel):
             parameters=self.parameters,
             options={"stopOnError": self.stopOnError},
             idempotency_token=self.idempotencyToken,
+            retry=self.retry.to_json() if self.retry is not None else None,
         )
 
 
@@ -133,6 +141,30 @@ class AccountingPublic(BaseModel):
         )
 
 
+class AttemptPublic(BaseModel):
+    """One attempt at running the job (an extension): its worker, times and end."""
+
+    model_config = ConfigDict(json_schema_extra={"x-extension": True})
+
+    number: int
+    workerId: str
+    startDate: str
+    endDate: str | None
+    outcome: str | None
+    message: str
+
+    @classmethod
+    def of(cls, attempt: AttemptRecord) -> AttemptPublic:
+        return cls(
+            number=attempt.number,
+            workerId=attempt.worker_id,
+            startDate=timestamp(attempt.started_at),
+            endDate=timestamp(attempt.ended_at) if attempt.ended_at else None,
+            outcome=attempt.outcome,
+            message=attempt.message,
+        )
+
+
 class JobPublic(BaseModel):
     id: str
     jobId: str
@@ -153,6 +185,14 @@ class JobPublic(BaseModel):
     parameters: dict[str, Any]
     scheduleId: str | None
     accounting: AccountingPublic
+    # Extensions: retries and the queue (docs/queues.md).
+    retry: dict[str, Any] | None = Field(description="The job's own retry policy, if any")
+    attempt: int = Field(description="The number of the attempt under way, or next")
+    attempts: list[AttemptPublic] = Field(description="Attempts so far (a single job only)")
+    queuePosition: int | None = Field(
+        description="A waiting job's place in its configuration's queue, 1 for next "
+        "(a single job only)"
+    )
 
     @classmethod
     def of(cls, job: JobRecord) -> JobPublic:
@@ -176,6 +216,10 @@ class JobPublic(BaseModel):
             parameters=job.parameters,
             scheduleId=job.schedule_id,
             accounting=AccountingPublic.of(job.accounting),
+            retry=job.retry,
+            attempt=job.attempt,
+            attempts=[AttemptPublic.of(attempt) for attempt in job.attempts],
+            queuePosition=job.queue_position,
         )
 
 
