@@ -96,6 +96,7 @@ class Cluster:
             yield cluster
         finally:
             cluster.close()
+            cluster.print_logs()  # pytest shows them when the test failed
             shutil.rmtree(root, ignore_errors=True)
 
     def _make_tenant(self) -> None:
@@ -153,6 +154,11 @@ class Cluster:
 
     def worker_log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")
+
+    def print_logs(self, lines: int = 60) -> None:
+        for path in sorted(self.root.glob("*.log")):
+            print(f"--- {path.name} (last {lines} lines)")
+            print("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
 
     def caller(self, replica: ServerProcess) -> Caller:
         return Caller(replica.url, replica.token())
