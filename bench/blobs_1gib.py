@@ -114,9 +114,9 @@ def measure(folder: Path, store: str, block: bytes, mib: int) -> Figures:
     folder.mkdir()
     moto = MotoServer(folder / "moto.log").start() if store == "s3" else None
     try:
-        env = {}
+        env = {"JOBMANAGER_WARM_ENVIRONMENTS": "0"}  # no kernels starting while measured
         if moto is not None:
-            env = {**moto.settings_env(), "JOBMANAGER_BLOB_URL": f"s3://{moto.new_bucket()}/b"}
+            env |= {**moto.settings_env(), "JOBMANAGER_BLOB_URL": f"s3://{moto.new_bucket()}/b"}
         server = ServerProcess(folder / "home", extra_env=env).start()
         try:
             return run(server, block, mib)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from jobmanager.cli.common import console, fail, load_settings
+from jobmanager.cli.common import console, fail, load_settings, open_services
 from jobmanager.domain.errors import DomainError
 
 if TYPE_CHECKING:
@@ -21,9 +21,7 @@ app.add_typer(credentials_app, name="credentials")
 
 
 def _services() -> Services:
-    from jobmanager.services import Services  # the store loads only for admin commands
-
-    return Services.open(load_settings())
+    return open_services(load_settings())
 
 
 @tenant_app.command("create")

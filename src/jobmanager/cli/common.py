@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from jobmanager.logs import JsonFormatter
 from jobmanager.settings import Settings
+
+if TYPE_CHECKING:
+    from jobmanager.services import Services
 
 console = Console()
 errors = Console(stderr=True)
@@ -27,8 +32,20 @@ def load_settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
+def open_services(settings: Settings) -> Services:
+    """The database, blob store and keys of the settings; a blob URL this installation
+    cannot open (s3:// without the `s3` extra) exits with one line saying what to install."""
+    from jobmanager.services import Services  # the store loads only for server commands
+    from jobmanager.store.fsspec_blobs import BlobStoreUnavailable
+
+    try:
+        return Services.open(settings)
+    except BlobStoreUnavailable as error:
+        raise fail(str(error)) from None
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {message}")
+    errors.print(f"[red]error:[/red] {escape(message)}")  # `[s3]` is text, not markup
     return typer.Exit(code)
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from jobmanager.cli.common import configure_logging, console, fail, load_settings
+from jobmanager.cli.common import configure_logging, console, fail, load_settings, open_services
 
 log = logging.getLogger("jobmanager")
 
@@ -35,7 +35,6 @@ def serve(
 
     from jobmanager.api.app import create_app
     from jobmanager.environments import IsolationUnavailable
-    from jobmanager.services import Services
 
     settings = load_settings(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
@@ -44,7 +43,7 @@ def serve(
     log.info("starting jobmanager with settings:")
     for name, value in settings.masked().items():
         log.info("  %s = %s", name, value)
-    services = Services.open(settings)
+    services = open_services(settings)
     credentials = services.ensure_dev_tenant()
     if credentials is not None:
         log.info("dev tenant credentials (client id and secret) are in %s", credentials)

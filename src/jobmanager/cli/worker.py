@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from jobmanager.cli.common import configure_logging, fail, load_settings
+from jobmanager.cli.common import configure_logging, fail, load_settings, open_services
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -36,7 +36,6 @@ def worker(
     # Loaded here, not at import: client commands start faster; celery is an extra.
     from jobmanager.dispatch.celery import TASK, celery_app
     from jobmanager.environments import EnvironmentPool, IsolationUnavailable, open_isolation
-    from jobmanager.services import Services
     from jobmanager.worker import Worker
 
     try:
@@ -44,7 +43,7 @@ def worker(
     except IsolationUnavailable as error:
         raise fail(str(error)) from None
     log.info(isolation.describe())
-    services = Services.open(settings)
+    services = open_services(settings)
     warm = settings.job_slots if settings.warm_environments is None else settings.warm_environments
     pool = EnvironmentPool(capacity=warm)
     runner = Worker(services.store, settings, pool, isolation)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobmanager.store.blobs import BlobStore, BlobTooLarge, LocalBlobStore, open_blob_store
-from jobmanager.store.fsspec_blobs import FsspecBlobStore
+from jobmanager.store.fsspec_blobs import BlobStoreUnavailable, FsspecBlobStore
 from tests.s3 import MotoServer
 
 
@@ -141,3 +141,8 @@ def test_open_blob_store_picks_the_implementation(tmp_path: Path) -> None:
     key = store.new_key()
     store.write(key, [b"through fsspec"])
     assert b"".join(store.read_chunks(key)) == b"through fsspec"
+
+
+def test_a_url_whose_package_is_missing_says_what_to_install() -> None:
+    with pytest.raises(BlobStoreUnavailable, match=r"not installed.*pip install"):
+        open_blob_store("gcs://some-bucket/blobs")

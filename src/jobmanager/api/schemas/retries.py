@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from jobmanager.api.schemas import integral
 from jobmanager.domain.retries import (
     MAX_BACKOFF_SECONDS,
     MAX_MULTIPLIER,
@@ -37,6 +38,8 @@ class RetryBody(BaseModel):
         "environment failed; timedOut: maximumExecutionTimeInSeconds ran out",
     )
     backoff: BackoffBody = Field(default_factory=BackoffBody)
+
+    _whole = field_validator("maxRetries", mode="before")(integral)
 
     def to_policy(self) -> RetryPolicy:
         return RetryPolicy(
