@@ -150,9 +150,7 @@ def takeover(slots: int, heartbeat: float) -> list[float]:
 
 
 def _running_again(caller: Caller, job_id: str, timeout: float) -> float:
-    caller.wait(
-        job_id, lambda j: j["attempt"] == 2 and j["status"] == "RUNNING", timeout=timeout
-    )
+    caller.wait(job_id, lambda j: j["attempt"] == 2 and j["status"] == "RUNNING", timeout=timeout)
     return time.monotonic()
 
 

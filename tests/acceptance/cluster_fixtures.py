@@ -11,10 +11,8 @@ import pytest
 from tests.acceptance.cluster import Backends, Cluster
 from tests.acceptance.netns import HostNetwork
 from tests.acceptance.private_services import HOW_TO_GET, ServiceUnavailable
-from tests.s3 import MotoUnavailable
 from tests.conftest import require_service
-
-JOB_NOTE_TOKEN = "token"
+from tests.s3 import MotoUnavailable
 
 
 @pytest.fixture
@@ -22,12 +20,6 @@ def network() -> Iterator[HostNetwork]:
     made = HostNetwork.open()
     yield made
     made.close()
-
-
-@pytest.fixture
-def loopback() -> HostNetwork:
-    """No namespaces: every process on 127.0.0.1, each with its own home."""
-    return HostNetwork("127.0.0.1", reason="this test runs every process on loopback")
 
 
 def _backends(network: HostNetwork, tmp_path_factory: pytest.TempPathFactory) -> Backends:
@@ -39,9 +31,7 @@ def _backends(network: HostNetwork, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture
-def backends(
-    network: HostNetwork, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Backends]:
+def backends(network: HostNetwork, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backends]:
     """PostgreSQL, Redis and S3 of this test only, listening on the network's address."""
     started = _backends(network, tmp_path_factory)
     yield started

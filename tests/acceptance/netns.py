@@ -93,11 +93,8 @@ class HostNetwork:
         if not self.isolated:
             return argv
         rename = 'hostname "$0" && exec "$@"'
-        return ["ip", "netns", "exec", self.hosts[name], "unshare", "--uts", "sh", "-c"] + [
-            rename,
-            name,
-            *argv,
-        ]
+        inside = ["ip", "netns", "exec", self.hosts[name], "unshare", "--uts"]
+        return [*inside, "sh", "-c", rename, name, *argv]
 
     def close(self) -> None:
         """Remove the namespaces (their veth ends go with them) and the bridge."""

@@ -10,6 +10,7 @@ given: loopback, or the host side of a test network (tests/acceptance/netns.py).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -107,10 +108,8 @@ class PrivatePostgres:
 
     def close(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            try:
+            with contextlib.suppress(ServiceUnavailable):
                 self.stop("immediate")
-            except ServiceUnavailable:
-                pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

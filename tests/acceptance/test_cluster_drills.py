@@ -51,7 +51,7 @@ def _all_ran_once(caller: Caller, submitted: dict[str, str], timeout: float) -> 
 def test_broker_down_for_20_seconds_loses_and_doubles_nothing(
     running: tuple[Cluster, Caller, str, str], backends: Backends
 ) -> None:
-    cluster, caller, model, configuration = running
+    _cluster, caller, model, configuration = running
     submitted: dict[str, str] = {}
 
     def submit(tag: str, count: int) -> None:
