@@ -65,7 +65,7 @@ def cluster_of(workers: int, slots: int, heartbeat: float) -> Iterator[tuple[Clu
         "JOBMANAGER_LOG_LEVEL": "WARNING",
     }
     try:
-        with Cluster.running(shared, network) as cluster:
+        with Cluster.running(shared, network, show_logs=False) as cluster:
             cluster.start_replica()
             cluster.start_replica()
             for n in range(workers):

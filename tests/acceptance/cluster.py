@@ -86,9 +86,12 @@ class Cluster:
 
     @classmethod
     @contextmanager
-    def running(cls, shared: dict[str, str], network: HostNetwork) -> Iterator[Cluster]:
+    def running(
+        cls, shared: dict[str, str], network: HostNetwork, show_logs: bool = True
+    ) -> Iterator[Cluster]:
         """An empty cluster in a short folder of its own (kernel socket paths are limited
-        to 107 bytes), with a tenant `acme` and signing keys made by the operator."""
+        to 107 bytes), with a tenant `acme` and signing keys made by the operator; the
+        processes' logs are printed at the end (pytest shows them when a test failed)."""
         root = Path(tempfile.mkdtemp(prefix="jm-cl-"))
         cluster = cls(root, shared, network)
         try:
@@ -96,7 +99,8 @@ class Cluster:
             yield cluster
         finally:
             cluster.close()
-            cluster.print_logs()  # pytest shows them when the test failed
+            if show_logs:
+                cluster.print_logs()
             shutil.rmtree(root, ignore_errors=True)
 
     def _make_tenant(self) -> None:
