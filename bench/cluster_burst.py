@@ -126,7 +126,8 @@ def takeover(slots: int, heartbeat: float) -> list[float]:
     """Seconds from a worker's SIGKILL until each of its jobs runs again elsewhere."""
     with cluster_of(1, slots, heartbeat) as (cluster, _backends):
         caller = cluster.caller(cluster.replicas[0])
-        model, configuration = caller.model(COUNTED_NOTE), caller.configuration()
+        model = caller.model(COUNTED_NOTE)
+        configuration = caller.configuration(maxEnvironments=2 * slots)
         jobs = [
             caller.submit(
                 model,
@@ -163,7 +164,7 @@ def main() -> None:
     parser.add_argument("--heartbeat", type=float, default=5.0)
     args = parser.parse_args()
     # A SIGTERM unwinds like Ctrl-C: the processes, namespaces and folders made go.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"load average before: {_load()}", flush=True)
     delays = takeover(args.slots, args.heartbeat)
     print(
