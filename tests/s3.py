@@ -29,14 +29,15 @@ class MotoUnavailable(RuntimeError):
 
 
 class MotoServer:
-    def __init__(self, log_path: Path) -> None:
-        self.port = free_port()
+    def __init__(self, log_path: Path, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = free_port(host)
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> MotoServer:
         command = shutil.which("moto_server", path=str(Path(sys.executable).parent))
@@ -45,7 +46,7 @@ class MotoServer:
             raise MotoUnavailable("the moto_server command is not installed")
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [command, "-H", "127.0.0.1", "-p", str(self.port)],
+                [command, "-H", self.host, "-p", str(self.port)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 import shutil
 import socket
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import psutil
+from sqlalchemy.exc import DBAPIError
 
 from jobmanager.domain.messages import chain
 from jobmanager.domain.retries import FailureKind, attempt_folder, retry_message
@@ -43,15 +45,22 @@ class Reaper:
         self.settings = settings
         self.reaper_id = reaper_id
         self.loop = Every("reaper", settings.reaper_interval_seconds, self._round)
+        # When this reaper last found the database back after failing to reach it; while
+        # it is away no worker can beat either, so ages count from then (see `_stale_jobs`).
+        self._blind = False
+        self._sighted_at = float("-inf")
 
     def _round(self) -> None:
-        self.reap_once()
+        try:
+            self.reap_once()
+        except DBAPIError:
+            self._blind = True
+            raise
         self.purge_once()
 
     def reap_once(self) -> int:
         """Recover every job whose worker is gone; return how many."""
-        cutoff = utcnow() - timedelta(seconds=self.settings.heartbeat_timeout_seconds)
-        lost = {job.id: job for job in self.store.execution.stale_jobs(cutoff)}
+        lost = self._stale_jobs()
         here = WorkerId.host_prefix(socket.gethostname())
         for job in self.store.execution.live_jobs_of_workers(here):
             if not _worker_alive(job.worker_id):
@@ -64,6 +73,19 @@ class Reaper:
                 self.recover(job)
                 recovered += 1
         return recovered
+
+    def _stale_jobs(self) -> dict[str, JobRecord]:
+        """Jobs whose heartbeat is older than the timeout — judged only once the database
+        has been within reach for a whole timeout: a database restart silences every
+        worker's heartbeat without any worker being lost."""
+        timeout = self.settings.heartbeat_timeout_seconds
+        if self._blind:
+            self._blind, self._sighted_at = False, time.monotonic()
+            log.info("the database is back; heartbeats are judged again in %.0f s", timeout)
+        if time.monotonic() - self._sighted_at < timeout:
+            return {}
+        cutoff = utcnow() - timedelta(seconds=timeout)
+        return {job.id: job for job in self.store.execution.stale_jobs(cutoff)}
 
     def recover(self, job: JobRecord) -> None:
         policy = self.store.jobs.retry_policy(job)

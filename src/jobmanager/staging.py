@@ -12,12 +12,14 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from jobmanager.chunks import chunks_of
 from jobmanager.engine.layout import Layout, open_regular, regular_files
 from jobmanager.engine.note import note_file_name
 from jobmanager.store.jobs import JobRecord
+from jobmanager.store.outages import patiently
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.staging")
@@ -109,20 +111,21 @@ def upload_outputs(
             over = f"{size // MIB} MiB, over the upload limit of {max_file_bytes // MIB} MiB"
             failed.append(f"{relative} ({over})")
             continue
+        name = f"{folder}/{relative}" if folder else relative
         try:
-            store.dataexchange.put_file(
-                job.tenant_id,
-                job.output_folder_id,
-                f"{folder}/{relative}" if folder else relative,
-                _chunks(path),
-                modified_by=job.created_by,
-            )
+            patiently(partial(_put_output, store, job, name, path), f"saving output {relative}")
         except Exception:
             log.exception("job %s: could not upload output %s", job.id, relative)
             failed.append(relative)
         else:
             saved += size
     return Uploaded(saved, failed)
+
+
+def _put_output(store: Store, job: JobRecord, name: str, path: Path) -> None:
+    store.dataexchange.put_file(
+        job.tenant_id, job.output_folder_id, name, _chunks(path), modified_by=job.created_by
+    )
 
 
 def _chunks(path: Path) -> Iterator[bytes]:

@@ -46,6 +46,7 @@ from jobmanager.staging import (
 from jobmanager.store.configurations import ConfigurationRecord
 from jobmanager.store.execution import Claim
 from jobmanager.store.jobs import JobRecord
+from jobmanager.store.outages import patiently
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
@@ -206,29 +207,39 @@ class JobRun:
             target = JobStatus.FAILED
         message = " ".join([message, *self.notes]).strip()
         self._next_phase(None)
-        self._release_environment()
-        self._finish(target, message)
+        # The database may be restarting: the job's end waits for it (heartbeat and all).
+        patiently(self._release_environment, "freeing the job's slot")
+        patiently(lambda: self._finish(target, message), "ending the job")
         self._discard_environment()
 
     def _start_environment(self) -> Environment:
         try:
-            configuration = self.store.configurations.get(
-                self.job.tenant_id, self.job.configuration_id
+            configuration = patiently(
+                lambda: self.store.configurations.get(
+                    self.job.tenant_id, self.job.configuration_id
+                ),
+                "reading the configuration",
             )
             self.configuration = configuration
             spec = spec_for(configuration, self.worker.isolation, self.job.max_execution_seconds)
             environment = self.worker.pool.take(spec)
         except Exception as error:
             raise JobFailed(chain("Failed to start environment", str(error))) from error
-        self.store.execution.attach_environment(
-            self.environment_id, str(environment.root), environment.marker
+        patiently(
+            lambda: self.store.execution.attach_environment(
+                self.environment_id, str(environment.root), environment.marker
+            ),
+            "recording the environment",
         )
         return environment
 
     def _stage(self) -> tuple[Path, str]:
-        assert self.environment is not None
+        environment = self.environment
+        assert environment is not None
         try:
-            model, kind = stage_model(self.store, self.job, self.environment.root)
+            model, kind = patiently(
+                lambda: stage_model(self.store, self.job, environment.root), "staging the model"
+            )
             checksum = file_checksum(model)
         except Exception as error:
             raise JobFailed(chain("Unable to import model", str(error))) from error
@@ -239,7 +250,10 @@ class JobRun:
             except Exception as error:
                 raise JobFailed(chain("Unable to repair", str(error))) from error
         try:
-            staged = stage_input(self.store, self.job, self.environment.input_dir)
+            staged = patiently(
+                lambda: stage_input(self.store, self.job, environment.input_dir),
+                "staging the input folder",
+            )
         except Exception as error:
             raise JobFailed(chain("Unable to stage the input folder", str(error))) from error
         self._record(bytes_in=staged.bytes)
@@ -269,13 +283,16 @@ class JobRun:
             return False
         now = utcnow()
         started = " ".join([STARTED, *self.notes])
-        moved = self.store.jobs.transition(
-            self.job.id,
-            [JobStatus.STARTING],
-            JobStatus.RUNNING,
-            of_attempt=self.job.attempt,
-            message=started,
-            running_since=now,
+        moved = patiently(
+            lambda: self.store.jobs.transition(
+                self.job.id,
+                [JobStatus.STARTING],
+                JobStatus.RUNNING,
+                of_attempt=self.job.attempt,
+                message=started,
+                running_since=now,
+            ),
+            "starting the job",
         )
         if moved:
             self._next_phase("running_seconds", at=now)
@@ -376,12 +393,15 @@ class JobRun:
 
     def _stopping(self, reason: str) -> None:
         """`STOPPING` while the environment is stopped and the outputs saved (SPEC §1)."""
-        self.store.jobs.transition(
-            self.job.id,
-            [JobStatus.STARTING, JobStatus.RUNNING],
-            JobStatus.STOPPING,
-            of_attempt=self.job.attempt,
-            message=f"{reason}; stopping the environment and saving outputs.",
+        patiently(
+            lambda: self.store.jobs.transition(
+                self.job.id,
+                [JobStatus.STARTING, JobStatus.RUNNING],
+                JobStatus.STOPPING,
+                of_attempt=self.job.attempt,
+                message=f"{reason}; stopping the environment and saving outputs.",
+            ),
+            "stopping the job",
         )
 
     def _save_outputs(self, message: str) -> tuple[bool, str]:

@@ -30,6 +30,7 @@ from jobmanager.domain.errors import (
     Unavailable,
 )
 from jobmanager.logs import add_log_fields
+from jobmanager.store.outages import database_away
 
 log = logging.getLogger("jobmanager.api")
 
@@ -164,6 +165,12 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    if database_away(error):  # a restart or a failover: say so, and when to come back
+        log.warning(
+            "the database does not answer on %s %s: %s", request.method, request.url.path, error
+        )
+        message = "the database does not answer (restarting?); try again in a few seconds"
+        return error_response(request, 503, CODE_OF_STATUS[503], message, {"Retry-After": "5"})
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
     message = "internal error; quote the logref to the operator"
     return error_response(request, 500, CODE_OF_STATUS[500], message)

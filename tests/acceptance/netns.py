@@ -1,0 +1,105 @@
+"""A test network of separate hosts on one machine: a bridge with an address on the host
+side, and one network namespace per "host", joined to the bridge by a veth pair.
+
+A process started with `HostNetwork.command` lives in its namespace and its own UTS
+namespace (a host name of its own), so it reaches the services only through the
+bridge's address — never the machine's loopback — and its worker id names another
+host. Where namespaces cannot be made (no root, no iproute2, a container without
+CAP_NET_ADMIN), `HostNetwork.open` answers a loopback network: the same processes, each
+with its own home, on 127.0.0.1, and `reason` says why.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+
+
+class NetworkUnavailable(RuntimeError):
+    """This machine does not let the test make namespaces, a bridge or veth pairs."""
+
+
+def _ip(*args: str) -> None:
+    done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
+    if done.returncode != 0:
+        raise NetworkUnavailable(f"ip {' '.join(args)}: {done.stderr.strip()}")
+
+
+def _unused_subnet() -> str:
+    """A 10.x.y.0/24 no interface of the machine uses: the first three octets."""
+    taken = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True).stdout
+    for _ in range(100):
+        prefix = f"10.{random.randint(100, 250)}.{random.randint(0, 255)}"
+        if f" {prefix}." not in taken:
+            return prefix
+    raise NetworkUnavailable("no free 10.x.y.0/24 subnet")
+
+
+@dataclass
+class HostNetwork:
+    """The bridge's address (`address`, where the services listen) and the hosts made."""
+
+    address: str
+    reason: str = ""  # why this is a loopback network; empty when namespaces are real
+    _tag: str = ""
+    _prefix: str = ""
+    hosts: dict[str, str] = field(default_factory=dict)  # host name -> namespace
+
+    @property
+    def isolated(self) -> bool:
+        return not self.reason
+
+    @classmethod
+    def open(cls) -> HostNetwork:
+        if shutil.which("ip") is None:
+            return cls("127.0.0.1", reason="iproute2 is not installed")
+        network = cls("", _tag=uuid.uuid4().hex[:6])
+        try:
+            network._prefix = _unused_subnet()
+            network.address = f"{network._prefix}.1"
+            _ip("link", "add", network._bridge, "type", "bridge")
+            _ip("addr", "add", f"{network.address}/24", "dev", network._bridge)
+            _ip("link", "set", network._bridge, "up")
+        except NetworkUnavailable as error:
+            network.close()
+            return cls("127.0.0.1", reason=f"network namespaces are not allowed here: {error}")
+        return network
+
+    @property
+    def _bridge(self) -> str:
+        return f"jmbr{self._tag}"
+
+    def add_host(self, name: str) -> None:
+        """A namespace named after the host, on the bridge with the next address."""
+        if not self.isolated:
+            return
+        number = len(self.hosts) + 2
+        namespace, outside, inside = (f"jm{self._tag}{p}{number}" for p in ("n", "h", "v"))
+        _ip("netns", "add", namespace)
+        self.hosts[name] = namespace
+        _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
+        _ip("link", "set", outside, "master", self._bridge)
+        _ip("link", "set", outside, "up")
+        _ip("link", "set", inside, "netns", namespace)
+        _ip("-n", namespace, "addr", "add", f"{self._prefix}.{number}/24", "dev", inside)
+        _ip("-n", namespace, "link", "set", inside, "up")
+        _ip("-n", namespace, "link", "set", "lo", "up")
+
+    def command(self, name: str, argv: list[str]) -> list[str]:
+        """`argv` run on host `name`: in its namespace, under its own host name."""
+        if not self.isolated:
+            return argv
+        rename = 'hostname "$0" && exec "$@"'
+        inside = ["ip", "netns", "exec", self.hosts[name], "unshare", "--uts"]
+        return [*inside, "sh", "-c", rename, name, *argv]
+
+    def close(self) -> None:
+        """Remove the namespaces (their veth ends go with them) and the bridge."""
+        for namespace in self.hosts.values():
+            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+        self.hosts.clear()
+        if self._tag:
+            subprocess.run(["ip", "link", "del", self._bridge], capture_output=True)
