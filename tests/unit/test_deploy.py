@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from jobmanager.cli import app
+from jobmanager.cli import COMMANDS
 from jobmanager.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -35,7 +35,7 @@ def jobmanager_services() -> dict[str, dict[str, Any]]:
 
 
 def commands() -> set[str]:
-    return {command.name or "" for command in app.registered_commands}
+    return set(COMMANDS)
 
 
 def env_file(path: Path) -> dict[str, str]:
