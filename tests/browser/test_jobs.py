@@ -70,8 +70,8 @@ def submit(page: Page, server: ServerProcess, model: str, inputs: str, outputs: 
     """Fill the submit form and land on the new job's page; its id."""
     page.goto(f"{server.url}/submit")
     page.get_by_label("Model").select_option(label=model)
-    page.get_by_label("Input folder").select_option(label=inputs)
-    page.get_by_label("Output folder").select_option(label=outputs)
+    page.get_by_label("Input folder", exact=True).select_option(label=inputs)
+    page.get_by_label("Output folder", exact=True).select_option(label=outputs)
     return submit_form(page, server)
 
 
@@ -89,8 +89,8 @@ def test_submit_the_example_and_follow_it_live_to_its_outputs(
     threshold = page.get_by_label("threshold")
     expect(threshold).to_have_value("75")  # prefilled from the note's form
     threshold.fill("70")
-    page.get_by_label("Input folder").select_option(label="public/sensors-input")
-    page.get_by_label("Output folder").select_option(label="public/sensors-output")
+    page.get_by_label("Input folder", exact=True).select_option(label="public/sensors-input")
+    page.get_by_label("Output folder", exact=True).select_option(label="public/sensors-output")
     screenshot(page, "submit")
     job_id = submit_form(page, console_server)
     page.evaluate("window.notReloaded = true")
