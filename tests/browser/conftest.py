@@ -41,8 +41,10 @@ LAUNCH_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-# How long a page waits for what a test expects (a job's run included), in ms.
+# How long a page waits for what a test expects, in ms; for a job to start or end, longer:
+# on a busy machine a kernel may take a minute to start.
 WAIT_MS = 60_000
+JOB_WAIT_MS = 240_000
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.acceptance.server import ServerProcess
-from tests.browser.conftest import Credentials, new_page, screenshot, sign_in
+from tests.browser.conftest import JOB_WAIT_MS, Credentials, new_page, screenshot, sign_in
 from tests.integration.jobs.api import zeppelin_note
 
 DX = "/api/dataexchange/v3"
@@ -70,8 +70,8 @@ def submit(page: Page, server: ServerProcess, model: str, inputs: str, outputs: 
     """Fill the submit form and land on the new job's page; its id."""
     page.goto(f"{server.url}/submit")
     page.get_by_label("Model").select_option(label=model)
-    page.get_by_label("Input folder").select_option(label=inputs)
-    page.get_by_label("Output folder").select_option(label=outputs)
+    page.get_by_label("Input folder", exact=True).select_option(label=inputs)
+    page.get_by_label("Output folder", exact=True).select_option(label=outputs)
     return submit_form(page, server)
 
 
@@ -89,13 +89,13 @@ def test_submit_the_example_and_follow_it_live_to_its_outputs(
     threshold = page.get_by_label("threshold")
     expect(threshold).to_have_value("75")  # prefilled from the note's form
     threshold.fill("70")
-    page.get_by_label("Input folder").select_option(label="public/sensors-input")
-    page.get_by_label("Output folder").select_option(label="public/sensors-output")
+    page.get_by_label("Input folder", exact=True).select_option(label="public/sensors-input")
+    page.get_by_label("Output folder", exact=True).select_option(label="public/sensors-output")
     screenshot(page, "submit")
     job_id = submit_form(page, console_server)
     page.evaluate("window.notReloaded = true")
 
-    expect(page.locator("#job-status")).to_have_text("SUCCEEDED", timeout=90_000)
+    expect(page.locator("#job-status")).to_have_text("SUCCEEDED", timeout=JOB_WAIT_MS)
     assert page.evaluate("window.notReloaded") is True  # it came live, not by a reload
     timeline = page.locator("table.timeline")
     for status in ("SUBMITTED", "STARTING", "RUNNING", "SUCCEEDED"):
@@ -135,7 +135,7 @@ def test_the_jobs_list_follows_a_job_without_a_reload(
     answer.raise_for_status()
     row = page.locator(f"tr[data-job='{answer.json()['id']}']")
     expect(row).to_be_visible()
-    expect(row).to_contain_text("SUCCEEDED", timeout=90_000)
+    expect(row).to_contain_text("SUCCEEDED", timeout=JOB_WAIT_MS)
     assert page.evaluate("window.notReloaded") is True
 
 
@@ -156,12 +156,12 @@ def test_stop_a_long_job_and_run_it_again(
         "public/sensors-input",
         "public/sensors-output",
     )
-    expect(page.locator("#job-status")).to_have_text("RUNNING", timeout=60_000)
+    expect(page.locator("#job-status")).to_have_text("RUNNING", timeout=JOB_WAIT_MS)
     expect(page.locator("#live-output")).to_contain_text("working")
     expect(page.locator("#running")).to_contain_text("Paragraph 1 of 1")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Stop").click()
-    expect(page.locator("#job-status")).to_have_text("STOPPED", timeout=60_000)
+    expect(page.locator("#job-status")).to_have_text("STOPPED", timeout=JOB_WAIT_MS)
     expect(page.get_by_role("button", name="Stop")).to_have_count(0)
 
     page.get_by_role("button", name="Run again").click()
@@ -171,7 +171,7 @@ def test_stop_a_long_job_and_run_it_again(
     expect(page.locator("#job-status")).not_to_have_text("STOPPED")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Stop").click()
-    expect(page.locator("#job-status")).to_have_text("STOPPED", timeout=60_000)
+    expect(page.locator("#job-status")).to_have_text("STOPPED", timeout=JOB_WAIT_MS)
     page.goto(f"{console_server.url}/jobs")
     expect(page.locator("tr[data-job]").first).to_contain_text("STOPPED")
     screenshot(page, "jobs")
