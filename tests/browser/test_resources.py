@@ -74,9 +74,11 @@ def test_folders_and_a_dropped_input_file(page: Page, console_server: ServerProc
     page.get_by_role("button", name="Rename", exact=True).click()
     expect(page.get_by_role("link", name="readings.csv")).to_be_visible()
     screenshot(page, "data")
+    drop_file(page, ".drop-zone", "readings.csv", "again")  # the name is taken
+    expect(page.locator(".upload-status")).to_contain_text("Upload failed: readings.csv:")
     page.get_by_label("Folder name").fill("bad/name")
     page.get_by_role("button", name="Create folder").click()
-    expect(page.get_by_role("alert")).to_contain_text("name must not contain '/'")
+    expect(page.locator("#flash").get_by_role("alert")).to_contain_text("name must not contain '/'")
 
 
 def test_data_page_at_phone_width(
