@@ -45,3 +45,24 @@ def test_a_form_posted_without_the_xsrf_token_is_refused(
     assert answer.status == 403
     page.goto(f"{console_server.url}/jobs")  # still signed in
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+
+
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(e => e.labels.length === 0 && !e.hasAttribute('aria-label'))
+    .map(e => e.name)"""
+
+
+def test_every_control_has_a_label_and_the_keyboard_reaches_them(
+    page: Page, console_server: ServerProcess
+) -> None:
+    for path in ("/jobs", "/submit"):
+        page.goto(f"{console_server.url}{path}")
+        assert page.evaluate(UNLABELLED) == [], path
+    page.goto(f"{console_server.url}/jobs")
+    page.keyboard.press("Tab")
+    expect(page.locator(":focus")).to_have_text("Skip to the content")
+    reached = []
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        reached.append(page.evaluate("document.activeElement.textContent.trim()"))
+    assert {"Jobs", "Submit", "Sign out", "Submit a job", "Filter"} <= set(reached)

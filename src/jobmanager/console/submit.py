@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from jobmanager.api.deps import DispatcherDep, SettingsDep, StoreDep
+from jobmanager.api.deps import Caller, DispatcherDep, SettingsDep, StoreDep
 from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.routes.jobs import submit
 from jobmanager.api.schemas.jobs import JobCreate
@@ -92,6 +92,8 @@ async def submit_form(
     output_folder: Annotated[str, Form()],
     time_limit: Annotated[str, Form()] = "",
     extra_parameters: Annotated[str, Form()] = "",
+    new_input_folder: Annotated[str, Form(max_length=255)] = "",
+    new_output_folder: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
     form = await request.form()
     parameters = {
@@ -103,13 +105,24 @@ async def submit_form(
     body = _job_body(
         modelId=model,
         configurationId=configuration,
-        inputFolderId=input_folder,
-        outputFolderId=output_folder,
+        inputFolderId=_folder(store, caller, input_folder, new_input_folder),
+        outputFolderId=_folder(store, caller, output_folder, new_output_folder),
         maximumExecutionTimeInSeconds=time_limit.strip() or None,
         parameters=parameters,
     )
     job = submit(caller, store, dispatcher, body.to_spec(settings.time_limits))
     return redirect(request, f"/jobs/{job.id}")
+
+
+def _folder(store: Store, caller: Caller, chosen: str, new_name: str) -> str:
+    """The chosen folder, or a new one of that name made inside it (Data Exchange's
+    rules for names; a name taken answers 409 in words)."""
+    if not new_name.strip():
+        return chosen
+    made = store.dataexchange.create_directory(
+        caller.tenant_id, chosen, new_name.strip(), modified_by=caller.client_id
+    )
+    return made.id
 
 
 def _job_body(**fields: Any) -> JobCreate:

@@ -226,6 +226,16 @@ def test_submit_makes_a_job_by_the_api_rules(
     assert job.parameters == {"threshold": "70", "days": 3}
     assert job.max_execution_seconds == 120
 
+    fresh = idle_client.post("/submit", data={**fields, "new_output_folder": "run 2"})
+    assert fresh.status_code == 303, fresh.text
+    made = services.store.jobs.get(tenant_id, fresh.headers["location"].removeprefix("/jobs/"))
+    assert made.output_folder_id != refs["outputFolderId"]
+    assert ("public/out/run 2", made.output_folder_id) in services.store.dataexchange.list_folders(
+        tenant_id
+    )
+    taken = idle_client.post("/submit", data={**fields, "new_output_folder": "run 2"})
+    assert taken.status_code == 409
+
     too_long = idle_client.post(
         "/submit", data={**fields, "time_limit": "0"}, headers={"HX-Request": "true"}
     )
