@@ -35,6 +35,7 @@ CHECKED_SPLATS = {
 OTHER_STATUS_ASSIGNMENTS = {
     ("store/schedules.py", "ScheduleRepository.start"): "a schedule's status",
     ("store/schedules.py", "ScheduleRepository.stop"): "a schedule's status",
+    ("store/deliveries.py", "DeliveryRepository.record_attempt"): "a webhook delivery's status",
 }
 
 
