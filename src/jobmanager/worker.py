@@ -154,7 +154,9 @@ class JobRun:
         self.environment_id = claim.environment_id
         self.stop = stop
         self.environment: Environment | None = None
-        self.policy = self.store.jobs.retry_policy(claim.job)
+        self.policy = patiently(
+            lambda: self.store.jobs.retry_policy(claim.job), "reading the retry policy"
+        )
         # How the attempt went wrong, when it did and may be retried (domain/retries.py).
         self.failure: FailureKind | None = None
         # The phase under way and when it began (accounting: see `_next_phase`).
@@ -259,7 +261,7 @@ class JobRun:
         events = EventWriter(self.store.events, self.job.id, unit, step_limit)
 
         def report(progress: Progress) -> None:
-            self.store.jobs.set_progress(self.job.id, _progress(progress, unit))
+            self._show_progress(_progress(progress, unit))
             events.started(progress)
 
         sampler = Every(f"usage-{self.job.id}", USAGE_SAMPLE_SECONDS, self._sample_usage)
@@ -281,6 +283,14 @@ class JobRun:
         finally:
             sampler.stop()
             events.close()
+
+    def _show_progress(self, progress: dict[str, Any]) -> None:
+        """Progress is for the caller to see: a failure to write it (the database
+        restarting) must not end the run; the next step writes it again."""
+        try:
+            self.store.jobs.set_progress(self.job.id, progress)
+        except Exception:
+            log.exception("job %s: its progress could not be written", self.job.id)
 
     def _judge(self, result: RunResult) -> tuple[JobStatus, str]:
         end = RunEnd(result.outcome.value)
