@@ -162,16 +162,15 @@ def main() -> None:
     parser.add_argument("--single-jobs", type=int, help="jobs of the one-worker run")
     parser.add_argument("--slots", type=int, default=2, help="job slots of each worker")
     parser.add_argument("--heartbeat", type=float, default=5.0)
+    parser.add_argument(
+        "--no-takeover", dest="takeover", action="store_false", help="only the bursts"
+    )
     args = parser.parse_args()
     # A SIGTERM unwinds like Ctrl-C: the processes, namespaces and folders made go.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(f"load average before: {_load()}", flush=True)
-    delays = takeover(args.slots, args.heartbeat)
-    print(
-        f"worker SIGKILL -> its jobs RUNNING elsewhere (heartbeat timeout {args.heartbeat} s): "
-        + ", ".join(f"{d:.1f} s" for d in delays),
-        flush=True,
-    )
+    if args.takeover:
+        report_takeover(args.slots, args.heartbeat)
     results = []
     for workers, jobs in ((2, args.jobs), (1, args.single_jobs or args.jobs)):
         result = burst(workers, jobs, args.slots)
@@ -184,6 +183,15 @@ def main() -> None:
         )
     print(f"two workers / one worker: {results[0].per_minute / results[1].per_minute:.2f}x")
     print(f"load average after: {_load()}")
+
+
+def report_takeover(slots: int, heartbeat: float) -> None:
+    delays = takeover(slots, heartbeat)
+    print(
+        f"worker SIGKILL -> its jobs RUNNING elsewhere (heartbeat timeout {heartbeat} s): "
+        + ", ".join(f"{d:.1f} s" for d in delays),
+        flush=True,
+    )
 
 
 def _load() -> str:

@@ -170,7 +170,9 @@ class JobRun:
         self.environment_id = claim.environment_id
         self.stop = stop
         self.environment: Environment | None = None
-        self.policy = self.store.jobs.retry_policy(claim.job)
+        self.policy = patiently(
+            lambda: self.store.jobs.retry_policy(claim.job), "reading the retry policy"
+        )
         # How the attempt went wrong, when it did and may be retried (domain/retries.py).
         self.failure: FailureKind | None = None
         # The phase under way and when it began (accounting: see `_next_phase`).
@@ -306,7 +308,7 @@ class JobRun:
         events = EventWriter(self.store.events, self.job.id, unit, step_limit)
 
         def report(progress: Progress) -> None:
-            self.store.jobs.set_progress(self.job.id, _progress(progress, unit))
+            self._show_progress(_progress(progress, unit))
             events.started(progress)
 
         def ended(end: StepEnd) -> None:
@@ -354,6 +356,14 @@ class JobRun:
             self.store.jobs.record_provenance(self.job.id, **entries)
         except Exception:
             log.exception("job %s: its provenance could not be written", self.job.id)
+
+    def _show_progress(self, progress: dict[str, Any]) -> None:
+        """Progress is for the caller to see: a failure to write it (the database
+        restarting) must not end the run; the next step writes it again."""
+        try:
+            self.store.jobs.set_progress(self.job.id, progress)
+        except Exception:
+            log.exception("job %s: its progress could not be written", self.job.id)
 
     def _judge(self, result: RunResult) -> tuple[JobStatus, str]:
         end = RunEnd(result.outcome.value)
