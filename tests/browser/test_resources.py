@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
 from jobmanager.console.render import render_csv_preview, render_zeppelin_note
 from tests.acceptance.server import ServerProcess
-from tests.browser.conftest import Credentials, new_page, screenshot, sign_in
+from tests.browser.conftest import WAIT_MS, Credentials, new_page, screenshot, sign_in
 from tests.integration.jobs.api import zeppelin_note
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "jobmanager" / "console" / "static"
@@ -74,9 +75,11 @@ def test_folders_and_a_dropped_input_file(page: Page, console_server: ServerProc
     page.get_by_role("button", name="Rename", exact=True).click()
     expect(page.get_by_role("link", name="readings.csv")).to_be_visible()
     screenshot(page, "data")
+    drop_file(page, ".drop-zone", "readings.csv", "again")  # the name is taken
+    expect(page.locator(".upload-status")).to_contain_text("Upload failed: readings.csv:")
     page.get_by_label("Folder name").fill("bad/name")
     page.get_by_role("button", name="Create folder").click()
-    expect(page.get_by_role("alert")).to_contain_text("name must not contain '/'")
+    expect(page.locator("#flash").get_by_role("alert")).to_contain_text("name must not contain '/'")
 
 
 def test_data_page_at_phone_width(
@@ -92,23 +95,37 @@ def test_data_page_at_phone_width(
     page.context.close()
 
 
+def upload_model(page: Page, server: ServerProcess, note: Path) -> None:
+    page.goto(f"{server.url}/models")
+    page.get_by_label("Zeppelin note or Jupyter notebook").set_input_files(note)
+    page.get_by_role("button", name="Upload").click()
+    expect(page).to_have_url(re.compile(r"/models/[^/]+$"))
+
+
+def create_configuration(page: Page, server: ServerProcess, name: str) -> None:
+    page.goto(f"{server.url}/configurations/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Memory in MiB").fill("1024")
+    page.get_by_role("button", name="Create configuration").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+
+def fill_schedule(page: Page, server: ServerProcess, name: str, model: str, config: str) -> None:
+    """The schedule form with all but its expression."""
+    page.goto(f"{server.url}/schedules/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Model").select_option(label=model)
+    page.get_by_label("Configuration").select_option(label=config)
+
+
 def test_a_schedule_shows_its_fire_times_as_typed_then_stops(
     page: Page, console_server: ServerProcess, tmp_path: Path
 ) -> None:
     note = tmp_path / "hourly.zpln"
     note.write_bytes(zeppelin_note("%python\nprint(1)"))
-    page.goto(f"{console_server.url}/models")
-    page.get_by_label("Zeppelin note or Jupyter notebook").set_input_files(note)
-    page.get_by_role("button", name="Upload").click()
-    expect(page).to_have_url(re.compile(r"/models/[^/]+$"))
-    page.goto(f"{console_server.url}/configurations/new")
-    page.get_by_label("Name", exact=True).fill("nightly")
-    page.get_by_label("Memory in MiB").fill("1024")
-    page.get_by_role("button", name="Create configuration").click()
-    expect(page.get_by_role("heading", name="nightly")).to_be_visible()
-
-    page.goto(f"{console_server.url}/schedules/new")
-    page.get_by_label("Name", exact=True).fill("every weekday morning")
+    upload_model(page, console_server, note)
+    create_configuration(page, console_server, "nightly")
+    fill_schedule(page, console_server, "every weekday morning", "hourly", "nightly")
     when = page.get_by_label("When it runs")
     when.press_sequentially("0 6 * *", delay=30)
     expect(page.locator("#fire-times")).to_contain_text("got 4")
@@ -118,8 +135,6 @@ def test_a_schedule_shows_its_fire_times_as_typed_then_stops(
     expect(fire_times.first).to_contain_text("06:00:00")
     page.get_by_label("Time zone").select_option("Europe/Berlin")
     expect(fire_times.first).to_contain_text("Europe/Berlin")
-    page.get_by_label("Model").select_option(label="hourly")
-    page.get_by_label("Configuration").select_option(label="nightly")
     screenshot(page, "schedule-form")
     page.get_by_role("button", name="Create schedule").click()
     expect(page.get_by_role("heading", name="every weekday morning")).to_be_visible()
@@ -132,6 +147,34 @@ def test_a_schedule_shows_its_fire_times_as_typed_then_stops(
     page.goto(f"{console_server.url}/schedules")
     expect(page.get_by_role("link", name="every weekday morning")).to_be_visible()
     screenshot(page, "schedules")
+
+
+def test_a_firing_that_finds_the_last_job_live_is_skipped_and_says_why(
+    page: Page, console_server: ServerProcess, tmp_path: Path
+) -> None:
+    note = tmp_path / "slow.zpln"
+    note.write_bytes(zeppelin_note("%python\nimport time\ntime.sleep(300)"))
+    upload_model(page, console_server, note)
+    create_configuration(page, console_server, "slow lane")
+    fill_schedule(page, console_server, "every three seconds", "slow", "slow lane")
+    page.get_by_label("When it runs").fill("*/3 * * * * ?")
+    page.get_by_role("button", name="Create schedule").click()
+    expect(page.get_by_role("heading", name="every three seconds")).to_be_visible()
+    skipped = page.get_by_role("row").filter(has_text="skipped")
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not skipped.count() and time.monotonic() < deadline:
+        time.sleep(2)
+        page.reload()
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator(".facts .status")).to_have_text("STOPPED")
+    expect(skipped.first).to_contain_text("overlap: the schedule's job")
+    created = page.get_by_role("row").filter(has_text="created").get_by_role("link")
+    job_id = created.last.inner_text()
+    screenshot(page, "schedule")
+    page.goto(f"{console_server.url}/jobs/{job_id}")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Stop this job?"
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#job-status")).to_have_text(re.compile("STOPP"))
 
 
 def test_rendered_outputs_are_inert_and_sort_by_keyboard(browser: Browser) -> None:

@@ -23,9 +23,31 @@ from jobmanager.console.forms import Pager, api_body, json_object, prefixed_fiel
 from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
 from jobmanager.console.submit import PARAMETER_PREFIX, choices, parameters_of
 from jobmanager.domain import cron
+from jobmanager.domain.errors import NotFound
+from jobmanager.store.schedules import ScheduleRecord
+from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
+
+
+def reference_names(store: Store, tenant_id: str, record: ScheduleRecord) -> dict[str, str]:
+    """What the schedule's ids name: the model, the configuration, the folders' paths
+    (an id that no longer resolves is shown as it is)."""
+    folders = {folder_id: path for path, folder_id in store.dataexchange.list_folders(tenant_id)}
+    names = {
+        record.input_folder_id: folders.get(record.input_folder_id, record.input_folder_id),
+        record.output_folder_id: folders.get(record.output_folder_id, record.output_folder_id),
+    }
+    for key, lookup in (
+        (record.model_id, store.models.get),
+        (record.configuration_id, store.configurations.get),
+    ):
+        try:
+            names[key] = lookup(tenant_id, key).name
+        except NotFound:
+            names[key] = key
+    return names
 
 
 def wall_clock(moment: datetime, timezone: str) -> str:
@@ -137,6 +159,7 @@ def schedule_page(
         caller=caller,
         active="/schedules",
         schedule=record,
+        names=reference_names(store, caller.tenant_id, record),
         coming=[wall_clock(t, record.timezone) for t in upcoming_fire_times(record)],
         firings=firings,
         wall_clock=wall_clock,

@@ -13,7 +13,7 @@ from jobmanager.domain.firings import FiringPlan, PlannedFiring
 from jobmanager.services import Services
 from jobmanager.store.types import utcnow
 from tests.conftest import TenantClient, make_tenant
-from tests.html_fragments import parse, table_cells
+from tests.html_fragments import Element, parse, table_cells
 from tests.integration.console.conftest import sign_in
 from tests.integration.jobs.api import runnable_references, zeppelin_note
 
@@ -40,7 +40,11 @@ def error_text(answer: httpx.Response) -> str:
 
 
 def texts(html: str, tag: str) -> list[str]:
-    return [e.text.strip() for e in parse(html).iter(tag)]
+    return texts_of(parse(html), tag)
+
+
+def texts_of(root: Element, tag: str) -> list[str]:
+    return [e.text.strip() for e in root.iter(tag)]
 
 
 def test_models_upload_list_download_and_delete(
@@ -181,6 +185,14 @@ def test_schedule_form_fire_times_start_stop_and_skipped_firings(
     page = idle_client.get(url).text
     assert len(parse(page).with_class("fire-times")[0].iter("li")) == 5
     assert "RUNNING" in page and "Europe/Berlin" in page
+    facts = parse(page).with_class("facts")[0]
+    shown = dict(zip(texts_of(facts, "dt"), texts_of(facts, "dd"), strict=True))
+    assert [shown[k] for k in ("Model", "Configuration", "Input folder", "Output folder")] == [
+        "m",
+        "conf",
+        "public/in",
+        "public/out",
+    ]
 
     schedule_id = url.rsplit("/", 1)[1]
     tenant_id = services.store.tenants.active_client(tenant.client_id)
