@@ -27,7 +27,7 @@ router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema
 PAGE_SIZE = 50
 # How many jobs a filtered page looks through at most (a rare match stays cheap).
 SCAN = 10_000
-# How many models the list's model filter offers (the newest-named first hundred).
+# How many models the model filter and the submit form offer (the first hundred by name).
 MODELS_LISTED = 100
 
 
