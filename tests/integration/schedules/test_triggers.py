@@ -214,16 +214,19 @@ def test_concurrent_firers_fire_each_arrival_exactly_once(
     def fire() -> None:
         while not done.is_set():
             created.extend(scheduler.fire_arrivals())
+            time.sleep(0.005)
 
-    firers = [threading.Thread(target=fire) for _ in range(4)]
+    firers = [threading.Thread(target=fire, daemon=True) for _ in range(4)]
     for firer in firers:
         firer.start()
-    for n in range(uploads):
-        upload_file(client, tenant_a, watched, f"{n:02}.csv", b"x")
-    time.sleep(0.5)
-    done.set()
-    for firer in firers:
-        firer.join()
+    try:
+        for n in range(uploads):
+            upload_file(client, tenant_a, watched, f"{n:02}.csv", b"x")
+        time.sleep(0.5)
+    finally:
+        done.set()
+        for firer in firers:
+            firer.join()
     created.extend(scheduler.fire_arrivals())
     fired = firings(client, tenant_a, schedule["id"])
     names = [f["name"] for firing in fired for f in firing["files"]]

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -323,18 +324,21 @@ def test_racing_replicas_send_each_delivery_exactly_once(
     def deliver(notifier: Notifier) -> None:
         while not done.is_set():
             notifier.run_once()
+            time.sleep(0.005)
 
-    threads = [threading.Thread(target=deliver, args=(n,)) for n in replicas]
+    threads = [threading.Thread(target=deliver, args=(n,), daemon=True) for n in replicas]
     for thread in threads:
         thread.start()
-    for job_id in jobs:
-        client.post(f"{JOBS}/{job_id}/stop", headers=tenant_a.headers)
-    receiver.wait_for(len(jobs))
-    done.set()
-    for thread in threads:
-        thread.join()
-    for notifier in replicas:
-        notifier.stop()
+    try:
+        for job_id in jobs:
+            client.post(f"{JOBS}/{job_id}/stop", headers=tenant_a.headers)
+        receiver.wait_for(len(jobs), timeout=60)
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+        for notifier in replicas:
+            notifier.stop()
     bodies = [json.loads(r["body"]) for r in receiver.received]
     assert sorted(b["job"]["id"] for b in bodies) == sorted(jobs)  # each once, none twice
 
