@@ -133,3 +133,12 @@ def test_a_missing_bucket_is_named(tmp_path: Path, moto: MotoServer) -> None:
     code, lines = run_doctor(tmp_path / "home", **settings)
     assert code == 1
     assert "bucket does not exist" in lines["object store"]
+
+
+def test_an_invalid_setting_is_named(tmp_path: Path) -> None:
+    env = {**os.environ, "JOBMANAGER_HOME": str(tmp_path / "home"), "JOBMANAGER_PORT": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "jobmanager", "doctor"], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert done.stdout.startswith("FAIL  settings       JOBMANAGER_PORT: Input should be")

@@ -73,7 +73,12 @@ class Cluster:
         with (self.root / f"{name}.log").open("wb") as log:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "jobmanager", "worker", "--slots", "3"],
-                env={**os.environ, **self.shared, "JOBMANAGER_HOME": str(self.root / name)},
+                env={
+                    **os.environ,
+                    **self.shared,
+                    "JOBMANAGER_HOME": str(self.root / name),
+                    "JOBMANAGER_WARM_ENVIRONMENTS": "0",  # fewer kernels at once on 2 cores
+                },
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -78,6 +78,9 @@ def doctor(
             except CheckFailed as error:
                 findings.failed.add(name)
                 report(name, False, str(error))
+            except Exception as error:  # a doctor reports what no check foresaw, too
+                findings.failed.add(name)
+                report(name, False, f"unexpected {type(error).__name__}: {reason(error)}")
     finally:
         findings.close()
     if findings.failed:

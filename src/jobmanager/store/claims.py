@@ -47,6 +47,7 @@ def claim_in(
     """Claim the first job of the fair order (or the given one) that can start now."""
     now = utcnow()
     capped: set[str] = set()
+    uncapped: set[str] = set()  # tenants found below their cap in this claim
     for job in _candidates(session, job_id, now):
         if job.tenant_id in capped:
             continue
@@ -60,11 +61,14 @@ def claim_in(
                 message=chain("Failed to start environment", "The configuration was deleted"),
             )
             continue
-        cap = _tenant_cap(session, job.tenant_id, default_cap)
+        cap = (
+            None if job.tenant_id in uncapped else _tenant_cap(session, job.tenant_id, default_cap)
+        )
         if cap is not None:
             capped.add(job.tenant_id)
             _note(session, job, f"Waiting: the tenant's {cap} live jobs are its limit.")
             continue
+        uncapped.add(job.tenant_id)
         slot = _free_slot(session, configuration)
         if slot is None:
             _wait_or_fail(session, job, configuration)

@@ -46,11 +46,14 @@ def test_a_lost_attempt_is_retried_with_its_outputs_under_its_name(
     tree = dict(services.store.dataexchange.list_tree(s.tenant_id, s.output_id))
     assert list(tree) == ["attempt-1/half.txt"]
     assert services.store.execution.environments() == []
+    # Were the first worker still about, its monitor would see the job is not its own.
+    assert services.store.execution.taken_over(ELSEWHERE, [job_id]) == [job_id]
 
     assert services.store.execution.claim_next("w2") is None  # the back-off is not over
     age(services, job_id, not_before=utcnow() - timedelta(seconds=1))
     claim = services.store.execution.claim_next("w2")
     assert claim is not None and claim.job.id == job_id and claim.job.attempt == 2
+    assert services.store.execution.taken_over("w2", [job_id]) == []
     assert services.store.jobs.transition(
         job_id, [JobStatus.STARTING], JobStatus.RUNNING, of_attempt=2
     )
