@@ -3,14 +3,15 @@
 private PostgreSQL, Redis broker and moto_server S3 — then the same burst with one
 worker, and the time a dead worker's jobs take to run elsewhere.
 
-Run: .venv/bin/python bench/cluster_burst.py [--jobs 1000] [--single-jobs N] [--slots 2]
+Run (as root, for the namespaces): .venv/bin/python bench/cluster_burst.py [--jobs 1000]
+    [--single-jobs N] [--slots 2] [--heartbeat 5] [--no-takeover]
 
 For each cluster it prints: jobs/min from the first submission to the last final job,
 how many ended SUCCEEDED, and how many ran exactly once (each run of the note leaves a
 file of its own in its job's output folder; the bench reads every folder back).
-Then the ratio of the two throughputs, and for a worker SIGKILLed (with its
-environments) in the middle of jobs with a retry policy: seconds from the kill until
-each of its jobs is RUNNING again on the other worker (bounded below by
+Then the ratio of the two throughputs. First (unless --no-takeover), for a worker
+SIGKILLed (with its environments) in the middle of jobs with a retry policy: seconds
+from the kill until each of its jobs is RUNNING again on the other worker (bounded below by
 JOBMANAGER_HEARTBEAT_TIMEOUT_SECONDS, --heartbeat here). The load average is printed:
 the machine is shared and the figures move with it.
 """

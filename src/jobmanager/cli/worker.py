@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -54,7 +56,12 @@ def worker(
     metrics = None if metrics_port is None else serve_metrics(metrics_port, settings.host, pool)
     try:
         app.Worker(
-            concurrency=settings.job_slots, pool="threads", loglevel=settings.log_level
+            # One node name per process: Celery's default (celery@host) is shared by the
+            # workers of one host, whose control queues then lock each other out.
+            hostname=f"jobmanager-{os.getpid()}@{socket.gethostname()}",
+            concurrency=settings.job_slots,
+            pool="threads",
+            loglevel=settings.log_level,
         ).start()
     finally:
         if metrics is not None:
