@@ -112,15 +112,9 @@ def _is_iso_date(text: str) -> bool:
 
 
 def from_text(text: str) -> Any:
-    """A value as papermill's `-p` reads it: `True`, `False` (and `true`, `false`),
-    `None`, an integer, a float, else the text itself."""
-    literals: dict[str, Any] = {
-        "True": True,
-        "False": False,
-        "true": True,
-        "false": False,
-        "None": None,
-    }
+    """A value as papermill's `-p` reads it: `True`, `False`, `None`, an integer, a
+    float, else the text itself (`true` stays text, as with papermill)."""
+    literals: dict[str, Any] = {"True": True, "False": False, "None": None}
     if text in literals:
         return literals[text]
     for number in (int, float):

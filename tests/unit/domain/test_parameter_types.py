@@ -77,7 +77,8 @@ def test_an_enum_lists_its_values() -> None:
     ("text", "value"),
     [
         ("True", True),
-        ("false", False),
+        ("False", False),
+        ("false", "false"),
         ("None", None),
         ("42", 42),
         ("-1.5", -1.5),
