@@ -27,7 +27,7 @@ router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema
 PAGE_SIZE = 50
 # How many jobs a filtered page looks through at most (a rare match stays cheap).
 SCAN = 10_000
-# How many models the model filter and the submit form offer (the first hundred by name).
+# How many models (schedules) the filters and the submit form offer: the first hundred.
 MODELS_LISTED = 100
 
 
@@ -37,6 +37,7 @@ class JobQuery:
 
     status: str = ""
     model: str = ""
+    schedule: str = ""
     text: str = ""
     older_than: str = ""
     newer_than: str = ""
@@ -47,24 +48,33 @@ class JobQuery:
             fields.append(FieldCondition("status", "enum", Compare("eq", self.status)))
         if self.model:
             fields.append(FieldCondition("modelId", "string", Compare("eq", self.model)))
+        if self.schedule:
+            fields.append(FieldCondition("scheduleId", "string", Compare("eq", self.schedule)))
         if self.text:
             fields.append(FieldCondition("message", "string", Compare("contains", self.text)))
         return Filter(tuple(fields)) if fields else NO_FILTER
 
     def url(self, **position: str) -> str:
         """The list's URL with these filters at another position."""
-        chosen = {"status": self.status, "model": self.model, "q": self.text, **position}
+        chosen = {
+            "status": self.status,
+            "model": self.model,
+            "schedule": self.schedule,
+            "q": self.text,
+            **position,
+        }
         return "/jobs?" + urlencode({k: v for k, v in chosen.items() if v})
 
 
 def job_query(
     status: str = "",
     model: str = "",
+    schedule: Annotated[str, Query(max_length=64)] = "",
     q: Annotated[str, Query(max_length=200)] = "",
     older_than: Annotated[str, Query(max_length=64)] = "",
     newer_than: Annotated[str, Query(max_length=64)] = "",
 ) -> JobQuery:
-    return JobQuery(status, model, q.strip(), older_than, newer_than)
+    return JobQuery(status, model, schedule, q.strip(), older_than, newer_than)
 
 
 JobQueryDep = Annotated[JobQuery, Depends(job_query)]
@@ -115,6 +125,12 @@ def model_names(store: Store, tenant_id: str) -> dict[str, str]:
     return {model.id: model.name for model in models}
 
 
+def schedule_names(store: Store, tenant_id: str) -> dict[str, str]:
+    """The schedule filter's choices: the newest hundred schedules, by name."""
+    schedules, _ = store.schedules.list_page(tenant_id, offset=0, limit=MODELS_LISTED)
+    return {schedule.id: schedule.name or schedule.id for schedule in schedules}
+
+
 @router.get("/", response_class=HTMLResponse)
 def home() -> Response:
     """The console starts at the jobs (which asks to sign in first)."""
@@ -134,6 +150,7 @@ def jobs_page(
         window=job_window(store, caller.tenant_id, query),
         scan=SCAN,
         models=model_names(store, caller.tenant_id),
+        schedules=schedule_names(store, caller.tenant_id),
         statuses=[status.value for status in JobStatus],
     )
 

@@ -39,6 +39,7 @@ FILTER_COLUMNS = {
     "creationDate": Job.creation_date,
     "rerunOf": Job.rerun_of,
     "repairOf": Job.repair_of,
+    "scheduleId": Job.schedule_id,
 }
 # Columns a transition may set besides `status`.
 TRANSITION_FIELDS = frozenset(

@@ -65,7 +65,15 @@ def test_the_openapi_document_says_what_the_service_answers(client: TestClient) 
     (flt,) = [p for p in jobs["parameters"] if p["name"] == "filter"]
     ref = flt["content"]["application/json"]["schema"]["$ref"]
     fields = document["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
-    assert set(fields) == {"modelId", "message", "status", "creationDate", "rerunOf", "repairOf"}
+    assert set(fields) == {
+        "modelId",
+        "message",
+        "status",
+        "creationDate",
+        "rerunOf",
+        "repairOf",
+        "scheduleId",
+    }
     for action in ("rerun", "repair"):
         operation = document["paths"][f"/api/jobmanager/v3/jobs/{{job_id}}/{action}"]["post"]
         assert {"201", "404", "409"} <= set(operation["responses"])

@@ -120,6 +120,38 @@ def test_the_jobs_list_pages_by_job_newest_first_with_filters(
     assert listed(idle_client.get("/jobs", params={"q": "no such words"}).text) == []
 
 
+def test_the_jobs_list_filters_by_schedule(
+    idle_client: TestClient, services: Services, tenant: TenantClient
+) -> None:
+    refs = runnable_references(idle_client, tenant)
+    schedule = idle_client.post(
+        "/api/jobmanager/v3/schedules",
+        headers=tenant.headers,
+        json={**refs, "name": "nightly", "scheduleString": "0 0 * * *"},
+    )
+    assert schedule.status_code == 201, schedule.text
+    schedule_id = schedule.json()["id"]
+    tenant_id = services.store.tenants.active_client(tenant.client_id)
+    assert tenant_id is not None
+    spec = JobSpec(
+        model_id=refs["modelId"],
+        configuration_id=refs["configurationId"],
+        input_folder_id=refs["inputFolderId"],
+        output_folder_id=refs["outputFolderId"],
+        max_execution_seconds=60,
+        schedule_id=schedule_id,
+    )
+    fired = services.store.jobs.create(tenant_id, tenant.name, spec)
+    make_jobs(services, tenant, refs, 2)
+    sign_in(idle_client, tenant)
+    page = idle_client.get("/jobs").text
+    assert f'<option value="{schedule_id}">nightly</option>' in page
+    assert listed(idle_client.get("/jobs", params={"schedule": schedule_id}).text) == [fired.id]
+    assert (
+        f'href="/jobs?schedule={schedule_id}"' in idle_client.get(f"/schedules/{schedule_id}").text
+    )
+
+
 def test_a_filter_searches_a_bounded_window_and_goes_on_from_it(
     idle_client: TestClient,
     services: Services,

@@ -34,6 +34,7 @@ JOB_FILTER_FIELDS = {
     "creationDate": DATETIME,
     "rerunOf": STRING,
     "repairOf": STRING,
+    "scheduleId": STRING,
 }
 JobFilterDep = Annotated[Filter, Depends(FilterQuery("Job", JOB_FILTER_FIELDS))]
 
