@@ -123,7 +123,7 @@ class Notifier:
         try:
             answer = self._http.post(outgoing.url, content=body, headers=headers)
             attempt = Attempt(at, time.monotonic() - started, status_code=answer.status_code)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, UnicodeError) as error:  # UnicodeError: a host's name
             reason = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
             attempt = Attempt(at, time.monotonic() - started, error=reason)
         status = self.store.deliveries.record_attempt(outgoing, attempt)

@@ -47,7 +47,7 @@ def test_a_failed_job_is_repaired_and_rerun_from_the_cli(cli: Cli, tmp_path: Pat
         "-o",
         "public/rout",
         "-P",
-        "run=true",
+        "run=True",
         "--watch",
         "--json",
         timeout=300,
@@ -74,7 +74,7 @@ def test_a_failed_job_is_repaired_and_rerun_from_the_cli(cli: Cli, tmp_path: Pat
     assert texts[0].startswith("token ") and texts[1] == "sum 42\n"
     assert executed["info"]["jobmanager"]["jobId"] == job["id"]
 
-    again = cli("jobs", "rerun", failed["id"], "-P", "run=false", "--watch", "--json", timeout=300)
+    again = cli("jobs", "rerun", failed["id"], "-P", "run=False", "--watch", "--json", timeout=300)
     rerun = again.json()
     assert again.code == 0, rerun
     assert rerun["rerunOf"] == failed["id"] and rerun["parameters"] == {"run": False}

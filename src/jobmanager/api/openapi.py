@@ -94,6 +94,7 @@ def _time_limit(schemas: dict[str, Any], maximum: int) -> None:
     """The operator's maximum execution time, in the bodies that ask for one."""
     for body, field in (
         ("JobCreate", "maximumExecutionTimeInSeconds"),
+        ("JobRerun", "maximumExecutionTimeInSeconds"),
         ("ScheduleCreate", "maximumExecutionTime"),
     ):
         schemas[body]["properties"][field]["maximum"] = maximum

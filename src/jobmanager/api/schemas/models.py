@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
@@ -84,17 +85,27 @@ class Column(_Strict):
     description: str = Text
     value: Any = None
     # Extensions of a parameter declaration, stored and shown only when given.
-    required: bool | SkipJsonSchema[None] = Field(
+    required: StrictBool | SkipJsonSchema[None] = Field(
         default=None,
         exclude_if=_absent,
         description="**Extension**: a job must give this parameter",
     )
-    enum: list[StrictStr | StrictInt | StrictFloat] | SkipJsonSchema[None] = Field(
+    enum: (
+        Annotated[list[StrictStr | StrictInt | StrictFloat], Field(max_length=MAX_ITEMS)]
+        | SkipJsonSchema[None]
+    ) = Field(
         default=None,
-        max_length=MAX_ITEMS,
         exclude_if=_absent,
         description="**Extension**: the values an `enum` parameter may take",
     )
+
+    @field_validator("required", "enum", mode="before")
+    @classmethod
+    def _given(cls, value: Any) -> Any:
+        """Left out, or a value: the document does not allow null (and it means nothing)."""
+        if value is None:
+            raise ValueError("give a value or leave the field out")
+        return value
 
     @model_validator(mode="after")
     def _enum_values(self) -> Column:

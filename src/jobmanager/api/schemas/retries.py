@@ -20,9 +20,14 @@ class BackoffBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    initialSeconds: float = Field(default=Backoff.initial_seconds, ge=0, le=MAX_BACKOFF_SECONDS)
-    multiplier: float = Field(default=Backoff.multiplier, ge=1, le=MAX_MULTIPLIER)
-    maxSeconds: float = Field(default=Backoff.max_seconds, ge=0, le=MAX_BACKOFF_SECONDS)
+    # strict: numbers only, no `false` or "5" read as one.
+    initialSeconds: float = Field(
+        default=Backoff.initial_seconds, ge=0, le=MAX_BACKOFF_SECONDS, strict=True
+    )
+    multiplier: float = Field(default=Backoff.multiplier, ge=1, le=MAX_MULTIPLIER, strict=True)
+    maxSeconds: float = Field(
+        default=Backoff.max_seconds, ge=0, le=MAX_BACKOFF_SECONDS, strict=True
+    )
 
 
 class RetryBody(BaseModel):

@@ -20,7 +20,11 @@ from jobmanager.store.webhooks import DeliveryRecord, WebhookRecord, WebhookSpec
 MAX_URL_CHARS = 2048
 # http(s), a host name or IPv4 address (no user part), an optional port, then printable
 # ASCII (the same in every regex dialect; percent-encode the rest).
-URL_PATTERN = r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#][!-~]*)?$"
+# A host of DNS labels of 1 to 63 characters (a longer one cannot be looked up).
+URL_PATTERN = (
+    r"^https?://[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.?"
+    r"(:[0-9]{1,5})?([/?#][!-~]*)?$"
+)
 MAX_LONGER_THAN_SECONDS = 7 * 86400
 
 
