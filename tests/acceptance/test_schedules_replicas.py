@@ -12,7 +12,6 @@ import json
 import shutil
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,12 +19,11 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 from tests.acceptance.server import ServerProcess
-from tests.conftest import POSTGRES_ADMIN_URL, START_POSTGRES, require_service
+from tests.conftest import own_postgres_database
 from tests.integration.jobs.api import zeppelin_note
 
 JM = "/api/jobmanager/v3"
@@ -35,18 +33,8 @@ FIRINGS_WANTED = 150  # two and a half minutes of second-level firings
 @pytest.fixture
 def cluster_database() -> Iterator[str]:
     """A database of its own for this test, dropped after it."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"jm_replicas_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        require_service("PostgreSQL", START_POSTGRES, error)
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with own_postgres_database("jm_replicas") as url:
+        yield url
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,12 +23,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-import sqlalchemy as sa
 
 from tests.acceptance.api import FINAL, Caller, note
 from tests.acceptance.cli_runner import Cli
 from tests.acceptance.server import ServerProcess
-from tests.conftest import POSTGRES_ADMIN_URL, START_POSTGRES, require_service
+from tests.conftest import own_postgres_database, require_service
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
 START_RABBITMQ = "rabbitmq-server -detached"
@@ -39,18 +37,8 @@ RETRY_LOST = {"maxRetries": 1, "retryOn": ["environmentLost"], "backoff": {"init
 @pytest.fixture
 def database() -> Iterator[str]:
     """A PostgreSQL database of this test's own, dropped after it."""
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"jm_worker_loss_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        require_service("PostgreSQL", START_POSTGRES, error)
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with own_postgres_database("jm_worker_loss") as url:
+        yield url
 
 
 @pytest.fixture
