@@ -95,8 +95,9 @@ class Hierarchy:
         cutoff = time.time() - _LEFTOVER_AGE_SECONDS
         for parent in set(self.parents.values()):
             for child in parent.iterdir() if parent.is_dir() else []:
-                if child.is_dir() and child.stat().st_mtime < cutoff:
-                    with contextlib.suppress(OSError):  # not empty: in use
+                # OSError: not empty (in use), or another process removed it since the listing
+                with contextlib.suppress(OSError):
+                    if child.is_dir() and child.stat().st_mtime < cutoff:
                         child.rmdir()
                         removed += 1
         return removed
