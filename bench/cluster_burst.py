@@ -96,17 +96,18 @@ def burst(workers: int, jobs: int, slots: int) -> Burst:
         callers = [cluster.caller(replica) for replica in cluster.replicas]
         model = callers[0].model(COUNTED_NOTE)
         configuration = callers[0].configuration(maxEnvironments=2 * slots * workers)
+        # One input file per job, in a folder of its own: the public root would hold
+        # every earlier job's outputs, staged again by each job after it.
+        inputs = callers[0].folder("inputs")
+        callers[0].upload(inputs, "numbers.csv", b"n\n" + b"".join(b"%d\n" % n for n in range(100)))
+
+        def submit(n: int) -> tuple[str, str]:
+            token = f"b{n}"
+            return counted_job(callers[n % 2], model, configuration, token, 0, inputs), token
+
         began = time.monotonic()
         with ThreadPoolExecutor(8) as pool:  # callers of both replicas at once
-            submitted = list(
-                pool.map(
-                    lambda n: (
-                        counted_job(callers[n % 2], model, configuration, f"b{n}", 0),
-                        f"b{n}",
-                    ),
-                    range(jobs),
-                )
-            )
+            submitted = list(pool.map(submit, range(jobs)))
         while sum(statuses(backends).get(s, 0) for s in FINAL) < jobs:
             time.sleep(0.5)
         elapsed = time.monotonic() - began

@@ -34,6 +34,7 @@ from jobmanager.settings import Settings
 log = logging.getLogger("jobmanager.environments")
 MIB = 1024 * 1024
 TAKE_WAIT_SECONDS = 60.0  # a starting environment later than this: the taker starts its own
+STARTS_PER_CORE = 2  # background environment starts at once (see EnvironmentPool)
 
 
 class ConfigurationLike(Protocol):
@@ -183,13 +184,17 @@ class EnvironmentPool:
     neither does it start one itself. Every take starts a replacement at once. When the
     pool is full and a spec with nothing warm is asked for, the warm environment of the
     spec taken least recently makes room, so the pool follows what jobs ask for. At most
-    `parallel` environments start at once in the background: more would only share the
-    cores and make the first of them later.
+    `parallel` environments start at once in the background, by default two per core:
+    a start is about two thirds waiting (the sandbox, the kernel's imports, its first
+    reply), so one per core left the cores a third idle in a burst; four per core gave
+    no more (docs/speed.md).
     """
 
     def __init__(self, capacity: int, parallel: int | None = None) -> None:
         self.capacity = capacity
-        self._starts = threading.BoundedSemaphore(parallel or os.cpu_count() or 1)
+        self._starts = threading.BoundedSemaphore(
+            parallel or STARTS_PER_CORE * (os.cpu_count() or 1)
+        )
         self._warm: dict[Hashable, list[Environment]] = defaultdict(list)
         self._starting: dict[Hashable, int] = defaultdict(int)
         self._waiting: dict[Hashable, int] = defaultdict(int)  # takers promised a starting one

@@ -62,3 +62,9 @@ def local_service_lock(home: Path) -> Path:
 def local_service_log(home: Path) -> Path:
     """What the local service logs (it runs detached from any terminal)."""
     return home / "local-service.log"
+
+
+def local_service_token(home: Path) -> Path:
+    """The CLI's last token from the local service, reused by the next command until it
+    is due for renewal (a token costs the service a deliberately slow secret check)."""
+    return home / "local-service-token.json"

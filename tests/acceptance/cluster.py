@@ -188,11 +188,21 @@ COUNTED_NOTE = note(
 )
 
 
-def counted_job(caller: Caller, model: str, configuration: str, token: str, seconds: float) -> str:
-    """A job of `COUNTED_NOTE` with an output folder of its own (named after the token)."""
+def counted_job(
+    caller: Caller,
+    model: str,
+    configuration: str,
+    token: str,
+    seconds: float,
+    input_folder: str = "_PUBLIC_ROOT_ID",
+) -> str:
+    """A job of `COUNTED_NOTE` with an output folder of its own (named after the token).
+    Its input is the public root unless named: there, the outputs of the jobs before it."""
     output = caller.folder(f"out-{token}")
     parameters = {"token": token, "seconds": str(seconds)}
-    return caller.submit(model, configuration, output, parameters=parameters)
+    return caller.submit(
+        model, configuration, output, parameters=parameters, inputFolderId=input_folder
+    )
 
 
 def runs_of(caller: Caller, job: dict[str, Any]) -> list[str]:

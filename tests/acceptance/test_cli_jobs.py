@@ -75,6 +75,19 @@ def test_submit_watch_succeeds_with_progress_and_outputs(
     assert (tmp_path / "got" / "result.txt").read_text() == "63"
 
 
+def test_watching_ends_when_the_job_does_not_at_the_next_poll(
+    cli: Cli, setup: dict[str, str]
+) -> None:
+    """The job's event stream wakes the watch: with polls 10 minutes apart, the command
+    still ends with the job (the call would time out after 2 minutes otherwise)."""
+    result = cli(
+        "jobs", "submit", "-m", setup["double"], "-c", "jobs-env", "-i", "public/in",
+        "-o", "public/out/woken", "--watch", "--interval", "600", timeout=120,
+    )  # fmt: skip
+    assert result.code == 0, result.stdout + result.stderr
+    assert "SUCCEEDED" in result.stdout.strip().splitlines()[-1]
+
+
 def test_failed_job_exits_1_with_its_message(cli: Cli, setup: dict[str, str]) -> None:
     result = submit(cli, "failing", "public/out/failed", "--watch")  # a model by its name
     assert result.code == 1, result.stdout + result.stderr

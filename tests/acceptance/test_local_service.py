@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 from pathlib import Path
+
+import httpx
 
 from jobmanager.cli import local_service
 from tests.acceptance.cli_runner import Cli, Result
@@ -94,3 +97,35 @@ def test_two_commands_at_once_start_one_service(tmp_path: Path) -> None:
         if STARTED in line
     ]
     assert pids == [str(running_service(cli).pid)]
+
+
+def tokens_issued(service: local_service.LocalService) -> float:
+    """How many tokens the service has issued, from its own metrics."""
+    text = httpx.get(f"{service.url}/metrics", trust_env=False).text
+    counts = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("jobmanager_http_requests_total{")
+        and 'route="/oauth/token"' in line
+        and 'status="200"' in line
+    ]
+    return sum(counts)
+
+
+def test_the_next_command_reuses_the_token_and_a_refused_one_is_replaced(tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    cli("jobs", "list").assert_ok()
+    service = running_service(cli)
+    kept = home_of(cli) / "local-service-token.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    first = json.loads(kept.read_text())
+    assert tokens_issued(service) == 1
+    cli("configs", "list").assert_ok()
+    cli("jobs", "list").assert_ok()
+    assert tokens_issued(service) == 1, "a command asked for a token while one was kept"
+    assert json.loads(kept.read_text()) == first
+    kept.write_text(json.dumps({**first, "accessToken": "not-a-token"}))
+    cli("jobs", "list").assert_ok()  # refused once, then a new token
+    assert tokens_issued(service) == 2
+    renewed = json.loads(kept.read_text())
+    assert renewed["accessToken"] not in (first["accessToken"], "not-a-token")

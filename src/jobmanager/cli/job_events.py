@@ -96,13 +96,18 @@ class LivePrinter:
 
 class Follower:
     """Shows a job's events from a thread while the caller watches the job otherwise
-    (and shows its status: the status events are left out)."""
+    (and shows its status: the status events are left out; with no printer, nothing is
+    shown). `changed` is set when a status event or the end of the stream tells the
+    caller to look again now."""
 
-    def __init__(self, api: Client, job_id: str, printer: StreamPrinter | LivePrinter) -> None:
+    def __init__(
+        self, api: Client, job_id: str, printer: StreamPrinter | LivePrinter | None
+    ) -> None:
         self.api = api
         self.job_id = job_id
         self.printer = printer
         self.problem: str | None = None
+        self.changed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="job-events", daemon=True)
 
     def __enter__(self) -> Follower:
@@ -120,10 +125,14 @@ class Follower:
     def _run(self) -> None:
         try:
             for event in self.api.iter_job_events(self.job_id):
-                if event.kind != "status":
+                if event.kind == "status":
+                    self.changed.set()
+                elif self.printer is not None:
                     self.printer.show(event)
         except JobmanagerError as error:
             self.problem = str(error)
+        finally:
+            self.changed.set()
 
 
 def print_problem(problem: str | None, errors: Console) -> None:

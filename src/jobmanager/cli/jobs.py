@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -113,16 +114,16 @@ def watch_job(api: Client, job_id: str, interval: float = 1.0) -> Job:
     Ctrl-C stops watching."""
     printer = LivePrinter(console) if console.is_terminal else StreamPrinter()
     with Follower(api, job_id, printer) as follower:
-        job = _watch(api, job_id, interval)
+        job = _watch(api, job_id, interval, follower.changed)
     print_problem(follower.problem, errors)
     return job
 
 
-def _watch(api: Client, job_id: str, interval: float) -> Job:
+def _watch(api: Client, job_id: str, interval: float, wake: threading.Event) -> Job:
     stopping = False
     while True:
         try:
-            return _follow(api, job_id, interval)
+            return _follow(api, job_id, interval, wake)
         except KeyboardInterrupt:
             if stopping:
                 error(
@@ -135,11 +136,14 @@ def _watch(api: Client, job_id: str, interval: float) -> Job:
             api.stop_job(job_id)
 
 
-def _follow(api: Client, job_id: str, interval: float) -> Job:
+def _follow(api: Client, job_id: str, interval: float, wake: threading.Event) -> Job:
     if console.is_terminal:
         with Live(console=console, refresh_per_second=4, transient=True) as live:
             return api.wait_for_job(
-                job_id, interval=interval, on_update=lambda j: live.update(_live_view(j))
+                job_id,
+                interval=interval,
+                on_update=lambda j: live.update(_live_view(j)),
+                wake=wake,
             )
     last: list[tuple[Any, ...]] = []
 
@@ -154,7 +158,7 @@ def _follow(api: Client, job_id: str, interval: float) -> Job:
             last.append(key)
             console.print(escape(describe(job)), soft_wrap=True, highlight=False)
 
-    return api.wait_for_job(job_id, interval=interval, on_update=line)
+    return api.wait_for_job(job_id, interval=interval, on_update=line, wake=wake)
 
 
 def finish(job: Job) -> None:
@@ -438,9 +442,15 @@ def _started(api: Client, job: Job, watch: bool, json_: bool, interval: float = 
     """Say that a job started; with `watch`, follow it and exit with its status's code
     (with `json_`, only the job is printed: the final one when watched)."""
     if json_:
-        final = api.wait_for_job(job.id, interval=interval) if watch else job
+        final = _wait_quietly(api, job.id, interval) if watch else job
         print_json(final)
         raise typer.Exit(EXIT_CODES.get(final.status, 1) if watch else 0)
     say(f"submitted job {job.id}")
     if watch:
         finish(watch_job(api, job.id, interval))
+
+
+def _wait_quietly(api: Client, job_id: str, interval: float) -> Job:
+    """The final job, nothing printed on the way (woken by its events as `watch_job` is)."""
+    with Follower(api, job_id, None) as follower:
+        return api.wait_for_job(job_id, interval=interval, wake=follower.changed)

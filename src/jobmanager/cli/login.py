@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,9 +27,10 @@ import typer
 from jobmanager.cli.common import errors
 from jobmanager.cli.output import error, reported, say
 from jobmanager.client import Client
-from jobmanager.home import dev_credentials_file, home_from_environment
+from jobmanager.home import dev_credentials_file, home_from_environment, local_service_token
 
 DEFAULT_URL = "http://127.0.0.1:8080"
+LOCAL_SERVICE = "local service"  # a profile's source: the home's local service
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def require_profile() -> Profile:
                 highlight=False,
             )
     document = found.credentials_document()
-    return Profile(found.url, document["clientId"], document["clientSecret"], "local service")
+    return Profile(found.url, document["clientId"], document["clientSecret"], LOCAL_SERVICE)
 
 
 @contextmanager
@@ -132,22 +133,47 @@ def session(profile: Profile | None = None) -> Iterator[Client]:
             client = Client(profile.url, profile.client_id, profile.client_secret)
         except ValueError as problem:
             error(str(problem), "Fix it with `jobmanager login --url`")
-        with client:
+        kept = local_service_token(home_from_environment().resolve())
+        with client, _kept_token(client, kept if profile.source == LOCAL_SERVICE else None):
             yield client
+
+
+@contextmanager
+def _kept_token(client: Client, path: Path | None) -> Iterator[None]:
+    """Reuse the token the last command got from the local service, and keep this one's."""
+    if path is None:
+        yield
+        return
+    known = _read(path)
+    if known.get("url") == client.url and known.get("clientId") == client.client_id:
+        with suppress(KeyError, TypeError, ValueError):
+            client.adopt_token(str(known["accessToken"]), float(known["expiresAt"]))
+    try:
+        yield
+    finally:
+        held = client.held_token()
+        if held is not None and held[0] != known.get("accessToken"):
+            document = {"url": client.url, "clientId": client.client_id}
+            with suppress(OSError):
+                _write_private(path, {**document, "accessToken": held[0], "expiresAt": held[1]})
 
 
 def save_profile(url: str, client_id: str, client_secret: str) -> Path:
     """Write the credentials file, readable by the user only."""
     path = credentials_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    document = {"url": url, "clientId": client_id, "clientSecret": client_secret}
-    temporary = path.with_suffix(".tmp")
+    _write_private(path, {"url": url, "clientId": client_id, "clientSecret": client_secret})
+    return path
+
+
+def _write_private(path: Path, document: dict[str, Any]) -> None:
+    """Write a JSON document readable by the user only, atomically."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as handle:
         json.dump(document, handle, indent=2)
     os.chmod(temporary, 0o600)
     os.replace(temporary, path)
-    return path
 
 
 def login(

@@ -28,6 +28,7 @@ class TokenCache:
 
     value: str | None = None
     renew_at: float = 0.0
+    expires_at: float = 0.0  # seconds since the epoch: comparable in another process
 
     def current(self) -> str | None:
         """The token, or None when there is none or it is about to expire."""
@@ -39,7 +40,14 @@ class TokenCache:
         margin = min(RENEW_MARGIN_SECONDS, token.expires_in / 10)
         self.value = token.access_token
         self.renew_at = time.monotonic() + token.expires_in - margin
+        self.expires_at = time.time() + token.expires_in
         return token.access_token
+
+    def adopt(self, value: str, expires_at: float) -> None:
+        """Use a token an earlier process got, while it is not about to expire."""
+        seconds_left = int(expires_at - time.time())
+        if seconds_left > RENEW_MARGIN_SECONDS:
+            self.store(Token(access_token=value, expires_in=seconds_left))
 
     def clear(self) -> None:
         self.value = None
@@ -83,6 +91,16 @@ class ClientBase(Endpoints, Generic[H]):
         self._secret = client_secret
         self._http: H = http
         self._token = TokenCache()
+
+    def adopt_token(self, value: str, expires_at: float) -> None:
+        """Start from a token this client's credentials got earlier (`expires_at` in
+        seconds since the epoch); a 401 still fetches a new one."""
+        self._token.adopt(value, expires_at)
+
+    def held_token(self) -> tuple[str, float] | None:
+        """The token in use and when it expires, to hand to a later `adopt_token`."""
+        value = self._token.current()
+        return None if value is None else (value, self._token.expires_at)
 
     def _request(self, call: Call[Any], token: str | None) -> httpx.Request:
         request = self._http.build_request(call.method, call.path, **call.request_args())

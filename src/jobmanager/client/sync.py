@@ -131,9 +131,12 @@ class Client(ClientBase[httpx.Client]):
         interval: float = 1.0,
         timeout: float | None = None,
         on_update: Callable[[Job], None] | None = None,
+        wake: threading.Event | None = None,
     ) -> Job:
         """Poll a job until it is final; `on_update` sees each poll's job. Raises
-        `TimeoutError` after `timeout` seconds (None: wait as long as it takes)."""
+        `TimeoutError` after `timeout` seconds (None: wait as long as it takes).
+        `wake`, set by whoever learns of a change first (the job's event stream), polls
+        at once instead of at the end of the interval."""
         deadline = deadline_after(timeout)
         while True:
             job = self.get_job(job_id)
@@ -141,7 +144,11 @@ class Client(ClientBase[httpx.Client]):
                 on_update(job)
             if check_wait(job, deadline, timeout):
                 return job
-            time.sleep(interval)
+            if wake is None:
+                time.sleep(interval)
+            else:
+                wake.wait(interval)
+                wake.clear()
 
     def iter_job_events(
         self, job_id: str, *, last_event_id: int | None = None, follow: bool = True

@@ -25,10 +25,11 @@ _V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 _V2_CONTROLLERS = ("memory", "pids", "cpu")
 _LEFTOVER_AGE_SECONDS = 60.0
 REMOVE_SECONDS = 5.0  # how long `remove` waits for killed processes to leave
-# The weight of all environments together against the service's own threads: idle CPU
-# is all theirs, but when the service needs the CPU (a request, a heartbeat) it comes
-# first, fork bomb or not. 1024 (v1) and 100 (v2) are one ordinary process's weight.
-_ENVIRONMENTS_CPU_WEIGHT = {1: ("cpu.shares", "128"), 2: ("cpu.weight", "12")}
+# The weight of all environments together: one ordinary process's (1024 on v1, 100 on
+# v2). Against a fork bomb the service's threads still get at least half of the CPU,
+# and the kernels are not starved by whatever else runs on the machine (at an eighth
+# of a process's weight, a kernel start took minutes on a busy machine: docs/speed.md).
+_ENVIRONMENTS_CPU_WEIGHT = {1: ("cpu.shares", "1024"), 2: ("cpu.weight", "100")}
 
 
 class CgroupsUnavailable(RuntimeError):

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import threading
 from functools import cache
+from typing import TYPE_CHECKING
 
 import nbformat
-from nbconvert import HTMLExporter
 from pygments.formatters import HtmlFormatter
+
+if TYPE_CHECKING:  # nbconvert loads on the first notebook shown: not at every start-up
+    from nbconvert import HTMLExporter
 
 from jobmanager.console.render.markup import counted, notice, sandboxed_frame, text
 
@@ -44,6 +47,8 @@ def _style() -> str:
 @cache
 def _exporter() -> HTMLExporter:
     """One exporter per process: building one loads its templates (a good part of a second)."""
+    from nbconvert import HTMLExporter
+
     return HTMLExporter(template_name="basic")
 
 
