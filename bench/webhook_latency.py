@@ -28,7 +28,7 @@ import httpx
 from tests.webhook_receiver import Receiver
 
 from bench._server import Server, job_body, percentile, zeppelin_note
-from bench.schedule_jitter import drop_database, start_server
+from bench.schedule_jitter import drop_database, instant, start_server
 
 JM = "/api/jobmanager/v3"
 
@@ -77,7 +77,7 @@ def run_jobs(
     for _ in range(jobs):
         job, milliseconds = submit_and_stop(http, body)
         assert job["status"] == "STOPPED", job
-        ends[job["id"]] = datetime.fromisoformat(job["endDate"].replace("Z", "+00:00"))
+        ends[job["id"]] = instant(job["endDate"])
         taken.append(milliseconds)
         time.sleep(0.2)  # one job at a time: each latency is one delivery's
     return ends, taken

@@ -7,8 +7,10 @@ reading every setting). A leaf module: it imports nothing of the project.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 HOME_VARIABLE = "JOBMANAGER_HOME"
 DEFAULT_HOME = Path(".jobmanager")
@@ -68,3 +70,14 @@ def local_service_token(home: Path) -> Path:
     """The CLI's last token from the local service, reused by the next command until it
     is due for renewal (a token costs the service a deliberately slow secret check)."""
     return home / "local-service-token.json"
+
+
+def write_private(path: Path, document: Any) -> None:
+    """Write a JSON document readable by the user only, atomically (a reader sees the
+    old document or the new one, never half of one)."""
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump(document, handle, indent=2)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)

@@ -34,6 +34,7 @@ from jobmanager.home import (
     local_service_file,
     local_service_lock,
     local_service_log,
+    write_private,
 )
 
 START_TIMEOUT_SECONDS = 60.0
@@ -79,12 +80,7 @@ def read_record(home: Path) -> LocalService | None:
 
 def write_record(home: Path, service: LocalService) -> None:
     """Write the record atomically, readable by the user only (it names the credentials)."""
-    path = local_service_file(home)
-    temporary = path.with_name(f"{path.name}.{service.pid}")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(asdict(service), handle)
-    os.replace(temporary, path)
+    write_private(local_service_file(home), asdict(service))
 
 
 def remove_record(home: Path, pid: int) -> None:

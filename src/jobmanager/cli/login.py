@@ -27,7 +27,12 @@ import typer
 from jobmanager.cli.common import errors
 from jobmanager.cli.output import error, reported, say
 from jobmanager.client import Client
-from jobmanager.home import dev_credentials_file, home_from_environment, local_service_token
+from jobmanager.home import (
+    dev_credentials_file,
+    home_from_environment,
+    local_service_token,
+    write_private,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 LOCAL_SERVICE = "local service"  # a profile's source: the home's local service
@@ -133,8 +138,9 @@ def session(profile: Profile | None = None) -> Iterator[Client]:
             client = Client(profile.url, profile.client_id, profile.client_secret)
         except ValueError as problem:
             error(str(problem), "Fix it with `jobmanager login --url`")
-        kept = local_service_token(home_from_environment().resolve())
-        with client, _kept_token(client, kept if profile.source == LOCAL_SERVICE else None):
+        local = profile.source == LOCAL_SERVICE
+        kept = local_service_token(home_from_environment().resolve()) if local else None
+        with client, _kept_token(client, kept):
             yield client
 
 
@@ -155,25 +161,15 @@ def _kept_token(client: Client, path: Path | None) -> Iterator[None]:
         if held is not None and held[0] != known.get("accessToken"):
             document = {"url": client.url, "clientId": client.client_id}
             with suppress(OSError):
-                _write_private(path, {**document, "accessToken": held[0], "expiresAt": held[1]})
+                write_private(path, {**document, "accessToken": held[0], "expiresAt": held[1]})
 
 
 def save_profile(url: str, client_id: str, client_secret: str) -> Path:
     """Write the credentials file, readable by the user only."""
     path = credentials_path()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write_private(path, {"url": url, "clientId": client_id, "clientSecret": client_secret})
+    write_private(path, {"url": url, "clientId": client_id, "clientSecret": client_secret})
     return path
-
-
-def _write_private(path: Path, document: dict[str, Any]) -> None:
-    """Write a JSON document readable by the user only, atomically."""
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump(document, handle, indent=2)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
 
 
 def login(

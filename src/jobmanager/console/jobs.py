@@ -54,8 +54,12 @@ class JobQuery:
             fields.append(FieldCondition("message", "string", Compare("contains", self.text)))
         return Filter(tuple(fields)) if fields else NO_FILTER
 
-    def url(self, **position: str) -> str:
-        """The list's URL with these filters at another position."""
+    @property
+    def filtered(self) -> bool:
+        return bool(self.status or self.model or self.schedule or self.text)
+
+    def url(self, path: str = "/jobs", **position: str) -> str:
+        """The list's URL (or its rows', `/jobs/rows`) with these filters at a position."""
         chosen = {
             "status": self.status,
             "model": self.model,
@@ -63,7 +67,7 @@ class JobQuery:
             "q": self.text,
             **position,
         }
-        return "/jobs?" + urlencode({k: v for k, v in chosen.items() if v})
+        return f"{path}?" + urlencode({k: v for k, v in chosen.items() if v})
 
 
 def job_query(

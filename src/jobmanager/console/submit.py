@@ -4,21 +4,18 @@ the form becomes the API's `JobCreate` body and goes through `submit`."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 
 from jobmanager.api.deps import Caller, DispatcherDep, SettingsDep, StoreDep
-from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.routes.jobs import submit
 from jobmanager.api.schemas.jobs import JobCreate
+from jobmanager.console.forms import api_body, json_object, prefixed_fields
 from jobmanager.console.jobs import MODELS_LISTED
 from jobmanager.console.parameters import model_parameters
 from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
-from jobmanager.domain.errors import InvalidInput
 from jobmanager.store.models import ModelFilter
 from jobmanager.store.store import Store
 
@@ -95,14 +92,10 @@ async def submit_form(
     new_input_folder: Annotated[str, Form(max_length=255)] = "",
     new_output_folder: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
-    form = await request.form()
-    parameters = {
-        str(name)[len(PARAMETER_PREFIX) :]: value
-        for name, value in form.multi_items()
-        if str(name).startswith(PARAMETER_PREFIX) and isinstance(value, str)
-    }
-    parameters.update(_json_object(extra_parameters))
-    body = _job_body(
+    parameters = prefixed_fields(await request.form(), PARAMETER_PREFIX)
+    parameters.update(json_object(extra_parameters, "more parameters"))
+    body = api_body(
+        JobCreate,
         modelId=model,
         configurationId=configuration,
         inputFolderId=_folder(store, caller, input_folder, new_input_folder),
@@ -123,24 +116,3 @@ def _folder(store: Store, caller: Caller, chosen: str, new_name: str) -> str:
         caller.tenant_id, chosen, new_name.strip(), modified_by=caller.client_id
     )
     return made.id
-
-
-def _job_body(**fields: Any) -> JobCreate:
-    """The API's body, so the API's checks apply; their words name the form's fields."""
-    try:
-        return JobCreate(**fields)
-    except ValidationError as error:
-        words = "; ".join(describe_validation_error(item) for item in error.errors())
-        raise InvalidInput(words) from None
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    if not text.strip():
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise InvalidInput(f"more parameters: not valid JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise InvalidInput('more parameters: a JSON object, e.g. {"threshold": 70}')
-    return value

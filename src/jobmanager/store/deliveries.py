@@ -191,18 +191,20 @@ def _cursor_target(
 
 
 def _status_events(session: Session, position: datetime) -> list[tuple[JobEvent, Job]]:
-    """The status events from `LOOKBACK` before the cursor on, oldest first, with their job."""
-    query = (
+    """The status events from `LOOKBACK` before the cursor on, oldest first, with their job:
+    all of those up to the cursor, then at most `EVENTS_BATCH` after it (a cap on the
+    re-read part could hold the cursor in place for good)."""
+    status_events = (
         select(JobEvent, Job)
         .join(Job, Job.id == JobEvent.job_id)
-        .where(
-            JobEvent.kind == EventKind.STATUS.value,
-            JobEvent.created_at > position - LOOKBACK,
-        )
+        .where(JobEvent.kind == EventKind.STATUS.value)
         .order_by(JobEvent.created_at)
-        .limit(EVENTS_BATCH)
     )
-    return [(event, job) for event, job in session.execute(query)]
+    again = status_events.where(
+        JobEvent.created_at > position - LOOKBACK, JobEvent.created_at <= position
+    )
+    new = status_events.where(JobEvent.created_at > position).limit(EVENTS_BATCH)
+    return [(event, job) for query in (again, new) for event, job in session.execute(query)]
 
 
 def _event_rows(

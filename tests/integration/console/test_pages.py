@@ -146,7 +146,12 @@ def test_the_jobs_list_filters_by_schedule(
     sign_in(idle_client, tenant)
     page = idle_client.get("/jobs").text
     assert f'<option value="{schedule_id}">nightly</option>' in page
-    assert listed(idle_client.get("/jobs", params={"schedule": schedule_id}).text) == [fired.id]
+    filtered = idle_client.get("/jobs", params={"schedule": schedule_id}).text
+    assert listed(filtered) == [fired.id]
+    # The rows refresh themselves with the same filter.
+    assert f'hx-get="/jobs/rows?schedule={schedule_id}"' in filtered
+    refreshed = idle_client.get("/jobs/rows", params={"schedule": schedule_id}).text
+    assert listed(refreshed) == [fired.id]
     assert (
         f'href="/jobs?schedule={schedule_id}"' in idle_client.get(f"/schedules/{schedule_id}").text
     )

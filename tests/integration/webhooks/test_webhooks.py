@@ -26,6 +26,7 @@ from jobmanager.domain.webhooks import MAX_ATTEMPTS
 from jobmanager.notifier import Notifier
 from jobmanager.services import Services
 from jobmanager.settings import Settings
+from jobmanager.store import deliveries as store_deliveries
 from jobmanager.store.types import utcnow
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import JOBS, runnable_references
@@ -306,6 +307,29 @@ def test_longer_than_is_sent_once_when_a_running_job_passes_it(
     assert body["job"]["longerThanSeconds"] == 60
     notifier.run_once(utcnow() + timedelta(seconds=61))  # now the recent one passed it too
     assert [d["jobId"] for d in deliveries(client, tenant_a, hook["id"])] == [old, recent]
+
+
+def test_more_events_at_once_than_a_round_reads_are_all_delivered(
+    client: TestClient,
+    tenant_a: TenantClient,
+    services: Services,
+    receiver: Receiver,
+    notifier: Notifier,
+    references: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rounds read two new events each here: the events a round reads again (those
+    within the look-back before the cursor) never keep it from reading on."""
+    monkeypatch.setattr(store_deliveries, "EVENTS_BATCH", 2)
+    hook = create_webhook(client, tenant_a, url=receiver.url, events=["started"])
+    notifier.run_once()  # the outbox starts reading from now
+    jobs = [submit(client, tenant_a, references) for _ in range(4)]
+    for job_id in jobs:
+        live(services, job_id, JobStatus.STARTING, JobStatus.RUNNING)
+    for _ in range(10):
+        notifier.run_once()
+    receiver.wait_for(4)
+    assert sorted(d["jobId"] for d in deliveries(client, tenant_a, hook["id"])) == sorted(jobs)
 
 
 def test_racing_replicas_send_each_delivery_exactly_once(
