@@ -55,10 +55,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def configure_logging(level: str, log_format: str = "text") -> None:
-    """Log to stderr: lines of text, or JSON objects (`JsonFormatter`) with `json`."""
+    """Log to stderr: lines of text, or JSON objects (`JsonFormatter`) with `json`. A
+    failure a full disk caused is said once, not a traceback per attempt (`QuietFullDisk`)."""
+    from jobmanager.store.space import QuietFullDisk
+
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(QuietFullDisk())
     if log_format == "json":
         from jobmanager.logs import JsonFormatter
 
