@@ -50,7 +50,7 @@ def minio_full(status: int = 507) -> ClientError:
         },
         "ResponseMetadata": {"HTTPStatusCode": status},
     }
-    return ClientError(response, "PutObject")  # type: ignore[arg-type]
+    return ClientError(response, "PutObject")
 
 
 def test_a_local_disk_full_or_over_quota() -> None:
@@ -84,18 +84,20 @@ def test_an_object_store_full_as_botocore_and_s3fs_raise_it() -> None:
     assert full_storage(translated) == OBJECT_STORE
     other = ClientError(
         {"Error": {"Code": "SlowDown"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "PutObject"
-    )  # type: ignore[arg-type]
+    )
     assert full_storage(other) is None
 
 
 def test_raised_during_another_error() -> None:
-    try:
+    def save() -> None:
         try:
             raise OSError(errno.ENOSPC, "No space left on device")
         except OSError:
             raise RuntimeError("while saving") from None
-    except RuntimeError as error:
-        assert full_storage(error) == LOCAL_DISK
+
+    with pytest.raises(RuntimeError) as raised:
+        save()
+    assert full_storage(raised.value) == LOCAL_DISK
 
 
 @pytest.mark.parametrize("error", [ValueError("no"), sa.exc.IntegrityError("x", {}, ValueError())])

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
@@ -128,6 +129,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    # A storage's errors are answered here rather than by the last resort (`Exception`),
+    # whose answer Starlette raises again for the server to log with its traceback: a full
+    # disk (507) or a database away (503) is then said in one line, not a traceback each.
+    for storage_error in (OSError, DBAPIError):
+        app.add_exception_handler(storage_error, _unexpected_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

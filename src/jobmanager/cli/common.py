@@ -39,14 +39,21 @@ def load_settings(**overrides: object) -> Settings:
 
 def open_services(settings: Settings) -> Services:
     """The database, blob store and keys of the settings; a blob URL this installation
-    cannot open (s3:// without the `s3` extra) exits with one line saying what to install."""
+    cannot open (s3:// without the `s3` extra) exits with one line saying what to install,
+    a disk too full even to open the database with one line saying so."""
     from jobmanager.services import Services  # the store loads only for server commands
     from jobmanager.store.fsspec_blobs import BlobStoreUnavailable
+    from jobmanager.store.space import WHERE, full_storage
 
     try:
         return Services.open(settings)
     except BlobStoreUnavailable as error:
         raise fail(str(error)) from None
+    except Exception as error:
+        storage = full_storage(error)
+        if storage is None:
+            raise
+        raise fail(f"{WHERE[storage]} is full: make some room there and start again") from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

@@ -108,7 +108,7 @@ class LocalBlobStore:
         self.space.require_room("blobs")
         target = self._path(key)
         temporary = self.root / "tmp" / f"{key}.{uuid.uuid4().hex}"
-        return _LocalWriter(temporary, target, limit)
+        return _LocalWriter(temporary, target, limit, self.space)
 
     def remove_leftovers(self) -> int:
         """Delete the temporary files no writer holds (a process died while writing them);
@@ -199,21 +199,28 @@ class StreamingBlobWriter(ABC):
 
 
 class _LocalWriter(StreamingBlobWriter):
-    """Writes to a temporary file in the store's `tmp` folder; commit fsyncs and renames."""
+    """Writes to a temporary file in the store's `tmp` folder; commit fsyncs and renames.
+    A full disk met on the way raises DiskFull naming it."""
 
-    def __init__(self, temporary: Path, target: Path, limit: int | None) -> None:
+    def __init__(self, temporary: Path, target: Path, limit: int | None, space: DiskSpace) -> None:
         handle = temporary.open("wb")
         fcntl.flock(handle, fcntl.LOCK_EX)  # held until closed: see `remove_leftovers`
         super().__init__(handle, limit)
         self._temporary = temporary
         self._target = target
+        self._space = space
+
+    def write(self, data: bytes | memoryview) -> None:
+        with self._space.naming("blobs"):
+            super().write(data)
 
     def _publish(self, handle: Any) -> None:
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        self._target.parent.mkdir(exist_ok=True)
-        os.replace(self._temporary, self._target)
+        with self._space.naming("blobs"):
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            self._target.parent.mkdir(exist_ok=True)
+            os.replace(self._temporary, self._target)
 
     def _discard(self, handle: Any) -> None:
         try:

@@ -1,10 +1,11 @@
 """Room on the disks the service writes to: a full disk is a clear answer, never a wedge.
 
 - **Which errors mean "full"** (`full_storage`): a local disk's ENOSPC or EDQUOT,
-  SQLite's SQLITE_FULL (and SQLITE_IOERR_SHMSIZE, see `_sqlite_full`), PostgreSQL's SQLSTATE 53100 (disk_full), an object store's HTTP
-  507 or MinIO's `XMinioStorageFull`, wherever they sit in an exception's chain (SQLAlchemy
-  and s3fs wrap them). `DiskSpace.disk_full(error)` turns one into the domain's `DiskFull`
-  (HTTP 507), naming the storage.
+  SQLite's SQLITE_FULL (and SQLITE_IOERR_SHMSIZE, see `_sqlite_full`), PostgreSQL's
+  SQLSTATE 53100 (disk_full), an object store's HTTP 507 or MinIO's `XMinioStorageFull`,
+  wherever they sit in an exception's chain (SQLAlchemy and s3fs wrap them).
+  `DiskSpace.disk_full(error)` turns one into the domain's `DiskFull` (HTTP 507), naming
+  the storage; `naming(role)` does so for the local blob folder's writes.
 - **The local disks** (`DiskSpace`): the home (job environments), the SQLite database's
   folder and the blob folder, one `Disk` per filesystem, read with statvfs. A disk is
   *full* when less than its floor (the reserve's size, at least 1 MiB) is free besides
@@ -284,6 +285,21 @@ class DiskSpace:
         full = self.check(*roles)
         if full:
             raise DiskFull(_where(full[0]))
+
+    def where(self, role: str) -> str:
+        """The disk holding `role`, as a caller's message names it."""
+        disks = self._holding((role,))
+        return _where(disks[0]) if disks else WHERE[LOCAL_DISK]
+
+    @contextlib.contextmanager
+    def naming(self, role: str) -> Iterator[None]:
+        """A full disk met inside raises DiskFull naming the disk that holds `role`."""
+        try:
+            yield
+        except OSError as error:
+            if error.errno not in _FULL_ERRNOS:
+                raise
+            raise DiskFull(self.where(role)) from error
 
     def make_room(self, *roles: str) -> None:
         """Before a write that must commit on a full disk: release the reserve of each full

@@ -100,11 +100,14 @@ def test_a_delete_commits_on_a_full_disk_thanks_to_the_reserve(
 
 
 def test_a_blob_that_meets_a_full_disk_leaves_nothing(disk: Path) -> None:
-    blobs = LocalBlobStore(disk / "blobs")  # not watched: the write itself meets the full disk
+    space = DiskSpace.watching({"blobs": disk / "blobs"}, 0)
+    blobs = LocalBlobStore(disk / "blobs", space)  # room at first: the write meets the full disk
     chunk = b"x" * MIB
-    with pytest.raises(OSError) as failed:
+    with pytest.raises(DiskFull) as failed:
         blobs.write(blobs.new_key(), (chunk for _ in range(64)))
-    assert failed.value.errno == errno.ENOSPC
+    assert "No space left on the disk of the service's files (" in failed.value.message
+    assert isinstance(failed.value.__cause__, OSError)
+    assert failed.value.__cause__.errno == errno.ENOSPC
     assert not [p for p in (disk / "blobs").rglob("*") if p.is_file()]
     assert free_bytes(disk) > 20 * MIB
 
