@@ -154,8 +154,8 @@ def _keep_where_room(
     dropped: list[str] = []
     kept = 0
     while pending:
-        largest, path = pending.pop()
-        path.unlink(missing_ok=True)
+        largest, largest_path = pending.pop()
+        largest_path.unlink(missing_ok=True)
         dropped.append(f"{largest} ({NO_ROOM})")
         still, saved_any = [], False
         for relative, path in pending:

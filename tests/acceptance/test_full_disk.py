@@ -259,7 +259,7 @@ def killed_on_a_full_disk_it_starts_again(server: ServerProcess, home: Path, sle
         quick = caller.submit(
             caller.model(note("print(1)")), caller.configuration(), caller.folder("q")
         )
-        assert wait_final(caller, quick, 60)["status"] == "SUCCEEDED"
+        assert wait_final(caller, quick, 120)["status"] == "SUCCEEDED"
     finally:
         caller.close()
 

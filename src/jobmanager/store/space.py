@@ -174,8 +174,8 @@ class Disk:
         return max(self.reserve_bytes, MIN_FREE_BYTES)
 
     def describe(self) -> str:
-        held = [ROLES[role] for role in self.roles]
-        what = held[0] if len(held) == 1 else f"{', '.join(held[:-1])} and {held[-1]}"
+        holds = [ROLES[role] for role in self.roles]
+        what = holds[0] if len(holds) == 1 else f"{', '.join(holds[:-1])} and {holds[-1]}"
         return f"the disk of the service's {what}"
 
     def free(self) -> int:
@@ -243,7 +243,10 @@ class DiskSpace:
             return [disk for disk in self._holding(roles) if self._update(disk)]
 
     def _update(self, disk: Disk) -> bool:
-        room = disk.room()
+        try:
+            room = disk.room()
+        except OSError:  # the folder is gone or unreadable: its state is not known anew
+            return disk.full
         if room >= disk.floor and disk.reserve_bytes and not disk.held():
             disk.take_reserve()
         full = room < disk.floor
@@ -254,7 +257,7 @@ class DiskSpace:
                 "and reads go on",
                 disk.describe(),
                 disk.folder,
-                _mib(room),
+                _mib(max(0, room)),
                 _mib(disk.floor),
             )
         elif disk.full and not full:
@@ -306,9 +309,10 @@ class DiskSpace:
         disk holding `roles`, so the write has room."""
         with self._lock:
             for disk in self._holding(roles):
-                if disk.held() and disk.free() < disk.floor:
-                    disk.release_reserve()
-                    log.debug("released the reserve of %s for deletes and stops", disk.folder)
+                with contextlib.suppress(OSError):
+                    if disk.held() and disk.free() < disk.floor:
+                        disk.release_reserve()
+                        log.debug("released the reserve of %s", disk.folder)
 
     def disk_full(self, error: BaseException) -> DiskFull | None:
         """`error` as the DiskFull the caller sees, naming the storage; None when it is no
