@@ -146,6 +146,7 @@ def settings(tmp_path: Path, database_url: str, key_folder: Path) -> Settings:
         warm_environments=0,
         scheduler_enabled=False,
         notifications_enabled=False,
+        disk_reserve_mib=0,  # not 8 MiB in every test's home: test_disk_space.py tests it
     )
 
 

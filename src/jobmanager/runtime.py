@@ -77,6 +77,7 @@ class Runtime:
         self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep)
 
     def start(self) -> None:
+        self.services.store.space.watch()
         self.reaper.reap_once()
         if self.worker is not None and self.pool is not None:
             self._remove_orphans(self.worker)
@@ -91,8 +92,9 @@ class Runtime:
                 self.worker.isolation,
                 self.services.settings.time_limits.default,
             )
-            for _ in range(self.pool.capacity):
-                self.pool.prewarm(default)
+            if self.services.store.space.room_for("environments"):
+                for _ in range(self.pool.capacity):
+                    self.pool.prewarm(default)
             self.worker.start()
         else:
             self.sweeper.start()
@@ -117,6 +119,7 @@ class Runtime:
             self.worker.stop()
         if self.pool is not None:
             self.pool.close()
+        self.services.store.space.close()
 
     def _remove_orphans(self, worker: Worker) -> None:
         """Environments a crashed process of this home left behind, once salvaged, go."""

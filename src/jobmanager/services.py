@@ -12,8 +12,15 @@ from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.tokens import TokenService
 from jobmanager.home import dev_credentials_file, keys_folder
 from jobmanager.settings import Settings
-from jobmanager.store.blobs import BlobStore, ObjectStoreAccess, open_blob_store
-from jobmanager.store.db import Database
+from jobmanager.store.blobs import (
+    BlobStore,
+    LocalBlobStore,
+    ObjectStoreAccess,
+    local_blob_folder,
+    open_blob_store,
+)
+from jobmanager.store.db import Database, sqlite_file
+from jobmanager.store.space import MIB, DiskSpace
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager")
@@ -21,8 +28,9 @@ log = logging.getLogger("jobmanager")
 DEV_TENANT = "dev"
 
 
-def open_blobs(settings: Settings) -> BlobStore:
-    """The blob store of the settings: a folder, or an fsspec URL with the S3 access given."""
+def open_blobs(settings: Settings, space: DiskSpace | None = None) -> BlobStore:
+    """The blob store of the settings: a folder (watched by `space`), or an fsspec URL
+    with the S3 access given."""
     secret = settings.blob_secret_access_key
     access = ObjectStoreAccess(
         endpoint_url=settings.blob_endpoint_url,
@@ -30,7 +38,20 @@ def open_blobs(settings: Settings) -> BlobStore:
         access_key_id=settings.blob_access_key_id,
         secret_access_key=None if secret is None else secret.get_secret_value(),
     )
-    return open_blob_store(settings.resolved_blob_url, access)
+    return open_blob_store(settings.resolved_blob_url, access, space)
+
+
+def open_space(settings: Settings) -> DiskSpace:
+    """The local disks the service writes to: its home (job environments), the SQLite
+    database's folder and the blob folder, where they are local."""
+    folders = {"environments": settings.home}  # the reserve goes in the first, the home
+    database = sqlite_file(settings.resolved_database_url)
+    if database is not None:
+        folders["database"] = database.parent
+    blobs = local_blob_folder(settings.resolved_blob_url)
+    if blobs is not None:
+        folders["blobs"] = blobs
+    return DiskSpace.watching(folders, settings.disk_reserve_mib * MIB)
 
 
 @dataclass
@@ -42,16 +63,24 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Services:
-        """Connect, apply migrations and load (or make) the signing keys."""
+        """Connect, apply migrations and load (or make) the signing keys. On a full disk
+        too: what a previous run left half written goes first, and the disk's reserve
+        makes room for the database to open (`store/space.py`)."""
         settings.home.mkdir(parents=True, exist_ok=True)
-        db = Database(settings.resolved_database_url)
+        space = open_space(settings)
+        blobs = open_blobs(settings, space)
+        if isinstance(blobs, LocalBlobStore):
+            blobs.remove_leftovers()
+        space.check()
+        space.make_room("database")
+        db = Database(settings.resolved_database_url, space=space)
         if migrate:
             db.migrate()
         keys = KeyRing.load_or_create(keys_folder(settings.home))
         tokens = TokenService(
             keys, issuer=settings.base_url, ttl_seconds=settings.token_ttl_seconds
         )
-        store = Store(db, open_blobs(settings), settings.tenant_max_live_jobs)
+        store = Store(db, blobs, settings.tenant_max_live_jobs)
         return cls(settings=settings, db=db, store=store, tokens=tokens)
 
     def ensure_dev_tenant(self) -> Path | None:

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     default_disk_mib: int = Field(
         default=4096, ge=16, description="Disk use of an environment's work folder and /tmp"
     )
+    disk_reserve_mib: int = Field(
+        default=8,
+        ge=0,
+        description="Space kept in a file on each disk the service writes to, released when "
+        "the disk is full so that deletes and stops still commit (0: none)",
+    )
     local_idle_minutes: float = Field(
         default=15,
         gt=0,

@@ -20,6 +20,7 @@ from jobmanager.engine.layout import Layout, open_regular, regular_files
 from jobmanager.engine.note import note_file_name
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.outages import patiently
+from jobmanager.store.space import full_storage
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.staging")
@@ -101,9 +102,11 @@ def upload_outputs(
     """Upload the regular files under the environment's `output/`, then the executed
     notebook, each at most `max_file_bytes` (the upload limit), into the output folder's
     sub-folder `folder` (a retried attempt's name) or its top. Call it once the
-    environment's processes are gone."""
+    environment's processes are gone. Those that meet a full disk are kept where they
+    fit (`_keep_where_room`)."""
     files = [*regular_files(layout.output_dir), *regular_files(layout.executed_dir)]
     failed = []
+    no_room: list[tuple[str, Path]] = []
     saved = 0
     for relative, path in files:
         size = os.lstat(path).st_size
@@ -111,15 +114,64 @@ def upload_outputs(
             over = f"{size // MIB} MiB, over the upload limit of {max_file_bytes // MIB} MiB"
             failed.append(f"{relative} ({over})")
             continue
-        name = f"{folder}/{relative}" if folder else relative
-        try:
-            patiently(partial(_put_output, store, job, name, path), f"saving output {relative}")
-        except Exception:
-            log.exception("job %s: could not upload output %s", job.id, relative)
-            failed.append(relative)
-        else:
+        outcome = _save_output(store, job, folder, relative, path)
+        if outcome is None:
             saved += size
-    return Uploaded(saved, failed)
+        elif outcome == NO_ROOM:
+            no_room.append((relative, path))
+        else:
+            failed.append(relative)
+    kept, dropped = _keep_where_room(store, job, folder, no_room)
+    return Uploaded(saved + kept, failed + dropped)
+
+
+NO_ROOM = "no room on the disk"
+
+
+def _save_output(
+    store: Store, job: JobRecord, folder: str, relative: str, path: Path
+) -> str | None:
+    """Save one output; None when saved, else why not (`NO_ROOM`: a storage is full)."""
+    name = f"{folder}/{relative}" if folder else relative
+    try:
+        patiently(partial(_put_output, store, job, name, path), f"saving output {relative}")
+    except Exception as error:
+        if full_storage(error) is not None:
+            return NO_ROOM
+        log.exception("job %s: could not upload output %s", job.id, relative)
+        return "failed"
+    return None
+
+
+def _keep_where_room(
+    store: Store, job: JobRecord, folder: str, no_room: list[tuple[str, Path]]
+) -> tuple[int, list[str]]:
+    """The outputs that met a full disk: the largest is dropped — deleted from the
+    environment, whose disk it shares most often (the job's own writes filled it) — and the
+    others tried again, until all are saved or a round saves none. Return the bytes saved
+    and the outputs dropped, each saying why."""
+    pending = sorted(no_room, key=lambda item: os.lstat(item[1]).st_size)
+    dropped: list[str] = []
+    kept = 0
+    while pending:
+        largest, largest_path = pending.pop()
+        largest_path.unlink(missing_ok=True)
+        dropped.append(f"{largest} ({NO_ROOM})")
+        still, saved_any = [], False
+        for relative, path in pending:
+            size = os.lstat(path).st_size
+            outcome = _save_output(store, job, folder, relative, path)
+            if outcome is None:
+                kept, saved_any = kept + size, True
+            elif outcome == NO_ROOM:
+                still.append((relative, path))
+            else:
+                dropped.append(relative)
+        if still and not saved_any:  # the room made was not enough for any
+            dropped += [f"{relative} ({NO_ROOM})" for relative, _ in still]
+            break
+        pending = still
+    return kept, dropped
 
 
 def _put_output(store: Store, job: JobRecord, name: str, path: Path) -> None:

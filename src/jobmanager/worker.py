@@ -21,6 +21,7 @@ from jobmanager.domain.retries import FailureKind, attempt_folder, retry_message
 from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, sources_of
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine import (
+    DISK_FULL,
     STEP_OUTPUT_LIMITS,
     Environment,
     NoteFormatError,
@@ -47,6 +48,7 @@ from jobmanager.store.configurations import ConfigurationRecord
 from jobmanager.store.execution import Claim
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.outages import patiently
+from jobmanager.store.space import full_storage
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
@@ -200,7 +202,8 @@ class JobRun:
             self._failed(FailureKind.FAILED, failure.message)
         except Exception as error:  # a bug must still end the job, never strand it
             log.exception("job %s failed unexpectedly", self.job.id)
-            target, message = JobStatus.FAILED, chain("Job execution failed", str(error))
+            cause = DISK_FULL if full_storage(error) else str(error)  # no paths of ours
+            target, message = JobStatus.FAILED, chain("Job execution failed", cause)
             self._failed(FailureKind.FAILED, message)
         self._next_phase("saving_seconds", **self._usage())
         message = self._stop_environment(message)
@@ -209,9 +212,10 @@ class JobRun:
             target = JobStatus.FAILED
         message = " ".join([message, *self.notes]).strip()
         self._next_phase(None)
-        # The database may be restarting: the job's end waits for it (heartbeat and all).
-        patiently(self._release_environment, "freeing the job's slot")
-        patiently(lambda: self._finish(target, message), "ending the job")
+        # The database may be restarting, its disk full: the job's end waits for it
+        # (heartbeat and all).
+        patiently(self._release_environment, "freeing the job's slot", for_room=True)
+        patiently(lambda: self._finish(target, message), "ending the job", for_room=True)
         self._discard_environment()
 
     def _start_environment(self) -> Environment:
@@ -402,17 +406,22 @@ class JobRun:
         )
 
     def _stopping(self, reason: str) -> None:
-        """`STOPPING` while the environment is stopped and the outputs saved (SPEC §1)."""
-        patiently(
-            lambda: self.store.jobs.transition(
-                self.job.id,
-                [JobStatus.STARTING, JobStatus.RUNNING],
-                JobStatus.STOPPING,
-                of_attempt=self.job.attempt,
-                message=f"{reason}; stopping the environment and saving outputs.",
-            ),
-            "stopping the job",
-        )
+        """`STOPPING` while the environment is stopped and the outputs saved (SPEC §1).
+        For the caller to see: when it cannot be written (the job's own files filled the
+        disk), the job goes on to its end, which saving its outputs makes room for."""
+        try:
+            patiently(
+                lambda: self.store.jobs.transition(
+                    self.job.id,
+                    [JobStatus.STARTING, JobStatus.RUNNING],
+                    JobStatus.STOPPING,
+                    of_attempt=self.job.attempt,
+                    message=f"{reason}; stopping the environment and saving outputs.",
+                ),
+                "stopping the job",
+            )
+        except Exception:
+            log.exception("job %s: could not show it stopping", self.job.id)
 
     def _save_outputs(self, message: str) -> tuple[bool, str]:
         """Upload the outputs once nothing of the environment runs any more (nothing can

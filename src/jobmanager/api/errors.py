@@ -16,11 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from jobmanager.domain.errors import (
     Conflict,
+    DiskFull,
     DomainError,
     Forbidden,
     InvalidInput,
@@ -31,6 +33,7 @@ from jobmanager.domain.errors import (
 )
 from jobmanager.logs import add_log_fields
 from jobmanager.store.outages import database_away
+from jobmanager.store.space import DiskSpace
 
 log = logging.getLogger("jobmanager.api")
 
@@ -46,6 +49,7 @@ CODE_OF_STATUS = {
     415: "jobmanager.unsupportedMediaType",
     500: "jobmanager.internalError",
     503: "jobmanager.serviceUnavailable",
+    507: "jobmanager.insufficientStorage",
 }
 # What each error status means, as the OpenAPI document says it.
 MEANING_OF_STATUS = {
@@ -60,6 +64,8 @@ MEANING_OF_STATUS = {
     415: "The request's content type is not one this call reads",
     500: "An error of the service; quote the logref to the operator",
     503: "Not ready: the message names what does not answer (database, blob store)",
+    507: "A disk the service writes to is full (the message names it): nothing of the "
+    "request was kept; deleting files and folders, stopping jobs and reading still work",
 }
 
 
@@ -92,6 +98,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     TooLarge: 413,
     Unavailable: 503,
+    DiskFull: 507,
 }
 
 
@@ -100,7 +107,9 @@ def error_response(
 ) -> JSONResponse:
     logref = uuid.uuid4().hex
     add_log_fields(logref=logref)
-    level = logging.ERROR if status >= 500 else logging.INFO
+    # A full disk is the caller's to resolve too (delete files); the disk's state is
+    # logged once as it fills (store/space.py).
+    level = logging.ERROR if status >= 500 and status != 507 else logging.INFO
     log.log(
         level,
         "error status=%s code=%s logref=%s method=%s path=%s message=%s",
@@ -120,6 +129,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    # A storage's errors are answered here rather than by the last resort (`Exception`),
+    # whose answer Starlette raises again for the server to log with its traceback: a full
+    # disk (507) or a database away (503) is then said in one line, not a traceback each.
+    for storage_error in (OSError, DBAPIError):
+        app.add_exception_handler(storage_error, _unexpected_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
 
@@ -165,6 +179,9 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    full = _disk_full(request, error)
+    if full is not None:  # a write met a full disk: rolled back, or its blob discarded
+        return await _domain_error(request, full)
     if database_away(error):  # a restart or a failover: say so, and when to come back
         log.warning(
             "the database does not answer on %s %s: %s", request.method, request.url.path, error
@@ -174,6 +191,13 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
     message = "internal error; quote the logref to the operator"
     return error_response(request, 500, CODE_OF_STATUS[500], message)
+
+
+def _disk_full(request: Request, error: Exception) -> DiskFull | None:
+    """`error` as the DiskFull naming the storage that is full; None for another error."""
+    services = getattr(request.app.state, "services", None)
+    space = services.store.space if services is not None else DiskSpace([])
+    return space.disk_full(error)
 
 
 def describe_validation_error(item: Mapping[str, Any]) -> str:

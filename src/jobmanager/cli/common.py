@@ -39,14 +39,21 @@ def load_settings(**overrides: object) -> Settings:
 
 def open_services(settings: Settings) -> Services:
     """The database, blob store and keys of the settings; a blob URL this installation
-    cannot open (s3:// without the `s3` extra) exits with one line saying what to install."""
+    cannot open (s3:// without the `s3` extra) exits with one line saying what to install,
+    a disk too full even to open the database with one line saying so."""
     from jobmanager.services import Services  # the store loads only for server commands
     from jobmanager.store.fsspec_blobs import BlobStoreUnavailable
+    from jobmanager.store.space import WHERE, full_storage
 
     try:
         return Services.open(settings)
     except BlobStoreUnavailable as error:
         raise fail(str(error)) from None
+    except Exception as error:
+        storage = full_storage(error)
+        if storage is None:
+            raise
+        raise fail(f"{WHERE[storage]} is full: make some room there and start again") from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -55,10 +62,15 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def configure_logging(level: str, log_format: str = "text") -> None:
-    """Log to stderr: lines of text, or JSON objects (`JsonFormatter`) with `json`."""
+    """Log to stderr: lines of text, or JSON objects (`JsonFormatter`) with `json`. A
+    failure a full disk caused is said once, not a traceback per attempt (`QuietFullDisk`)."""
+    from jobmanager.store.space import QuietFullDisk
+
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(QuietFullDisk())
     if log_format == "json":
         from jobmanager.logs import JsonFormatter
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -130,7 +130,9 @@ def check_database(findings: Findings) -> str:
 
     url = findings.settings.resolved_database_url
     shown = mask_url(url)
-    options = {} if url.startswith("sqlite") else {"connect_args": {"connect_timeout": 5}}
+    options: dict[str, Any] = {}
+    if not url.startswith("sqlite"):
+        options["connect_args"] = {"connect_timeout": 5}
     database = Database(url, **options)
     try:
         revision = database.schema_revision()

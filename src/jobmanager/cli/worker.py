@@ -51,6 +51,7 @@ def worker(
     app = celery_app(settings)
     app.conf.worker_hijack_root_logger = settings.log_format != "json"  # keep our JSON lines
     app.task(name=TASK, ignore_result=True)(runner.take_turn)
+    services.store.space.watch()
     runner.start()
     log.info("worker %s taking jobs with %d slots", runner.worker_id, settings.job_slots)
     metrics = None if metrics_port is None else serve_metrics(metrics_port, settings.host, pool)
@@ -68,6 +69,7 @@ def worker(
             metrics.shutdown()
         runner.stop()
         pool.close()
+        services.store.space.close()
         services.close()
 
 

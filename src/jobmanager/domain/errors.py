@@ -43,3 +43,14 @@ class TooLarge(DomainError):
 
 class Unavailable(DomainError):
     """Something the service needs does not answer: the database, the blob store (HTTP 503)."""
+
+
+class DiskFull(DomainError):
+    """A disk the service writes to is full (HTTP 507): nothing of the request was kept."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            f"No space left on {where}: nothing of this request was kept. Delete files or "
+            "folders to make room, or ask the operator for more space"
+        )
+        self.where = where

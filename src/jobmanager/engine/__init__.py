@@ -12,12 +12,14 @@ from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.note import Note, NoteFormatError, load_note, model_kind
 from jobmanager.engine.output import OUTPUT_LIMIT
 from jobmanager.engine.result import Outcome, Output, Progress, RunResult, StepEnd
+from jobmanager.engine.watchdog import DISK_FULL
 from jobmanager.engine.zeppelin import run_note
 
 # What the executed model keeps of one paragraph's (or cell's) output, by model kind.
 STEP_OUTPUT_LIMITS = {"zeppelin": OUTPUT_LIMIT, "jupyter": CELL_OUTPUT_LIMIT}
 
 __all__ = [
+    "DISK_FULL",
     "STEP_OUTPUT_LIMITS",
     "Environment",
     "EnvironmentSpec",

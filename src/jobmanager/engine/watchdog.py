@@ -1,5 +1,6 @@
 """Watches a running environment for a limit that was hit: disk use of its work directory
-and `/tmp`, and what its confinement reports (memory, processes).
+and `/tmp`, the disk they are on filling up as they grow, and what its confinement
+reports (memory, processes).
 
 Limits that the kernel enforces (cgroups, rlimits) make a process fail or die; the
 watchdog turns that, or a disk filling up, into one sentence the run ends with, so a job
@@ -16,6 +17,8 @@ from pathlib import Path
 
 MIB = 1024 * 1024
 INTERVAL_SECONDS = 0.5
+FULL_DISK_BYTES = MIB  # less free than this: the environment's writes fail
+DISK_FULL = "No space left on the service's disk"
 
 
 def disk_usage(folders: Iterable[Path]) -> int:
@@ -53,10 +56,12 @@ class Watchdog:
         self.confinement_breach = confinement_breach
         self.breach: str | None = None
         self._disk: str | None = None  # what the last scan of the folders found
+        self._used_with_room: int | None = None  # use of the folders when last the disk had room
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="watchdog", daemon=True)
 
     def __enter__(self) -> Watchdog:
+        self._full_disk(disk_usage(self.folders))  # the use it started with, if with room
         self._thread.start()
         return self
 
@@ -74,9 +79,24 @@ class Watchdog:
         return self.breach
 
     def _disk_breach(self) -> str | None:
-        if self.disk_bytes is None or disk_usage(self.folders) < self.disk_bytes:
+        used = disk_usage(self.folders)
+        if self.disk_bytes is not None and used >= self.disk_bytes:
+            return f"Disk limit of {self.disk_bytes // MIB} MiB reached"
+        return self._full_disk(used)
+
+    def _full_disk(self, used: int) -> str | None:
+        """The disk is full and the environment's files grew since it last had room: its
+        writes met the full disk (another's filling it alone ends no job)."""
+        try:
+            stats = os.statvfs(self.folders[0])
+        except (OSError, IndexError):
             return None
-        return f"Disk limit of {self.disk_bytes // MIB} MiB reached"
+        if stats.f_bavail * stats.f_frsize >= FULL_DISK_BYTES:
+            self._used_with_room = used
+            return None
+        if self._used_with_room is not None and used > self._used_with_room:
+            return f"{DISK_FULL}: the job's files filled it"
+        return None
 
     def _watch(self) -> None:
         while not self._done.wait(INTERVAL_SECONDS):

@@ -5,10 +5,16 @@ object store, a shared mount) are interchangeable. Writes are atomic: in a folde
 is written under a temporary name and renamed into place; on an object store it appears
 when its upload completes (see `fsspec_blobs`). No half blob is ever visible.
 Reads and writes stream in chunks; nothing holds a whole blob in memory.
+
+A local folder refuses a new blob while its disk is full (`store/space.py`), and its
+writers hold a lock on their temporary file, so that the temporary files a dead process
+left behind are told apart from those being written (`remove_leftovers`).
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import os
 import uuid
 from abc import ABC, abstractmethod
@@ -19,6 +25,9 @@ from typing import Any, BinaryIO, Protocol
 
 from jobmanager.chunks import CHUNK_SIZE, chunks_of
 from jobmanager.metrics import BLOB_BYTES
+from jobmanager.store.space import DiskSpace
+
+log = logging.getLogger("jobmanager.blobs")
 
 
 class BlobTooLarge(Exception):
@@ -80,10 +89,12 @@ def check_key(key: str) -> str:
 
 
 class LocalBlobStore:
-    """Blobs as files in a folder, fanned out by the key's first characters."""
+    """Blobs as files in a folder, fanned out by the key's first characters. `space` says
+    whether its disk takes new blobs (by default it is not watched)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, space: DiskSpace | None = None) -> None:
         self.root = root
+        self.space = space or DiskSpace([])
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "tmp").mkdir(exist_ok=True)
 
@@ -94,9 +105,26 @@ class LocalBlobStore:
         return self.root / check_key(key)[:2] / key
 
     def writer(self, key: str, limit: int | None = None) -> BlobWriter:
+        self.space.require_room("blobs")
         target = self._path(key)
         temporary = self.root / "tmp" / f"{key}.{uuid.uuid4().hex}"
-        return _LocalWriter(temporary, target, limit)
+        return _LocalWriter(temporary, target, limit, self.space)
+
+    def remove_leftovers(self) -> int:
+        """Delete the temporary files no writer holds (a process died while writing them);
+        return how many."""
+        removed = 0
+        for path in (self.root / "tmp").iterdir():
+            try:
+                with path.open("rb") as handle:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    path.unlink()
+            except OSError:  # being written (locked), or gone already
+                continue
+            removed += 1
+        if removed:
+            log.info("removed %d partial blobs left by a previous run", removed)
+        return removed
 
     def write(self, key: str, chunks: Iterable[bytes], limit: int | None = None) -> int:
         return write_all(self.writer(key, limit), chunks)
@@ -171,23 +199,34 @@ class StreamingBlobWriter(ABC):
 
 
 class _LocalWriter(StreamingBlobWriter):
-    """Writes to a temporary file in the store's `tmp` folder; commit fsyncs and renames."""
+    """Writes to a temporary file in the store's `tmp` folder; commit fsyncs and renames.
+    A full disk met on the way raises DiskFull naming it."""
 
-    def __init__(self, temporary: Path, target: Path, limit: int | None) -> None:
-        super().__init__(temporary.open("wb"), limit)
+    def __init__(self, temporary: Path, target: Path, limit: int | None, space: DiskSpace) -> None:
+        handle = temporary.open("wb")
+        fcntl.flock(handle, fcntl.LOCK_EX)  # held until closed: see `remove_leftovers`
+        super().__init__(handle, limit)
         self._temporary = temporary
         self._target = target
+        self._space = space
+
+    def write(self, data: bytes | memoryview) -> None:
+        with self._space.naming("blobs"):
+            super().write(data)
 
     def _publish(self, handle: Any) -> None:
-        handle.flush()
-        os.fsync(handle.fileno())
-        handle.close()
-        self._target.parent.mkdir(exist_ok=True)
-        os.replace(self._temporary, self._target)
+        with self._space.naming("blobs"):
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+            self._target.parent.mkdir(exist_ok=True)
+            os.replace(self._temporary, self._target)
 
     def _discard(self, handle: Any) -> None:
-        handle.close()
-        self._temporary.unlink(missing_ok=True)
+        try:
+            handle.close()  # may fail to flush what is buffered (a full disk)
+        finally:
+            self._temporary.unlink(missing_ok=True)
 
 
 def write_all(writer: BlobWriter, chunks: Iterable[bytes]) -> int:
@@ -212,13 +251,23 @@ class ObjectStoreAccess:
     secret_access_key: str | None = None
 
 
-def open_blob_store(url: str, access: ObjectStoreAccess | None = None) -> BlobStore:
-    """A local folder for a plain path or `file://` URL; other schemes go through fsspec
-    (`access` applies to `s3://` URLs)."""
+def local_blob_folder(url: str) -> Path | None:
+    """The folder of a blob URL that is a plain path or `file://`; None for another scheme."""
     if "://" not in url:
-        return LocalBlobStore(Path(url))
+        return Path(url)
     if url.startswith("file://"):
-        return LocalBlobStore(Path(url.removeprefix("file://")))
+        return Path(url.removeprefix("file://"))
+    return None
+
+
+def open_blob_store(
+    url: str, access: ObjectStoreAccess | None = None, space: DiskSpace | None = None
+) -> BlobStore:
+    """A local folder for a plain path or `file://` URL (watched by `space`); other schemes
+    go through fsspec (`access` applies to `s3://` URLs)."""
+    folder = local_blob_folder(url)
+    if folder is not None:
+        return LocalBlobStore(folder, space)
     from jobmanager.store.fsspec_blobs import FsspecBlobStore
 
     return FsspecBlobStore.for_url(url, access or ObjectStoreAccess())

@@ -115,7 +115,7 @@ class ConfigurationRepository:
 
     def delete(self, tenant_id: str, configuration_id: str) -> None:
         """Delete; refused (409) while a job that is not final uses it."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             row = _find(session, tenant_id, configuration_id, lock=True)
             busy = session.scalar(
                 select(Job.id)

@@ -142,7 +142,7 @@ class DataExchangeRepository:
         """Delete a folder; one that is not empty only with `recursive`."""
         if directory_id in ROOT_NAMES:
             raise InvalidInput(f"the root folder {directory_id} cannot be deleted")
-        with conflicts(), self.db.transaction() as session:
+        with conflicts(), self.db.transaction(essential=True) as session:
             row = find_entry(session, tenant_id, directory_id, directory=True, lock=True)
             if not recursive and has_children(session, tenant_id, directory_id):
                 raise Conflict(
@@ -280,7 +280,7 @@ class DataExchangeRepository:
             return _file(row)
 
     def delete_file(self, tenant_id: str, file_id: str) -> None:
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             row = find_entry(session, tenant_id, file_id, directory=False, lock=True)
             key = row.blob_key
             session.delete(row)

@@ -14,16 +14,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobmanager.store.space import DiskSpace
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Serialises migrations when several replicas start on one PostgreSQL at once.
 _MIGRATION_LOCK_KEY = 7_316_402_113
 
 
 class Database:
-    """One engine and its sessions. Repositories open transactions through `transaction()`."""
+    """One engine and its sessions. Repositories open transactions through `transaction()`.
+    `space` is the local disks' state (`store/space.py`; by default none is watched)."""
 
-    def __init__(self, url: str, **engine_options: Any) -> None:
+    def __init__(self, url: str, *, space: DiskSpace | None = None, **engine_options: Any) -> None:
         self.url = url
+        self.space = space or DiskSpace([])
         self.engine: Engine = _make_engine(url, **engine_options)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(
@@ -35,8 +39,16 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed at the end, or rolled back on any error."""
+    def transaction(self, *, essential: bool = False) -> Iterator[Session]:
+        """A session whose work is committed at the end, or rolled back on any error.
+
+        While the database's disk is full, only an `essential` write begins — one that
+        must commit on a full disk: a delete, a stop, a status move, a heartbeat; the disk's
+        reserve is released for it first. Any other raises DiskFull (`store/space.py`)."""
+        if essential:
+            self.space.make_room("database")
+        else:
+            self.space.require_room("database")
         with self._sessions.begin() as session:
             yield session
 
@@ -95,10 +107,18 @@ def _make_engine(url: str, **options: Any) -> Engine:
     return create_engine(url, **options)
 
 
-def _ensure_sqlite_folder(url: str) -> None:
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for another database or an in-memory one."""
+    if not url.startswith("sqlite"):
+        return None
     path = url.split("///", 1)[-1] if "///" in url else ""
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    return Path(path) if path and path != ":memory:" else None
+
+
+def _ensure_sqlite_folder(url: str) -> None:
+    path = sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

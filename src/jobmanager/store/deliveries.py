@@ -132,7 +132,7 @@ class DeliveryRepository:
     def purge_finished(self, created_before: datetime) -> int:
         """Delete delivered and failed deliveries made before `created_before`."""
         finished = [DeliveryStatus.DELIVERED.value, DeliveryStatus.FAILED.value]
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             result = session.execute(
                 delete(WebhookDelivery).where(
                     WebhookDelivery.status.in_(finished),

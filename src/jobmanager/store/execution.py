@@ -51,6 +51,8 @@ class ExecutionRepository:
         return self._claim(worker_id, job_id=job_id)
 
     def _claim(self, worker_id: str, job_id: str | None) -> Claim | None:
+        if not self.db.space.room_for("environments", "database"):
+            return None  # no job starts on a full disk: it waits SUBMITTED for room
         for _ in range(3):  # another replica may take the same slot first
             try:
                 with self.db.transaction() as session:
@@ -69,7 +71,7 @@ class ExecutionRepository:
             )
 
     def release_environment(self, environment_id: str) -> None:
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             session.execute(delete(EnvironmentSlot).where(EnvironmentSlot.id == environment_id))
 
     def environment_of(self, job_id: str) -> SlotRecord | None:
@@ -86,7 +88,7 @@ class ExecutionRepository:
 
     def heartbeat(self, worker_id: str) -> None:
         """Mark every live job of this worker as alive now."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             session.execute(
                 update(Job)
                 .where(Job.worker_id == worker_id, Job.status.in_([s.value for s in ACTIVE]))
@@ -136,7 +138,7 @@ class ExecutionRepository:
 
     def take_over(self, job: JobRecord, reaper_id: str) -> bool:
         """Become the job's worker if nobody else did since `job` was read."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             result = session.execute(
                 update(Job)
                 .where(
@@ -161,7 +163,7 @@ class ExecutionRepository:
 
     def purge_final(self, ended_before: datetime) -> int:
         """Delete jobs that ended before the cutoff; return how many."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             result = session.execute(
                 delete(Job).where(
                     Job.status.in_([s.value for s in FINAL]), Job.end_date < ended_before

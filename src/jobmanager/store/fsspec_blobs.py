@@ -164,9 +164,11 @@ class _MovingWriter(StreamingBlobWriter):
         self._fs.mv(self._temporary, self._target)
 
     def _discard(self, handle: Any) -> None:
-        handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            self._fs.rm_file(self._temporary)
+        try:
+            handle.close()  # may fail to flush what is buffered (a full disk)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self._fs.rm_file(self._temporary)
 
 
 class _ObjectStream(io.RawIOBase):

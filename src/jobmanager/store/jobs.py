@@ -333,7 +333,7 @@ class JobRepository:
     ) -> bool:
         """Move the job to `target` if its status is one of `sources` (and, given
         `of_attempt`, the attempt under way is that one); True when it moved."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             return transition_in(session, job_id, sources, target, of_attempt, **values)
 
     def retry_policy(self, job: JobRecord) -> RetryPolicy:

@@ -176,7 +176,7 @@ class ModelRepository:
 
     def delete(self, tenant_id: str, model_id: str) -> None:
         """Delete the model, all its versions and (after commit) their payloads."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             row = _find_model(session, tenant_id, model_id, lock=True)
             _refuse_if_used(session, tenant_id, Job.model_id == model_id, f"model {model_id!r}")
             of_model = ModelVersion.model_id == model_id
@@ -239,7 +239,7 @@ class ModelRepository:
 
     def delete_version(self, tenant_id: str, model_id: str, version_id: str | None) -> None:
         """Delete a version (None = the last); deleting the only version deletes the model."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             model = _find_model(session, tenant_id, model_id, lock=True)
             row = _find_version(session, model_id, version_id)
             used = Job.model_version_id == row.id

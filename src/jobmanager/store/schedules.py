@@ -219,7 +219,7 @@ class ScheduleRepository:
 
     def delete(self, tenant_id: str, schedule_id: str) -> None:
         """Delete the schedule and its firings; the jobs it created remain."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             row = _owned(session, tenant_id, schedule_id)
             session.execute(delete(ScheduleFiring).where(ScheduleFiring.schedule_id == row.id))
             session.delete(row)
@@ -240,7 +240,7 @@ class ScheduleRepository:
 
     def stop(self, tenant_id: str, schedule_id: str) -> ScheduleRecord:
         """`STOPPED`: once this returns, the schedule creates no job until started again."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             row = _owned(session, tenant_id, schedule_id)
             row.status = ScheduleStatus.STOPPED.value
             row.next_fire_at = None

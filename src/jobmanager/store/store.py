@@ -12,6 +12,7 @@ from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
 from jobmanager.store.models import ModelRepository
 from jobmanager.store.schedules import ScheduleRepository
+from jobmanager.store.space import DiskSpace
 from jobmanager.store.stats import StatsRepository
 from jobmanager.store.tenants import TenantRepository
 from jobmanager.store.triggers import TriggerRepository
@@ -36,3 +37,8 @@ class Store:
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)
         self.stats = StatsRepository(db)
+
+    @property
+    def space(self) -> DiskSpace:
+        """The local disks' state (`store/space.py`)."""
+        return self.db.space

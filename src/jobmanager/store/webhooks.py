@@ -128,7 +128,7 @@ class WebhookRepository:
 
     def delete(self, tenant_id: str, webhook_id: str) -> None:
         """Delete the webhook and its delivery log; nothing more is sent to it."""
-        with self.db.transaction() as session:
+        with self.db.transaction(essential=True) as session:
             row = _owned(session, tenant_id, webhook_id)
             session.execute(delete(WebhookDelivery).where(WebhookDelivery.webhook_id == row.id))
             session.delete(row)

@@ -27,6 +27,9 @@ def test_a_stopped_database_and_a_missing_blob_folder(tmp_path: Path) -> None:
     try:
         blobs = LocalBlobStore(tmp_path / "blobs")
         (tmp_path / "blobs").rename(tmp_path / "elsewhere")
-        assert unready_parts(Store(db, blobs)) == ["database", "blob store"]
+        assert unready_parts(Store(db, blobs)) == [
+            "the database did not answer",
+            "the blob store did not answer",
+        ]
     finally:
         db.dispose()

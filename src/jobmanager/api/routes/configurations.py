@@ -19,7 +19,7 @@ from jobmanager.api.schemas.configurations import (
 router = APIRouter(prefix="/api/prl/v3", tags=["configurations"])
 
 
-@router.post("/configurations", status_code=201, responses=error_responses(409, 413))
+@router.post("/configurations", status_code=201, responses=error_responses(409, 413, 507))
 def create_configuration(
     body: ConfigurationCreate, caller: CallerDep, store: StoreDep
 ) -> ConfigurationPublic:
@@ -42,7 +42,7 @@ def get_configuration(
     return ConfigurationPublic.of(store.configurations.get(caller.tenant_id, configuration_id))
 
 
-@router.patch("/configurations/{configuration_id}", responses=error_responses(404, 413))
+@router.patch("/configurations/{configuration_id}", responses=error_responses(404, 413, 507))
 def change_configuration(
     configuration_id: str, body: ConfigurationChange, caller: CallerDep, store: StoreDep
 ) -> ConfigurationPublic:

@@ -44,7 +44,7 @@ ListingFilterDep = Annotated[Filter, Depends(FilterQuery("Listing", LISTING_FIEL
 @router.post(
     "/files",
     status_code=201,
-    responses=error_responses(409, 413),
+    responses=error_responses(409, 413, 507),
     openapi_extra=multipart_upload(FileMetadata),
 )
 @streams_upload
@@ -82,7 +82,7 @@ def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> Streaming
 
 
 @router.put(
-    "/files/{file_id}", responses=error_responses(404, 413), openapi_extra=multipart_upload()
+    "/files/{file_id}", responses=error_responses(404, 413, 507), openapi_extra=multipart_upload()
 )
 @streams_upload
 async def replace_file(
@@ -112,7 +112,7 @@ def file_properties(file_id: str, caller: CallerDep, store: StoreDep) -> FilePub
     return FilePublic.of(store.dataexchange.get_file(caller.tenant_id, file_id))
 
 
-@router.patch("/files/{file_id}/properties", responses=error_responses(404, 409, 413))
+@router.patch("/files/{file_id}/properties", responses=error_responses(404, 409, 413, 507))
 def change_file(file_id: str, body: EntryChange, caller: CallerDep, store: StoreDep) -> FilePublic:
     record = store.dataexchange.update_file(
         caller.tenant_id,
@@ -125,7 +125,7 @@ def change_file(file_id: str, body: EntryChange, caller: CallerDep, store: Store
     return FilePublic.of(record)
 
 
-@router.post("/directories", status_code=201, responses=error_responses(409, 413))
+@router.post("/directories", status_code=201, responses=error_responses(409, 413, 507))
 def create_directory(body: DirectoryCreate, caller: CallerDep, store: StoreDep) -> DirectoryPublic:
     record = store.dataexchange.create_directory(
         caller.tenant_id, body.parentId, body.name, modified_by=caller.client_id
@@ -138,7 +138,9 @@ def directory_properties(directory_id: str, caller: CallerDep, store: StoreDep) 
     return DirectoryPublic.of(store.dataexchange.get_directory(caller.tenant_id, directory_id))
 
 
-@router.patch("/directories/{directory_id}/properties", responses=error_responses(404, 409, 413))
+@router.patch(
+    "/directories/{directory_id}/properties", responses=error_responses(404, 409, 413, 507)
+)
 def change_directory(
     directory_id: str, body: EntryChange, caller: CallerDep, store: StoreDep
 ) -> DirectoryPublic:

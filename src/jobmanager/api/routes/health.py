@@ -1,5 +1,5 @@
 """Liveness (`/health`: the service and its database respond) and readiness
-(`/health/ready`: the database and the blob store both work)."""
+(`/health/ready`: the database and the blob store both work, and no disk is full)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ def health(services: ServicesDep, request: Request) -> dict[str, str]:
 
 @router.get("/health/ready", responses=error_responses(503))
 def ready(services: ServicesDep) -> dict[str, str]:
-    """503 in the error format, naming what does not answer, until both do."""
+    """503 in the error format, naming what does not answer or is full, until none is."""
     unready = unready_parts(services.store)
     if unready:
-        raise Unavailable(f"Not ready: the {' and the '.join(unready)} did not answer")
+        raise Unavailable(f"Not ready: {'; '.join(unready)}")
     return {"status": "UP", "database": "UP", "blobStore": "UP"}

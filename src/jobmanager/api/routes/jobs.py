@@ -47,7 +47,7 @@ def load_job(job_id: str, caller: CallerDep, store: StoreDep) -> JobRecord:
 JobDep = Annotated[JobRecord, Depends(load_job)]
 
 
-@router.post("", status_code=201, response_model=JobPublic, responses=error_responses(413))
+@router.post("", status_code=201, response_model=JobPublic, responses=error_responses(413, 507))
 def create_job(
     body: JobCreate,
     caller: CallerDep,
@@ -111,7 +111,7 @@ def job_provenance(job: JobDep) -> ProvenancePublic:
     "configuration, folders and parameters (unless given), on the input folder as it is "
     "now; the new job's message warns of input files whose checksum differs. The new "
     "job's `rerunOf` names this one. 409 for a job without provenance.",
-    responses=error_responses(400, 404, 409, 413),
+    responses=error_responses(400, 404, 409, 413, 507),
     openapi_extra={"x-extension": True},
 )
 def rerun_job(
@@ -136,7 +136,7 @@ def rerun_job(
     "state, their earlier results kept; the new job's message says which were replayed "
     "and its `repairOf` names this one. 409 unless the job is FAILED or STOPPED with a "
     "failed or unfinished step.",
-    responses=error_responses(400, 404, 409),
+    responses=error_responses(400, 404, 409, 507),
     openapi_extra={"x-extension": True},
 )
 def repair_job(

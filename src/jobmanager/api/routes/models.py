@@ -54,7 +54,7 @@ OCTET_STREAM = "application/octet-stream"
 @router.post(
     "/models",
     status_code=201,
-    responses=error_responses(413),
+    responses=error_responses(413, 507),
     openapi_extra=multipart_upload(ModelCreate),
 )
 @streams_upload
@@ -113,7 +113,7 @@ def get_model(model_id: str, caller: CallerDep, store: StoreDep) -> ModelPublic:
     return ModelPublic.of(store.models.get(caller.tenant_id, model_id))
 
 
-@router.patch("/models/{model_id}", responses=error_responses(404, 413))
+@router.patch("/models/{model_id}", responses=error_responses(404, 413, 507))
 def change_model(
     model_id: str, body: ModelChange, caller: CallerDep, store: StoreDep
 ) -> ModelPublic:
@@ -129,7 +129,7 @@ def delete_model(model_id: str, caller: CallerDep, store: StoreDep) -> Response:
 @router.post(
     "/models/{model_id}/versions",
     status_code=201,
-    responses=error_responses(404, 413),
+    responses=error_responses(404, 413, 507),
     openapi_extra=multipart_upload(VersionCreate),
 )
 @streams_upload
@@ -198,7 +198,7 @@ def delete_last_version(model_id: str, caller: CallerDep, store: StoreDep) -> Re
     return delete_version(model_id, LAST, caller, store)
 
 
-@router.patch("/models/{model_id}/versions/last", responses=error_responses(404, 413))
+@router.patch("/models/{model_id}/versions/last", responses=error_responses(404, 413, 507))
 def change_last_version(
     model_id: str, body: VersionChange, caller: CallerDep, store: StoreDep
 ) -> VersionPublic:

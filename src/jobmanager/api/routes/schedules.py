@@ -30,7 +30,7 @@ SCHEDULE_FILTER_FIELDS = {
 ScheduleFilterDep = Annotated[Filter, Depends(FilterQuery("Schedule", SCHEDULE_FILTER_FIELDS))]
 
 
-@router.post("", status_code=201, responses=error_responses(413))
+@router.post("", status_code=201, responses=error_responses(413, 507))
 def create_schedule(
     body: ScheduleCreate, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> SchedulePublic:
@@ -59,7 +59,7 @@ def delete_schedule(schedule_id: str, caller: CallerDep, store: StoreDep) -> Res
     return Response(status_code=204)
 
 
-@router.post("/{schedule_id}/start", responses=error_responses(404))
+@router.post("/{schedule_id}/start", responses=error_responses(404, 507))
 def start_schedule(schedule_id: str, caller: CallerDep, store: StoreDep) -> SchedulePublic:
     return SchedulePublic.of(store.schedules.start(caller.tenant_id, schedule_id))
 

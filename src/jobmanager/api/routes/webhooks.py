@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/jobmanager/v3/webhooks", tags=["webhooks"])
 EXTENSION = {"x-extension": True}
 
 
-@router.post("", status_code=201, responses=error_responses(413), openapi_extra=EXTENSION)
+@router.post("", status_code=201, responses=error_responses(413, 507), openapi_extra=EXTENSION)
 def create_webhook(body: WebhookCreate, caller: CallerDep, store: StoreDep) -> WebhookPublic:
     record = store.webhooks.create(caller.tenant_id, caller.tenant, body.to_spec())
     return WebhookPublic.of(record, with_secret=True)
