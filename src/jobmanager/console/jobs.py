@@ -143,6 +143,12 @@ def home() -> Response:
     return RedirectResponse("/jobs", status_code=303)
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon, for what names none (the API's JSON, its docs): the pages' own."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(
     request: Request, caller: ConsoleCaller, store: StoreDep, query: JobQueryDep
@@ -185,13 +191,20 @@ JobDep = Annotated[JobRecord, Depends(load_job)]
 
 
 def job_context(store: Store, job: JobRecord) -> dict[str, Any]:
-    """What the job's summary shows: its timeline, message chain and whether it stops."""
+    """What the job's summary and record show: its timeline, message chain, whether it
+    stops, its version, provenance and whether it can be repaired."""
     status_events = store.events.of_kinds(job.id, [EventKind.STATUS])
+    provenance = job.provenance or {}
+    version = version_of(store, job)
     return {
         "job": job,
         "phases": timeline(job.creation_date, status_events),
         "chain": message_chain(job.message),
         "stoppable": job.status in STOPPABLE,
+        "version": version,
+        "unit": "cell" if version and version.payload_kind == "jupyter" else "paragraph",
+        "provenance": provenance,
+        "repairable": job.status in REPAIRABLE and bool(provenance.get("failedStep")),
     }
 
 
@@ -205,21 +218,22 @@ def version_of(store: Store, job: JobRecord) -> VersionRecord | None:
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, caller: ConsoleCaller, store: StoreDep, job: JobDep) -> Response:
-    provenance = job.provenance or {}
-    version = version_of(store, job)
     return page(
         request,
         "job.html",
         caller=caller,
         active="/jobs",
         names=reference_names(store, caller.tenant_id, job),
-        version=version,
-        unit="cell" if version and version.payload_kind == "jupyter" else "paragraph",
         live=job.status not in FINAL,
-        provenance=provenance,
-        repairable=job.status in REPAIRABLE and bool(provenance.get("failedStep")),
         **job_context(store, job),
     )
+
+
+@router.get("/jobs/{job_id}/record", response_class=HTMLResponse)
+def job_record(request: Request, store: StoreDep, job: JobDep) -> Response:
+    """The job's parameters, resource use and provenance again (the page asks as the job
+    moves on)."""
+    return page(request, "job_record.html", **job_context(store, job))
 
 
 @router.get("/jobs/{job_id}/summary", response_class=HTMLResponse)

@@ -23,6 +23,7 @@ from typing import Any
 
 from jobmanager.domain.parameter_types import (
     Declared,
+    FormType,
     as_form_text,
     declared_type,
     literal_type,
@@ -42,13 +43,13 @@ _Z_FORM = re.compile(
 @dataclass(frozen=True)
 class FormParameter:
     """One field of a parameters form: the parameter's name, its value as the field shows
-    it, the type the text is read back as (`parameter_types.FORM_TYPES`), an enum's
+    it, the type the text is read back as (`parameter_types.FormType`), an enum's
     choices, and whether the model gives it a value (a blank field of one it does not
     give is not sent, so the model's own default or a `required` check applies)."""
 
     name: str
     text: str
-    kind: str = "str"
+    kind: FormType = "str"
     choices: tuple[Any, ...] = ()
     given: bool = True
 
@@ -59,7 +60,7 @@ class ParameterForm:
     name is read (a notebook's as papermill's `-p`, a note's as text)."""
 
     fields: tuple[FormParameter, ...] = ()
-    other_kind: str = "str"
+    other_kind: FormType = "str"
 
     def read(self, sent: Mapping[str, str]) -> dict[str, Any]:
         """The form's fields as typed values; InvalidInput names the first that is not
@@ -89,7 +90,7 @@ class ParameterForm:
         return replace(self, fields=tuple(fields))
 
 
-def _kind_of(value: Any, other_kind: str) -> str:
+def _kind_of(value: Any, other_kind: FormType) -> FormType:
     return "str" if other_kind == "str" and isinstance(value, str) else literal_type(value)
 
 
@@ -100,7 +101,7 @@ def parameter_form(
     declares them where it does (`parameter_types.declared_in`). A payload that is
     neither a notebook nor a note, or that cannot be read, names none."""
     found = _payload_parameters(payload, kind)
-    other = "any" if kind == "jupyter" else "str"
+    other: FormType = "any" if kind == "jupyter" else "str"
     for parameter in declared:
         field = found.get(parameter.name, FormParameter(parameter.name, "", given=False))
         found[parameter.name] = replace(

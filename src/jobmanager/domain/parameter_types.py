@@ -9,7 +9,7 @@ makes the parameter mandatory; parameters nobody declared pass unchecked (a note
 forms need not all be declared). Every error names the parameter.
 
 `from_text` reads a value given on a command line as papermill's `-p` does; `read_as`
-reads a form field's text as the type the model gives the parameter (FORM_TYPES).
+reads a form field's text as the type the model gives the parameter (`FormType`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from jobmanager.domain.errors import InvalidInput
 
@@ -138,8 +138,8 @@ def from_text(text: str) -> Any:
 # forms): as the type of the literal in the notebook's `parameters` cell, or as the type
 # the version's `io.input` declares. `any` is papermill's `-p` (`from_text`): a cell
 # default of None says nothing of the type.
-FORM_TYPES = ("str", "int", "float", "number", "bool", "list", "dict", "enum", "any")
-_LITERAL_TYPES: dict[type, str] = {
+FormType = Literal["str", "int", "float", "number", "bool", "list", "dict", "enum", "any"]
+_LITERAL_TYPES: dict[type, FormType] = {
     str: "str",
     bool: "bool",
     int: "int",
@@ -147,7 +147,7 @@ _LITERAL_TYPES: dict[type, str] = {
     list: "list",
     dict: "dict",
 }
-_DECLARED_TYPES = {
+_DECLARED_TYPES: dict[str, FormType] = {
     "string": "str",
     "date": "str",
     "integer": "int",
@@ -165,12 +165,12 @@ _NAMES = {
 }
 
 
-def literal_type(value: Any) -> str:
+def literal_type(value: Any) -> FormType:
     """The form type of a parameters-cell literal's value (None, a tuple, ...: `any`)."""
     return _LITERAL_TYPES.get(type(value), "any")
 
 
-def declared_type(parameter: Declared) -> str:
+def declared_type(parameter: Declared) -> FormType:
     """The form type of a declared parameter."""
     return _DECLARED_TYPES[parameter.type]
 
@@ -185,8 +185,8 @@ def as_form_text(value: Any) -> str:
     return repr(value)
 
 
-def read_as(text: str, kind: str, name: str, values: tuple[Any, ...] = ()) -> Any:
-    """A form field's text read as `kind` (FORM_TYPES; an enum one of `values`), or
+def read_as(text: str, kind: FormType, name: str, values: tuple[Any, ...] = ()) -> Any:
+    """A form field's text read as `kind` (an enum's as one of `values`), or
     InvalidInput naming the parameter and what it should be."""
     if kind == "str":
         return text
