@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     public_url: str | None = Field(default=None, description="Base URL callers use")
 
     token_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
+    session_idle_seconds: int = Field(
+        default=1800,
+        ge=30,
+        le=30 * 86400,
+        description="A console (browser) session ends after this long without use; while "
+        "it is used, its token is renewed, so it outlives token_ttl_seconds",
+    )
     create_dev_tenant: bool = Field(
         default=True, description="On the embedded default, create a `dev` tenant at first start"
     )

@@ -8,11 +8,14 @@ on CI (CI=true) they fail instead: `.ci/run` installs the package.
 - `browser`: one headless Chromium for the session;
 - `page`: a fresh browser context (its own cookies) signed in as the dev tenant;
 - `other_tenant`: a second tenant's credentials on the same server;
-- `sign_in(page, server, client_id, secret)` and `screenshot(page, name)` for tests.
+- `api`: the dev tenant over the API (a module's), to make what other pages would;
+- `sign_in(page, server, client_id, secret)`, `screenshot(page, name)`, `upload_model`,
+  `make_folder` and `fits_the_screen(page)` for tests.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
 from tests.acceptance.server import ServerProcess
@@ -45,6 +49,8 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # on a busy machine a kernel may take a minute to start.
 WAIT_MS = 60_000
 JOB_WAIT_MS = 240_000
+DX = "/api/dataexchange/v3"
+PHONE = {"width": 390, "height": 844}
 
 
 @dataclass(frozen=True)
@@ -141,3 +147,36 @@ def screenshot(page: Page, name: str, full_page: bool = True) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+@pytest.fixture(scope="module")
+def api(console_server: ServerProcess) -> Iterator[httpx.Client]:
+    """The dev tenant over the API, to make what the console's other pages would."""
+    headers = {"Authorization": f"Bearer {console_server.token()}"}
+    with httpx.Client(base_url=console_server.url, headers=headers, timeout=30) as client:
+        yield client
+
+
+def upload_model(api: httpx.Client, name: str, payload: bytes, filename: str = "note.zpln") -> str:
+    """A model through the API (which stores any payload); its id."""
+    metadata = {"name": name, "description": "", "type": "", "lastVersion": {}}
+    answer = api.post(
+        "/api/modelmanagement/v3/models",
+        files={
+            "file": (filename, payload, "application/json"),
+            "metadata": (None, json.dumps(metadata), "application/json"),
+        },
+    )
+    answer.raise_for_status()
+    return str(answer.json()["id"])
+
+
+def make_folder(api: httpx.Client, name: str, parent: str = "_PUBLIC_ROOT_ID") -> str:
+    answer = api.post(f"{DX}/directories", json={"name": name, "parentId": parent})
+    answer.raise_for_status()
+    return str(answer.json()["id"])
+
+
+def fits_the_screen(page: Page) -> bool:
+    """Whether the page does not scroll sideways."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))

@@ -5,7 +5,6 @@ job is not found. Screenshots of the main pages go to docs/screenshots/."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from importlib import resources
 
 import httpx
@@ -13,37 +12,17 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.acceptance.server import ServerProcess
-from tests.browser.conftest import JOB_WAIT_MS, Credentials, new_page, screenshot, sign_in
+from tests.browser.conftest import (
+    DX,
+    JOB_WAIT_MS,
+    Credentials,
+    make_folder,
+    new_page,
+    screenshot,
+    sign_in,
+    upload_model,
+)
 from tests.integration.jobs.api import zeppelin_note
-
-DX = "/api/dataexchange/v3"
-
-
-@pytest.fixture(scope="module")
-def api(console_server: ServerProcess) -> Iterator[httpx.Client]:
-    """The dev tenant over the API, to make what the console's other pages would."""
-    headers = {"Authorization": f"Bearer {console_server.token()}"}
-    with httpx.Client(base_url=console_server.url, headers=headers, timeout=30) as client:
-        yield client
-
-
-def upload_model(api: httpx.Client, name: str, note: bytes) -> str:
-    metadata = {"name": name, "description": "", "type": "zeppelin", "lastVersion": {}}
-    answer = api.post(
-        "/api/modelmanagement/v3/models",
-        files={
-            "file": ("note.zpln", note, "application/json"),
-            "metadata": (None, json.dumps(metadata), "application/json"),
-        },
-    )
-    answer.raise_for_status()
-    return str(answer.json()["id"])
-
-
-def make_folder(api: httpx.Client, name: str) -> str:
-    answer = api.post(f"{DX}/directories", json={"name": name, "parentId": "_PUBLIC_ROOT_ID"})
-    answer.raise_for_status()
-    return str(answer.json()["id"])
 
 
 @pytest.fixture(scope="module")

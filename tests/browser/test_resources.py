@@ -1,4 +1,5 @@
-"""The resource pages in a real browser against `serve`: upload a model, make folders,
+"""The resource pages in a real browser against `serve`: upload a model (a taken name
+offers a new version, a file that is no model is refused), make folders,
 drop an input file on the drop zone, make a configuration, type a schedule and watch its
 fire times appear, stop it; rendered outputs stay inert and sort by keyboard. Screenshots
 of the models, data and schedules pages go to docs/screenshots/."""
@@ -10,15 +11,24 @@ import re
 import time
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import Browser, Page, expect
 
 from jobmanager.console.render import render_csv_preview, render_zeppelin_note
 from tests.acceptance.server import ServerProcess
-from tests.browser.conftest import WAIT_MS, Credentials, new_page, screenshot, sign_in
+from tests.browser.conftest import (
+    PHONE,
+    WAIT_MS,
+    Credentials,
+    fits_the_screen,
+    new_page,
+    screenshot,
+    sign_in,
+    upload_model,
+)
 from tests.integration.jobs.api import zeppelin_note
 
 STATIC = Path(__file__).resolve().parents[2] / "src" / "jobmanager" / "console" / "static"
-PHONE = {"width": 390, "height": 844}
 
 
 def drop_file(page: Page, selector: str, name: str, content: str) -> None:
@@ -31,12 +41,8 @@ def drop_file(page: Page, selector: str, name: str, content: str) -> None:
     page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
 
 
-def fits_the_screen(page: Page) -> bool:
-    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
-
-
-def test_upload_a_model_then_a_version(
-    page: Page, console_server: ServerProcess, tmp_path: Path
+def test_upload_a_model_then_versions_and_refuse_what_is_no_model(
+    page: Page, console_server: ServerProcess, api: httpx.Client, tmp_path: Path
 ) -> None:
     note = tmp_path / "daily_report.zpln"
     note.write_bytes(zeppelin_note("%python\nprint(1)"))
@@ -50,6 +56,36 @@ def test_upload_a_model_then_a_version(
     page.get_by_role("button", name="Upload").click()
     rows = page.get_by_role("table").get_by_role("row")
     expect(rows).to_have_count(3)  # the header and two versions
+    model_url = page.url
+
+    # The same name from the list: the page offers a new version of the model.
+    page.goto(f"{console_server.url}/models")
+    page.get_by_label("Zeppelin note or Jupyter notebook").set_input_files(note)
+    page.get_by_role("button", name="Upload").click()
+    offer = page.get_by_role("group", name="A model of that name exists")
+    expect(offer).to_contain_text("daily_report exists already")
+    expect(offer.get_by_role("button", name="a new model of the same name")).to_be_visible()
+    screenshot(page, "model-upload-offer")
+    offer.get_by_role("button", name="version 3 of daily_report").click()
+    expect(page).to_have_url(model_url)
+    expect(rows).to_have_count(4)
+
+    # A file that is no note or notebook is refused in words, and never offered in Submit.
+    text = tmp_path / "notes.txt"
+    text.write_text("call the plant at 9")
+    page.goto(f"{console_server.url}/models")
+    page.get_by_label("Zeppelin note or Jupyter notebook").set_input_files(text)
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "Upload failed: notes.txt: notes.txt is not a model a job can run: upload a Zeppelin "
+        "note (.zpln, or a note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
+    )
+    expect(page.get_by_role("link", name="notes")).to_have_count(0)
+    upload_model(api, "client template", b'{"empty": "model"}', "template.json")
+    page.goto(f"{console_server.url}/submit")
+    offered = page.get_by_label("Model").locator("option").all_inner_texts()
+    assert any(name.startswith("daily_report") for name in offered)
+    assert not any(name.startswith("client template") for name in offered), offered
     page.goto(f"{console_server.url}/models")
     expect(page.get_by_role("link", name="daily_report").first).to_be_visible()
     screenshot(page, "models")
@@ -95,7 +131,7 @@ def test_data_page_at_phone_width(
     page.context.close()
 
 
-def upload_model(page: Page, server: ServerProcess, note: Path) -> None:
+def upload_in_console(page: Page, server: ServerProcess, note: Path) -> None:
     page.goto(f"{server.url}/models")
     page.get_by_label("Zeppelin note or Jupyter notebook").set_input_files(note)
     page.get_by_role("button", name="Upload").click()
@@ -123,7 +159,7 @@ def test_a_schedule_shows_its_fire_times_as_typed_then_stops(
 ) -> None:
     note = tmp_path / "hourly.zpln"
     note.write_bytes(zeppelin_note("%python\nprint(1)"))
-    upload_model(page, console_server, note)
+    upload_in_console(page, console_server, note)
     create_configuration(page, console_server, "nightly")
     fill_schedule(page, console_server, "every weekday morning", "hourly", "nightly")
     when = page.get_by_label("When it runs")
@@ -154,7 +190,7 @@ def test_a_firing_that_finds_the_last_job_live_is_skipped_and_says_why(
 ) -> None:
     note = tmp_path / "slow.zpln"
     note.write_bytes(zeppelin_note("%python\nimport time\ntime.sleep(300)"))
-    upload_model(page, console_server, note)
+    upload_in_console(page, console_server, note)
     create_configuration(page, console_server, "slow lane")
     fill_schedule(page, console_server, "every three seconds", "slow", "slow lane")
     page.get_by_label("When it runs").fill("*/3 * * * * ?")
@@ -168,8 +204,8 @@ def test_a_firing_that_finds_the_last_job_live_is_skipped_and_says_why(
     page.get_by_role("button", name="Stop").click()
     expect(page.locator(".facts .status")).to_have_text("STOPPED")
     expect(skipped.first).to_contain_text("overlap: the schedule's job")
-    created = page.get_by_role("row").filter(has_text="created").get_by_role("link")
-    job_id = created.last.inner_text()
+    created = page.get_by_role("row").filter(has=page.locator("a[href^='/jobs/']"))
+    job_id = created.last.get_by_role("link").inner_text()
     screenshot(page, "schedule")
     page.goto(f"{console_server.url}/jobs/{job_id}")
     page.once("dialog", lambda dialog: dialog.accept())  # "Stop this job?"

@@ -28,6 +28,7 @@ from jobmanager.api.routes import (
     schedules,
     webhooks,
 )
+from jobmanager.api.session_renewal import SessionRenewal
 from jobmanager.console.app import mount_console
 from jobmanager.runtime import Runtime
 from jobmanager.services import Services
@@ -81,6 +82,7 @@ def create_app(
     install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_json_bytes)
     app.add_middleware(RequestMetrics)
+    app.add_middleware(SessionRenewal, idle_seconds=settings.session_idle_seconds)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(auth.router)

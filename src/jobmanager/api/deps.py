@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from jobmanager.auth.tokens import InvalidToken
+from jobmanager.auth.tokens import InvalidToken, Principal
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.errors import Forbidden, Unauthenticated
 from jobmanager.logs import add_log_fields
@@ -22,6 +22,7 @@ SESSION_COOKIE = "SESSION"
 XSRF_COOKIE = "XSRF-TOKEN"
 XSRF_HEADER = "x-xsrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+NO_CREDENTIALS = "no credentials: send 'Authorization: Bearer <token>'"
 
 
 @dataclass(frozen=True)
@@ -80,15 +81,64 @@ class ActiveClients:
 
 
 def authenticate(request: Request, services: ServicesDep) -> Caller:
-    return caller_of_token(request, services, _bearer_token(request) or _session_token(request))
+    """The caller of a bearer token, else of the browser session's cookie."""
+    bearer = _bearer_token(request)
+    if bearer is not None:
+        return caller_of_token(request, services, bearer)
+    if not request.cookies.get(SESSION_COOKIE):
+        raise Unauthenticated(NO_CREDENTIALS)
+    if request.method not in SAFE_METHODS and not xsrf_matches(
+        request, request.headers.get(XSRF_HEADER, "")
+    ):
+        raise Forbidden("a session call that changes state needs the X-XSRF-TOKEN header")
+    return session_caller(request, services)
 
 
 def caller_of_token(request: Request, services: Services, token: str) -> Caller:
-    """The caller a bearer or session token names, if its client is still active."""
+    """The caller a bearer token names, if its client is still active."""
     try:
         principal = services.tokens.verify(token)
     except InvalidToken as error:
         raise Unauthenticated(str(error)) from error
+    return _active_caller(request, services, principal)
+
+
+# Where a request that renewed its session keeps the new token, for the response's
+# cookies (`api/session_renewal.py`).
+SESSION_RENEWAL = "jobmanager.session_renewal"
+
+
+def session_caller(request: Request, services: Services) -> Caller:
+    """The caller of the browser session's cookie (console pages, a page's API calls).
+
+    A session ends after `session_idle_seconds` without use (`TokenService.verify_session`).
+    A request a person made (not what an open page asks by itself: `made_by_a_person`)
+    renews its token, so a session in use never meets its token's expiry."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthenticated(NO_CREDENTIALS)
+    idle = services.settings.session_idle_seconds
+    try:
+        session = services.tokens.verify_session(token, idle)
+    except InvalidToken as error:
+        raise Unauthenticated(str(error)) from error
+    caller = _active_caller(request, services, session.principal)
+    if made_by_a_person(request) and time.time() - session.issued_at >= 1:
+        request.scope[SESSION_RENEWAL] = services.tokens.issue(session.principal, session=True)
+    return caller
+
+
+def made_by_a_person(request: Request) -> bool:
+    """A page, a form, an action, a download: not an open page's own polling (htmx's
+    fragment requests) or its event stream, which must not keep an idle session alive."""
+    if request.method not in SAFE_METHODS:
+        return True
+    if request.headers.get("hx-request") == "true":
+        return False
+    return "text/event-stream" not in request.headers.get("accept", "")
+
+
+def _active_caller(request: Request, services: Services, principal: Principal) -> Caller:
     clients: ActiveClients = request.app.state.active_clients
     tenant_id = clients.tenant_of(services.store, principal.client_id)
     if tenant_id is None:
@@ -108,17 +158,6 @@ def _bearer_token(request: Request) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     return value.strip()
-
-
-def _session_token(request: Request) -> str:
-    session = request.cookies.get(SESSION_COOKIE)
-    if not session:
-        raise Unauthenticated("no credentials: send 'Authorization: Bearer <token>'")
-    if request.method not in SAFE_METHODS and not xsrf_matches(
-        request, request.headers.get(XSRF_HEADER, "")
-    ):
-        raise Forbidden("a session call that changes state needs the X-XSRF-TOKEN header")
-    return session
 
 
 def xsrf_matches(request: Request, sent: str) -> bool:

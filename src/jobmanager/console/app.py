@@ -13,6 +13,7 @@ from jobmanager.console import (
     jobs,
     models,
     outputs,
+    reruns,
     schedules,
     session,
     submit,
@@ -24,5 +25,6 @@ def mount_console(app: FastAPI) -> None:
     static = resources.files("jobmanager.console") / "static"
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     pages = (models.router, data.router, configurations.router, schedules.router)
-    for router in (session.router, jobs.router, outputs.router, submit.router, *pages):
+    job_pages = (jobs.router, reruns.router, outputs.router, submit.router)
+    for router in (session.router, *job_pages, *pages, models.uploads):
         app.include_router(router)

@@ -1,18 +1,19 @@
 """What the resource pages share: a form's fields checked by the API's own body schema,
-and the pager of their lists."""
+the pager of their lists, the names of what a job or a schedule refers to."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from jobmanager.api.errors import describe_validation_error
 from jobmanager.api.paging import PageRequest, total_pages
-from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.errors import InvalidInput, NotFound
+from jobmanager.store.store import Store
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -85,3 +86,35 @@ def prefixed_fields(form: FormData, prefix: str) -> dict[str, str]:
         for name, value in form.multi_items()
         if name.startswith(prefix) and isinstance(value, str)
     }
+
+
+class References(Protocol):
+    """What a job or a schedule refers to, by id."""
+
+    @property
+    def model_id(self) -> str: ...
+    @property
+    def configuration_id(self) -> str: ...
+    @property
+    def input_folder_id(self) -> str: ...
+    @property
+    def output_folder_id(self) -> str: ...
+
+
+def reference_names(store: Store, tenant_id: str, record: References) -> dict[str, str]:
+    """What the record's ids name: the model, the configuration, the folders' paths (an
+    id that no longer resolves is shown as it is)."""
+    folders = {folder_id: path for path, folder_id in store.dataexchange.list_folders(tenant_id)}
+    names = {
+        record.input_folder_id: folders.get(record.input_folder_id, record.input_folder_id),
+        record.output_folder_id: folders.get(record.output_folder_id, record.output_folder_id),
+    }
+    for key, lookup in (
+        (record.model_id, store.models.get),
+        (record.configuration_id, store.configurations.get),
+    ):
+        try:
+            names[key] = lookup(tenant_id, key).name
+        except NotFound:
+            names[key] = key
+    return names

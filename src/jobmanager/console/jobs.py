@@ -1,5 +1,6 @@
 """The jobs pages: the list (filters, paging by job, live rows), a job (timeline,
-progress, live output, message chain, parameters, outputs), Stop and Run again."""
+progress, live output, message chain, what it ran on and where, its resource use and
+provenance, parameters, outputs) and Stop. Run again and Repair: `console/reruns.py`."""
 
 from __future__ import annotations
 
@@ -10,17 +11,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
-from jobmanager.api.deps import DispatcherDep, StoreDep
+from jobmanager.api.deps import StoreDep
 from jobmanager.api.event_stream import MEDIA_TYPE, EventStream
-from jobmanager.api.routes.jobs import submit
+from jobmanager.console.forms import reference_names
 from jobmanager.console.live import HtmlEvents
-from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
+from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page
 from jobmanager.console.views import STOPPABLE, message_chain, timeline
+from jobmanager.domain.errors import NotFound
 from jobmanager.domain.events import EventKind
 from jobmanager.domain.filters import NO_FILTER, Compare, FieldCondition, Filter
-from jobmanager.domain.statuses import FINAL, JobStatus
-from jobmanager.store.jobs import JobRecord, JobSpec
-from jobmanager.store.models import ModelFilter
+from jobmanager.domain.statuses import FINAL, REPAIRABLE, JobStatus
+from jobmanager.store.jobs import JobRecord
+from jobmanager.store.models import ModelFilter, VersionRecord
 from jobmanager.store.store import Store
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
@@ -141,6 +143,12 @@ def home() -> Response:
     return RedirectResponse("/jobs", status_code=303)
 
 
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """The icon, for what names none (the API's JSON, its docs): the pages' own."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/jobs", response_class=HTMLResponse)
 def jobs_page(
     request: Request, caller: ConsoleCaller, store: StoreDep, query: JobQueryDep
@@ -183,28 +191,49 @@ JobDep = Annotated[JobRecord, Depends(load_job)]
 
 
 def job_context(store: Store, job: JobRecord) -> dict[str, Any]:
-    """What the job's summary shows: its timeline, message chain and whether it stops."""
+    """What the job's summary and record show: its timeline, message chain, whether it
+    stops, its version, provenance and whether it can be repaired."""
     status_events = store.events.of_kinds(job.id, [EventKind.STATUS])
+    provenance = job.provenance or {}
+    version = version_of(store, job)
     return {
         "job": job,
         "phases": timeline(job.creation_date, status_events),
         "chain": message_chain(job.message),
         "stoppable": job.status in STOPPABLE,
+        "version": version,
+        "unit": "cell" if version and version.payload_kind == "jupyter" else "paragraph",
+        "provenance": provenance,
+        "repairable": job.status in REPAIRABLE and bool(provenance.get("failedStep")),
     }
+
+
+def version_of(store: Store, job: JobRecord) -> VersionRecord | None:
+    """The model version the job runs (None once it is deleted)."""
+    try:
+        return store.models.get_version(job.tenant_id, job.model_id, job.model_version_id)
+    except NotFound:
+        return None
 
 
 @router.get("/jobs/{job_id}", response_class=HTMLResponse)
 def job_page(request: Request, caller: ConsoleCaller, store: StoreDep, job: JobDep) -> Response:
-    model = store.models.get(caller.tenant_id, job.model_id)
     return page(
         request,
         "job.html",
         caller=caller,
         active="/jobs",
-        model=model,
+        names=reference_names(store, caller.tenant_id, job),
         live=job.status not in FINAL,
         **job_context(store, job),
     )
+
+
+@router.get("/jobs/{job_id}/record", response_class=HTMLResponse)
+def job_record(request: Request, store: StoreDep, job: JobDep) -> Response:
+    """The job's parameters, resource use and provenance again (the page asks as the job
+    moves on)."""
+    return page(request, "job_record.html", **job_context(store, job))
 
 
 @router.get("/jobs/{job_id}/summary", response_class=HTMLResponse)
@@ -233,27 +262,3 @@ def job_live(
 def stop_job(request: Request, store: StoreDep, job: JobDep) -> Response:
     stopped = store.jobs.request_stop(job.tenant_id, job.id)
     return page(request, "job_summary.html", **job_context(store, stopped))
-
-
-@router.post("/jobs/{job_id}/rerun", dependencies=XSRF_CHECKED)
-def run_again(
-    request: Request,
-    caller: ConsoleCaller,
-    store: StoreDep,
-    dispatcher: DispatcherDep,
-    job: JobDep,
-) -> Response:
-    """A new job with the same model version, configuration, folders, time limit and
-    parameters."""
-    spec = JobSpec(
-        model_id=job.model_id,
-        model_version_id=job.model_version_id,
-        configuration_id=job.configuration_id,
-        input_folder_id=job.input_folder_id,
-        output_folder_id=job.output_folder_id,
-        max_execution_seconds=job.max_execution_seconds,
-        parameters=job.parameters,
-        options=job.options,
-    )
-    again = submit(caller, store, dispatcher, spec)
-    return redirect(request, f"/jobs/{again.id}")

@@ -27,12 +27,11 @@ from starlette.datastructures import URL
 
 from jobmanager.api.deps import (
     SAFE_METHODS,
-    SESSION_COOKIE,
     XSRF_COOKIE,
     XSRF_HEADER,
     Caller,
     ServicesDep,
-    caller_of_token,
+    session_caller,
     xsrf_matches,
 )
 from jobmanager.api.errors import describe_validation_error, status_of
@@ -80,12 +79,10 @@ class SignInNeeded(Exception):
 
 
 def console_caller(request: Request, services: ServicesDep) -> Caller:
-    """The signed-in caller, from the session cookie only (no bearer tokens here)."""
-    session = request.cookies.get(SESSION_COOKIE)
-    if not session:
-        raise SignInNeeded
+    """The signed-in caller, from the session cookie only (no bearer tokens here); the
+    session is renewed while it is used and ends when idle (`api/deps.session_caller`)."""
     try:
-        return caller_of_token(request, services, session)
+        return session_caller(request, services)
     except Unauthenticated:
         raise SignInNeeded from None
 
@@ -124,7 +121,7 @@ def error_page(request: Request, status: int, message: str) -> Response:
     logref = uuid.uuid4().hex
     log.info("console error status=%s logref=%s path=%s: %s", status, logref, request.url, message)
     if is_htmx(request):  # shown in the page's flash area, the page stays
-        headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+        headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML show:#flash:top"}
         response = page(request, "flash.html", status, message=message, logref=logref)
         response.headers.update(headers)
         return response

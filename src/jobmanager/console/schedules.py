@@ -19,35 +19,13 @@ from jobmanager.api.schemas.schedules import (
     ScheduleCreate,
     upcoming_fire_times,
 )
-from jobmanager.console.forms import Pager, api_body, json_object, prefixed_fields
+from jobmanager.console.forms import Pager, api_body, reference_names
 from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
-from jobmanager.console.submit import PARAMETER_PREFIX, choices, parameters_of
+from jobmanager.console.submit import choices, parameters_of, sent_parameters
 from jobmanager.domain import cron
-from jobmanager.domain.errors import NotFound
-from jobmanager.store.schedules import ScheduleRecord
-from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
-
-
-def reference_names(store: Store, tenant_id: str, record: ScheduleRecord) -> dict[str, str]:
-    """What the schedule's ids name: the model, the configuration, the folders' paths
-    (an id that no longer resolves is shown as it is)."""
-    folders = {folder_id: path for path, folder_id in store.dataexchange.list_folders(tenant_id)}
-    names = {
-        record.input_folder_id: folders.get(record.input_folder_id, record.input_folder_id),
-        record.output_folder_id: folders.get(record.output_folder_id, record.output_folder_id),
-    }
-    for key, lookup in (
-        (record.model_id, store.models.get),
-        (record.configuration_id, store.configurations.get),
-    ):
-        try:
-            names[key] = lookup(tenant_id, key).name
-        except NotFound:
-            names[key] = key
-    return names
 
 
 def wall_clock(moment: datetime, timezone: str) -> str:
@@ -124,8 +102,8 @@ async def create_schedule(
     time_limit: Annotated[str, Form()] = "",
     extra_parameters: Annotated[str, Form()] = "",
 ) -> Response:
-    parameters = prefixed_fields(await request.form(), PARAMETER_PREFIX)
-    parameters.update(json_object(extra_parameters, "more parameters"))
+    form = parameters_of(store, caller.tenant_id, model)
+    parameters = await sent_parameters(request, form, extra_parameters)
     body = api_body(
         ScheduleCreate,
         name=name.strip() or None,

@@ -1,6 +1,7 @@
 """Sign-in and sign-out. Signing in opens the API's browser session (`POST /session`'s
 cookies, made by the same code); the sign-in form carries an XSRF token too, from a
-cookie this page sets, so another site cannot sign a browser in."""
+cookie this page sets, so another site cannot sign a browser in. The session lives
+while it is used and ends after `session_idle_seconds` without use (`api/deps.py`)."""
 
 from __future__ import annotations
 
@@ -59,12 +60,12 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/jobs",
 ) -> Response:
     try:
-        issued = issue_token(services, client_id.strip(), client_secret)
+        issued = issue_token(services, client_id.strip(), client_secret, session=True)
     except Unauthenticated:
         message = "That client id and secret do not match an active client."
         return sign_in_page(request, services.settings, next, message, client_id)
     response = RedirectResponse(local_path(next), status_code=303)
-    set_session_cookies(response, request, issued)
+    set_session_cookies(response, request, issued, services.settings.session_idle_seconds)
     return response
 
 

@@ -1,6 +1,7 @@
 """The submit page: model, configuration, input and output folders, parameters
-(prefilled from the model), time limit. The job is made by the API's own rules:
-the form becomes the API's `JobCreate` body and goes through `submit`."""
+(prefilled from the model, read back with the model's types), time limit. The job is
+made by the API's own rules: the form becomes the API's `JobCreate` body and goes
+through `submit`. Only models a job can run (a note or a notebook) are offered."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ from jobmanager.api.routes.jobs import submit
 from jobmanager.api.schemas.jobs import JobCreate
 from jobmanager.console.forms import api_body, json_object, prefixed_fields
 from jobmanager.console.jobs import MODELS_LISTED
-from jobmanager.console.parameters import model_parameters
+from jobmanager.console.parameters import ParameterForm, parameter_form
 from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
+from jobmanager.domain.errors import NotFound
+from jobmanager.domain.parameter_types import declared_in
 from jobmanager.store.models import ModelFilter
+from jobmanager.store.references import RUNNABLE_KINDS
 from jobmanager.store.store import Store
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
@@ -26,42 +30,65 @@ MAX_PREFILL_BYTES = 8 * 1024 * 1024
 
 
 def choices(store: Store, tenant_id: str) -> dict[str, Any]:
-    """The models, configurations and folders the form offers."""
+    """The models a job can run, the configurations and folders the form offers."""
     models, _ = store.models.list_page(
         tenant_id, offset=0, limit=MODELS_LISTED, flt=ModelFilter(), descending=False
     )
     configurations, _ = store.configurations.list_page(tenant_id, offset=0, limit=100)
     return {
-        "models": models,
+        "models": [
+            model
+            for model in models
+            if model.last_version and model.last_version.payload_kind in RUNNABLE_KINDS
+        ],
         "configurations": configurations,
         "folders": store.dataexchange.list_folders(tenant_id),
     }
 
 
-def parameters_of(store: Store, tenant_id: str, model_id: str) -> dict[str, str]:
-    """The parameters the model's last version asks for, with their defaults."""
-    if not model_id:
-        return {}
-    version = store.models.get_version(tenant_id, model_id, None)
+def parameters_of(
+    store: Store, tenant_id: str, model_id: str, version_id: str | None = None
+) -> ParameterForm:
+    """The parameters a version of the model (by default its last) asks for, with their
+    defaults and types; none for a model that is not there (the API's checks say so)."""
+    try:
+        version = store.models.get_version(tenant_id, model_id, version_id) if model_id else None
+    except NotFound:
+        version = None
+    if version is None:
+        return ParameterForm()
+    declared = declared_in(version.definition)
     if version.payload_size > MAX_PREFILL_BYTES:
-        return {}
+        return parameter_form(b"", version.payload_kind, declared)
     with store.blobs.open(version.payload_key) as payload:
-        return model_parameters(payload.read(), version.payload_kind)
+        return parameter_form(payload.read(), version.payload_kind, declared)
+
+
+async def sent_parameters(request: Request, form: ParameterForm, more: str) -> dict[str, Any]:
+    """The parameters a form sent: its fields read as the model's types, then the JSON
+    object of "more parameters" (which wins)."""
+    parameters = form.read(prefixed_fields(await request.form(), PARAMETER_PREFIX))
+    parameters.update(json_object(more, "more parameters"))
+    return parameters
 
 
 @router.get("/submit", response_class=HTMLResponse)
 def submit_page(
-    request: Request, caller: ConsoleCaller, store: StoreDep, model: str = ""
+    request: Request, caller: ConsoleCaller, store: StoreDep, model: str = "", job: str = ""
 ) -> Response:
+    """The form; `job` fills it with a job's choices and parameters (to submit it again)."""
     form = choices(store, caller.tenant_id)
-    model = model or (form["models"][0].id if form["models"] else "")
+    again = store.jobs.get(caller.tenant_id, job) if job else None
+    model = again.model_id if again else model or (form["models"][0].id if form["models"] else "")
+    parameters = parameters_of(store, caller.tenant_id, model)
     return page(
         request,
         "submit.html",
         caller=caller,
         active="/submit",
         chosen_model=model,
-        parameters=parameters_of(store, caller.tenant_id, model),
+        again=again,
+        parameters=parameters.showing(again.parameters) if again else parameters,
         **form,
     )
 
@@ -92,8 +119,8 @@ async def submit_form(
     new_input_folder: Annotated[str, Form(max_length=255)] = "",
     new_output_folder: Annotated[str, Form(max_length=255)] = "",
 ) -> Response:
-    parameters = prefixed_fields(await request.form(), PARAMETER_PREFIX)
-    parameters.update(json_object(extra_parameters, "more parameters"))
+    form = parameters_of(store, caller.tenant_id, model)
+    parameters = await sent_parameters(request, form, extra_parameters)
     body = api_body(
         JobCreate,
         modelId=model,

@@ -70,11 +70,19 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
-def when(value: datetime | None) -> str:
-    """A time as people read it, in UTC to the second."""
-    if value is None:
+def when(value: datetime | str | None) -> str:
+    """A time as people read it, in UTC to the second (ISO 8601 text too; text that is not
+    a time is shown as it is)."""
+    if isinstance(value, str):
+        try:
+            moment: datetime | None = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        moment = value
+    if moment is None:
         return ""
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def iso(value: datetime | None) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import InvalidInput
-from jobmanager.domain.parameter_types import check_typed_parameters, declared_parameters
+from jobmanager.domain.parameter_types import check_typed_parameters, declared_in
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
 
 if TYPE_CHECKING:
@@ -64,8 +64,7 @@ def _runnable_version(session: Session, tenant_id: str, spec: JobSpec) -> str:
             f"modelId: model {spec.model_id!r} is not runnable: a job runs a Zeppelin note "
             "(.zpln or note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
         )
-    io_input = ((row.definition or {}).get("io") or {}).get("input") or []
-    check_typed_parameters(spec.parameters, declared_parameters(io_input))
+    check_typed_parameters(spec.parameters, declared_in(row.definition))
     return str(row.id)
 
 

@@ -109,6 +109,8 @@ class FiringRecord:
     reason: str
     created_at: datetime
     files: list[dict[str, Any]]
+    # The status of the job it made, when it made one (`list_firings` reads it).
+    job_status: str | None = None
 
 
 def to_record(row: Schedule) -> ScheduleRecord:
@@ -251,7 +253,7 @@ class ScheduleRepository:
     def list_firings(
         self, tenant_id: str, schedule_id: str, *, offset: int, limit: int
     ) -> tuple[list[FiringRecord], int]:
-        """The schedule's firings, newest fire time first."""
+        """The schedule's firings, newest fire time first, each with its job's status."""
         query: Select[Any] = (
             select(ScheduleFiring)
             .where(ScheduleFiring.schedule_id == schedule_id)
@@ -260,7 +262,10 @@ class ScheduleRepository:
         with self.db.reading() as session:
             _owned(session, tenant_id, schedule_id)
             rows, total = paged(session, query, offset, limit)
-            return [_firing_record(row) for row in rows], total
+            made = [row.job_id for row in rows if row.job_id]
+            query_statuses = select(Job.id, Job.status).where(Job.id.in_(made))
+            statuses = {job_id: status for job_id, status in session.execute(query_statuses)}
+            return [_firing_record(row, statuses.get(row.job_id)) for row in rows], total
 
     # ------------------------------------------------------------ the scheduler's calls
 
@@ -416,7 +421,7 @@ def _owned(session: Session, tenant_id: str, schedule_id: str) -> Schedule:
     return row
 
 
-def _firing_record(row: ScheduleFiring) -> FiringRecord:
+def _firing_record(row: ScheduleFiring, job_status: str | None = None) -> FiringRecord:
     return FiringRecord(
         id=row.id,
         schedule_id=row.schedule_id,
@@ -426,4 +431,5 @@ def _firing_record(row: ScheduleFiring) -> FiringRecord:
         reason=row.reason,
         created_at=row.created_at,
         files=list(row.files or []),
+        job_status=job_status,
     )

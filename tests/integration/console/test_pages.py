@@ -1,19 +1,21 @@
 """The console's pages over HTTP (no browser): sign-in, tenancy, XSRF, the jobs list and
-its paging, a job's page and stream, stop, run again and submit."""
+its paging, a job's page and stream, stop, run again, repair and submit."""
 
 from __future__ import annotations
 
 import re
 
+import nbformat
 import pytest
 from fastapi.testclient import TestClient
 
 from jobmanager.console import jobs as console_jobs
+from jobmanager.domain.statuses import JobStatus
 from jobmanager.services import Services
 from jobmanager.store.jobs import JobRecord, JobSpec
 from tests.conftest import TenantClient, make_tenant
 from tests.integration.console.conftest import sign_in
-from tests.integration.jobs.api import runnable_references
+from tests.integration.jobs.api import runnable_references, upload_model
 
 
 def make_jobs(
@@ -218,22 +220,93 @@ def test_a_job_page_shows_its_timeline_and_parameters_to_its_tenant_only(
     assert idle_client.get(f"/jobs/{job.id}/live").status_code == 404
 
 
-def test_run_again_submits_the_same_inputs(
+def test_run_again_repair_and_submit_again_by_the_api_rules(
     idle_client: TestClient, services: Services, tenant: TenantClient
 ) -> None:
     refs = runnable_references(idle_client, tenant)
     (job,) = make_jobs(services, tenant, refs, 1)
     token = sign_in(idle_client, tenant)
+    page = idle_client.get(f"/jobs/{job.id}").text
+    assert f'href="/submit?job={job.id}"' in page  # never staged: no provenance to re-run
+    assert "Run again" not in page and "Repair" not in page
+    refused = idle_client.post(f"/jobs/{job.id}/rerun", data={"xsrf_token": token})
+    assert refused.status_code == 409 and "has no provenance" in refused.text
+    again = idle_client.get(f"/submit?job={job.id}").text
+    assert 'name="param.threshold" value="70"' in again
+    assert f'<option value="{refs["inputFolderId"]}" selected>' in again
+    assert 'name="time_limit" inputmode="numeric" pattern="[0-9]*" value="60"' in again
+
+    services.store.jobs.record_provenance(
+        job.id, modelVersionId=job.model_version_id, parameters=job.parameters, failedStep=1
+    )
+    services.store.jobs.transition(job.id, [JobStatus.SUBMITTED], JobStatus.FAILED)
+    page = idle_client.get(f"/jobs/{job.id}").text
+    assert "Run again" in page and f'href="/jobs/{job.id}/rerun"' in page
+    assert f'action="/jobs/{job.id}/repair"' in page and "from paragraph 1" in page
+
     answer = idle_client.post(f"/jobs/{job.id}/rerun", data={"xsrf_token": token})
     assert answer.status_code == 303
-    again_id = answer.headers["location"].removeprefix("/jobs/")
-    assert again_id != job.id
-    again = services.store.jobs.get(job.tenant_id, again_id)
-    assert (again.model_version_id, again.input_folder_id, again.parameters) == (
+    rerun = made_job(services, job, answer.headers["location"])
+    assert (rerun.model_version_id, rerun.input_folder_id, rerun.parameters, rerun.rerun_of) == (
         job.model_version_id,
         job.input_folder_id,
         job.parameters,
+        job.id,
     )
+    form = idle_client.get(f"/jobs/{job.id}/rerun").text
+    assert 'name="param.threshold" value="70"' in form
+    edited = idle_client.post(
+        f"/jobs/{job.id}/rerun",
+        data={"xsrf_token": token, "edited": "true", "param.threshold": "65", "time_limit": "90"},
+    )
+    assert edited.status_code == 303, edited.text
+    changed = made_job(services, job, edited.headers["location"])
+    assert (changed.parameters, changed.max_execution_seconds) == ({"threshold": "65"}, 90)
+
+    repaired = idle_client.post(f"/jobs/{job.id}/repair", data={"xsrf_token": token})
+    assert repaired.status_code == 303
+    repair = made_job(services, job, repaired.headers["location"])
+    assert (repair.repair_of, repair.options["repairFrom"]) == (job.id, 1)
+    assert f'href="/jobs/{job.id}"' in idle_client.get(f"/jobs/{repair.id}").text
+
+
+def made_job(services: Services, origin: JobRecord, location: str) -> JobRecord:
+    assert location.startswith("/jobs/") and location != f"/jobs/{origin.id}"
+    return services.store.jobs.get(origin.tenant_id, location.removeprefix("/jobs/"))
+
+
+def test_submit_sends_a_notebooks_parameters_with_their_types(
+    idle_client: TestClient, services: Services, tenant: TenantClient
+) -> None:
+    refs = runnable_references(idle_client, tenant)
+    cell = nbformat.v4.new_code_cell("n = 10\nlabel = '10'", metadata={"tags": ["parameters"]})
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    model = upload_model(idle_client, tenant, nbformat.writes(notebook).encode(), "typed")
+    token = sign_in(idle_client, tenant)
+    form = idle_client.get(f"/submit?model={model}").text
+    assert 'name="param.n" value="10"' in form and 'name="param.label" value="10"' in form
+    fields = {
+        "xsrf_token": token,
+        "model": model,
+        "configuration": refs["configurationId"],
+        "input_folder": refs["inputFolderId"],
+        "output_folder": refs["outputFolderId"],
+        "param.n": "10",
+        "param.label": "10",
+    }
+    answer = idle_client.post("/submit", data=fields)
+    assert answer.status_code == 303, answer.text
+    job = services.store.jobs.get(
+        str(services.store.tenants.active_client(tenant.client_id)),
+        answer.headers["location"].removeprefix("/jobs/"),
+    )
+    assert job.parameters == {"n": 10, "label": "10"}
+    refused = idle_client.post(
+        "/submit", data={**fields, "param.n": "ten"}, headers={"HX-Request": "true"}
+    )
+    assert refused.status_code == 400
+    assert "parameters.n: &#39;ten&#39; is not an integer" in refused.text
+    assert refused.headers["HX-Reswap"].startswith("innerHTML show:#flash:top")
 
 
 def test_submit_makes_a_job_by_the_api_rules(

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from fastapi.testclient import TestClient
 
 from jobmanager.domain.firings import FiringPlan, PlannedFiring
 from jobmanager.services import Services
+from jobmanager.store.blobs import LocalBlobStore
 from jobmanager.store.types import utcnow
 from tests.conftest import TenantClient, make_tenant
 from tests.html_fragments import Element, parse, table_cells
@@ -52,19 +54,19 @@ def test_models_upload_list_download_and_delete(
 ) -> None:
     token = sign_in(idle_client, tenant)
     note = zeppelin_note("%python\nprint(1)")
-    model = session_upload(idle_client, MODELS, token, {"name": "report"}, "report.zpln", note)
+    model = session_upload(idle_client, "/models/upload", token, {"name": "report"}, "r.zpln", note)
     listing = idle_client.get("/models").text
     assert [row[:3] for row in table_cells(parse(listing).iter("table")[0])[1:]] == [
         ["report", "zeppelin", "1"]
     ]
-    session_upload(idle_client, f"{MODELS}/{model['id']}/versions", token, {}, "v2.zpln", note)
+    session_upload(idle_client, f"/models/{model['id']}/upload", token, {}, "v2.zpln", note)
     page = idle_client.get(f"/models/{model['id']}").text
     versions = table_cells(parse(page).iter("table")[0])[1:]
-    assert [(row[0], row[1]) for row in versions] == [("1", "report.zpln"), ("2", "v2.zpln")]
-    [link] = [a for a in parse(page).iter("a") if a.text == "report.zpln"]
+    assert [(row[0], row[1]) for row in versions] == [("1", "r.zpln"), ("2", "v2.zpln")]
+    [link] = [a for a in parse(page).iter("a") if a.text == "r.zpln"]
     download = idle_client.get(link.attrs["href"])
     assert download.content == note
-    assert 'filename="report.zpln"' in download.headers["content-disposition"]
+    assert 'filename="r.zpln"' in download.headers["content-disposition"]
 
     first_id = link.attrs["href"].split("/")[-2]
     delete = f"/models/{model['id']}/versions/{first_id}/delete"
@@ -75,6 +77,54 @@ def test_models_upload_list_download_and_delete(
     assert (answer.status_code, answer.headers["location"]) == (303, "/models")
     assert idle_client.get(f"/models/{model['id']}").status_code == 404
     assert "No models yet" in idle_client.get("/models").text
+
+
+def test_an_upload_under_a_taken_name_is_offered_as_a_version_and_others_are_refused(
+    idle_client: TestClient, services: Services, tenant: TenantClient
+) -> None:
+    token = sign_in(idle_client, tenant)
+    note = zeppelin_note("%python\nprint(1)")
+    model = session_upload(idle_client, "/models/upload", token, {"name": "daily"}, "d.zpln", note)
+    offer = parse(idle_client.get("/models/named?name=Daily").text)
+    [version, new] = offer.iter("button")
+    assert (version.text, version.attrs["data-upload-to"]) == (
+        "version 2 of daily",
+        f"/models/{model['id']}/upload",
+    )
+    assert new.attrs["data-upload-to"] == "/models/upload"
+    assert idle_client.get("/models/named?name=weekly").text.strip() == ""
+
+    blobs = stored_files(services)
+    to_version = version.attrs["data-upload-to"]
+    for url, metadata in (("/models/upload", '{"name": "notes"}'), (to_version, "{}")):
+        refused = idle_client.post(
+            url,
+            headers={"X-XSRF-TOKEN": token},
+            files={"metadata": (None, metadata), "file": ("notes.txt", b"hello", "")},
+        )
+        assert refused.status_code == 400
+        assert refused.json()["errors"][0]["message"] == (
+            "notes.txt is not a model a job can run: upload a Zeppelin note (.zpln, or a "
+            "note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
+        )
+    assert stored_files(services) == blobs  # nothing kept
+    listing = table_cells(parse(idle_client.get("/models").text).iter("table")[0])[1:]
+    assert [row[:3] for row in listing] == [["daily", "zeppelin", "1"]]
+
+    # The API stores any payload (SPEC); Submit never offers one a job cannot run.
+    answer = idle_client.post(
+        MODELS,
+        headers=tenant.headers,
+        files={"metadata": (None, '{"name": "template"}'), "file": ("t.json", b"{}", "")},
+    )
+    assert answer.status_code == 201
+    submit = idle_client.get("/submit").text
+    assert "daily" in submit and "template" not in submit
+
+
+def stored_files(services: Services) -> list[Path]:
+    assert isinstance(services.store.blobs, LocalBlobStore)
+    return sorted(path for path in services.store.blobs.root.rglob("*") if path.is_file())
 
 
 def test_data_folders_uploads_rename_and_delete(

@@ -39,7 +39,8 @@ def test_cells_prompts_and_outputs_as_nbconvert_shows_them() -> None:
     root, document = framed(
         render_jupyter_notebook(notebook(nbformat.v4.new_markdown_cell("# Report"), code, failed))
     )
-    assert root.with_class("notebook-summary")[0].text == "3 cells, 1 with an error"
+    summary = root.with_class("notebook-summary")[0].text
+    assert summary == "2 code cells, 1 markdown cell, 1 with an error"
     assert document.iter("h1")[0].text.startswith("Report")
     prompts = [p.text.strip() for p in document.with_class("input_prompt")]
     assert "In\xa0[1]:" in prompts or "In [1]:" in prompts

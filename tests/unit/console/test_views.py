@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobmanager.console.views import duration, message_chain, progress_text, size, timeline
+from jobmanager.console.views import (
+    duration,
+    message_chain,
+    progress_text,
+    size,
+    timeline,
+    when,
+)
 from jobmanager.domain.events import EventKind
 from jobmanager.domain.messages import chain
 from jobmanager.store.events import EventRecord
@@ -57,3 +64,10 @@ def test_durations_sizes_and_progress_read_as_words() -> None:
     progress = {"unit": "paragraph", "current": 2, "total": 5, "title": "Summarise"}
     assert progress_text(progress) == "paragraph 2 of 5: Summarise"
     assert progress_text(None) == ""
+
+
+def test_times_read_in_utc_to_the_second_from_records_and_iso_text() -> None:
+    moment = datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
+    assert when(moment) == "2026-03-01 12:30:05 UTC"
+    assert when("2026-03-01T13:30:05.123456+01:00") == "2026-03-01 12:30:05 UTC"
+    assert when("not a time") == "not a time" and when(None) == ""

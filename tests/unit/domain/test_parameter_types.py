@@ -1,4 +1,5 @@
-"""Typed parameters: declarations from `io.input`, the checks, papermill's `-p` reading."""
+"""Typed parameters: declarations from `io.input`, the checks, papermill's `-p` reading,
+a form's text read as a parameter's type."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import pytest
 
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.parameter_types import (
+    as_form_text,
     check_declaration,
     check_typed_parameters,
+    declared_in,
     declared_parameters,
+    declared_type,
     from_text,
+    literal_type,
+    read_as,
 )
 
 IO_INPUT: list[Any] = [
@@ -90,3 +96,31 @@ def test_an_enum_lists_its_values() -> None:
 )
 def test_command_line_values_are_read_as_papermill_reads_them(text: str, value: Any) -> None:
     assert from_text(text) == value and type(from_text(text)) is type(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [10, -3, 0.5, 1e-9, "10", "", "True", True, False, None, [1, "a", None], {"k": [1.5]}],
+)
+def test_a_value_shown_in_a_form_reads_back_as_itself(value: Any) -> None:
+    text = as_form_text(value)
+    back = read_as(text, literal_type(value), "p")
+    assert back == value and type(back) is type(value)
+
+
+def test_declared_types_read_as_their_form_types() -> None:
+    kinds = {parameter.name: declared_type(parameter) for parameter in DECLARED}
+    assert kinds == {
+        "city": "str",
+        "count": "int",
+        "ratio": "number",
+        "dry": "bool",
+        "day": "str",
+        "mode": "enum",
+    }
+    assert read_as("2", "number", "ratio") == 2 and read_as("2.5", "number", "ratio") == 2.5
+    assert read_as("3", "enum", "mode", ("fast", 3)) == 3
+    assert declared_in({"io": {"input": IO_INPUT}}) == DECLARED
+    assert declared_in({"io": "not an object"}) == [] and declared_in(None) == []
+    with pytest.raises(InvalidInput, match=r"parameters\.count: 'x' is not an integer"):
+        read_as("x", "int", "count")

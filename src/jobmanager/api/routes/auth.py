@@ -81,17 +81,25 @@ def open_session(
     """A browser session (the console's sign-in opens the same one)."""
     if authorization is None:
         raise Unauthenticated("send the client id and secret with HTTP Basic")
-    issued = issue_token(services, *_basic_credentials(authorization))
+    issued = issue_token(services, *_basic_credentials(authorization), session=True)
     response = Response(status_code=204)
-    set_session_cookies(response, request, issued)
+    set_session_cookies(response, request, issued, services.settings.session_idle_seconds)
     return response
 
 
-def set_session_cookies(response: Response, request: Request, issued: IssuedToken) -> None:
-    """The token in an HttpOnly cookie, plus a fresh XSRF double-submit cookie (which the
-    browser's script reads and sends back as the X-XSRF-TOKEN header)."""
+def set_session_cookies(
+    response: Response,
+    request: Request,
+    issued: IssuedToken,
+    idle_seconds: int,
+    xsrf: str | None = None,
+) -> None:
+    """The session's token in an HttpOnly cookie, plus the XSRF double-submit cookie (which
+    the browser's script reads and sends back as the X-XSRF-TOKEN header): a fresh one
+    when the session opens, `xsrf` when it is renewed (the open pages carry it). The
+    browser keeps them for the session's idle time; each renewal starts it again."""
     secure = request.url.scheme == "https"
-    age = issued.expires_in
+    age = idle_seconds
     response.set_cookie(
         SESSION_COOKIE,
         issued.access_token,
@@ -101,7 +109,7 @@ def set_session_cookies(response: Response, request: Request, issued: IssuedToke
         secure=secure,
     )
     response.set_cookie(
-        XSRF_COOKIE, secrets.token_urlsafe(24), max_age=age, samesite="lax", secure=secure
+        XSRF_COOKIE, xsrf or secrets.token_urlsafe(24), max_age=age, samesite="lax", secure=secure
     )
 
 
@@ -111,11 +119,14 @@ def clear_session_cookies(response: Response) -> None:
     response.delete_cookie(XSRF_COOKIE)
 
 
-def issue_token(services: Services, client_id: str, client_secret: str) -> IssuedToken:
+def issue_token(
+    services: Services, client_id: str, client_secret: str, session: bool = False
+) -> IssuedToken:
+    """A token for the client's credentials; `session`: a browser session's."""
     tenant = services.store.tenants.authenticate(client_id, client_secret)
     if tenant is None:
         raise Unauthenticated("unknown client id or wrong secret")
-    return services.tokens.issue(Principal(tenant=tenant, client_id=client_id))
+    return services.tokens.issue(Principal(tenant=tenant, client_id=client_id), session=session)
 
 
 def _token_answer(issued: IssuedToken) -> TokenPublic:

@@ -67,7 +67,7 @@ async def create_model(
         return store.models.create(caller.tenant_id, model, version, payload)
 
     upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
-    return ModelPublic.of(await _save_upload(upload, ModelCreate, save))
+    return ModelPublic.of(await save_upload(upload, ModelCreate, save))
 
 
 class ModelFilterQuery:
@@ -141,7 +141,7 @@ async def create_version(
         return store.models.add_version(caller.tenant_id, model_id, version, payload)
 
     upload = await read_multipart(request, store.blobs, settings.max_upload_bytes)
-    return VersionPublic.of(await _save_upload(upload, VersionCreate, save))
+    return VersionPublic.of(await save_upload(upload, VersionCreate, save))
 
 
 @router.get("/models/{model_id}/versions", responses=error_responses(404))
@@ -214,7 +214,7 @@ def delete_version(model_id: str, version_id: str, caller: CallerDep, store: Sto
     return Response(status_code=204)
 
 
-async def _save_upload(
+async def save_upload(
     upload: MultipartUpload, schema: type[M], save: Callable[[M, Payload], R]
 ) -> R:
     """Check the `metadata` part, then store the record (in a worker thread).

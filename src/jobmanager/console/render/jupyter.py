@@ -8,6 +8,7 @@ shown in a sandboxed frame (`markup.sandboxed_frame`) with a style sheet of its 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -73,10 +74,15 @@ def render_jupyter_notebook(ipynb: bytes) -> str:
 
 
 def _summary(notebook: nbformat.NotebookNode) -> str:
+    """`5 code cells, 1 markdown cell, 1 with an error`: code cells counted as the job's
+    message counts them ("All 5 cells ran"), the others by their kind."""
     cells = notebook.get("cells", [])
+    kinds = Counter(str(cell.get("cell_type", "")) for cell in cells)
+    parts = [counted(kinds.pop("code", 0), "code cell")]
+    parts += [counted(number, f"{kind} cell") for kind, number in sorted(kinds.items())]
     failed = sum(
         1
         for cell in cells
         if any(output.get("output_type") == "error" for output in cell.get("outputs", []))
     )
-    return counted(len(cells), "cell") + (f", {failed} with an error" if failed else "")
+    return ", ".join(parts) + (f", {failed} with an error" if failed else "")

@@ -6,7 +6,10 @@
 //   data-file-name   "full": metadata.name is the file's name; "stem": the name without
 //                    its extension, when no name was typed;
 //   data-auto        upload as soon as files are chosen (else on submit);
-//   data-then        "reload" the page, or "model": open the new model's page.
+//   data-then        "reload" the page, or "model": open the model's page (the answer's id);
+//   data-offer-url   first ask this page what to offer for the file's model name: when
+//                    it answers buttons (a new version of a model of that name, or a new
+//                    model), they are shown and the upload goes where the chosen one says.
 (function () {
   "use strict";
 
@@ -33,16 +36,16 @@
     }
   }
 
-  function send(form, file) {
+  function send(form, file, url, bare) {
     var bar = form.querySelector("progress");
     form.querySelector(".upload-name").textContent = file.name;
     bar.value = 0;
     return new Promise(function (resolve, reject) {
       var body = new FormData();
-      body.append("metadata", JSON.stringify(metadataFor(form, file)));
+      body.append("metadata", JSON.stringify(bare ? {} : metadataFor(form, file)));
       body.append("file", file, file.name);
       var xhr = new XMLHttpRequest();
-      xhr.open("POST", form.dataset.uploadUrl);
+      xhr.open("POST", url);
       xhr.setRequestHeader("X-XSRF-TOKEN", form.dataset.xsrf);
       xhr.upload.addEventListener("progress", function (event) {
         if (event.lengthComputable) {
@@ -69,7 +72,7 @@
     status.setAttribute("role", failed ? "alert" : "status");
   }
 
-  function uploadAll(form, files) {
+  function uploadAll(form, files, url, bare) {
     if (!files.length) {
       say(form, "Choose a file first.", true);
       return;
@@ -82,7 +85,7 @@
     var chain = Promise.resolve();
     Array.prototype.forEach.call(files, function (file) {
       chain = chain.then(function () {
-        return send(form, file).then(function (answer) { done.push(answer); });
+        return send(form, file, url, bare).then(function (answer) { done.push(answer); });
       });
     });
     chain.then(function () {
@@ -99,9 +102,48 @@
     });
   }
 
+  // The offer stands in for the form's own Upload button while it is shown.
+  function showOffer(form, shown) {
+    form.querySelector(".upload-offer").hidden = !shown;
+    form.querySelector("button[type=submit]").hidden = shown;
+  }
+
+  // Whether the page offered a choice for the file's name (then the upload waits for it).
+  function offered(form, files) {
+    var offer = form.querySelector(".upload-offer");
+    if (!form.dataset.offerUrl || !offer || files.length !== 1) {
+      return Promise.resolve(false);
+    }
+    var name = metadataFor(form, files[0]).name || "";
+    var url = form.dataset.offerUrl + "?name=" + encodeURIComponent(name);
+    return fetch(url, { headers: { "HX-Request": "true" } })
+      .then(function (answer) { return answer.status === 200 ? answer.text() : ""; })
+      .catch(function () { return ""; })
+      .then(function (html) {
+        if (!html.trim()) {
+          return false;
+        }
+        offer.innerHTML = html;
+        showOffer(form, true);
+        offer.querySelector("button").focus();
+        return true;
+      });
+  }
+
   function wire(form) {
     var zone = form.querySelector(".drop-zone");
     var input = zone.querySelector("input[type=file]");
+    var offer = form.querySelector(".upload-offer");
+    if (offer) {
+      offer.addEventListener("click", function (event) {
+        var chosen = event.target.closest("[data-upload-to]");
+        if (chosen) {
+          showOffer(form, false);
+          // A version takes none of the model's fields (its name, its description).
+          uploadAll(form, input.files, chosen.dataset.uploadTo, chosen.hasAttribute("data-version"));
+        }
+      });
+    }
     ["dragenter", "dragover"].forEach(function (name) {
       zone.addEventListener(name, function (event) {
         event.preventDefault();
@@ -115,20 +157,28 @@
       event.preventDefault();
       var files = event.dataTransfer.files;
       if (form.dataset.auto !== undefined) {
-        uploadAll(form, files);
+        uploadAll(form, files, form.dataset.uploadUrl);
       } else {
         input.files = files;
         say(form, "Chosen: " + Array.prototype.map.call(files, function (f) { return f.name; }).join(", "), false);
       }
     });
     input.addEventListener("change", function () {
+      if (offer) {
+        showOffer(form, false);
+      }
       if (form.dataset.auto !== undefined) {
-        uploadAll(form, input.files);
+        uploadAll(form, input.files, form.dataset.uploadUrl);
       }
     });
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      uploadAll(form, input.files);
+      var files = input.files;
+      offered(form, files).then(function (waiting) {
+        if (!waiting) {
+          uploadAll(form, files, form.dataset.uploadUrl);
+        }
+      });
     });
   }
 
