@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -64,10 +65,10 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def holder(tmp_path_factory: pytest.TempPathFactory) -> ServerProcess:
+def holder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """Another jobmanager, holding its port."""
     server = ServerProcess(tmp_path_factory.mktemp("holder") / "home").start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 
