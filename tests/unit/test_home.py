@@ -68,7 +68,7 @@ def test_across_file_systems_it_is_copied_then_removed(
             raise OSError(errno.EXDEV, "Invalid cross-device link")
         real_rename(source, target)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(home.os, "rename", rename)
+    monkeypatch.setattr(os, "rename", rename)
     assert choose_home(tmp_path).path == data
     assert (data / "blobs" / "ab" / "cd").read_text() == "a blob"
     assert not legacy.exists()
