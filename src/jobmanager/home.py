@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 from platformdirs import user_data_dir
 
 HOME_VARIABLE = "JOBMANAGER_HOME"
@@ -120,7 +121,8 @@ def _move(source: Path, target: Path) -> None:
 
 def in_use(home: Path) -> bool:
     """True while a service runs on `home`: a `jobmanager serve` holds its `serve.lock`,
-    or (an older version's) local service is recorded there and alive."""
+    (an older version's) local service is recorded there and alive, or a process has its
+    database open (an older version's service run by hand)."""
     marker = serve_lock(home)
     if marker.exists():
         with marker.open("rb") as handle:
@@ -132,8 +134,22 @@ def in_use(home: Path) -> bool:
     try:
         pid = int(json.loads(local_service_file(home).read_text())["pid"])
     except (OSError, ValueError, KeyError, TypeError):
-        return False
-    return Path(f"/proc/{pid}").exists()
+        pid = None
+    if pid is not None and psutil.pid_exists(pid):
+        return True
+    return _opened_by_any_process(database_file(home))
+
+
+def _opened_by_any_process(path: Path) -> bool:
+    """True when a process of this user has `path` open."""
+    wanted = str(path.resolve())
+    for process in psutil.process_iter():
+        try:
+            if any(opened.path == wanted for opened in process.open_files()):
+                return True
+        except psutil.Error:
+            continue
+    return False
 
 
 def make_private(home: Path) -> None:

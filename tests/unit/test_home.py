@@ -6,6 +6,8 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -85,6 +87,30 @@ def test_an_older_home_in_use_stays_where_it_is(data: Path, tmp_path: Path) -> N
     assert used.path == legacy.resolve() and used.note is not None
     assert "while a service runs on it" in used.note and str(data) in used.note
     assert (legacy / "jobmanager.db").exists() and not data.exists()
+
+
+def test_an_older_home_whose_database_a_process_holds_open_stays(
+    data: Path, tmp_path: Path
+) -> None:
+    """An older version's `jobmanager serve`, run by hand, records nothing: its open
+    database says it runs."""
+    legacy = older_home(tmp_path)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, str(legacy / "jobmanager.db")],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+        used = choose_home(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert used.path == legacy.resolve() and not data.exists()
+    assert choose_home(tmp_path).path == data  # once it is closed
+
+
+HOLD_OPEN = "import sys, time\nf = open(sys.argv[1])\nprint('open', flush=True)\ntime.sleep(60)"
 
 
 def test_an_older_home_stays_when_the_default_holds_another(data: Path, tmp_path: Path) -> None:
