@@ -100,12 +100,10 @@ def test_an_older_home_whose_database_a_process_holds_open_stays(
         stdout=subprocess.PIPE,
         text=True,
     )
-    try:
+    with holder:
         assert holder.stdout is not None and holder.stdout.readline() == "open\n"
         used = choose_home(tmp_path)
-    finally:
         holder.kill()
-        holder.wait()
     assert used.path == legacy.resolve() and not data.exists()
     assert choose_home(tmp_path).path == data  # once it is closed
 
