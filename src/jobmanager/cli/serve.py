@@ -72,9 +72,7 @@ def serve(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
     )
     configure_logging(settings.log_level, settings.log_format)
-    make_private(settings.home)
-    os.umask(PRIVATE_UMASK)  # the database, its WAL, blobs, logs: the user's only
-    hold_serve_lock(settings.home)
+    _claim_home(settings.home)
     try:  # first: a port in use ends the start before anything runs
         listener = bind(settings.host, settings.port)
     except PortUnavailable as error:
@@ -98,6 +96,14 @@ def serve(
         settings.port,
     )
     _run_server(settings, services, app, listener, local, credentials, example)
+
+
+def _claim_home(home: Path) -> None:
+    """Make the home private, everything this process writes the user's only (the database,
+    its WAL, blobs, logs), and mark the home in use while it lives (`home.in_use`)."""
+    make_private(home)
+    os.umask(PRIVATE_UMASK)
+    hold_serve_lock(home)
 
 
 def _run_server(
