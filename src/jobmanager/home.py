@@ -152,17 +152,27 @@ def _opened_by_any_process(path: Path) -> bool:
     return False
 
 
-def make_private(home: Path) -> None:
+def make_private(home: Path) -> list[Path]:
     """Create `home` readable by the user only, and tighten an older version's home
-    (0755, its files 0644): the folder, and the files of the home's top level and keys."""
+    (0755, its files 0644): the folder, and the files of the home's top level and keys.
+    Returns what could not be tightened (a home the user does not own, such as a mounted
+    volume)."""
     home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
-    os.chmod(home, PRIVATE_FOLDER)
+    targets = [(home, PRIVATE_FOLDER)]
     for folder in (home, keys_folder(home)):
-        if not folder.is_dir():
-            continue
-        for entry in folder.iterdir():
-            if entry.is_file() and not entry.is_symlink():
-                os.chmod(entry, PRIVATE_FILE)
+        if folder.is_dir():
+            targets += [
+                (entry, PRIVATE_FILE)
+                for entry in folder.iterdir()
+                if entry.is_file() and not entry.is_symlink()
+            ]
+    left_open = []
+    for path, mode in targets:
+        try:
+            os.chmod(path, mode)
+        except PermissionError:
+            left_open.append(path)
+    return left_open
 
 
 @contextlib.contextmanager

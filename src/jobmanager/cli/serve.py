@@ -101,7 +101,8 @@ def serve(
 def _claim_home(home: Path) -> None:
     """Make the home private, everything this process writes the user's only (the database,
     its WAL, blobs, logs), and mark the home in use while it lives (`home.in_use`)."""
-    make_private(home)
+    for path in make_private(home):
+        log.warning("%s is not this user's: others may read it (see its mode)", path)
     os.umask(PRIVATE_UMASK)
     hold_serve_lock(home)
 
