@@ -30,9 +30,7 @@ def test_the_example_configuration_runs_two_jobs_at_once(tmp_path: Path) -> None
             model = api.create_model("slow", slow)
             inputs = resolve_folder(api, "public/example-input")
             outputs = resolve_folder(api, "public/slow-output", create=True)
-            jobs = [
-                api.submit_job(model.id, example.id, inputs.id, outputs.id) for _ in range(2)
-            ]
+            jobs = [api.submit_job(model.id, example.id, inputs.id, outputs.id) for _ in range(2)]
             try:
                 while time.monotonic() < deadline + 60:
                     statuses = [api.get_job(job.id).status for job in jobs]
