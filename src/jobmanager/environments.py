@@ -34,6 +34,7 @@ from jobmanager.settings import Settings
 log = logging.getLogger("jobmanager.environments")
 MIB = 1024 * 1024
 TAKE_WAIT_SECONDS = 60.0  # a starting environment later than this: the taker starts its own
+CLOSE_WAIT_SECONDS = 60.0  # for environments still starting when the pool closes
 STARTS_PER_CORE = 2  # background environment starts at once (see EnvironmentPool)
 
 
@@ -201,6 +202,7 @@ class EnvironmentPool:
         self._last_taken: dict[Hashable, float] = {}
         self._changed = threading.Condition()
         self._closed = False
+        self._unfinished = 0  # background starts not yet over (an environment kept or destroyed)
 
     def warm_count(self) -> int:
         """Environments started and waiting for a job."""
@@ -239,6 +241,7 @@ class EnvironmentPool:
                 if evicted is None:
                     return
             self._starting[key] += 1
+            self._unfinished += 1
         threading.Thread(target=self._start_one, args=(spec,), daemon=True).start()
         if evicted is not None:
             evicted.destroy()
@@ -261,6 +264,15 @@ class EnvironmentPool:
         return self._warm[oldest].pop(0)
 
     def _start_one(self, spec: EnvironmentSpec) -> None:
+        try:
+            self._start_or_destroy(spec)
+        finally:
+            with self._changed:
+                self._unfinished -= 1
+                self._changed.notify_all()
+
+    def _start_or_destroy(self, spec: EnvironmentSpec) -> None:
+        """Start one; keep it warm, or destroy it when the pool closed meanwhile."""
         key = _key(spec)
         try:
             with self._starts:
@@ -280,6 +292,8 @@ class EnvironmentPool:
         environment.destroy()
 
     def close(self) -> None:
+        """Destroy the warm environments, and wait for those starting to be destroyed as
+        they come up: none outlives the pool, even one closed as it fills."""
         with self._changed:
             self._closed = True
             environments = [env for envs in self._warm.values() for env in envs]
@@ -287,6 +301,8 @@ class EnvironmentPool:
             self._changed.notify_all()
         for environment in environments:
             environment.destroy()
+        with self._changed:
+            self._changed.wait_for(lambda: self._unfinished == 0, CLOSE_WAIT_SECONDS)
 
 
 def _key(spec: EnvironmentSpec) -> Hashable:

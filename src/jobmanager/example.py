@@ -14,20 +14,37 @@ from pathlib import Path
 
 from rich.console import Console
 
-from jobmanager.client import Client, Job
+from jobmanager.client import Client, Configuration, Job
 from jobmanager.client.folders import resolve_folder
 
 NOTE = "sensor_report.zpln"
 DATA = "sensors.csv"
+CONFIGURATION = "example"
+# Jobs of the example configuration that run at once (the API's default is 1, as the
+# SPEC says); jobs run at most as many at once as the service has job slots anyway.
+EXAMPLE_ENVIRONMENTS = 4
+
+
+def example_configuration(api: Client) -> Configuration:
+    """The `example` configuration, made (or, from an older version, changed) to run
+    several jobs at once."""
+    found = next((c for c in api.iter_configurations() if c.name == CONFIGURATION), None)
+    if found is None:
+        return api.create_configuration(
+            CONFIGURATION,
+            description="made by `jobmanager serve --example`",
+            max_environments=EXAMPLE_ENVIRONMENTS,
+        )
+    if found.max_environments < EXAMPLE_ENVIRONMENTS:
+        return api.update_configuration(found.id, {"maxEnvironments": EXAMPLE_ENVIRONMENTS})
+    return found
 
 
 def run_example(base_url: str, credentials: Path, console: Console) -> Job:
     secrets = json.loads(credentials.read_text())
     assets = resources.files("jobmanager.examples")
     with Client(base_url, secrets["clientId"], secrets["clientSecret"]) as api:
-        configuration = next(
-            (c for c in api.iter_configurations() if c.name == "example"), None
-        ) or api.create_configuration("example")
+        configuration = example_configuration(api)
         with assets.joinpath(NOTE).open("rb") as note:
             model = api.create_model("sensor report", note, filename=NOTE, type="zeppelin")
         inputs = resolve_folder(api, "public/example-input", create=True)

@@ -75,8 +75,18 @@ class Runtime:
         if settings.notifications_enabled:
             self.notifier = Notifier(services.store)
         self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep)
+        self._stopped = False
 
     def start(self) -> None:
+        """Start every part; a part that fails stops those started before it (no
+        environment outlives a start that failed), then the error goes on."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         self.services.store.space.watch()
         self.reaper.reap_once()
         if self.worker is not None and self.pool is not None:
@@ -106,6 +116,10 @@ class Runtime:
             self.notifier.start()
 
     def stop(self) -> None:
+        """Stop every part, once (the app's shutdown and a failed start may both ask)."""
+        if self._stopped:
+            return
+        self._stopped = True
         self.sweeper.stop()
         if self.notifier is not None:
             self.notifier.stop()

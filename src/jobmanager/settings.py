@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobmanager.domain.time_limits import TimeLimits
-from jobmanager.home import DEFAULT_HOME, blobs_folder, database_file
+from jobmanager.home import blobs_folder, database_file, default_home
 
 MIB = 1024**2
 GIB = 1024**3
@@ -24,7 +24,11 @@ GIB = 1024**3
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="JOBMANAGER_", extra="ignore")
 
-    home: Path = Field(default=DEFAULT_HOME, description="Folder for the embedded store")
+    home: Path = Field(
+        default_factory=default_home,
+        description="Folder of the embedded store, keys and logs; default: the user's data "
+        "folder (~/.local/share/jobmanager)",
+    )
     database_url: SecretStr | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite under home"
     )

@@ -34,6 +34,14 @@ def test_the_cli_finds_the_home_the_settings_read(
     assert Settings().home == home_from_environment().resolve() == tmp_path.resolve()
 
 
+def test_the_default_home_is_the_users_data_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv(HOME_VARIABLE, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert Settings().home == home_from_environment() == tmp_path / "jobmanager"
+
+
 def test_masked_settings_hide_passwords(tmp_path: Path) -> None:
     settings = Settings(
         home=tmp_path,

@@ -9,11 +9,14 @@ lists the commands from the table below without importing any of them
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
 
 import typer
 from typer import _click as click  # the click typer builds on (it ships its own copy)
 from typer.core import TyperCommand, TyperGroup
+
+COMPLETION_OPTIONS = ("install_completion", "show_completion")
 
 # name: (module under jobmanager.cli, its command function or Typer app, the help line)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -36,13 +39,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run-note": (
         "run_note",
         "run_note",
-        "Run a Zeppelin note (or a Jupyter notebook) locally, as a job would; exit 0\n"
+        "Run a Zeppelin note (or a Jupyter notebook) locally, as a job would; exit 0 "
         "succeeded, 1 failed, 2 stopped or timed out.",
     ),
     "doctor": (
         "doctor",
         "doctor",
-        "Check this configuration end to end: settings, database, broker, object store,\n"
+        "Check this configuration end to end: settings, database, broker, object store, "
         "sandbox, a trivial job.",
     ),
     "admin": ("admin", "app", "Manage tenants and credentials."),
@@ -76,12 +79,33 @@ def load_command(name: str) -> click.Command:
     module, attribute, _ = COMMANDS[name]
     target: Any = getattr(importlib.import_module(f"jobmanager.cli.{module}"), attribute)
     if not isinstance(target, typer.Typer):
-        single = typer.Typer()
+        single = typer.Typer(add_completion=False)
         single.command(name)(target)
         target = single
     command = typer.main.get_command(target)
     command.name = name
+    plain_help(command)
     return command
+
+
+def first_paragraph(text: str) -> str:
+    """A help text's first paragraph as one line: what a list of commands shows."""
+    return " ".join(inspect.cleandoc(text).split("\n\n")[0].split())
+
+
+def plain_help(command: click.Command) -> None:
+    """Help as click lays it out, for `command` and the commands under it: wrapped at the
+    terminal's width, never an option name or a sentence cut short (Rich's panels cut
+    option names at 80 columns and read `[default: ...]` in a help text as markup). A
+    group lists each command's whole first paragraph. The shell-completion options
+    belong to `jobmanager` itself, not to each command."""
+    command.rich_markup_mode = None  # type: ignore[attr-defined]
+    command.params = [p for p in command.params if p.name not in COMPLETION_OPTIONS]
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            if sub.short_help is None and sub.help:
+                sub.short_help = first_paragraph(sub.help)
+            plain_help(sub)
 
 
 class LazyCommands(TyperGroup):
@@ -96,7 +120,8 @@ class LazyCommands(TyperGroup):
         if cmd_name not in COMMANDS:
             return None
         if self._listing:
-            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][2])
+            line = COMMANDS[cmd_name][2]
+            return TyperCommand(cmd_name, help=line, short_help=line)
         return load_command(cmd_name)
 
     def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -108,7 +133,11 @@ class LazyCommands(TyperGroup):
 
 
 app = typer.Typer(
-    name="jobmanager", cls=LazyCommands, no_args_is_help=True, pretty_exceptions_enable=False
+    name="jobmanager",
+    cls=LazyCommands,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # see `plain_help`
 )
 
 

@@ -6,7 +6,9 @@ at import: client commands, which need neither, start faster.
 
 from __future__ import annotations
 
+import functools
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -21,13 +23,27 @@ console = Console()
 errors = Console(stderr=True)
 
 
+@functools.cache
+def cli_home() -> Path:
+    """The home of this command (`home.choose_home`), chosen once; the line saying that an
+    older version's `./.jobmanager` was moved, or is used where it is, goes to stderr."""
+    from jobmanager.home import choose_home
+
+    choice = choose_home()
+    if choice.note is not None:
+        errors.print(escape(choice.note), soft_wrap=True, highlight=False)
+    return choice.path
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment and flags; a bad value exits with one clear line."""
+    """Settings from the environment and flags, the home as `cli_home` chooses it; a bad
+    value exits with one clear line."""
     from pydantic import ValidationError
 
     from jobmanager.settings import Settings
 
     given = {name: value for name, value in overrides.items() if value is not None}
+    given.setdefault("home", cli_home())
     try:
         return Settings(**given)  # type: ignore[arg-type]
     except ValidationError as error:
@@ -40,8 +56,13 @@ def load_settings(**overrides: object) -> Settings:
 def open_services(settings: Settings) -> Services:
     """The database, blob store and keys of the settings; a blob URL this installation
     cannot open (s3:// without the `s3` extra) exits with one line saying what to install,
-    a disk too full even to open the database with one line saying so."""
+    a disk too full even to open the database with one line saying so, a database that
+    cannot be reached or migrated with one line saying which and why."""
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from jobmanager.services import Services  # the store loads only for server commands
+    from jobmanager.settings import mask_url
     from jobmanager.store.fsspec_blobs import BlobStoreUnavailable
     from jobmanager.store.space import WHERE, full_storage
 
@@ -51,13 +72,19 @@ def open_services(settings: Settings) -> Services:
         raise fail(str(error)) from None
     except Exception as error:
         storage = full_storage(error)
-        if storage is None:
+        if storage is not None:
+            raise fail(f"{WHERE[storage]} is full: make some room there and start again") from None
+        if not isinstance(error, SQLAlchemyError | CommandError):
             raise
-        raise fail(f"{WHERE[storage]} is full: make some room there and start again") from None
+        reason = mask_url(str(getattr(error, "orig", None) or error).strip().splitlines()[0])
+        url = mask_url(settings.resolved_database_url)
+        raise fail(
+            f"the database {url} cannot be used: {reason} (JOBMANAGER_DATABASE_URL)"
+        ) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    errors.print(f"[red]error:[/red] {escape(message)}")  # `[s3]` is text, not markup
+    errors.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)  # `[s3]`: not markup
     return typer.Exit(code)
 
 

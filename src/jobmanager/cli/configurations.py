@@ -15,7 +15,15 @@ from jobmanager.cli.output import (
     say,
     show_resource,
 )
+from jobmanager.cli.retry_options import (
+    BackoffMaxOption,
+    BackoffOption,
+    RetriesOption,
+    RetryOnOption,
+    retry_policy,
+)
 from jobmanager.client import Client, Configuration
+from jobmanager.client.calls import given
 
 app = typer.Typer(
     help="Environment configurations: Python packages, resources, limits.", no_args_is_help=True
@@ -41,6 +49,24 @@ def configuration_id(api: Client, text: str) -> str:
     error(f"configuration {text!r} not found", "See `jobmanager configs list`")
 
 
+CpusOption = Annotated[float | None, typer.Option(help="CPU limit (cores, e.g. 1.5)")]
+MemoryOption = Annotated[int | None, typer.Option("--memory", help="Memory limit in MiB")]
+ProcessesOption = Annotated[
+    int | None, typer.Option("--max-processes", help="Processes and threads at most")
+]
+DiskOption = Annotated[
+    int | None, typer.Option("--disk", help="Disk limit of its work folder and /tmp, MiB")
+]
+WhenBusyOption = Annotated[
+    str | None,
+    typer.Option(help="queue (the job waits) or fail, when all its environments are in use"),
+]
+NetworkOption = Annotated[str | None, typer.Option(help="allowed or none")]
+EnvOption = Annotated[
+    list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE variable (repeatable)")
+]
+
+
 @app.command("create")
 def create(
     name: str,
@@ -49,20 +75,26 @@ def create(
     package: Annotated[
         list[str] | None, typer.Option("--package", "-p", help="pip requirement (repeatable)")
     ] = None,
-    cpus: Annotated[float | None, typer.Option(help="CPU limit")] = None,
-    memory: Annotated[int | None, typer.Option("--memory", help="Memory limit in MiB")] = None,
+    cpus: CpusOption = None,
+    memory: MemoryOption = None,
+    max_processes: ProcessesOption = None,
+    disk: DiskOption = None,
     max_environments: Annotated[
-        int | None, typer.Option(help="Environments of this configuration at once")
+        int | None,
+        typer.Option(help="Environments (so jobs) of this configuration at once [default: 1]"),
     ] = None,
-    when_busy: Annotated[str | None, typer.Option(help="queue or fail")] = None,
-    network: Annotated[str | None, typer.Option(help="allowed or none")] = None,
-    env: Annotated[
-        list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE variable (repeatable)")
-    ] = None,
+    when_busy: WhenBusyOption = None,
+    network: NetworkOption = None,
+    env: EnvOption = None,
+    retries: RetriesOption = None,
+    retry_on: RetryOnOption = None,
+    retry_wait: BackoffOption = None,
+    retry_wait_max: BackoffMaxOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Create a configuration."""
     variables = key_values(env or [], "--env") or None
+    retry = retry_policy(retries, retry_on, retry_wait, retry_wait_max)
     with session() as api:
         made = api.create_configuration(
             name,
@@ -71,15 +103,87 @@ def create(
             packages=package,
             cpus=cpus,
             memory_mib=memory,
+            max_processes=max_processes,
+            disk_mib=disk,
             max_environments=max_environments,
             when_busy=when_busy,
             network=network,
             environment_variables=variables,
+            retry=retry,
         )
     if json_:
         print_json(made)
     else:
         say(f"created configuration {made.name} ({made.id})")
+
+
+@app.command("update")
+def update(
+    configuration: Annotated[str, typer.Argument(help="Configuration id or name")],
+    name: Annotated[str | None, typer.Option(help="A new name")] = None,
+    description: Annotated[str | None, typer.Option(help="A new description")] = None,
+    runtime: Annotated[str | None, typer.Option(help="e.g. python3 or python3.11")] = None,
+    package: Annotated[
+        list[str] | None,
+        typer.Option("--package", "-p", help="pip requirement (repeatable): replaces them all"),
+    ] = None,
+    no_packages: Annotated[
+        bool, typer.Option("--no-packages", help="No packages: the service's own Python")
+    ] = False,
+    cpus: CpusOption = None,
+    memory: MemoryOption = None,
+    max_processes: ProcessesOption = None,
+    disk: DiskOption = None,
+    max_environments: Annotated[
+        int | None, typer.Option(help="Environments (so jobs) of this configuration at once")
+    ] = None,
+    when_busy: WhenBusyOption = None,
+    network: NetworkOption = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", "-e", help="KEY=VALUE variable (repeatable): replaces them all"),
+    ] = None,
+    retries: RetriesOption = None,
+    retry_on: RetryOnOption = None,
+    retry_wait: BackoffOption = None,
+    retry_wait_max: BackoffMaxOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Change a configuration: only the options given change (limits not named keep their
+    values). Jobs that start from now on use it."""
+    changes = given(
+        name=name,
+        description=description,
+        runtime=runtime,
+        packages=[] if no_packages else package,
+        maxEnvironments=max_environments,
+        whenBusy=when_busy,
+        network=network,
+        environmentVariables=key_values(env, "--env") if env is not None else None,
+        retry=retry_policy(retries, retry_on, retry_wait, retry_wait_max),
+    )
+    limits = given(cpus=cpus, memoryMiB=memory, maxProcesses=max_processes, diskMiB=disk)
+    with session() as api:
+        found = api.get_configuration(configuration_id(api, configuration))
+        if limits:  # the API replaces every limit at once: keep those not named
+            changes["resources"] = {**_limits(found), **limits}
+        if not changes:
+            error("nothing to change", "Name what changes, e.g. --memory 2048 (see --help)")
+        changed = api.update_configuration(found.id, changes)
+    if json_:
+        print_json(changed)
+    else:
+        say(f"updated configuration {changed.name} ({changed.id})")
+
+
+def _limits(found: Configuration) -> dict[str, Any]:
+    resources = found.resources
+    return given(
+        cpus=resources.cpus,
+        memoryMiB=resources.memory_mib,
+        maxProcesses=resources.max_processes,
+        diskMiB=resources.disk_mib,
+    )
 
 
 @app.command("list")
@@ -117,10 +221,13 @@ def _fields(c: Configuration) -> list[tuple[str, Any]]:
         ("packages", ", ".join(c.packages) or "(the service's Python)"),
         ("cpus", c.resources.cpus),
         ("memory MiB", c.resources.memory_mib),
+        ("max processes", c.resources.max_processes),
+        ("disk MiB", c.resources.disk_mib),
         ("max environments", c.max_environments),
         ("when busy", c.when_busy),
         ("network", c.network),
         ("variables", ", ".join(f"{k}={v}" for k, v in c.environment_variables.items())),
+        ("retry", c.retry or ""),
         ("created", c.creation_date),
     ]
 

@@ -23,6 +23,7 @@ from jobmanager.cli.job_events import (
 )
 from jobmanager.cli.login import session
 from jobmanager.cli.models import model_id
+from jobmanager.cli.names import Names
 from jobmanager.cli.output import (
     JsonOption,
     duration,
@@ -33,6 +34,13 @@ from jobmanager.cli.output import (
     say,
     show_resource,
     size,
+)
+from jobmanager.cli.retry_options import (
+    BackoffMaxOption,
+    BackoffOption,
+    RetriesOption,
+    RetryOnOption,
+    retry_policy,
 )
 from jobmanager.client import Client, Job, Provenance
 from jobmanager.client.folders import is_path, walk
@@ -183,13 +191,19 @@ def submit(
     ],
     timeout: TimeoutOption = None,
     param: ParamOption = None,
+    retries: RetriesOption = None,
+    retry_on: RetryOnOption = None,
+    retry_wait: BackoffOption = None,
+    retry_wait_max: BackoffMaxOption = None,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Follow it until it ends")] = False,
     interval: IntervalOption = 1.0,
     json_: JsonOption = False,
 ) -> None:
     """Start a job. With --watch, follow it and exit 0 succeeded, 1 failed, 2 stopped
-    (with --json too: then only the final job is printed)."""
+    (with --json too: then only the final job is printed). Without --retries, the
+    configuration's retry policy holds."""
     values = parameters(param)
+    retry = retry_policy(retries, retry_on, retry_wait, retry_wait_max)
     with session() as api:
         job = api.submit_job(
             model_id(api, model),
@@ -198,6 +212,7 @@ def submit(
             folder_of(api, output_folder, create=is_path(output_folder)).id,
             maximum_execution_time=timeout,
             parameters=values,
+            retry=retry,
         )
         _started(api, job, watch, json_, interval)
 
@@ -252,17 +267,26 @@ def list_jobs(
             if len(jobs) >= limit:
                 break
             jobs.append(job)
-    if json_:
-        print_json(jobs)
-        return
-    print_table(
-        ("id", "status", "model", "created", "time", "message"),
-        (
-            (j.id, j.status, j.model_id, j.creation_date, duration(elapsed(j)), j.message)
-            for j in jobs
-        ),
-        "no jobs",
-    )
+        if json_:
+            print_json(jobs)
+            return
+        names = Names(api)
+        print_table(
+            ("id", "status", "model", "configuration", "created", "time", "message"),
+            (
+                (
+                    j.id,
+                    j.status,
+                    names.model(j.model_id),
+                    names.configuration(j.configuration_id),
+                    j.creation_date,
+                    duration(elapsed(j)),
+                    j.message,
+                )
+                for j in jobs
+            ),
+            "no jobs",
+        )
 
 
 @app.command("show")
@@ -271,10 +295,10 @@ def show(job_id: str, json_: JsonOption = False) -> None:
     """Show one job, with where its time and memory went."""
     with session() as api:
         job = api.get_job(job_id)
-    show_resource(job, json_, _fields)
+        show_resource(job, json_, lambda found: _fields(found, Names(api)))
 
 
-def _fields(job: Job) -> list[tuple[str, Any]]:
+def _fields(job: Job, names: Names) -> list[tuple[str, Any]]:
     progress = job.progress
     return [
         ("id", job.id),
@@ -283,8 +307,8 @@ def _fields(job: Job) -> list[tuple[str, Any]]:
         ("queue position", job.queue_position or ""),
         ("progress", describe(job)),
         ("current", progress.title if progress else ""),
-        ("model", job.model_id),
-        ("configuration", job.configuration_id),
+        ("model", names.model(job.model_id)),
+        ("configuration", names.configuration(job.configuration_id)),
         ("input folder", job.input_folder_id),
         ("output folder", job.output_folder_id),
         ("time limit", duration(job.maximum_execution_time_in_seconds)),

@@ -1,12 +1,14 @@
 """The CLI's local service: one `jobmanager serve --local` per home, kept warm between commands.
 
 A command with no server configured uses the local service of its home (`$JOBMANAGER_HOME`,
-else `./.jobmanager`): the one recorded in the home (`local-service.json`) when its process
-lives and answers `/health`, else a new one, started detached (its own session, logging to
-`local-service.log` in the home). The service writes the record once it listens, removes it
-when it stops, and stops itself after `JOBMANAGER_LOCAL_IDLE_MINUTES` without API requests
-and with no job left to finish (see `cli/serve_local.py`). Looking and starting happen
-under a lock file in the home, so two commands at once start one service, not two.
+else the user's data folder: one per user, whatever the working folder): the one recorded
+in the home (`local-service.json`; a `jobmanager serve` of the home run by hand records
+itself there too) when its process lives and answers `/health`, else a new one, started
+detached (its own session, logging to `local-service.log` in the home). The service writes
+the record once it listens, removes it when it stops, and stops itself after
+`JOBMANAGER_LOCAL_IDLE_MINUTES` without API requests and with no job left to finish (see
+`cli/serve_local.py`). Looking and starting happen under a lock file in the home, so two
+commands at once start one service, not two.
 
 Client side only: this module imports nothing of the server, so commands start fast.
 """
@@ -30,10 +32,12 @@ import httpx
 
 from jobmanager.home import (
     HOME_VARIABLE,
+    PRIVATE_FILE,
     dev_credentials_file,
     local_service_file,
     local_service_lock,
     local_service_log,
+    make_private,
     write_private,
 )
 
@@ -127,13 +131,13 @@ def find(home: Path) -> LocalService | None:
 
 @contextlib.contextmanager
 def locked(home: Path) -> Iterator[None]:
-    home.mkdir(parents=True, exist_ok=True)
-    with local_service_lock(home).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    make_private(home)
+    descriptor = os.open(local_service_lock(home), os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)
 
 
 def ensure(home: Path) -> tuple[LocalService, bool]:
@@ -154,7 +158,9 @@ def stop(home: Path) -> LocalService | None:
         found = read_record(home)
         if found is None:
             return None
-        running = is_running(found.pid) and is_local_service(found.pid)
+        if is_running(found.pid) and not is_local_service(found.pid):
+            return None  # a `jobmanager serve` run by hand: it is stopped where it runs
+        running = is_running(found.pid)
         if running:
             _end(found.pid)
         local_service_file(home).unlink(missing_ok=True)
@@ -191,7 +197,10 @@ def _start(home: Path) -> LocalService:
         "JOBMANAGER_HOST": "127.0.0.1",
         "JOBMANAGER_PORT": str(port),
     }
-    with local_service_log(home).open("ab") as log:  # the service holds its own copy
+    log_file = os.open(
+        local_service_log(home), os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE
+    )
+    with os.fdopen(log_file, "ab") as log:  # the service holds its own copy
         process = subprocess.Popen(
             [sys.executable, "-m", "jobmanager", "serve", "--local"],
             env=env,

@@ -3,8 +3,8 @@
 Order, per value: the environment (`JOBMANAGER_URL`, `JOBMANAGER_CLIENT_ID`,
 `JOBMANAGER_CLIENT_SECRET`), then what `login` saved in
 `$XDG_CONFIG_HOME/jobmanager/credentials.json` (default `~/.config/...`, mode 0600),
-then the dev credentials of a local embedded server (`$JOBMANAGER_HOME` or
-`./.jobmanager`, file `dev-credentials.json`).
+then the dev credentials of a local embedded server (the home: `$JOBMANAGER_HOME`, else
+the user's data folder; file `dev-credentials.json`).
 
 With no server configured (neither the environment nor a login names credentials), a
 command uses the local service of the home (`cli/local_service.py`): the one running,
@@ -24,15 +24,10 @@ from typing import Annotated, Any
 
 import typer
 
-from jobmanager.cli.common import errors
+from jobmanager.cli.common import cli_home, errors
 from jobmanager.cli.output import error, reported, say
 from jobmanager.client import Client
-from jobmanager.home import (
-    dev_credentials_file,
-    home_from_environment,
-    local_service_token,
-    write_private,
-)
+from jobmanager.home import dev_credentials_file, local_service_token, write_private
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 LOCAL_SERVICE = "local service"  # a profile's source: the home's local service
@@ -70,7 +65,7 @@ def saved_profile() -> dict[str, Any]:
 
 
 def dev_profile() -> dict[str, Any]:
-    return _read(dev_credentials_file(home_from_environment()))
+    return _read(dev_credentials_file(cli_home()))
 
 
 def load_profile() -> Profile | None:
@@ -109,7 +104,7 @@ def require_profile() -> Profile:
         return profile
     from jobmanager.cli import local_service
 
-    home = home_from_environment().resolve()
+    home = cli_home()
     found = local_service.find(home)
     if found is None and profile is not None and local_service.answers(profile.url):
         return profile  # a `jobmanager serve` of this home, run by hand
@@ -139,7 +134,7 @@ def session(profile: Profile | None = None) -> Iterator[Client]:
         except ValueError as problem:
             error(str(problem), "Fix it with `jobmanager login --url`")
         local = profile.source == LOCAL_SERVICE
-        kept = local_service_token(home_from_environment().resolve()) if local else None
+        kept = local_service_token(cli_home()) if local else None
         with client, _kept_token(client, kept):
             yield client
 

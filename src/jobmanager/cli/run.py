@@ -106,6 +106,13 @@ def run(
 ) -> None:
     """Run a notebook on a local input folder and download its outputs.
 
+    The notebook runs in a folder holding the input folder's files (sub-folders kept),
+    its working directory, so `open("data.csv")` reads data.csv of --input. It finds
+    its two folders as `inputFolder` and `outputFolder`: Python variables in its kernel,
+    environment variables, and `z.get("inputFolder")` in a Zeppelin note. Everything it
+    writes under `outputFolder` lands in --output (default ./NOTEBOOK-output), with the
+    executed notebook beside it.
+
     Exit code 0 succeeded, 1 failed, 2 stopped."""
     if not notebook.is_file():
         error(f"no such file: {notebook}", "Name the notebook to run")

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 
-from jobmanager.cli.common import configure_logging, console, fail, load_settings, open_services
-from jobmanager.home import home_from_environment
+from jobmanager.cli.common import (
+    cli_home,
+    configure_logging,
+    console,
+    fail,
+    load_settings,
+    open_services,
+)
+from jobmanager.home import PRIVATE_UMASK, hold_serve_lock, make_private
 
 if TYPE_CHECKING:
+    import uvicorn
     from fastapi import FastAPI
 
     from jobmanager.services import Services
@@ -56,12 +65,18 @@ def serve(
         return
     # The server's modules load here, not at import: client commands start faster.
     from jobmanager.api.app import create_app
+    from jobmanager.cli.serve_port import PortUnavailable, bind
     from jobmanager.environments import IsolationUnavailable
 
     settings = load_settings(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
     )
     configure_logging(settings.log_level, settings.log_format)
+    _claim_home(settings.home)
+    try:  # first: a port in use ends the start before anything runs
+        listener = bind(settings.host, settings.port)
+    except PortUnavailable as error:
+        raise fail(str(error)) from None
     log.info("starting jobmanager with settings:")
     for name, value in settings.masked().items():
         log.info("  %s = %s", name, value)
@@ -69,10 +84,8 @@ def serve(
     credentials = services.ensure_dev_tenant()
     if credentials is not None:
         log.info("dev tenant credentials (client id and secret) are in %s", credentials)
-    if example:
-        if credentials is None:
-            raise fail("--example needs the embedded default's dev tenant (JOBMANAGER_HOME)")
-        _run_example_when_up(f"http://{settings.host}:{settings.port}", credentials)
+    if example and credentials is None:
+        raise fail("--example needs the embedded default's dev tenant (JOBMANAGER_HOME)")
     try:
         app = create_app(settings, services)
     except IsolationUnavailable as error:
@@ -82,11 +95,31 @@ def serve(
         settings.host,
         settings.port,
     )
-    _run_server(settings, services, app, local)
+    _run_server(settings, services, app, listener, local, credentials, example)
 
 
-def _run_server(settings: Settings, services: Services, app: FastAPI, local: bool) -> None:
-    """Serve `app` until SIGTERM (or, as the local service, an idle spell) stops it."""
+def _claim_home(home: Path) -> None:
+    """Make the home private, everything this process writes the user's only (the database,
+    its WAL, blobs, logs), and mark the home in use while it lives (`home.in_use`)."""
+    for path in make_private(home):
+        log.warning("%s is not this user's: others may read it (see its mode)", path)
+    os.umask(PRIVATE_UMASK)
+    hold_serve_lock(home)
+
+
+def _run_server(
+    settings: Settings,
+    services: Services,
+    app: FastAPI,
+    listener: socket.socket,
+    local: bool,
+    credentials: Path | None,
+    example: bool,
+) -> None:
+    """Serve `app` on `listener` until SIGTERM (or, as the local service, an idle spell)
+    stops it. With the dev tenant's `credentials` (the embedded default), the service is
+    recorded in its home for the CLI to find; with `example`, the example job runs once
+    it serves."""
     import uvicorn
 
     from jobmanager.cli.serve_local import Activity, LocalRole
@@ -103,13 +136,13 @@ def _run_server(settings: Settings, services: Services, app: FastAPI, local: boo
     )
     server = uvicorn.Server(config)
     handle_exit = server.handle_exit
+    url = f"http://{settings.host}:{settings.port}"
     role = None
-    if activity is not None:
-        url = f"http://{settings.host}:{settings.port}"
+    if activity is not None or credentials is not None:
         role = LocalRole(settings.home, url, services.store, activity, settings.local_idle_minutes)
 
     def stopping() -> None:
-        """Uvicorn waits for open answers before it stops: end the event streams. The local
+        """Uvicorn waits for open answers before it stops: end the event streams. The
         service's record goes first, so no command picks a service on its way out."""
         if role is not None:
             role.close()
@@ -126,53 +159,68 @@ def _run_server(settings: Settings, services: Services, app: FastAPI, local: boo
     server.handle_exit = end_streams_then_exit  # type: ignore[method-assign]
     if role is not None:
         role.start(lambda: server.started, stop_when_idle)
+    if example and credentials is not None:
+        _run_example_when_up(server, url, credentials)
     try:
-        server.run()
+        server.run(sockets=[listener])
+    except SystemExit:  # uvicorn's way out of a failed start (its log said why)
+        pass
     finally:
         if role is not None:
             role.close()
+        listener.close()
+        app.state.runtime.stop()  # a start that failed half-way leaves no environment
     if not server.started:
         raise fail(f"the service could not start on {settings.host}:{settings.port}")
 
 
-def _run_example_when_up(base_url: str, credentials: Path) -> None:
-    """In the background: wait for the service to answer, then run the example job."""
+def _serving(server: uvicorn.Server) -> bool:
+    return bool(server.started) and not server.should_exit
+
+
+def _run_example_when_up(server: uvicorn.Server, base_url: str, credentials: Path) -> None:
+    """In the background: once `server` serves, run the example job; then say that the
+    service keeps running only while it does."""
 
     def run() -> None:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.05)
         from jobmanager.example import run_example
 
         try:
             run_example(base_url, credentials, console)
         except Exception as error:
+            if not _serving(server):
+                return  # stopped meanwhile: the job's end is the service's, not the example's
             log.error("the example job could not run: %s", error)
-        console.print(
-            f"The service keeps running: open {base_url} for the console (sign in with the "
-            f"client id and secret in {credentials}); API docs at /docs. Ctrl+C stops it."
-        )
+        if _serving(server):
+            console.print(
+                f"The service keeps running: open {base_url} for the console (sign in with "
+                f"the client id and secret in {credentials}); API docs at /docs. Ctrl+C "
+                "stops it."
+            )
 
     threading.Thread(target=run, name="example", daemon=True).start()
 
 
 def manage_local_service(stop: bool) -> None:
-    """`serve --stop` and `serve --status`: the local service of this home."""
+    """`serve --stop` and `serve --status`: the local service of this home (`--status`
+    names a `jobmanager serve` of the home run by hand too; `--stop` leaves that one)."""
     from jobmanager.cli import local_service
 
-    home = home_from_environment().resolve()
+    home = cli_home()
     if stop:
         stopped = local_service.stop(home)
         if stopped is None:
-            console.print(f"no local service runs for {home}")
+            console.print(f"no local service runs for {home}", soft_wrap=True)
         else:
             console.print(f"stopped the local service of {home} (pid {stopped.pid})")
         return
     found = local_service.find(home)
     if found is None:
-        console.print(f"no local service runs for {home}")
+        console.print(f"no local service runs for {home}", soft_wrap=True)
         raise typer.Exit(3)
-    console.print(f"local service of {home}: pid {found.pid}, {found.url}", soft_wrap=True)
+    kind = "local service" if local_service.is_local_service(found.pid) else "service (by hand)"
+    console.print(f"{kind} of {home}: pid {found.pid}, {found.url}", soft_wrap=True)

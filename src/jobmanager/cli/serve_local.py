@@ -1,5 +1,6 @@
-"""What `jobmanager serve --local` adds to the service: the record in the home that the CLI
-finds it by (`cli/local_service.py`), and stopping itself when idle.
+"""The record in the home that the CLI finds a service by (`cli/local_service.py`), written
+by every `jobmanager serve` on the embedded default, and what `serve --local` adds:
+stopping itself when idle.
 
 Idle means: no API request for `local_idle_minutes` (health probes and metrics scrapes do
 not count; an open event stream is a request in flight) and no job left to finish in the
@@ -49,14 +50,15 @@ class Activity:
 
 
 class LocalRole:
-    """Records the service in its home once it listens; stops it after an idle spell."""
+    """Records the service in its home once it listens; with `activity` (the local
+    service), stops it after an idle spell."""
 
     def __init__(
         self,
         home: Path,
         url: str,
         store: Store,
-        activity: Activity,
+        activity: Activity | None,
         idle_minutes: float,
     ) -> None:
         self.home = home
@@ -84,6 +86,8 @@ class LocalRole:
             return
         credentials = str(dev_credentials_file(self.home))
         write_record(self.home, LocalService(self.pid, self.url, credentials))
+        if self.activity is None:
+            return  # a service run by hand: recorded, never stopped for idleness
         log.info("local service of %s at %s, pid %d", self.home, self.url, self.pid)
         check = min(5.0, self.idle_seconds / 4)
         while not self._done.wait(check):
@@ -93,7 +97,7 @@ class LocalRole:
                 return
 
     def _is_idle(self) -> bool:
-        if self.activity.idle_seconds() < self.idle_seconds:
+        if self.activity is None or self.activity.idle_seconds() < self.idle_seconds:
             return False
         try:
             return self.store.stats.unfinished_jobs() == 0

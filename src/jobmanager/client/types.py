@@ -114,6 +114,8 @@ class Directory(ApiObject):
 class Resources(ApiObject):
     cpus: float | None = None
     memory_mib: int | None = Field(default=None, alias="memoryMiB")
+    max_processes: int | None = None
+    disk_mib: int | None = Field(default=None, alias="diskMiB")
 
 
 class Configuration(ApiObject):
@@ -127,6 +129,7 @@ class Configuration(ApiObject):
     when_busy: str = "queue"
     network: str = "allowed"
     environment_variables: dict[str, str] = {}
+    retry: dict[str, Any] | None = None
     creation_date: datetime | None = None
     modified_date: datetime | None = None
 

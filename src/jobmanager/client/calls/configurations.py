@@ -23,18 +23,24 @@ def create_configuration(
     when_busy: str | None = None,
     network: str | None = None,
     environment_variables: dict[str, str] | None = None,
+    max_processes: int | None = None,
+    disk_mib: int | None = None,
+    retry: dict[str, Any] | None = None,
 ) -> Call[Configuration]:
-    """A new environment configuration; fields left out take the server's defaults."""
+    """A new environment configuration; fields left out take the server's defaults
+    (`max_environments`: 1). `retry` is its jobs' retry policy (docs/queues.md)."""
+    resources = given(cpus=cpus, memoryMiB=memory_mib, maxProcesses=max_processes, diskMiB=disk_mib)
     body = given(
         name=name,
         description=description,
         runtime=runtime,
         packages=packages,
-        resources=given(cpus=cpus, memoryMiB=memory_mib) or None,
+        resources=resources or None,
         maxEnvironments=max_environments,
         whenBusy=when_busy,
         network=network,
         environmentVariables=environment_variables,
+        retry=retry,
     )
     return Call("POST", f"{BASE}/configurations", parse_as(Configuration), json=body)
 

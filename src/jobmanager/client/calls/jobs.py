@@ -28,10 +28,13 @@ def submit_job(
     parameters: dict[str, Any] | None = None,
     model_version_id: str | None = None,
     idempotency_token: str | None = None,
+    retry: dict[str, Any] | None = None,
 ) -> Call[Job]:
     """Start a job; it answers at once with status `SUBMITTED`.
 
-    `maximum_execution_time` is in seconds (the server's default when None)."""
+    `maximum_execution_time` is in seconds (the server's default when None). `retry` is
+    the job's retry policy (an extension, docs/queues.md), e.g. `{"maxRetries": 2,
+    "retryOn": ["failed"]}`; default: its configuration's."""
     body = given(
         modelId=model_id,
         configurationId=configuration_id,
@@ -43,6 +46,7 @@ def submit_job(
         parameters=parameters,
         modelVersionId=model_version_id,
         idempotencyToken=idempotency_token,
+        retry=retry,
     )
     return Call("POST", f"{BASE}/jobs", parse_as(Job), json=body)
 
