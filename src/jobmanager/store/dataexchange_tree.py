@@ -281,13 +281,11 @@ def delete_under(session: Session, tenant_id: str, folders: list[str]) -> list[s
 
 
 def split_path(relative_path: str) -> list[str]:
-    parts = relative_path.split("/")
-    for part in parts:
-        try:
-            check_name(part)
-        except NameRuleError as error:
-            raise InvalidInput(f"path {relative_path!r}: {error}") from None
-    return parts
+    """The names of a relative path (`a/b/c.txt`), each checked and normalized."""
+    try:
+        return [check_name(part) for part in relative_path.split("/")]
+    except NameRuleError as error:
+        raise InvalidInput(f"path {relative_path!r}: {error}") from None
 
 
 def put_entry(
