@@ -121,11 +121,18 @@ def release_in(session: Session, keys: Iterable[str | None]) -> list[str]:
     transaction; the keys of the contents nothing refers to any more, whose rows are
     deleted: their blobs are the caller's to delete after the commit."""
     counts = Counter(key for key in keys if key)
-    ordered = sorted(counts)  # one order of row locks for every transaction
-    for key in ordered:
-        session.execute(
-            update(Content).where(Content.blob_key == key).values(refs=Content.refs - counts[key])
-        )
+    by_amount: dict[int, list[str]] = {}
+    for key, amount in counts.items():
+        by_amount.setdefault(amount, []).append(key)
+    for amount, same in by_amount.items():
+        same.sort()
+        for start in range(0, len(same), _BATCH):
+            session.execute(
+                update(Content)
+                .where(Content.blob_key.in_(same[start : start + _BATCH]))
+                .values(refs=Content.refs - amount)
+            )
+    ordered = sorted(counts)
     gone: list[str] = []
     for start in range(0, len(ordered), _BATCH):
         gone += session.scalars(

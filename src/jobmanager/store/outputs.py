@@ -19,6 +19,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import NotFound
+from jobmanager.domain.names import NameRuleError, check_name
 from jobmanager.store.blobs import BlobStore
 from jobmanager.store.contents import NewContent, reference_in, release_in
 from jobmanager.store.db import Database
@@ -106,6 +107,9 @@ class OutputRepository:
             return [_record(row) for row in rows], int(total or 0)
 
     def find(self, tenant_id: str, job_id: str, path: str) -> OutputRecord | None:
+        """The job's output of that path; None for a path no output can have."""
+        if not _possible_path(path):
+            return None
         with self.db.reading() as session:
             row = session.scalar(
                 select(JobOutput).where(
@@ -126,6 +130,15 @@ class OutputRepository:
             return record, self.blobs.open(record.blob_key)
         except FileNotFoundError:
             raise NotFound("output", path) from None
+
+
+def _possible_path(path: str) -> bool:
+    """Whether `path` follows the rules of Data Exchange names (no NUL, which PostgreSQL
+    would refuse in a query, no empty or too long part)."""
+    try:
+        return all(check_name(part) == part for part in path.split("/"))
+    except NameRuleError:
+        return False
 
 
 def _record(row: JobOutput) -> OutputRecord:

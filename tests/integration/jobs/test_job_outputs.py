@@ -46,7 +46,7 @@ def outputs_of(client: TestClient, tenant: TenantClient, job_id: str, **params: 
 def download(client: TestClient, tenant: TenantClient, job_id: str, path: str) -> bytes:
     answer = client.get(f"{JOBS}/{job_id}/outputs/{path}", headers=tenant.headers)
     assert answer.status_code == 200, answer.text
-    return answer.content
+    return bytes(answer.content)
 
 
 def test_a_job_shows_and_downloads_what_it_wrote_after_a_rerun_overwrote_it(
@@ -86,7 +86,7 @@ def test_a_job_shows_and_downloads_what_it_wrote_after_a_rerun_overwrote_it(
     assert paged["page"]["totalPages"] == 2
     assert outputs_of(client, tenant_a, first["id"], pageNumber=5)["outputs"] == []
 
-    for path in ("nothing.txt", "plots", "result.txt/x"):
+    for path in ("nothing.txt", "plots", "result.txt/x", "a%00b", "%2Fresult.txt"):
         answer = client.get(f"{JOBS}/{first['id']}/outputs/{path}", headers=tenant_a.headers)
         assert_error(answer, 404)
     for url in (f"{JOBS}/{first['id']}/outputs", f"{JOBS}/{first['id']}/outputs/result.txt"):
@@ -162,3 +162,16 @@ def test_a_repair_runs_the_failed_jobs_own_executed_note(
     executed = json.loads(download(client, tenant_a, repaired["id"], "m_2TESTNOTE.zpln"))
     texts = [p["results"]["msg"][0]["data"] for p in executed["paragraphs"]]
     assert texts == [token, "sum 42\n", "after 40\n"]
+
+
+def test_the_openapi_document_marks_the_outputs_as_an_extension(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    listing = document["paths"][f"{JOBS}/{{job_id}}/outputs"]["get"]
+    one = document["paths"][f"{JOBS}/{{job_id}}/outputs/{{path}}"]["get"]
+    for operation in (listing, one):
+        assert operation["x-extension"] is True
+        assert {"200", "401", "404"} <= set(operation["responses"])
+    item = document["components"]["schemas"]["JobOutputPublic"]
+    assert item["x-extension"] is True
+    assert {"path", "sizeInBytes", "sha256", "type", "attempt"} <= set(item["required"])
+    assert "*/*" in one["responses"]["200"]["content"]

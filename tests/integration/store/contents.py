@@ -3,8 +3,6 @@ blobs stored against the contents that hold them."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import func, select
 
 from jobmanager.store.blobs import BlobStore, LocalBlobStore
@@ -37,7 +35,7 @@ def referring(db: Database) -> dict[str, int]:
                 select(column, func.count()).where(column.is_not(None)).group_by(column)
             )
             for key, count in rows:
-                found[key] = found.get(key, 0) + count
+                found[str(key)] = found.get(str(key), 0) + count
     return found
 
 
@@ -47,9 +45,3 @@ def assert_consistent(db: Database, blobs: BlobStore, others: set[str] | None = 
     counts = counted(db)
     assert counts == referring(db)
     assert stored_keys(blobs) == set(counts) | (others or set())
-
-
-def blob_path(blobs: LocalBlobStore, key: str) -> Path:
-    path = blobs.local_path(key)
-    assert path is not None
-    return path

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +214,7 @@ def test_jobs_saving_the_same_bytes_at_once_store_them_once(services: Services, 
     store = services.store
     jobs = [new_job(store, acme) for _ in range(6)]
     data = b"the same 64 KiB " * 4096
-    run_together(*(lambda job=job: save(store, acme, job, "model.bin", data) for job in jobs))
+    run_together(*(partial(save, store, acme, job, "model.bin", data) for job in jobs))
     assert len(stored_keys(store.blobs)) == 1
     assert list(counted(store.db).values()) == [len(jobs) + 1]
     for job in jobs:
@@ -236,10 +237,8 @@ def test_a_purge_racing_a_save_of_the_same_bytes_loses_nothing(
         store.dataexchange.delete_file(acme.tenant_id, files[f"old-{round}.bin"].id)
         end(store, leaving)
         purged, _ = run_together(
-            lambda: purge_all(store),
-            lambda arriving=arriving, round=round, data=data: save(
-                store, acme, arriving, f"new-{round}.bin", data
-            ),
+            partial(purge_all, store),
+            partial(save, store, acme, arriving, f"new-{round}.bin", data),
         )
         assert purged == 1
         assert saved(store, acme, arriving, f"new-{round}.bin") == data
