@@ -266,7 +266,7 @@ class DataExchangeRepository:
         """Point a file at a new, already written blob (which then belongs to the store,
         as in `create_file`); the old one is deleted after, unless something else still
         refers to it."""
-        with self.db.transaction() as session:
+        with conflicts(), self.db.transaction() as session:
             row = find_entry(session, tenant_id, file_id, directory=False, lock=True)
             old_key = row.blob_key
             row.blob_key = reference_in(session, tenant_id, content)
@@ -301,7 +301,7 @@ class DataExchangeRepository:
             return _file(row)
 
     def delete_file(self, tenant_id: str, file_id: str) -> None:
-        with self.db.transaction() as session:
+        with conflicts(), self.db.transaction() as session:
             row = find_entry(session, tenant_id, file_id, directory=False, lock=True)
             key = row.blob_key
             session.delete(row)

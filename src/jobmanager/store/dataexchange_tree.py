@@ -27,7 +27,8 @@ MOVE_LOCK_CLASS = 7316  # pg_advisory_xact_lock(class, tenant hash) for folder m
 @contextmanager
 def conflicts() -> Iterator[None]:
     """A sibling made under the same name concurrently, or a PostgreSQL deadlock between
-    two structural changes: both are a 409 the caller may retry."""
+    two structural changes (or two changes of the counts of shared contents): both are a
+    409 the caller may retry."""
     try:
         yield
     except IntegrityError as error:

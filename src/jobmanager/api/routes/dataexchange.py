@@ -77,7 +77,7 @@ def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> Streaming
 
 
 @router.put(
-    "/files/{file_id}", responses=error_responses(404, 413), openapi_extra=multipart_upload()
+    "/files/{file_id}", responses=error_responses(404, 409, 413), openapi_extra=multipart_upload()
 )
 @streams_upload
 async def replace_file(
@@ -95,7 +95,7 @@ async def replace_file(
     return FilePublic.of(record)
 
 
-@router.delete("/files/{file_id}", status_code=204, responses=error_responses(404))
+@router.delete("/files/{file_id}", status_code=204, responses=error_responses(404, 409))
 def delete_file(file_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.dataexchange.delete_file(caller.tenant_id, file_id)
     return Response(status_code=204)
