@@ -2,7 +2,8 @@
 
 Input: the input folder's files (sub-folders kept) into `input/`, and the model's
 payload beside them. Output: everything under `output/` into the job's output folder,
-one file at a time, each written atomically by the store.
+one file at a time, each written atomically by the store and recorded as the job's own
+output (`store/outputs.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from jobmanager.engine.note import note_file_name
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.outages import patiently
 from jobmanager.store.space import full_storage
+from jobmanager.store.outputs import OutputOf
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.staging")
@@ -60,9 +62,15 @@ def _copy_blob(
 
 
 def stage_executed_note(store: Store, job: JobRecord, origin: JobRecord, model: Path) -> None:
-    """Put the executed note that `origin` left in its output folder in place of the
-    staged model (a repair runs it); ValueError when it is not there any more."""
+    """Put the executed note that `origin` saved in place of the staged model (a repair
+    runs it): its own output, even if a later job overwrote it in the folder — or, for a
+    job that ran before outputs were recorded, the folder's file. ValueError when neither
+    is there."""
     relative = str((origin.provenance or {}).get("executedNote") or "")
+    saved = store.outputs.find(origin.tenant_id, origin.id, relative)
+    if saved is not None:
+        _copy_blob(store, saved.blob_key, model, {}, relative)
+        return
     files = dict(store.dataexchange.list_tree(origin.tenant_id, origin.output_folder_id))
     if relative not in files:
         raise ValueError(f"job {origin.id} left no executed note {relative!r} in its output folder")
@@ -176,7 +184,12 @@ def _keep_where_room(
 
 def _put_output(store: Store, job: JobRecord, name: str, path: Path) -> None:
     store.dataexchange.put_file(
-        job.tenant_id, job.output_folder_id, name, _chunks(path), modified_by=job.created_by
+        job.tenant_id,
+        job.output_folder_id,
+        name,
+        _chunks(path),
+        modified_by=job.created_by,
+        output_of=OutputOf(job.id, job.attempt),
     )
 
 

@@ -44,7 +44,8 @@ from starlette.requests import ClientDisconnect, Request
 
 from jobmanager.chunks import CHUNK_SIZE
 from jobmanager.domain.errors import InvalidInput, TooLarge
-from jobmanager.store.blobs import BlobStore, BlobTooLarge, BlobWriter
+from jobmanager.store.blobs import BlobStore, BlobTooLarge
+from jobmanager.store.contents import HashingWriter, NewContent
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -73,10 +74,16 @@ class MultipartUpload:
     blobs: BlobStore
     blob_key: str
     size: int
+    sha256: str
     filename: str
     content_type: str
     metadata: dict[str, Any] | None
     fields: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content(self) -> NewContent:
+        """The stored part as a content for a Data Exchange file (`store/contents.py`)."""
+        return NewContent(self.blob_key, self.size, self.sha256)
 
     def discard(self) -> None:
         """Delete the blob (the record that would have pointed to it was not stored)."""
@@ -159,7 +166,7 @@ class _Collector:
         self.fields: dict[str, bytes] = {}
         self.file: _Part | None = None
         self.key = ""
-        self.writer: BlobWriter | None = None
+        self.writer: HashingWriter | None = None
         self.ended = False
 
     # -- driving the parser ----------------------------------------------------------
@@ -181,12 +188,13 @@ class _Collector:
             raise InvalidInput("multipart part 'file' is missing")
         metadata = _metadata(self.fields.pop(METADATA_PART, None))
         fields = {name: _text(name, value) for name, value in self.fields.items()}
-        size = self.writer.commit()
-        self.writer = None
+        self.writer.commit()
+        stored, self.writer = self.writer.content(), None
         return MultipartUpload(
             blobs=self.blobs,
             blob_key=self.key,
-            size=size,
+            size=stored.size,
+            sha256=stored.sha256,
             filename=self.file.filename,
             content_type=self.file.content_type or "application/octet-stream",
             metadata=metadata,
@@ -238,7 +246,7 @@ class _Collector:
                 raise InvalidInput("multipart part 'file' is given twice")
             self.file = part
             self.key = self.blobs.new_key()
-            self.writer = self.blobs.writer(self.key, self.limit)
+            self.writer = HashingWriter(self.key, self.blobs.writer(self.key, self.limit))
         elif part.name == METADATA_PART and part.name in self.fields:
             raise InvalidInput(f"multipart part {part.name!r} is given twice")
 

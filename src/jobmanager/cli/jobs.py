@@ -13,7 +13,7 @@ from rich.text import Text
 
 from jobmanager.cli.common import console, errors
 from jobmanager.cli.configurations import configuration_id, key_values
-from jobmanager.cli.dataexchange import download_folder, folder_of
+from jobmanager.cli.dataexchange import folder_of
 from jobmanager.cli.job_events import (
     Follower,
     LivePrinter,
@@ -26,6 +26,7 @@ from jobmanager.cli.models import model_id
 from jobmanager.cli.names import Names
 from jobmanager.cli.output import (
     JsonOption,
+    Transfer,
     duration,
     error,
     now,
@@ -42,8 +43,8 @@ from jobmanager.cli.retry_options import (
     RetryOnOption,
     retry_policy,
 )
-from jobmanager.client import Client, Job, Provenance
-from jobmanager.client.folders import is_path, walk
+from jobmanager.client import Client, Job, JobOutput, Provenance
+from jobmanager.client.folders import is_path
 from jobmanager.domain.parameter_types import from_text
 
 app = typer.Typer(
@@ -373,28 +374,60 @@ def stop(job_id: str, json_: JsonOption = False) -> None:
 @app.command("outputs")
 def outputs(
     job_id: str,
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Only these outputs, by their paths as listed (e.g. attempt-1/x.csv)"),
+    ] = None,
     download: Annotated[
         Path | None, typer.Option("--download", "-d", help="Download them into this folder")
     ] = None,
     json_: JsonOption = False,
 ) -> None:
-    """List a job's outputs, or download them with --download DIR."""
+    """List the files a job saved — its own, even after a later job overwrote the same
+    names in the output folder — or download them with --download DIR."""
     with session() as api:
-        job = api.get_job(job_id)
-        folder = api.get_directory(job.output_folder_id)
+        saved = _chosen(list(api.iter_job_outputs(job_id)), paths or [], job_id)
         if download is not None:
-            count, total = download_folder(api, folder, download)
-            say(f"downloaded {count} files ({size(total)}) to {download}")
+            total = _download_outputs(api, job_id, saved, download)
+            say(f"downloaded {len(saved)} files ({size(total)}) to {download}")
             return
-        files = list(walk(api, folder.id))
     if json_:
-        print_json([{**item.file.raw, "path": item.path.as_posix()} for item in files])
+        print_json(saved)
         return
     print_table(
-        ("path", "size", "id"),
-        ((item.path.as_posix(), size(item.file.size_in_bytes), item.file.id) for item in files),
+        ("path", "size", "sha256", "attempt"),
+        ((o.path, size(o.size_in_bytes), o.sha256, o.attempt) for o in saved),
         f"job {job_id} has no outputs yet",
     )
+
+
+def _chosen(saved: list[JobOutput], paths: list[str], job_id: str) -> list[JobOutput]:
+    """The outputs named by `paths` (all when none is named)."""
+    if not paths:
+        return saved
+    by_path = {output.path: output for output in saved}
+    missing = [path for path in paths if path not in by_path]
+    if missing:
+        error(
+            f"job {job_id} saved no output {missing[0]!r}",
+            f"List its outputs with `jobmanager jobs outputs {job_id}`",
+        )
+    return [by_path[path] for path in dict.fromkeys(paths)]
+
+
+def _download_outputs(api: Client, job_id: str, saved: list[JobOutput], local: Path) -> int:
+    """Download the outputs below `local`, by their paths, with a progress bar; the bytes."""
+    total = sum(output.size_in_bytes for output in saved)
+    with Transfer("download", total) as transfer:
+        for output in saved:
+            parts = output.path.split("/")
+            if any(part in ("", ".", "..") or "\\" in part for part in parts):
+                error(f"refusing the unsafe output path {output.path!r}")
+            transfer.file(output.path, output.size_in_bytes)
+            api.download_job_output(
+                job_id, output.path, local.joinpath(*parts), progress=transfer.advance
+            )
+    return total
 
 
 @app.command("provenance")

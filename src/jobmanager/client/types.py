@@ -209,6 +209,19 @@ class Job(ApiObject):
         return self.status in FINAL_STATUSES
 
 
+class JobOutput(ApiObject):
+    """A file a job saved: its path in the output folder as saved (`attempt-N/...` for a
+    retried attempt's), size, SHA-256 and media type."""
+
+    path: str
+    name: str = ""
+    size_in_bytes: int = 0
+    sha256: str = ""
+    type: str = ""
+    attempt: int = 1
+    creation_date: datetime | None = None
+
+
 class ProvenanceEnvironment(ApiObject):
     python: str = ""
     packages: list[str] = []

@@ -1,9 +1,11 @@
 """Data Exchange (SPEC §3): a tenant's folders and files, their names, and their blobs.
 
 Every tenant has two root folders, `_PUBLIC_ROOT_ID` and `_PRIVATE_ROOT_ID`: they are
-ids, not rows. A file's bytes live in a blob; its row points to it. A new content is
-always a new blob: the row's pointer is swapped in one transaction, and the old blob
-is deleted only after that commits, so no reader ever sees a half file.
+ids, not rows. A file's bytes live in a blob; its row points to it. New bytes are always
+written to a new blob first; one transaction then swaps the row's pointer and counts the
+references (`store/contents.py`: the same bytes are kept once, shared with other files
+and with the outputs jobs saved), and a blob nothing refers to any more is deleted only
+after that commits, so no reader ever sees a half file.
 
 The full path the 1024-byte limit counts is the names below the root, joined by `/`.
 
@@ -30,6 +32,15 @@ from jobmanager.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
 from jobmanager.domain.filters import DATETIME, NO_FILTER, STRING, FieldSpec, Filter
 from jobmanager.domain.media_types import media_type_of
 from jobmanager.store.blobs import BlobStore, BlobTooLarge
+from jobmanager.store.contents import (
+    NewContent,
+    delete_blobs,
+    duplicate_of,
+    is_referenced,
+    reference_in,
+    release_in,
+    write_content,
+)
 from jobmanager.store.dataexchange_tree import PRIVATE_ROOT_ID as PRIVATE_ROOT_ID
 from jobmanager.store.dataexchange_tree import PUBLIC_ROOT_ID as PUBLIC_ROOT_ID
 from jobmanager.store.dataexchange_tree import (
@@ -53,6 +64,7 @@ from jobmanager.store.dataexchange_tree import (
     touch,
 )
 from jobmanager.store.db import Database
+from jobmanager.store.outputs import OutputOf, record_output_in
 from jobmanager.store.query import filter_clause
 from jobmanager.store.tables import DataEntry, Tenant
 from jobmanager.store.triggers import record_arrival
@@ -151,7 +163,9 @@ class DataExchangeRepository:
             folders = lock_subtree(session, tenant_id, directory_id)
             keys = delete_under(session, tenant_id, folders)
             session.delete(row)
-        self._delete_blobs(keys)
+            session.flush()
+            gone = release_in(session, keys)
+        delete_blobs(self.blobs, gone)
 
     def list_directory(
         self,
@@ -209,23 +223,26 @@ class DataExchangeRepository:
         parent_id: str,
         name: str,
         *,
-        blob_key: str,
-        size: int,
+        content: NewContent,
         type: str = "",
         modified_by: str = "",
     ) -> FileRecord:
-        """Record an already written blob as a new file. On failure the blob is the
-        caller's to discard."""
+        """Record an already written blob as a new file (the blob then belongs to the
+        store: it is deleted if the same bytes were stored already). On failure the blob
+        is the caller's to discard."""
         with conflicts(), self.db.transaction() as session:
             names = parent_names(session, tenant_id, parent_id)
             normal = checked_name(names, name)
             check_free(session, tenant_id, parent_id, normal)
             row = new_entry(tenant_id, parent_id, normal, False, modified_by)
-            row.type, row.size_in_bytes, row.blob_key = type, size, blob_key
+            row.type, row.size_in_bytes = type, content.size
+            row.blob_key = reference_in(session, tenant_id, content)
             session.add(row)
             session.flush()
             record_arrival(session, row)
-            return _file(row)
+            record = _file(row)
+        delete_blobs(self.blobs, duplicate_of(content, record.blob_key))
+        return record
 
     def get_file(self, tenant_id: str, file_id: str) -> FileRecord:
         with self.db.reading() as session:
@@ -244,18 +261,22 @@ class DataExchangeRepository:
         raise AssertionError("unreachable")
 
     def replace_file(
-        self, tenant_id: str, file_id: str, *, blob_key: str, size: int, modified_by: str = ""
+        self, tenant_id: str, file_id: str, *, content: NewContent, modified_by: str = ""
     ) -> FileRecord:
-        """Point a file at a new, already written blob; the old blob is deleted after."""
-        with self.db.transaction() as session:
+        """Point a file at a new, already written blob (which then belongs to the store,
+        as in `create_file`); the old one is deleted after, unless something else still
+        refers to it."""
+        with conflicts(), self.db.transaction() as session:
             row = find_entry(session, tenant_id, file_id, directory=False, lock=True)
             old_key = row.blob_key
-            row.blob_key, row.size_in_bytes = blob_key, size
+            row.blob_key = reference_in(session, tenant_id, content)
+            row.size_in_bytes = content.size
             touch(row, modified_by)
             session.flush()
             record_arrival(session, row)
             record = _file(row)
-        self._delete_blobs([old_key])
+            gone = release_in(session, [old_key])
+        delete_blobs(self.blobs, [*gone, *duplicate_of(content, record.blob_key)])
         return record
 
     def update_file(
@@ -280,11 +301,13 @@ class DataExchangeRepository:
             return _file(row)
 
     def delete_file(self, tenant_id: str, file_id: str) -> None:
-        with self.db.transaction(essential=True) as session:
+        with conflicts(), self.db.transaction(essential=True) as session:
             row = find_entry(session, tenant_id, file_id, directory=False, lock=True)
             key = row.blob_key
             session.delete(row)
-        self._delete_blobs([key])
+            session.flush()
+            gone = release_in(session, [key])
+        delete_blobs(self.blobs, gone)
 
     def put_file(
         self,
@@ -296,28 +319,29 @@ class DataExchangeRepository:
         type: str | None = None,
         modified_by: str = "",
         limit: int | None = None,
+        output_of: OutputOf | None = None,
     ) -> FileRecord:
         """Write `chunks` to `parent_id/relative_path` (`a/b/c.txt`), making missing
         folders; an existing file of that path is replaced. The bytes go to a new blob
         first, then one transaction makes the folders and swaps the pointer. `type`
-        defaults to the media type of the name (`domain.media_types`)."""
+        defaults to the media type of the name (`domain.media_types`). With `output_of`,
+        the same transaction records the file as an output of that job
+        (`store/outputs.py`), which keeps these bytes when a later write replaces them."""
         parts = split_path(relative_path)
         if type is None:
             type = media_type_of(parts[-1])
-        key = self.blobs.new_key()
         try:
-            size = self.blobs.write(key, chunks, limit)
+            content = write_content(self.blobs, chunks, limit)
         except BlobTooLarge as error:
             raise TooLarge(f"{relative_path!r} is larger than {limit} bytes") from error
         try:
-            record, old_key = self._put_with_retries(
-                tenant_id, parent_id, parts, key, size, type, modified_by
+            record, gone = self._put_with_retries(
+                tenant_id, parent_id, parts, content, type, modified_by, output_of
             )
         except BaseException:
-            self.blobs.delete(key)
+            self._discard_unreferenced(content.key)
             raise
-        if old_key:
-            self._delete_blobs([old_key])
+        delete_blobs(self.blobs, [*gone, *duplicate_of(content, record.blob_key)])
         return record
 
     def _put_with_retries(
@@ -325,19 +349,27 @@ class DataExchangeRepository:
         tenant_id: str,
         parent_id: str,
         parts: list[str],
-        key: str,
-        size: int,
+        content: NewContent,
         type: str,
         modified_by: str,
-    ) -> tuple[FileRecord, str | None]:
+        output_of: OutputOf | None,
+    ) -> tuple[FileRecord, list[str]]:
+        """The file row and its output's, in one transaction; the blobs released."""
         for attempt in range(_RETRIES):
             try:
                 with self.db.transaction() as session:
                     row, old_key = put_entry(session, tenant_id, parent_id, parts, modified_by)
-                    row.blob_key, row.size_in_bytes, row.type = key, size, type
+                    row.blob_key = reference_in(session, tenant_id, content)
+                    row.size_in_bytes, row.type = content.size, type
                     session.flush()
                     record_arrival(session, row)
-                    return _file(row), old_key
+                    released = [old_key]
+                    if output_of is not None:
+                        path = "/".join(parts)
+                        released += record_output_in(
+                            session, tenant_id, output_of, path, content, type
+                        )
+                    return _file(row), release_in(session, released)
             except (IntegrityError, OperationalError) as error:
                 if isinstance(error, OperationalError) and not is_deadlock(error):
                     raise
@@ -345,15 +377,17 @@ class DataExchangeRepository:
                     raise Conflict(f"{'/'.join(parts)!r} was changed concurrently") from None
         raise AssertionError("unreachable")
 
-    def _delete_blobs(self, keys: Iterable[str | None]) -> None:
-        """After a commit: a blob that cannot be deleted is only logged (an orphan)."""
-        for key in keys:
-            if not key:
-                continue
-            try:
-                self.blobs.delete(key)
-            except Exception:
-                log.exception("could not delete blob %s (left as an orphan)", key)
+    def _discard_unreferenced(self, key: str) -> None:
+        """After a failed write: delete its blob unless the write committed after all (a
+        connection lost during the commit) — kept, as an orphan, when that is unknown."""
+        try:
+            with self.db.reading() as session:
+                if is_referenced(session, key):
+                    return
+        except Exception:
+            log.exception("blob %s: whether it was stored is unknown; it is kept", key)
+            return
+        delete_blobs(self.blobs, [key])
 
 
 def _directory_or_root(session: Session, tenant_id: str, directory_id: str) -> DirectoryRecord:

@@ -27,7 +27,8 @@ MOVE_LOCK_CLASS = 7316  # pg_advisory_xact_lock(class, tenant hash) for folder m
 @contextmanager
 def conflicts() -> Iterator[None]:
     """A sibling made under the same name concurrently, or a PostgreSQL deadlock between
-    two structural changes: both are a 409 the caller may retry."""
+    two structural changes (or two changes of the counts of shared contents): both are a
+    409 the caller may retry."""
     try:
         yield
     except IntegrityError as error:
@@ -281,13 +282,11 @@ def delete_under(session: Session, tenant_id: str, folders: list[str]) -> list[s
 
 
 def split_path(relative_path: str) -> list[str]:
-    parts = relative_path.split("/")
-    for part in parts:
-        try:
-            check_name(part)
-        except NameRuleError as error:
-            raise InvalidInput(f"path {relative_path!r}: {error}") from None
-    return parts
+    """The names of a relative path (`a/b/c.txt`), each checked and normalized."""
+    try:
+        return [check_name(part) for part in relative_path.split("/")]
+    except NameRuleError as error:
+        raise InvalidInput(f"path {relative_path!r}: {error}") from None
 
 
 def put_entry(

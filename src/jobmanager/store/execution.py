@@ -14,13 +14,17 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from jobmanager.domain.statuses import ACTIVE, FINAL, JobStatus
+from jobmanager.store.blobs import BlobStore
 from jobmanager.store.claims import Claim, claim_in
+from jobmanager.store.contents import delete_blobs
 from jobmanager.store.db import Database
 from jobmanager.store.jobs import JobRecord, to_record
+from jobmanager.store.outputs import forget_outputs_in
 from jobmanager.store.tables import EnvironmentSlot, Job
 from jobmanager.store.types import utcnow
 
 __all__ = ["Claim", "ExecutionRepository", "SlotRecord"]
+_PURGE_BATCH = 500  # jobs per transaction
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,11 @@ class SlotRecord:
 
 
 class ExecutionRepository:
-    def __init__(self, db: Database, tenant_max_live_jobs: int | None = None) -> None:
+    def __init__(
+        self, db: Database, blobs: BlobStore, tenant_max_live_jobs: int | None = None
+    ) -> None:
         self.db = db
+        self.blobs = blobs
         self.tenant_max_live_jobs = tenant_max_live_jobs
 
     def claim_next(self, worker_id: str) -> Claim | None:
@@ -162,14 +169,23 @@ class ExecutionRepository:
             )
 
     def purge_final(self, ended_before: datetime) -> int:
-        """Delete jobs that ended before the cutoff; return how many."""
-        with self.db.transaction(essential=True) as session:
-            result = session.execute(
-                delete(Job).where(
-                    Job.status.in_([s.value for s in FINAL]), Job.end_date < ended_before
-                )
-            )
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        """Delete jobs that ended before the cutoff, with their events and outputs, a
+        batch per transaction; the outputs' blobs nothing else refers to go after each
+        commit. Return how many jobs."""
+        purged = 0
+        while True:
+            with self.db.transaction(essential=True) as session:
+                # Locked: an output being saved for one of them (a worker that was only
+                # thought dead) commits before, or finds the job gone.
+                ended = (Job.status.in_([s.value for s in FINAL]), Job.end_date < ended_before)
+                query = select(Job.id).where(*ended).limit(_PURGE_BATCH).with_for_update()
+                ids = list(session.scalars(query))
+                gone = forget_outputs_in(session, ids)
+                session.execute(delete(Job).where(Job.id.in_(ids)))
+            delete_blobs(self.blobs, gone)
+            purged += len(ids)
+            if len(ids) < _PURGE_BATCH:
+                return purged
 
 
 def _slot_record(slot: EnvironmentSlot) -> SlotRecord:

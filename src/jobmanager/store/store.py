@@ -11,6 +11,7 @@ from jobmanager.store.events import EventRepository
 from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
 from jobmanager.store.models import ModelRepository
+from jobmanager.store.outputs import OutputRepository
 from jobmanager.store.schedules import ScheduleRepository
 from jobmanager.store.space import DiskSpace
 from jobmanager.store.stats import StatsRepository
@@ -32,10 +33,11 @@ class Store:
         self.triggers = TriggerRepository(db, self.jobs)
         self.webhooks = WebhookRepository(db)
         self.deliveries = DeliveryRepository(db)
-        self.execution = ExecutionRepository(db, tenant_max_live_jobs)
+        self.execution = ExecutionRepository(db, blobs, tenant_max_live_jobs)
         self.events = EventRepository(db)
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)
+        self.outputs = OutputRepository(db, blobs)
         self.stats = StatsRepository(db)
 
     @property

@@ -101,9 +101,37 @@ class DataEntry(Base):
     is_directory: Mapped[bool] = mapped_column(Boolean)
     type: Mapped[str] = mapped_column(String(255), default="")
     size_in_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-    blob_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The file's content (a folder has none): one reference counted in `contents`.
+    blob_key: Mapped[str | None] = mapped_column(
+        String(255),
+        ForeignKey("contents.blob_key", name="fk_data_entries_blob_key_contents"),
+        nullable=True,
+        index=True,
+    )
     modified_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     modified_by: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Content(Base):
+    """A stored blob of a Data Exchange file or a job's output, kept once per content.
+
+    A tenant's bytes of one SHA-256 are one blob, whoever refers to them: `refs` counts
+    the files (`data_entries`) and job outputs (`job_outputs`) pointing to it, and is
+    changed in the transaction that changes them (`store/contents.py`). The row, then
+    its blob, goes when the count reaches zero; the foreign keys refuse to delete a
+    content still referred to. `sha256` is null for files stored before contents were
+    counted (migration 0008): they are never shared.
+    """
+
+    __tablename__ = "contents"
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256", name="uq_contents_sha256"),)
+
+    blob_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    refs: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Configuration(Base):
@@ -207,6 +235,24 @@ class JobEvent(Base):
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobOutput(Base):
+    """A file a job saved (an extension): its path in the output folder as saved, and the
+    content it saved there, kept for the job even after a later job overwrote that path
+    (one reference counted in `contents`). Deleted with the job."""
+
+    __tablename__ = "job_outputs"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    path: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+    blob_key: Mapped[str] = mapped_column(String(255), ForeignKey("contents.blob_key"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    media_type: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

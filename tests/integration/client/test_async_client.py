@@ -57,6 +57,11 @@ def test_upload_list_download_and_job(
             buffer = io.BytesIO()
             await api.download_file(result.id, buffer)
             assert buffer.getvalue() == b"15"
+            saved = [output.path async for output in api.iter_job_outputs(job.id)]
+            assert "result.txt" in saved
+            mine = io.BytesIO()
+            assert await api.download_job_output(job.id, "result.txt", mine) == 2
+            assert mine.getvalue() == b"15"
             with pytest.raises(NotFoundError):
                 await api.get_job("unknown-job")
 

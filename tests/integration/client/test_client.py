@@ -217,6 +217,14 @@ def test_job_runs_and_outputs_arrive(api: Client, notebook_file: Path, tmp_path:
     buffer = io.BytesIO()
     api.download_file(names["result.txt"].id, buffer)
     assert buffer.getvalue() == b"42"
+    saved = {output.path: output for output in api.iter_job_outputs(job.id)}
+    assert saved["result.txt"].size_in_bytes == 2 and saved["result.txt"].attempt == 1
+    assert saved["result.txt"].sha256 == hashlib.sha256(b"42").hexdigest()
+    assert api.download_job_output(job.id, "result.txt", tmp_path / "mine.txt") == 2
+    assert (tmp_path / "mine.txt").read_bytes() == b"42"
+    with pytest.raises(NotFoundError):
+        api.download_job_output(job.id, "nothing.txt", tmp_path / "nothing.txt")
+    assert not (tmp_path / "nothing.txt").exists()
     assert job.id in {j.id for j in api.iter_jobs({"status": "SUCCEEDED"})}
     assert job.id not in {j.id for j in api.iter_jobs({"status": {"eq": "FAILED"}})}
     assert api.stop_job(job.id).status == "SUCCEEDED"

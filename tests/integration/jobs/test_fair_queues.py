@@ -74,7 +74,7 @@ def test_the_services_default_cap_holds_for_tenants_without_their_own(
     s = seed(services, max_environments=5)
     for _ in range(3):
         services.store.jobs.create(s.tenant_id, "acme", s.job())
-    execution = ExecutionRepository(services.db, tenant_max_live_jobs=2)
+    execution = ExecutionRepository(services.db, services.store.blobs, tenant_max_live_jobs=2)
     assert execution.claim_next("w1") is not None
     assert execution.claim_next("w2") is not None
     assert execution.claim_next("w3") is None

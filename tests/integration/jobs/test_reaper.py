@@ -48,6 +48,8 @@ def test_a_job_without_heartbeat_fails_and_its_outputs_are_salvaged(
     assert "1 output files salvaged" in job.message
     tree = dict(services.store.dataexchange.list_tree(job.tenant_id, job.output_folder_id))
     assert list(tree) == ["sub/result.txt"]
+    salvaged = services.store.outputs.find(job.tenant_id, job_id, "sub/result.txt")
+    assert salvaged is not None and salvaged.size == len("half-way")  # the job's own output
     assert services.store.execution.environments() == []
     assert not (tmp_path / "env").exists()
     assert reaper.reap_once() == 0

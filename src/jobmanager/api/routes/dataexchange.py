@@ -15,6 +15,7 @@ from jobmanager.api.multipart import read_multipart, streams_upload
 from jobmanager.api.openapi import multipart_upload
 from jobmanager.api.paging import PageDep
 from jobmanager.api.schemas.dataexchange import (
+    FILE_BYTES,
     DirectoryContentPublic,
     DirectoryCreate,
     DirectoryPublic,
@@ -33,11 +34,6 @@ from jobmanager.store.dataexchange import LISTING_FIELDS
 router = APIRouter(prefix="/api/dataexchange/v3", tags=["dataexchange"])
 # What `_flag` accepts.
 FLAG_PATTERN = r"^\s*(?:[Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])?\s*$"
-# The answer of a download: the file's bytes, under its own media type.
-FILE_BYTES = {
-    "description": "The file's bytes, with its media type",
-    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
-}
 ListingFilterDep = Annotated[Filter, Depends(FilterQuery("Listing", LISTING_FIELDS))]
 
 
@@ -59,8 +55,7 @@ async def upload_file(
             caller.tenant_id,
             metadata.parentId,
             name,
-            blob_key=upload.blob_key,
-            size=upload.size,
+            content=upload.content,
             type=metadata.media_type,
             modified_by=caller.client_id,
         )
@@ -76,13 +71,15 @@ def download_file(file_id: str, caller: CallerDep, store: StoreDep) -> Streaming
     record, handle = store.dataexchange.open_file(caller.tenant_id, file_id)
     return StreamingResponse(
         chunks_of(handle),
-        media_type=download_media_type(record),
-        headers=download_headers(record),
+        media_type=download_media_type(record.type),
+        headers=download_headers(record.name, record.size_in_bytes),
     )
 
 
 @router.put(
-    "/files/{file_id}", responses=error_responses(404, 413, 507), openapi_extra=multipart_upload()
+    "/files/{file_id}",
+    responses=error_responses(404, 409, 413, 507),
+    openapi_extra=multipart_upload(),
 )
 @streams_upload
 async def replace_file(
@@ -94,14 +91,13 @@ async def replace_file(
             store.dataexchange.replace_file,
             caller.tenant_id,
             file_id,
-            blob_key=upload.blob_key,
-            size=upload.size,
+            content=upload.content,
             modified_by=caller.client_id,
         )
     return FilePublic.of(record)
 
 
-@router.delete("/files/{file_id}", status_code=204, responses=error_responses(404))
+@router.delete("/files/{file_id}", status_code=204, responses=error_responses(404, 409))
 def delete_file(file_id: str, caller: CallerDep, store: StoreDep) -> Response:
     store.dataexchange.delete_file(caller.tenant_id, file_id)
     return Response(status_code=204)

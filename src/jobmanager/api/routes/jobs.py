@@ -15,9 +15,21 @@ from jobmanager.api.errors import error_responses
 from jobmanager.api.event_stream import MEDIA_TYPE, EventStream
 from jobmanager.api.filtering import FilterQuery
 from jobmanager.api.paging import PageDep, envelope
+from jobmanager.api.schemas.dataexchange import (
+    FILE_BYTES,
+    download_headers,
+    download_media_type,
+)
 from jobmanager.api.schemas.events import event_schema
-from jobmanager.api.schemas.jobs import JobCreate, JobListPublic, JobPublic
+from jobmanager.api.schemas.jobs import (
+    JobCreate,
+    JobListPublic,
+    JobOutputListPublic,
+    JobOutputPublic,
+    JobPublic,
+)
 from jobmanager.api.schemas.provenance import JobRerun, ProvenancePublic, repair_spec
+from jobmanager.chunks import chunks_of
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
 from jobmanager.domain.statuses import JobStatus
@@ -100,6 +112,42 @@ def stop_job(job: JobDep, store: StoreDep) -> JobPublic:
 )
 def job_provenance(job: JobDep) -> ProvenancePublic:
     return ProvenancePublic.of(job)
+
+
+@router.get(
+    "/{job_id}/outputs",
+    response_model=JobOutputListPublic,
+    summary="The files a job saved (extension)",
+    description="Exactly the files this job wrote to its output folder, by path (a "
+    "retried attempt's under `attempt-N/`, the executed notebook or note too), each with "
+    "its size, SHA-256 and media type, even after a later job overwrote the same name "
+    "in the folder; none until the job has saved some. Paged like every list.",
+    responses=error_responses(404),
+    openapi_extra={"x-extension": True},
+)
+def job_outputs(job: JobDep, store: StoreDep, page: PageDep) -> dict[str, Any]:
+    records, total = store.outputs.list_outputs(
+        job.tenant_id, job.id, offset=page.offset, limit=page.size
+    )
+    return envelope("outputs", [JobOutputPublic.of(record) for record in records], page, total)
+
+
+@router.get(
+    "/{job_id}/outputs/{path:path}",
+    response_class=StreamingResponse,
+    summary="Download a file a job saved (extension)",
+    description="The bytes this job saved under `path` (as listed by "
+    "`GET /jobs/{id}/outputs`), not those a later job wrote to the same name.",
+    responses={200: FILE_BYTES, **error_responses(404)},
+    openapi_extra={"x-extension": True},
+)
+def download_job_output(job: JobDep, store: StoreDep, path: str) -> StreamingResponse:
+    output, handle = store.outputs.open(job.tenant_id, job.id, path)
+    return StreamingResponse(
+        chunks_of(handle),
+        media_type=download_media_type(output.media_type),
+        headers=download_headers(output.name, output.size),
+    )
 
 
 @router.post(

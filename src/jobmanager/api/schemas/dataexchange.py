@@ -181,15 +181,23 @@ class DirectoryContentPublic(BaseModel):
         )
 
 
-def download_headers(record: FileRecord) -> dict[str, str]:
+# The answer of a download: the file's bytes, under its own media type.
+FILE_BYTES = {
+    "description": "The file's bytes, with its media type",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
+def download_headers(name: str, size: int) -> dict[str, str]:
     """Length and a `Content-Disposition` carrying the name, non-ASCII names per RFC 6266."""
-    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in record.name)
-    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(record.name)}"
-    return {"Content-Length": str(record.size_in_bytes), "Content-Disposition": disposition}
+    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in name)
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+    return {"Content-Length": str(size), "Content-Disposition": disposition}
 
 
-def download_media_type(record: FileRecord) -> str:
-    kind = record.type.strip()
+def download_media_type(stored: str) -> str:
+    """The stored media type, if it is one that can go in a header."""
+    kind = stored.strip()
     return (
         kind
         if "/" in kind and "\n" not in kind and "\r" not in kind

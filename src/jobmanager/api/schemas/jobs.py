@@ -12,6 +12,7 @@ from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES, check_parameters
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.store.attempts import AttemptRecord
 from jobmanager.store.jobs import Accounting, JobRecord, JobSpec
+from jobmanager.store.outputs import OutputRecord
 
 MAX_TOKEN_CHARS = 128
 
@@ -238,4 +239,41 @@ class JobListPublic(BaseModel):
 
     content: list[JobPublic]
     jobs: list[JobPublic]
+    page: dict[str, int]
+
+
+class JobOutputPublic(BaseModel):
+    """A file the job saved (an extension): its path in the output folder as saved (under
+    `attempt-N/` for a retried attempt's) and what it saved there."""
+
+    model_config = ConfigDict(json_schema_extra={"x-extension": True})
+
+    path: str
+    name: str
+    sizeInBytes: int
+    sha256: str = Field(description="SHA-256 of the bytes, lowercase hex")
+    type: str = Field(description="Media type")
+    attempt: int = Field(description="The attempt that saved it")
+    creationDate: str
+
+    @classmethod
+    def of(cls, output: OutputRecord) -> JobOutputPublic:
+        return cls(
+            path=output.path,
+            name=output.name,
+            sizeInBytes=output.size,
+            sha256=output.sha256,
+            type=output.media_type,
+            attempt=output.attempt,
+            creationDate=timestamp(output.created_at),
+        )
+
+
+class JobOutputListPublic(BaseModel):
+    """A page of a job's outputs, by path: `{outputs, page}` and the Spring page fields."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"x-extension": True})
+
+    content: list[JobOutputPublic]
+    outputs: list[JobOutputPublic]
     page: dict[str, int]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
-from jobmanager.client.call import Call, parse_as, parse_page
+from jobmanager.client.call import Call, ProgressCallback, Sink, parse_as, parse_page
 from jobmanager.client.calls import (
     DEFAULT_PAGE_SIZE,
     FilterArgument,
@@ -13,7 +14,8 @@ from jobmanager.client.calls import (
     page_params,
     segment,
 )
-from jobmanager.client.types import Job, ListPage, Provenance
+from jobmanager.client.calls.models import Source
+from jobmanager.client.types import Job, JobOutput, ListPage, Provenance
 
 BASE = "/api/jobmanager/v3"
 
@@ -100,3 +102,25 @@ def repair_job(job_id: str) -> Call[Job]:
     """Re-run a FAILED or STOPPED job from its first failed paragraph or cell (an
     extension); the ones before it are replayed, their earlier results kept."""
     return Call("POST", f"{BASE}/jobs/{segment(job_id)}/repair", parse_as(Job))
+
+
+def list_job_outputs(
+    job_id: str, *, page_number: int = 0, page_size: int = DEFAULT_PAGE_SIZE
+) -> Call[ListPage[JobOutput]]:
+    """One page of the files a job saved, by path (an extension): exactly its own, even
+    after a later job overwrote the same names in the output folder."""
+    params = page_params(page_number, page_size)
+    url = f"{BASE}/jobs/{segment(job_id)}/outputs"
+    return Call("GET", url, parse_page(JobOutput, "outputs"), params=params)
+
+
+def download_job_output(
+    job_id: str, path: str, destination: Source, *, progress: ProgressCallback | None = None
+) -> Call[int]:
+    """Stream the bytes a job saved under `path` (as listed) into `destination` (a path
+    or a binary file); the size."""
+    if not path.strip("/"):
+        raise ValueError("an output's path must not be empty")
+    sink = Sink(destination, progress)
+    url = f"{BASE}/jobs/{segment(job_id)}/outputs/{quote(path, safe='/')}"
+    return Call("GET", url, lambda _r: sink.size, sink=sink)
