@@ -21,8 +21,8 @@ from jobmanager.engine.layout import Layout, open_regular, regular_files
 from jobmanager.engine.note import note_file_name
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.outages import patiently
-from jobmanager.store.space import full_storage
 from jobmanager.store.outputs import OutputOf
+from jobmanager.store.space import full_storage
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.staging")
