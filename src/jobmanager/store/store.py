@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobmanager.auth.sealing import SecretBox
 from jobmanager.store.blobs import BlobStore
 from jobmanager.store.configurations import ConfigurationRepository
 from jobmanager.store.dataexchange import DataExchangeRepository
@@ -12,6 +13,7 @@ from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
 from jobmanager.store.models import ModelRepository
 from jobmanager.store.schedules import ScheduleRepository
+from jobmanager.store.sign_ins import SignInRepository
 from jobmanager.store.stats import StatsRepository
 from jobmanager.store.tenants import TenantRepository
 from jobmanager.store.triggers import TriggerRepository
@@ -20,7 +22,12 @@ from jobmanager.store.webhooks import WebhookRepository
 
 class Store:
     def __init__(
-        self, db: Database, blobs: BlobStore, tenant_max_live_jobs: int | None = None
+        self,
+        db: Database,
+        blobs: BlobStore,
+        tenant_max_live_jobs: int | None = None,
+        *,
+        box: SecretBox | None = None,  # webhook secrets: a store without it cannot touch them
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -29,10 +36,11 @@ class Store:
         self.jobs = JobRepository(db)
         self.schedules = ScheduleRepository(db, self.jobs)
         self.triggers = TriggerRepository(db, self.jobs)
-        self.webhooks = WebhookRepository(db)
-        self.deliveries = DeliveryRepository(db)
+        self.webhooks = WebhookRepository(db, box)
+        self.deliveries = DeliveryRepository(db, box)
         self.execution = ExecutionRepository(db, tenant_max_live_jobs)
         self.events = EventRepository(db)
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)
         self.stats = StatsRepository(db)
+        self.sign_ins = SignInRepository(db)

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from jobmanager.domain.destinations import LOOPBACK_NETWORKS
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.domain.webhooks import MAX_ATTEMPTS
 from jobmanager.notifier import Notifier
@@ -40,6 +41,7 @@ LIFE = (JobStatus.STARTING, JobStatus.RUNNING, JobStatus.SUCCEEDED)
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     settings.job_slots = 0
+    settings.webhook_allowed_networks = list(LOOPBACK_NETWORKS)  # the receivers are local
     return settings
 
 
@@ -52,7 +54,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def notifier(services: Services) -> Iterator[Notifier]:
-    made = Notifier(services.store)
+    made = Notifier(services.store, services.settings.webhook_destinations)
     yield made
     made.stop()
 
@@ -340,7 +342,7 @@ def test_racing_replicas_send_each_delivery_exactly_once(
     references: dict[str, str],
 ) -> None:
     create_webhook(client, tenant_a, url=receiver.url, events=["stopped"])
-    replicas = [Notifier(services.store) for _ in range(3)]
+    replicas = [Notifier(services.store, services.settings.webhook_destinations) for _ in range(3)]
     replicas[0].run_once()
     jobs = [submit(client, tenant_a, references) for _ in range(10)]
     done = threading.Event()
