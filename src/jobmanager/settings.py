@@ -65,11 +65,11 @@ class Settings(BaseSettings):
         description="Failed sign-ins one address may make in a minute, whatever the client ids",
     )
     sign_in_concurrent_checks: int = Field(
-        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2),
+        default_factory=lambda: max(2, (os.cpu_count() or 2) // 2),
         ge=1,
         le=64,
-        description="Secret checks (a slow hash each) this process runs at once; "
-        "default: half the cores",
+        description="Secret checks (a slow hash each) this process runs at once, one per "
+        "address; default: half the cores, at least 2 (one caller's turn leaves another's)",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
