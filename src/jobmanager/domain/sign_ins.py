@@ -7,8 +7,8 @@ address and the client id tried. A caller over either limit is refused before an
 computed, until its minute is over. The pair's limit is the tighter: someone who mistypes
 a secret is slowed without shutting out the others behind the same address, and guessing
 one client's secret from one address gets ten tries a minute; the address's limit stops
-one address from trying many client ids. A client's own holder, calling from elsewhere,
-is never slowed by someone else's failures.
+one address from trying many client ids (an IPv6 caller counts as its /64). A client's
+own holder, calling from elsewhere, is never slowed by someone else's failures.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from ipaddress import IPv6Address, ip_address, ip_network
 
 WINDOW = timedelta(minutes=1)
 
@@ -32,8 +33,22 @@ class FailureLimits:
         """The counters an attempt counts on, each with its limit. The client id is hashed:
         it is whatever a caller sent, of any length."""
         tried = hashlib.sha256(client_id.encode()).hexdigest()[:32]
-        where = address[:64]
+        where = caller_of(address)
         return {f"address {where}": self.per_address, f"client {tried} {where}": self.per_client}
+
+
+def caller_of(address: str) -> str:
+    """Whom an address stands for: an IPv4 address itself; an IPv6 address its /64, the
+    least a host is given (one caller could otherwise try from 2^64 addresses)."""
+    try:
+        parsed = ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(parsed, IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jobmanager.domain.sign_ins import FailureCount, FailureLimits, wait_seconds
+from jobmanager.domain.sign_ins import FailureCount, FailureLimits, caller_of, wait_seconds
 
 NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -18,6 +18,15 @@ def test_an_attempt_counts_on_its_address_and_on_its_client_id_from_there() -> N
     assert len(set(keys) & set(other_client)) == 1  # the address's counter only
     long = limits.keys("x" * 10_000, "2001:db8::1")
     assert all(len(key) <= 128 for key in long)
+
+
+def test_an_ipv6_caller_counts_as_its_slash_64() -> None:
+    assert (
+        caller_of("2001:db8:1:2:aaaa::1") == caller_of("2001:db8:1:2::ffff") == "2001:db8:1:2::/64"
+    )
+    assert caller_of("2001:db8:1:3::1") != caller_of("2001:db8:1:2::1")
+    assert caller_of("::ffff:192.0.2.7") == caller_of("192.0.2.7") == "192.0.2.7"
+    assert caller_of("testclient") == "testclient"
 
 
 def test_under_the_limit_or_after_the_window_an_attempt_goes_ahead() -> None:
