@@ -31,7 +31,9 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from jobmanager.home import local_service_log
 from tests.acceptance.api import JOBS, Caller, note
+from tests.acceptance.cli_runner import Cli
 from tests.acceptance.cluster import Cluster
 from tests.acceptance.cluster_fixtures import backends, cluster, network
 from tests.acceptance.server import ServerProcess
@@ -218,3 +220,22 @@ def test_a_hostile_tenant_reaches_nothing_inside_a_cluster(
     finally:
         caller.close()
     assert "Traceback" not in replica.log()
+
+
+def test_the_clis_local_service_lets_its_one_user_reach_loopback_and_says_so(
+    tmp_path: Path, receivers: dict[str, Receiver]
+) -> None:
+    """The CLI's local service (`serve --local`) has one user, the machine's own: its
+    webhooks may reach loopback, which its log says; public addresses stay the rule."""
+    cli = Cli(tmp_path)
+    canary = receivers["inside"]
+    try:
+        made = cli("webhooks", "create", canary.url, "-e", "stopped", "--json").assert_ok()
+        assert made.json()["url"] == canary.url
+        cli("webhooks", "create", "http://10.1.2.3/hook", "-e", "stopped").assert_one_line_error(
+            "10.1.2.3 is a private address"
+        )
+    finally:
+        cli("serve", "--stop")
+    log = local_service_log(tmp_path / ".jobmanager").read_text()
+    assert "webhook deliveries go to public addresses and to 127.0.0.0/8, ::1/128" in log

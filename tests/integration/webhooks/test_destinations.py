@@ -10,11 +10,21 @@ servers on 127.0.0.1 and 127.0.0.2.
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import ssl
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_address, ip_network
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from jobmanager.domain.destinations import IPAddress
@@ -188,3 +198,72 @@ def test_a_redirect_is_not_followed(
     assert (delivery["status"], delivery["lastStatusCode"]) == ("pending", 307)
     assert len(redirecting.received) == 1
     assert inside.received == []
+
+
+def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    """A certificate for `name` that no authority signed, and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+def test_https_keeps_the_receivers_name_for_tls(
+    client: TestClient, tenant_a: TenantClient, services: Services, tmp_path: Path
+) -> None:
+    """The connection goes to the checked address, and TLS still speaks to the name: the
+    server is asked for `hooks.example` (SNI) and its certificate is checked against it
+    (one no authority signed is refused)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*self_signed(tmp_path, "hooks.example"))
+    asked: list[str | None] = []
+
+    def note_name(_socket: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
+        asked.append(name)
+
+    context.sni_callback = note_name
+    listener = socket.create_server((PERMITTED, 0))
+    port = listener.getsockname()[1]
+
+    def serve_one() -> None:
+        connection, _ = listener.accept()
+        with (
+            contextlib.suppress(ssl.SSLError, OSError),
+            context.wrap_socket(connection, server_side=True),
+        ):
+            pass
+
+    server = threading.Thread(target=serve_one, daemon=True)
+    server.start()
+    hook = create_webhook(
+        client, tenant_a, url=f"https://hooks.example:{port}/hook", events=["stopped"]
+    )
+    try:
+        notifier = notifier_of(services, {"hooks.example": [PERMITTED]})
+        (delivery,) = delivered_once(client, tenant_a, notifier, [hook])
+    finally:
+        server.join(30)
+        listener.close()
+    assert asked == ["hooks.example"]
+    assert delivery["lastStatusCode"] is None
+    assert "CERTIFICATE_VERIFY_FAILED" in delivery["lastError"]
