@@ -33,8 +33,7 @@ from jobmanager.services import Services
 from jobmanager.settings import Settings
 from jobmanager.vetted_http import Resolver, system_resolver
 from tests.conftest import TenantClient, assert_error
-from tests.integration.jobs.api import JOBS, runnable_references
-from tests.integration.webhooks.test_webhooks import WEBHOOKS, create_webhook, deliveries
+from tests.integration.webhooks.api import WEBHOOKS, create_webhook, deliveries, stopped_job
 from tests.webhook_receiver import Receiver
 
 PERMITTED = "127.0.0.2"
@@ -82,14 +81,6 @@ def resolving(names: dict[str, list[str]]) -> Resolver:
 def notifier_of(services: Services, names: dict[str, list[str]]) -> Notifier:
     rule = services.settings.webhook_destinations
     return Notifier(services.store, rule, resolve=resolving(names))
-
-
-def stopped_job(client: TestClient, tenant: TenantClient) -> None:
-    """A job that ends STOPPED at once: the `stopped` event, with no kernel to run."""
-    answer = client.post(JOBS, headers=tenant.headers, json=runnable_references(client, tenant))
-    assert answer.status_code in (200, 201), answer.text
-    stop = client.post(f"{JOBS}/{answer.json()['id']}/stop", headers=tenant.headers)
-    assert stop.status_code == 200, stop.text
 
 
 def delivered_once(

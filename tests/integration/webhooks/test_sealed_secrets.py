@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,7 @@ from jobmanager.notifier import UNREADABLE_SECRET, Notifier
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 from tests.conftest import TenantClient
-from tests.integration.webhooks.test_destinations import stopped_job
-from tests.integration.webhooks.test_webhooks import create_webhook, deliveries, signed
+from tests.integration.webhooks.api import create_webhook, deliveries, signed, stopped_job
 from tests.webhook_receiver import Receiver
 
 SECRET = "a-secret-only-the-receiver-knows"
@@ -34,13 +32,6 @@ def settings(settings: Settings) -> Settings:
     settings.job_slots = 0
     settings.webhook_allowed_networks = list(LOOPBACK_NETWORKS)
     return settings
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = Receiver().start()
-    yield made
-    made.stop()
 
 
 def stored_secrets(settings: Settings) -> dict[str, str]:
