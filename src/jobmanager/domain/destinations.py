@@ -26,11 +26,14 @@ IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 
 LOOPBACK_NETWORKS: tuple[IPNetwork, ...] = (IPv4Network("127.0.0.0/8"), IPv6Network("::1/128"))
-# IPv6 addresses that carry an IPv4 one which a gateway may reach (RFC 6052).
+# NAT64's IPv6 addresses (RFC 6052): a gateway turns each into the IPv4 address it ends with.
 _NAT64 = IPv6Network("64:ff9b::/96")
 # The old numeric forms of an IPv4 address that inet_aton, and so the resolver, accept:
 # 1 to 4 parts, each decimal, octal (leading 0) or hexadecimal (0x).
 _IPV4_CHARACTERS = frozenset("0123456789abcdefxABCDEFX.")
+REFUSED_BECAUSE = (
+    "webhooks are delivered to public addresses only, unless the operator allows the network"
+)
 
 
 @dataclass(frozen=True)
@@ -78,11 +81,6 @@ class Destinations:
             return "webhook deliveries go to public addresses only"
         networks = ", ".join(str(network) for network in self.allowed)
         return f"webhook deliveries go to public addresses and to {networks}"
-
-
-REFUSED_BECAUSE = (
-    "webhooks are delivered to public addresses only, unless the operator allows the network"
-)
 
 
 def literal_address(host: str) -> IPAddress | None:
