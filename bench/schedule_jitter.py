@@ -46,8 +46,8 @@ def every_page(http: httpx.Client, path: str, key: str) -> list[dict[str, Any]]:
     return items
 
 
-def start_server(home: Path, store: str, slots: int) -> tuple[Server, str | None]:
-    env = {"JOBMANAGER_JOB_SLOTS": str(slots), "JOBMANAGER_WARM_ENVIRONMENTS": "0"}
+def start_server(home: Path, store: str, slots: int, **more: str) -> tuple[Server, str | None]:
+    env = {"JOBMANAGER_JOB_SLOTS": str(slots), "JOBMANAGER_WARM_ENVIRONMENTS": "0", **more}
     if store == "sqlite":
         return Server(home, **env), None
     database = f"jm_bench_{uuid.uuid4().hex[:10]}"

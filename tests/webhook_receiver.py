@@ -1,10 +1,11 @@
 """A real HTTP receiver of webhook deliveries, in a thread or as a process of its own.
 
 It answers the first `fail_first` requests 500 (to exercise retries), can wait `delay`
-seconds before answering (a slow receiver), and keeps what it received: the time,
-the headers and the body of each request. As a process (`python -m
-tests.webhook_receiver PORTFILE LOGFILE [--fail-first N] [--delay S]`) it writes its
-port to PORTFILE and each request as one JSON line to LOGFILE.
+seconds before answering (a slow receiver), or send every request elsewhere
+(`redirect_to`: a 307 with that `Location`), and keeps what it received: the time, the
+headers and the body of each request. It listens on `host` (127.0.0.1 unless told). As a
+process (`python -m tests.webhook_receiver PORTFILE LOGFILE [--fail-first N] [--delay S]
+[--host H]`) it writes its port to PORTFILE and each request as one JSON line to LOGFILE.
 """
 
 from __future__ import annotations
@@ -23,19 +24,33 @@ from typing import Any
 
 
 class Receiver:
-    def __init__(self, *, fail_first: int = 0, delay: float = 0.0, log: Path | None = None):
+    def __init__(
+        self,
+        *,
+        fail_first: int = 0,
+        delay: float = 0.0,
+        log: Path | None = None,
+        host: str = "127.0.0.1",
+        redirect_to: str | None = None,
+    ):
         self.fail_first = fail_first
         self.delay = delay
         self.log = log
+        self.host = host
+        self.redirect_to = redirect_to
         self.received: list[dict[str, Any]] = []
         self.answered = 0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
 
     @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"http://{self.host}:{self.port}/hook"
 
     def start(self) -> Receiver:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -60,6 +75,8 @@ class Receiver:
         with self._lock:
             self.answered += 1
             status = 500 if self.answered <= self.fail_first else 204
+            if self.redirect_to is not None:
+                status = 307
             entry = {
                 "time": time.time(),
                 "headers": headers,
@@ -82,6 +99,8 @@ class Receiver:
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 self.send_response(status)
+                if receiver.redirect_to is not None:
+                    self.send_header("Location", receiver.redirect_to)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -94,11 +113,14 @@ class Receiver:
 class ReceiverProcess:
     """The receiver as a process of its own, as a real receiver is."""
 
-    def __init__(self, folder: Path, *, fail_first: int = 0, delay: float = 0.0) -> None:
+    def __init__(
+        self, folder: Path, *, fail_first: int = 0, delay: float = 0.0, host: str = "127.0.0.1"
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        self.host = host
         self.port_file, self.log_file = folder / "port", folder / "requests.jsonl"
         self.files = [str(self.port_file), str(self.log_file)]
-        self.args = ["--fail-first", str(fail_first), "--delay", str(delay)]
+        self.args = ["--fail-first", str(fail_first), "--delay", str(delay), "--host", host]
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ReceiverProcess:
@@ -113,8 +135,12 @@ class ReceiverProcess:
         return self
 
     @property
+    def port(self) -> int:
+        return int(self.port_file.read_text())
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port_file.read_text()}/hook"
+        return f"http://{self.host}:{self.port}/hook"
 
     def requests(self) -> list[dict[str, Any]]:
         if not self.log_file.exists():
@@ -143,9 +169,13 @@ def main() -> None:
     parser.add_argument("log_file", type=Path)
     parser.add_argument("--fail-first", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--host", default="127.0.0.1")
     arguments = parser.parse_args()
     receiver = Receiver(
-        fail_first=arguments.fail_first, delay=arguments.delay, log=arguments.log_file
+        fail_first=arguments.fail_first,
+        delay=arguments.delay,
+        log=arguments.log_file,
+        host=arguments.host,
     )
     arguments.port_file.write_text(str(receiver.server.server_address[1]))
     receiver.server.serve_forever()

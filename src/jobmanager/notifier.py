@@ -6,7 +6,9 @@ ones (a conditional UPDATE, so exactly one replica sends each) and hands them to
 small pool of sender threads, at most one delivery per webhook at a time. A send has a
 short timeout; a receiver that fails or hangs costs one sender thread for that long
 and a retry later, never the deliveries of other webhooks, and nothing of any job:
-jobs only write their events, which they do anyway.
+jobs only write their events, which they do anyway. Deliveries connect only to the
+addresses the service's rule permits (`domain/destinations.py`, `vetted_http.py`): a
+refused one is an attempt that failed, with the reason as its error.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import datetime
 import httpx
 
 from jobmanager import __version__
+from jobmanager.domain.destinations import Destinations
 from jobmanager.domain.webhooks import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -32,6 +35,7 @@ from jobmanager.loops import Every
 from jobmanager.store.deliveries import Attempt, Outgoing
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
+from jobmanager.vetted_http import Resolver, system_resolver, vetted_client
 
 log = logging.getLogger("jobmanager.notifier")
 
@@ -39,16 +43,24 @@ POLL_SECONDS = 0.1
 SEND_TIMEOUT_SECONDS = 5.0
 SENDERS = 8
 MAX_ERROR_CHARS = 500
+UNREADABLE_SECRET = "not sent: this replica has no key that opens the webhook's secret"
 
 
 class Notifier:
     """The delivery loop of one replica, and its sender threads."""
 
-    def __init__(self, store: Store, *, senders: int = SENDERS) -> None:
+    def __init__(
+        self,
+        store: Store,
+        destinations: Destinations,
+        *,
+        senders: int = SENDERS,
+        resolve: Resolver = system_resolver,
+    ) -> None:
         self.store = store
         self.senders = senders
         self._pool = ThreadPoolExecutor(senders, thread_name_prefix="webhook")
-        self._http = httpx.Client(timeout=SEND_TIMEOUT_SECONDS, trust_env=False)
+        self._http = vetted_client(destinations, SEND_TIMEOUT_SECONDS, resolve)
         self._sending: set[str] = set()  # the webhooks this replica is sending to
         self._lock = threading.Lock()
         self._loop = Every("notifier", POLL_SECONDS, self._round)
@@ -109,23 +121,11 @@ class Notifier:
 
     def send(self, outgoing: Outgoing) -> None:
         """One attempt: POST the signed body, record the outcome (and when to retry)."""
-        body = json.dumps(outgoing.payload, separators=(",", ":")).encode()
-        sent_at = str(int(time.time()))
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": f"jobmanager/{__version__}",
-            TIMESTAMP_HEADER: sent_at,
-            SIGNATURE_HEADER: signature(outgoing.secret, sent_at, body),
-            EVENT_HEADER: outgoing.event.value,
-            DELIVERY_HEADER: outgoing.id,
-        }
         started, at = time.monotonic(), utcnow()
-        try:
-            answer = self._http.post(outgoing.url, content=body, headers=headers)
-            attempt = Attempt(at, time.monotonic() - started, status_code=answer.status_code)
-        except (httpx.HTTPError, UnicodeError) as error:  # UnicodeError: a host's name
-            reason = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
-            attempt = Attempt(at, time.monotonic() - started, error=reason)
+        if outgoing.secret is None:
+            attempt = Attempt(at, 0.0, error=UNREADABLE_SECRET)
+        else:
+            attempt = self._post(outgoing, outgoing.secret, started, at)
         status = self.store.deliveries.record_attempt(outgoing, attempt)
         log.info(
             "webhook delivery %s (%s) attempt %d: %s, now %s",
@@ -135,3 +135,21 @@ class Notifier:
             attempt.status_code or attempt.error,
             status.value if status else "claimed by another replica",
         )
+
+    def _post(self, outgoing: Outgoing, secret: str, started: float, at: datetime) -> Attempt:
+        body = json.dumps(outgoing.payload, separators=(",", ":")).encode()
+        sent_at = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": f"jobmanager/{__version__}",
+            TIMESTAMP_HEADER: sent_at,
+            SIGNATURE_HEADER: signature(secret, sent_at, body),
+            EVENT_HEADER: outgoing.event.value,
+            DELIVERY_HEADER: outgoing.id,
+        }
+        try:
+            answer = self._http.post(outgoing.url, content=body, headers=headers)
+            return Attempt(at, time.monotonic() - started, status_code=answer.status_code)
+        except (httpx.HTTPError, UnicodeError) as error:  # UnicodeError: a host's name
+            reason = f"{type(error).__name__}: {error}"[:MAX_ERROR_CHARS]
+            return Attempt(at, time.monotonic() - started, error=reason)

@@ -132,6 +132,7 @@ class Reaper:
         if purged:
             log.info("purged %d jobs that ended before %s", purged, cutoff.isoformat())
         self.store.deliveries.purge_finished(cutoff)
+        self.store.sign_ins.forget_expired(utcnow())
         return purged
 
 

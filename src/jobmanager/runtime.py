@@ -73,7 +73,7 @@ class Runtime:
             self.scheduler = Scheduler(services.store, self.dispatcher)
         self.notifier: Notifier | None = None
         if settings.notifications_enabled:
-            self.notifier = Notifier(services.store)
+            self.notifier = Notifier(services.store, settings.webhook_destinations)
         self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep)
         self._stopped = False
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobmanager.auth.keys import KeyRing
+from jobmanager.auth.sealing import SecretBox
 from jobmanager.auth.tokens import TokenService
 from jobmanager.home import dev_credentials_file, keys_folder
 from jobmanager.settings import Settings
@@ -80,7 +81,8 @@ class Services:
         tokens = TokenService(
             keys, issuer=settings.base_url, ttl_seconds=settings.token_ttl_seconds
         )
-        store = Store(db, blobs, settings.tenant_max_live_jobs)
+        box = SecretBox.load_or_create(keys_folder(settings.home))
+        store = Store(db, blobs, settings.tenant_max_live_jobs, box=box)
         return cls(settings=settings, db=db, store=store, tokens=tokens)
 
     def ensure_dev_tenant(self) -> Path | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+from ipaddress import ip_address
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from jobmanager.domain.destinations import Destinations, IPNetwork
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.home import blobs_folder, database_file, default_home
 
@@ -62,6 +64,29 @@ class Settings(BaseSettings):
         description="A console (browser) session ends after this long without use; while "
         "it is used, its token is renewed, so it outlives token_ttl_seconds",
     )
+    sign_in_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins (token requests, sessions) one address may make per "
+        "client id in a minute before it must wait (429)",
+    )
+    sign_in_address_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="Failed sign-ins one address may make in a minute, whatever the client ids",
+    )
+    sign_in_concurrent_checks: int = Field(
+        default_factory=lambda: max(2, (os.cpu_count() or 2) // 2),
+        ge=1,
+        le=64,
+        description="Secret checks (a slow hash each) this process runs at once, one per "
+        "address; default: half the cores, at least 2 (one caller's turn leaves another's)",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For names the caller "
+        "(comma-separated; `*` for any); default: none, the caller is the connection's peer",
+    )
     create_dev_tenant: bool = Field(
         default=True, description="On the embedded default, create a `dev` tenant at first start"
     )
@@ -95,6 +120,12 @@ class Settings(BaseSettings):
     scheduler_enabled: bool = True
     notifications_enabled: bool = Field(
         default=True, description="Send webhook deliveries from this process"
+    )
+    webhook_allowed_networks: Annotated[list[IPNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Networks (CIDRs, comma-separated) webhook deliveries may reach besides "
+        "public addresses, e.g. 10.20.0.0/16; default: none (the CLI's local service: "
+        "loopback)",
     )
     heartbeat_timeout_seconds: float = Field(default=15.0, gt=0)
     reaper_interval_seconds: float = Field(default=5.0, gt=0)
@@ -139,7 +170,9 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     metrics_token: SecretStr | None = Field(
-        default=None, description="When set, /metrics wants `Authorization: Bearer` it"
+        default=None,
+        description="When set, /metrics (and a worker's metrics port) want "
+        "`Authorization: Bearer` it; needed when listening beyond loopback",
     )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object a line, with tenant and job ids"
@@ -149,6 +182,19 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("webhook_allowed_networks", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """`10.0.0.0/8, 127.0.0.1` from the environment: a comma-separated list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def webhook_destinations(self) -> Destinations:
+        """Where webhook deliveries may go (`domain/destinations.py`)."""
+        return Destinations(tuple(self.webhook_allowed_networks))
 
     @property
     def resolved_database_url(self) -> str:
@@ -178,6 +224,17 @@ class Settings(BaseSettings):
             return self.warm_environments
         return self.job_slots + 2 if self.job_slots else 0
 
+    def unguarded_metrics(self) -> str | None:
+        """Why metrics served on `host` would be open to others (not loopback and no
+        token), in words for a start-up that refuses; None when they are not."""
+        if self.metrics_token is not None or is_loopback(self.host):
+            return None
+        return (
+            f"JOBMANAGER_HOST={self.host} is not a loopback address, so /metrics would "
+            "answer anyone who reaches it: set JOBMANAGER_METRICS_TOKEN (scrapers send it "
+            "as `Authorization: Bearer TOKEN`), or listen on 127.0.0.1"
+        )
+
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
@@ -190,12 +247,24 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 secret = value.get_secret_value()
                 text = mask_url(secret) if "://" in secret else "********"
+            elif isinstance(value, list):
+                text = ", ".join(str(item) for item in value)
             else:
                 text = "" if value is None else str(value)
             shown[name] = text
         shown["database_url"] = mask_url(self.resolved_database_url)
         shown["blob_url"] = self.resolved_blob_url
         return shown
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (an address or `localhost`) is this machine's loopback only."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z0-9+.-]+://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)", re.I)

@@ -109,14 +109,16 @@ class Cli:
         )
 
 
-def module_server() -> Any:
-    """A module-scoped `server` fixture: one real server per test module.
+def module_server(**env: str) -> Any:
+    """A module-scoped `server` fixture: one real server per test module, with the
+    settings `env` (`JOBMANAGER_*` variables) besides the defaults.
 
     Use as `server = module_server()` at the top of the module."""
 
     @pytest.fixture(scope="module")
     def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-        process = ServerProcess(tmp_path_factory.mktemp("server") / "home").start()
+        home = tmp_path_factory.mktemp("server") / "home"
+        process = ServerProcess(home, extra_env=env).start()
         yield process
         process.stop()
 

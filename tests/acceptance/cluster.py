@@ -115,13 +115,14 @@ class Cluster:
             services.close()
         self.credentials = {"clientId": made.client_id, "clientSecret": made.client_secret}
 
-    def start_replica(self, **env: str) -> ServerProcess:
-        """An API replica on loopback: no job slots, the operator's signing keys."""
+    def start_replica(self, prefix: tuple[str, ...] = (), **env: str) -> ServerProcess:
+        """An API replica on loopback: no job slots, the operator's signing keys (run
+        under the command `prefix`, if any)."""
         home = self.root / f"replica-{len(self.replicas) + 1}"
         shutil.copytree(self.root / "operator" / "keys", home / "keys")
         (home / "dev-credentials.json").write_text(json.dumps(self.credentials))
         settings = {**self.shared, "JOBMANAGER_JOB_SLOTS": "0", **env}
-        replica = ServerProcess(home, extra_env=settings).start(timeout=90)
+        replica = ServerProcess(home, extra_env=settings, prefix=prefix).start(timeout=90)
         self.replicas.append(replica)
         return replica
 

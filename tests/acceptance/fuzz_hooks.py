@@ -3,12 +3,12 @@ cannot say, given to the requests that should be accepted.
 
 A JSON schema says what a body looks like; it cannot say which ids exist (a job names a
 model, its version, a configuration and folders; a folder or file names its parent; a
-trigger its watched folder), the grammar of a cron expression, or that a project is
-named once among `packages` under any spelling. A request that breaks one of those is
-refused with 400 naming the field, as the SPEC wants. So in a request generated as
-valid (never in one generated to be refused), this hook puts ids of resources the test
-made, a real cron expression and one entry per project; everything else stays as
-generated.
+trigger its watched folder), which addresses a webhook may reach, the grammar of a cron
+expression, or that a project is named once among `packages` under any spelling. A
+request that breaks one of those is refused with 400 naming the field, as the SPEC wants.
+So in a request generated as valid (never in one generated to be refused), this hook puts
+ids of resources the test made, a real cron expression, a public webhook URL and one entry
+per project; everything else stays as generated.
 
 Two rules of the SPEC that a stateful run cannot know either:
 
@@ -48,6 +48,9 @@ REAL: dict[str, str] = {
     "parentId": "_PUBLIC_ROOT_ID",
     "scheduleString": "0 0 1 1 *",
     "folderId": "_PUBLIC_ROOT_ID",  # a trigger's watched folder
+    # A webhook's receiver: the service refuses loopback, private and other non-public
+    # addresses, which its pattern cannot tell from public ones.
+    "url": "https://hooks.example.com/jobs",
 }
 MODEL = "/api/modelmanagement/v3/models/{model_id}"
 ADD_VERSION = ("POST", MODEL + "/versions")

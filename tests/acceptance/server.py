@@ -28,9 +28,11 @@ class ServerProcess:
         extra_env: dict[str, str] | None = None,
         port: int | None = None,
         args: tuple[str, ...] = (),
+        prefix: tuple[str, ...] = (),
     ):
         self.home = home
         self.args = args
+        self.prefix = prefix  # a command the server runs under (e.g. `unshare ...`)
         self.port = port or free_port()
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -51,7 +53,7 @@ class ServerProcess:
         env.pop("http_proxy", None)
         with self.log_path.open("ab") as log:  # the server writes its own copy of the handle
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "jobmanager", "serve", *self.args],
+                [*self.prefix, sys.executable, "-m", "jobmanager", "serve", *self.args],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -13,7 +13,7 @@ from tests.acceptance.server import ServerProcess
 from tests.integration.client.conftest import DOUBLE_NOTE
 from tests.webhook_receiver import ReceiverProcess
 
-server = module_server()
+server = module_server(JOBMANAGER_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8")  # local receivers
 
 
 @pytest.fixture

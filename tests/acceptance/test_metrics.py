@@ -14,7 +14,8 @@ from tests.acceptance.api import FINAL, Caller, note
 from tests.acceptance.cli_runner import module_server
 from tests.acceptance.server import ServerProcess
 
-server = module_server()
+TOKEN = "scrape-me-please"
+server = module_server(JOBMANAGER_METRICS_TOKEN=TOKEN)  # by tenant: for the token's holder
 
 SUCCEEDS = note("%python\nprint('fine')")
 FAILS = note("%python\nraise ValueError('no')")
@@ -27,7 +28,7 @@ def caller(server: ServerProcess, caller_of: Callable[[ServerProcess], Caller]) 
 
 
 def scrape(server: ServerProcess) -> Samples:
-    answer = httpx.get(f"{server.url}/metrics")  # no credentials needed
+    answer = httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain")
     return {

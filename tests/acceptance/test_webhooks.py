@@ -23,7 +23,7 @@ from tests.acceptance.cli_runner import module_server
 from tests.acceptance.server import ServerProcess
 from tests.webhook_receiver import ReceiverProcess
 
-server = module_server()
+server = module_server(JOBMANAGER_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8")  # local receivers
 SECRET = "a-secret-only-the-receiver-knows"
 
 

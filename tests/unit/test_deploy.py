@@ -91,6 +91,7 @@ def test_each_jobmanager_service_runs_a_real_command_on_valid_settings(name: str
     assert settings.resolved_database_url.startswith("postgresql")
     assert settings.resolved_blob_url.startswith("s3://")
     assert (settings.job_slots == 0) == (service["command"][1] == "serve")
+    assert settings.unguarded_metrics() is None  # it would refuse to start
 
 
 def test_the_replicas_share_the_signing_keys_and_start_one_after_the_other() -> None:
@@ -126,7 +127,7 @@ def test_each_systemd_unit_runs_a_real_command_on_valid_settings(path: Path) -> 
     assert command in commands()
     assert found["Service.EnvironmentFile"] == ["/etc/jobmanager/jobmanager.env"]
     shared = env_file(DEPLOY / "jobmanager.env.example")
-    as_settings({**shared, **unit_settings(path)})
+    assert as_settings({**shared, **unit_settings(path)}).unguarded_metrics() is None
     assert "Install.WantedBy" in found
 
 

@@ -29,6 +29,8 @@ from jobmanager.api.routes import (
     webhooks,
 )
 from jobmanager.api.session_renewal import SessionRenewal
+from jobmanager.api.security_headers import SecurityHeaders
+from jobmanager.api.sign_in import SignInGuard
 from jobmanager.console.app import mount_console
 from jobmanager.runtime import Runtime
 from jobmanager.services import Services
@@ -74,15 +76,20 @@ def create_app(
     )
     app.state.services = services
     app.state.active_clients = ActiveClients()
+    app.state.sign_ins = SignInGuard(services.store, services.settings)
     app.state.event_streams = StreamHub()
     app.state.runtime = runtime
     app.state.dispatcher = runtime.dispatcher
-    app.state.metrics = metrics_registry(services.store.stats, runtime.pool)
+    by_tenant = services.settings.metrics_token is not None  # only token holders see tenants
+    app.state.metrics = metrics_registry(
+        services.store.stats, runtime.pool, tenant_labels=by_tenant
+    )
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_json_bytes)
     app.add_middleware(RequestMetrics)
     app.add_middleware(SessionRenewal, idle_seconds=settings.session_idle_seconds)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(auth.router)

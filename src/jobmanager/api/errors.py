@@ -28,6 +28,7 @@ from jobmanager.domain.errors import (
     InvalidInput,
     NotFound,
     TooLarge,
+    TooManyAttempts,
     Unauthenticated,
     Unavailable,
 )
@@ -47,6 +48,7 @@ CODE_OF_STATUS = {
     409: "jobmanager.conflict",
     413: "jobmanager.payloadTooLarge",
     415: "jobmanager.unsupportedMediaType",
+    429: "jobmanager.tooManyRequests",
     500: "jobmanager.internalError",
     503: "jobmanager.serviceUnavailable",
     507: "jobmanager.insufficientStorage",
@@ -62,6 +64,8 @@ MEANING_OF_STATUS = {
     413: "The request body is larger than the service takes (JOBMANAGER_MAX_JSON_BYTES; "
     "multipart uploads: JOBMANAGER_MAX_UPLOAD_BYTES)",
     415: "The request's content type is not one this call reads",
+    429: "Too many failed sign-ins from this address (JOBMANAGER_SIGN_IN_*); "
+    "`Retry-After` says in how many seconds to try again",
     500: "An error of the service; quote the logref to the operator",
     503: "Not ready: the message names what does not answer (database, blob store)",
     507: "A disk the service writes to is full (the message names it): nothing of the "
@@ -97,6 +101,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,
     TooLarge: 413,
+    TooManyAttempts: 429,
     Unavailable: 503,
     DiskFull: 507,
 }
@@ -144,7 +149,9 @@ def status_of(error: DomainError) -> int:
 
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
     status = status_of(error)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
     return error_response(request, status, CODE_OF_STATUS[status], error.message, headers)
 
 

@@ -12,6 +12,7 @@ asks as it waits).
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -32,10 +33,24 @@ RETRY_MILLISECONDS = 1000
 MEDIA_TYPE = "text/event-stream"
 
 
+# Every line break of the format (WHATWG HTML, "Server-sent events"): a reader ends a line
+# at any of them, a lone `\r` included.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def sse_frame(name: str, data: str, seq: int | None = None) -> str:
+    """One message. Each line of `data` goes on a `data:` line of its own, split at every
+    line break a reader knows, so nothing in the data can start a field or end the message
+    (the reader joins the lines with `\n`); `name` and `seq` are the service's own."""
+    head = f"id: {seq}\n" if seq is not None else ""
+    lines = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data))
+    return f"{head}event: {name}\n{lines}\n"
+
+
 def sse_message(event: EventRecord) -> str:
     """One event: `id` is its sequence number, `event` its kind, `data` one JSON line."""
     data = {**event.payload, "time": timestamp(event.created_at)}
-    return f"id: {event.seq}\nevent: {event.kind.value}\ndata: {_json(data)}\n\n"
+    return sse_frame(event.kind.value, _json(data), event.seq)
 
 
 def final_message(job: JobRecord | None) -> str:
@@ -46,7 +61,7 @@ def final_message(job: JobRecord | None) -> str:
     else:
         ended = timestamp(job.end_date) if job.end_date else _now()
         data = {"status": job.status.value, "message": job.message, "time": ended}
-    return f"event: {EventKind.END.value}\ndata: {_json(data)}\n\n"
+    return sse_frame(EventKind.END.value, _json(data))
 
 
 class EventFormat(Protocol):

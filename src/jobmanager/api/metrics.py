@@ -4,17 +4,24 @@ what every replica shares: jobs by tenant and status, the queue, live environmen
 The database figures come from a custom collector, so they are right whichever replica is
 scraped and after a restart. When the database does not answer they are left out (the
 scrape still answers), and `/health/ready` says 503.
+
+Metrics anyone on the machine can read (no `JOBMANAGER_METRICS_TOKEN`, which only a
+loopback address allows) name no tenant and no tenant's resource: the gauges are totals,
+by status. With a token they are by tenant and by configuration.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from pydantic import SecretStr
 
 from jobmanager.environments import EnvironmentPool
 from jobmanager.metrics import PROCESS_METRICS
@@ -24,8 +31,11 @@ log = logging.getLogger("jobmanager.metrics")
 
 
 class DatabaseCollector(Collector):
-    def __init__(self, stats: StatsRepository) -> None:
+    """The database's counts; by tenant and configuration only with `tenant_labels`."""
+
+    def __init__(self, stats: StatsRepository, tenant_labels: bool) -> None:
         self.stats = stats
+        self.tenant_labels = tenant_labels
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
@@ -35,17 +45,19 @@ class DatabaseCollector(Collector):
         except Exception:
             log.warning("metrics: the database did not answer", exc_info=True)
             return
-        yield _family("jobmanager_jobs", "Jobs by tenant and status", ["tenant", "status"], jobs)
+        tenant = ["tenant"] if self.tenant_labels else []
+        configuration = ["configuration"] if self.tenant_labels else []
+        yield _family("jobmanager_jobs", "Jobs by tenant and status", [*tenant, "status"], jobs)
         yield _family(
             "jobmanager_queue_depth",
             "Jobs waiting to start (SUBMITTED), by configuration id",
-            ["configuration"],
+            configuration,
             waiting,
         )
         yield _family(
             "jobmanager_environments_busy",
             "Environments running a job, on every replica, by configuration id",
-            ["configuration"],
+            configuration,
             busy,
         )
 
@@ -65,23 +77,40 @@ class PoolCollector(Collector):
 
 
 def metrics_registry(
-    stats: StatsRepository | None, pool: EnvironmentPool | None
+    stats: StatsRepository | None, pool: EnvironmentPool | None, *, tenant_labels: bool = False
 ) -> CollectorRegistry:
     """What `/metrics` shows; a worker's metrics port has no `stats` (the API shows them)."""
     registry = CollectorRegistry()
     registry.register(PROCESS_METRICS)
     if stats is not None:
-        registry.register(DatabaseCollector(stats))
+        registry.register(DatabaseCollector(stats, tenant_labels))
     if pool is not None:
         registry.register(PoolCollector(pool))
     return registry
 
 
+TOKEN_WANTED = "/metrics wants the metrics token: Authorization: Bearer TOKEN"
+
+
+def token_matches(token: SecretStr | None, authorization: str) -> bool:
+    """Whether a scrape's `Authorization` header carries the metrics token (any, when the
+    service has none); compared in constant time."""
+    if token is None:
+        return True
+    expected = f"Bearer {token.get_secret_value()}".encode()
+    return hmac.compare_digest(authorization.encode(), expected)
+
+
 def _family(
     name: str, documentation: str, labels: list[str], rows: Sequence[tuple[Any, ...]]
 ) -> GaugeMetricFamily:
-    """A gauge of rows of label values and, last, a count."""
+    """A gauge of rows of label values and, last, a count; the rows are summed over the
+    values of the labels not kept (the last `len(labels)` values are kept)."""
     family = GaugeMetricFamily(name, documentation, labels=labels)
-    for *values, count in rows:
-        family.add_metric([str(value) for value in values], count)
+    totals: Counter[tuple[str, ...]] = Counter()
+    for row in rows:
+        kept = row[len(row) - 1 - len(labels) : -1]
+        totals[tuple(str(value) for value in kept)] += row[-1]
+    for values, count in totals.items():
+        family.add_metric(list(values), count)
     return family

@@ -60,7 +60,7 @@ class KeyRing:
         folder.mkdir(parents=True, exist_ok=True)
         signing = folder / "signing.pem"
         if not signing.exists():
-            _write_private(signing, _generate())
+            write_private(signing, _generate())
         paths = [signing, *sorted(folder.glob("retired-*.pem"), reverse=True)]
         return cls([_load(path) for path in paths])
 
@@ -74,7 +74,8 @@ def _generate() -> bytes:
     )
 
 
-def _write_private(path: Path, pem: bytes) -> None:
+def write_private(path: Path, pem: bytes) -> None:
+    """Write a key file readable by its owner only, whole or not at all."""
     temporary = path.with_suffix(".tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:

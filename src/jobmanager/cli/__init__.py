@@ -48,7 +48,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Check this configuration end to end: settings, database, broker, object store, "
         "sandbox, a trivial job.",
     ),
-    "admin": ("admin", "app", "Manage tenants and credentials."),
+    "admin": ("admin", "app", "Manage tenants, credentials and keys."),
     "models": ("models", "app", "Models: notebooks (Zeppelin notes, Jupyter notebooks) jobs run."),
     "data": (
         "dataexchange",

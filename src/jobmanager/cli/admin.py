@@ -1,4 +1,5 @@
-"""`jobmanager admin`: tenants and API credentials, for the operator."""
+"""`jobmanager admin`: tenants, API credentials and the key of webhook secrets, for the
+operator."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from jobmanager.domain.errors import DomainError
 if TYPE_CHECKING:
     from jobmanager.services import Services
 
-app = typer.Typer(help="Manage tenants and credentials.", no_args_is_help=True)
+app = typer.Typer(help="Manage tenants, credentials and keys.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 credentials_app = typer.Typer(help="API credentials (client id and secret).", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
@@ -111,3 +112,19 @@ def credentials_revoke(client_id: str) -> None:
     except DomainError as error:
         raise fail(error.message) from None
     console.print(f"revoked {client_id}")
+
+
+@app.command("rotate-webhook-key")
+def rotate_webhook_key() -> None:
+    """Seal every webhook secret with a new key (keys/webhook-secrets.key in the home).
+    The previous key stays in the file until the next rotation, so a replica that has
+    not read the new file yet still opens what it finds; copy the file to every replica
+    that does not share this home's keys folder."""
+    services = _services()
+    try:
+        box = services.store.webhooks.box
+        box.rotate()
+        resealed = services.store.webhooks.reseal_secrets()
+    finally:
+        services.close()
+    console.print(f"sealed {resealed} webhook secrets with a new key in {box.path}", soft_wrap=True)

@@ -21,6 +21,7 @@ from jobmanager.cli.common import (
     load_settings,
     open_services,
 )
+from jobmanager.domain.destinations import LOOPBACK_NETWORKS
 from jobmanager.home import PRIVATE_UMASK, hold_serve_lock, make_private
 
 if TYPE_CHECKING:
@@ -72,6 +73,12 @@ def serve(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
     )
     configure_logging(settings.log_level, settings.log_format)
+    unguarded = settings.unguarded_metrics()
+    if unguarded is not None:
+        raise fail(unguarded)
+    if local and "webhook_allowed_networks" not in settings.model_fields_set:
+        # The CLI's local service has one user, the machine's: its receivers may be local.
+        settings.webhook_allowed_networks = list(LOOPBACK_NETWORKS)
     _claim_home(settings.home)
     try:  # first: a port in use ends the start before anything runs
         listener = bind(settings.host, settings.port)
@@ -80,7 +87,11 @@ def serve(
     log.info("starting jobmanager with settings:")
     for name, value in settings.masked().items():
         log.info("  %s = %s", name, value)
+    log.info(settings.webhook_destinations.describe())
     services = open_services(settings)
+    sealed = services.store.webhooks.seal_plain_secrets()  # stored before secrets were sealed
+    if sealed:
+        log.info("sealed %d webhook secrets stored in clear by an older version", sealed)
     credentials = services.ensure_dev_tenant()
     if credentials is not None:
         log.info("dev tenant credentials (client id and secret) are in %s", credentials)
@@ -131,6 +142,10 @@ def _run_server(
         port=settings.port,
         log_level="warning",
         access_log=False,
+        # Who calls is the connection's peer (sign-in limits count by it), unless the
+        # operator names the proxies whose X-Forwarded-For to believe.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
         # JSON logs: uvicorn's own lines go through the root logger's JSON handler too.
         log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
-from typing import TYPE_CHECKING, Annotated
+import threading
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,8 +17,12 @@ from jobmanager.cli.common import configure_logging, fail, load_settings, open_s
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from pydantic import SecretStr
 
     from jobmanager.environments import EnvironmentPool
+    from jobmanager.settings import Settings
 
 log = logging.getLogger("jobmanager")
 
@@ -26,7 +34,10 @@ def worker(
     metrics_port: Annotated[
         int | None,
         typer.Option(
-            min=1, max=65535, help="Serve this worker's metrics at http://HOST:PORT/metrics"
+            min=1,
+            max=65535,
+            help="Serve this worker's metrics at http://HOST:PORT/metrics (beyond loopback: "
+            "with JOBMANAGER_METRICS_TOKEN)",
         ),
     ] = None,
 ) -> None:
@@ -35,6 +46,8 @@ def worker(
     configure_logging(settings.log_level, settings.log_format)
     if settings.broker_url is None:
         raise fail("set JOBMANAGER_BROKER_URL to the Celery broker, e.g. redis://host:6379/0")
+    if metrics_port is not None and settings.unguarded_metrics() is not None:
+        raise fail(str(settings.unguarded_metrics()))
     # Loaded here, not at import: client commands start faster; celery is an extra.
     from jobmanager.dispatch.celery import TASK, celery_app
     from jobmanager.environments import EnvironmentPool, IsolationUnavailable, open_isolation
@@ -54,7 +67,7 @@ def worker(
     services.store.space.watch()
     runner.start()
     log.info("worker %s taking jobs with %d slots", runner.worker_id, settings.job_slots)
-    metrics = None if metrics_port is None else serve_metrics(metrics_port, settings.host, pool)
+    metrics = None if metrics_port is None else serve_metrics(metrics_port, settings, pool)
     try:
         app.Worker(
             # One node name per process: Celery's default (celery@host) is shared by the
@@ -73,13 +86,43 @@ def worker(
         services.close()
 
 
-def serve_metrics(port: int, host: str, pool: EnvironmentPool) -> WSGIServer:
-    """This process's metrics (phases, warm environments, blob bytes) on their own port;
-    the database's gauges are the API's (docs/observability.md)."""
-    from prometheus_client import start_http_server
+def serve_metrics(port: int, settings: Settings, pool: EnvironmentPool) -> WSGIServer:
+    """This process's metrics (phases, warm environments, blob bytes) on their own port,
+    behind the metrics token when there is one; the database's gauges are the API's
+    (docs/observability.md)."""
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
 
     from jobmanager.api.metrics import metrics_registry
 
-    server, _thread = start_http_server(port, host, registry=metrics_registry(None, pool))
-    log.info("worker metrics at http://%s:%d/metrics", host, port)
+    class Server(ThreadingWSGIServer):
+        address_family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    app = guarded(make_wsgi_app(metrics_registry(None, pool)), settings.metrics_token)
+    server = make_server(settings.host, port, app, Server, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    log.info("worker metrics at http://%s:%d/metrics", settings.host, port)
     return server
+
+
+def guarded(app: WSGIApplication, token: SecretStr | None) -> WSGIApplication:
+    """`app`, answering only requests that carry the metrics token (all, without one)."""
+    from jobmanager.api.errors import CODE_OF_STATUS
+    from jobmanager.api.metrics import TOKEN_WANTED, token_matches
+
+    def guard(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if token_matches(token, environ.get("HTTP_AUTHORIZATION", "")):
+            return app(environ, start_response)
+        error = {"code": CODE_OF_STATUS[401], "logref": uuid.uuid4().hex}
+        body = json.dumps({"errors": [{**error, "message": TOKEN_WANTED}]}).encode()
+        headers = [("Content-Type", "application/json"), ("WWW-Authenticate", "Bearer")]
+        start_response("401 Unauthorized", [*headers, ("Content-Length", str(len(body)))])
+        return [body]
+
+    return guard

@@ -9,24 +9,20 @@ its `id`, so a reconnecting page resumes where it was:
 - `status`: a nudge, on which the page fetches its summary (timeline, message, Stop);
 - `end`: the last message, saying so; the page closes the stream and fetches its
   summary and outputs.
-Other kinds carry no data: the browser only notes their `id`.
+Other kinds carry no data: the browser only notes their `id`. A job's output is the
+tenant's text: every line break in it, a lone `\r` too, is written the SSE way
+(`sse_frame`), so no output can end a message or forge one.
 """
 
 from __future__ import annotations
 
 from html import escape
 
+from jobmanager.api.event_stream import sse_frame
 from jobmanager.console.routing import templates
 from jobmanager.domain.events import EventKind
 from jobmanager.store.events import EventRecord
 from jobmanager.store.jobs import JobRecord
-
-
-def sse(name: str, data: str, seq: int | None = None) -> str:
-    """One message; each line of `data` on its own `data:` line (the browser joins them)."""
-    head = f"id: {seq}\n" if seq is not None else ""
-    lines = "".join(f"data: {line}\n" for line in data.split("\n"))
-    return f"{head}event: {name}\n{lines}\n"
 
 
 class HtmlEvents:
@@ -36,21 +32,23 @@ class HtmlEvents:
         data = event.payload
         if event.kind is EventKind.STARTED:
             html = templates.get_template("running.html").render(step=data)
-            return sse("paragraph", html, event.seq)
+            return sse_frame("paragraph", html, event.seq)
         if event.kind is EventKind.OUTPUT:
             stream = escape(str(data.get("stream", "stdout")))
-            return sse("output", f'<span class="{stream}">{escape(data["text"])}</span>', event.seq)
+            return sse_frame(
+                "output", f'<span class="{stream}">{escape(data["text"])}</span>', event.seq
+            )
         if event.kind is EventKind.TRUNCATED:
             note = f"[output beyond {data.get('limitBytes')} bytes is not kept]"
-            return sse("output", f'<span class="note">{escape(note)}</span>', event.seq)
+            return sse_frame("output", f'<span class="note">{escape(note)}</span>', event.seq)
         if event.kind is EventKind.STATUS:
-            return sse("status", escape(str(data.get("status", ""))), event.seq)
+            return sse_frame("status", escape(str(data.get("status", ""))), event.seq)
         if event.kind is EventKind.END:
-            return sse("end", ended(str(data.get("status", ""))), event.seq)
-        return sse("other", "", event.seq)
+            return sse_frame("end", ended(str(data.get("status", ""))), event.seq)
+        return sse_frame("other", "", event.seq)
 
     def final(self, job: JobRecord | None) -> str:
-        return sse("end", ended(job.status.value if job else "DELETED"))
+        return sse_frame("end", ended(job.status.value if job else "DELETED"))
 
 
 def ended(status: str) -> str:

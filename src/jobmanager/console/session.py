@@ -60,7 +60,7 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/jobs",
 ) -> Response:
     try:
-        issued = issue_token(services, client_id.strip(), client_secret, session=True)
+        issued = issue_token(request, client_id.strip(), client_secret, session=True)
     except Unauthenticated:
         message = "That client id and secret do not match an active client."
         return sign_in_page(request, services.settings, next, message, client_id)

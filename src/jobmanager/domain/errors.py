@@ -41,6 +41,15 @@ class TooLarge(DomainError):
     """The body exceeds a configured size limit (HTTP 413)."""
 
 
+class TooManyAttempts(DomainError):
+    """Too many failed attempts from this caller; it may try again after `retry_after`
+    seconds (HTTP 429 with `Retry-After`)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(DomainError):
     """Something the service needs does not answer: the database, the blob store (HTTP 503)."""
 

@@ -20,16 +20,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from jobmanager.auth.sealing import SecretBox, UnreadableSecret
 from jobmanager.domain.events import EventKind
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.domain.webhooks import DeliveryStatus, WebhookEvent, event_of_status, retry_delay
 from jobmanager.store.db import Database
+from jobmanager.store.query import conflict_insert
 from jobmanager.store.tables import Job, JobEvent, OutboxCursor, Webhook, WebhookDelivery
 from jobmanager.store.types import new_id, stamp
+from jobmanager.store.webhooks import needed
 
 CURSOR = "webhooks"
 LOOKBACK = timedelta(seconds=2)
@@ -47,7 +48,7 @@ class Outgoing:
     claim: str
     webhook_id: str
     url: str
-    secret: str
+    secret: str | None  # None: this replica's keys do not open it (see `auth/sealing.py`)
     event: WebhookEvent
     payload: dict[str, Any]
     attempts: int
@@ -68,8 +69,9 @@ class Attempt:
 
 
 class DeliveryRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, box: SecretBox | None) -> None:
         self.db = db
+        self._box = box
 
     def collect(self, now: datetime) -> int:
         """Record the deliveries of new events and of jobs running too long; how many."""
@@ -126,7 +128,7 @@ class DeliveryRepository:
                     )
                 )
                 if won.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(_outgoing(session, delivery_id, claim))
+                    claimed.append(_outgoing(session, delivery_id, claim, needed(self._box)))
         return claimed
 
     def purge_finished(self, created_before: datetime) -> int:
@@ -286,17 +288,15 @@ def _insert_new(session: Session, table: type[WebhookDelivery], rows: list[dict[
     """Insert the rows not recorded yet (the unique triple refuses the others quietly)."""
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(table).values(rows).on_conflict_do_nothing())
+    session.execute(conflict_insert(session, table).values(rows).on_conflict_do_nothing())
 
 
 def _move_cursor(session: Session, position: datetime) -> None:
     """Forward only: the cursor never goes back, whoever writes it."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     session.execute(
-        insert(OutboxCursor).values(name=CURSOR, position=position).on_conflict_do_nothing()
+        conflict_insert(session, OutboxCursor)
+        .values(name=CURSOR, position=position)
+        .on_conflict_do_nothing()
     )
     session.execute(
         update(OutboxCursor)
@@ -305,7 +305,7 @@ def _move_cursor(session: Session, position: datetime) -> None:
     )
 
 
-def _outgoing(session: Session, delivery_id: str, claim: str) -> Outgoing:
+def _outgoing(session: Session, delivery_id: str, claim: str, box: SecretBox) -> Outgoing:
     row, hook = session.execute(
         select(WebhookDelivery, Webhook)
         .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
@@ -316,11 +316,19 @@ def _outgoing(session: Session, delivery_id: str, claim: str) -> Outgoing:
         claim=claim,
         webhook_id=hook.id,
         url=hook.url,
-        secret=hook.secret,
+        secret=_opened(box, hook.secret),
         event=WebhookEvent(row.event),
         payload=dict(row.payload),
         attempts=row.attempts,
     )
+
+
+def _opened(box: SecretBox, stored: str) -> str | None:
+    """The webhook's secret; None when this replica has no key that opens it."""
+    try:
+        return box.open(stored)
+    except UnreadableSecret:
+        return None
 
 
 def _log_entry(number: int, attempt: Attempt) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Shared query helpers: list filters as SQL, and paged selects."""
+"""Shared query helpers: list filters as SQL, paged selects, and inserts with `ON CONFLICT`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.filters import AllOf, AnyOf, Compare, Cond, Filter, millisecond_range
@@ -62,3 +64,10 @@ def paged(session: Session, query: Select[Any], offset: int, size: int) -> tuple
         return [], total
     rows = list(session.scalars(query.offset(offset).limit(size)))
     return rows, total
+
+
+def conflict_insert(session: Session, table: Any) -> Any:
+    """An INSERT into `table` that takes `on_conflict_do_nothing` / `_do_update`, in the
+    session's dialect (PostgreSQL and SQLite both have them)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)

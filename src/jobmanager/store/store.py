@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jobmanager.auth.sealing import SecretBox
 from jobmanager.store.blobs import BlobStore
 from jobmanager.store.configurations import ConfigurationRepository
 from jobmanager.store.dataexchange import DataExchangeRepository
@@ -14,6 +15,7 @@ from jobmanager.store.models import ModelRepository
 from jobmanager.store.outputs import OutputRepository
 from jobmanager.store.schedules import ScheduleRepository
 from jobmanager.store.space import DiskSpace
+from jobmanager.store.sign_ins import SignInRepository
 from jobmanager.store.stats import StatsRepository
 from jobmanager.store.tenants import TenantRepository
 from jobmanager.store.triggers import TriggerRepository
@@ -22,7 +24,12 @@ from jobmanager.store.webhooks import WebhookRepository
 
 class Store:
     def __init__(
-        self, db: Database, blobs: BlobStore, tenant_max_live_jobs: int | None = None
+        self,
+        db: Database,
+        blobs: BlobStore,
+        tenant_max_live_jobs: int | None = None,
+        *,
+        box: SecretBox | None = None,  # webhook secrets: a store without it cannot touch them
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -31,14 +38,15 @@ class Store:
         self.jobs = JobRepository(db)
         self.schedules = ScheduleRepository(db, self.jobs)
         self.triggers = TriggerRepository(db, self.jobs)
-        self.webhooks = WebhookRepository(db)
-        self.deliveries = DeliveryRepository(db)
+        self.webhooks = WebhookRepository(db, box)
+        self.deliveries = DeliveryRepository(db, box)
         self.execution = ExecutionRepository(db, blobs, tenant_max_live_jobs)
         self.events = EventRepository(db)
         self.configurations = ConfigurationRepository(db)
         self.dataexchange = DataExchangeRepository(db, blobs)
         self.outputs = OutputRepository(db, blobs)
         self.stats = StatsRepository(db)
+        self.sign_ins = SignInRepository(db)
 
     @property
     def space(self) -> DiskSpace:

@@ -364,7 +364,8 @@ class TriggerArrival(Base):
 
 
 class Webhook(Base):
-    """A tenant's receiver of job events. The secret signs deliveries, so it is kept."""
+    """A tenant's receiver of job events. The secret signs deliveries, so it is kept:
+    sealed with the key beside the signing keys (`auth/sealing.py`), never in clear."""
 
     __tablename__ = "webhooks"
     __table_args__ = (Index("ix_webhooks_tenant_created", "tenant_id", "creation_date"),)
@@ -374,7 +375,7 @@ class Webhook(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(255), default="")
     url: Mapped[str] = mapped_column(String(2048))
-    secret: Mapped[str] = mapped_column(String(255))
+    secret: Mapped[str] = mapped_column(Text)
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     longer_than_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     creation_date: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -415,3 +416,14 @@ class OutboxCursor(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SignInFailure(Base):
+    """Failed sign-ins counted within a minute, per key: an address, or a client id tried
+    from an address (`domain/sign_ins.py`). Every replica counts on the same rows."""
+
+    __tablename__ = "sign_in_failures"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    failures: Mapped[int] = mapped_column(Integer)

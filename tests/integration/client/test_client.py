@@ -295,7 +295,10 @@ def test_a_trigger_schedule_fires_on_an_upload_and_lists_the_file(
 
 def test_webhooks_lifecycle(api: Client) -> None:
     made = api.create_webhook(
-        "http://127.0.0.1:9/hook", ["failed", "longerThan"], name="ops", longer_than_seconds=600
+        "https://hooks.example.com/jobs",
+        ["failed", "longerThan"],
+        name="ops",
+        longer_than_seconds=600,
     )
     assert made.secret and made.events == ["failed", "longerThan"]
     assert made.longer_than_seconds == 600

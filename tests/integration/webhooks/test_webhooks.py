@@ -9,8 +9,6 @@ Deliveries are sent by `Notifier.run_once(now)` at a clock the test chooses.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from jobmanager.domain.destinations import LOOPBACK_NETWORKS
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.domain.webhooks import MAX_ATTEMPTS
 from jobmanager.notifier import Notifier
@@ -30,9 +29,9 @@ from jobmanager.store import deliveries as store_deliveries
 from jobmanager.store.types import utcnow
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import JOBS, runnable_references
+from tests.integration.webhooks.api import WEBHOOKS, create_webhook, deliveries, signed
 from tests.webhook_receiver import Receiver
 
-WEBHOOKS = "/api/jobmanager/v3/webhooks"
 SECRET = "s" * 32
 LIFE = (JobStatus.STARTING, JobStatus.RUNNING, JobStatus.SUCCEEDED)
 
@@ -40,19 +39,13 @@ LIFE = (JobStatus.STARTING, JobStatus.RUNNING, JobStatus.SUCCEEDED)
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     settings.job_slots = 0
+    settings.webhook_allowed_networks = list(LOOPBACK_NETWORKS)  # the receivers are local
     return settings
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = Receiver().start()
-    yield made
-    made.stop()
-
-
-@pytest.fixture
 def notifier(services: Services) -> Iterator[Notifier]:
-    made = Notifier(services.store)
+    made = Notifier(services.store, services.settings.webhook_destinations)
     yield made
     made.stop()
 
@@ -60,12 +53,6 @@ def notifier(services: Services) -> Iterator[Notifier]:
 @pytest.fixture
 def references(client: TestClient, tenant_a: TenantClient) -> dict[str, str]:
     return runnable_references(client, tenant_a)
-
-
-def create_webhook(client: TestClient, tenant: TenantClient, **body: Any) -> dict[str, Any]:
-    answer = client.post(WEBHOOKS, headers=tenant.headers, json=body)
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
 
 
 def submit(client: TestClient, tenant: TenantClient, references: dict[str, str]) -> str:
@@ -83,20 +70,6 @@ def live(services: Services, job_id: str, *path: JobStatus, **values: Any) -> No
             extra["running_since"] = values.get("running_since", utcnow())
         assert services.store.jobs.transition(job_id, [current], target, **extra)
         current = target
-
-
-def deliveries(client: TestClient, tenant: TenantClient, webhook_id: str) -> list[dict[str, Any]]:
-    answer = client.get(f"{WEBHOOKS}/{webhook_id}/deliveries", headers=tenant.headers)
-    assert answer.status_code == 200, answer.text
-    return list(reversed(answer.json()["deliveries"]))  # oldest first
-
-
-def signed(request: dict[str, Any], secret: str) -> bool:
-    """The receiver's check, written from the docs: HMAC-SHA256 of `timestamp.body`."""
-    headers = {k.lower(): v for k, v in request["headers"].items()}
-    message = headers["x-jobmanager-timestamp"].encode() + b"." + request["body"].encode()
-    expected = "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, headers["x-jobmanager-signature"])
 
 
 def test_create_shows_the_secret_once_then_get_list_and_delete(
@@ -340,7 +313,7 @@ def test_racing_replicas_send_each_delivery_exactly_once(
     references: dict[str, str],
 ) -> None:
     create_webhook(client, tenant_a, url=receiver.url, events=["stopped"])
-    replicas = [Notifier(services.store) for _ in range(3)]
+    replicas = [Notifier(services.store, services.settings.webhook_destinations) for _ in range(3)]
     replicas[0].run_once()
     jobs = [submit(client, tenant_a, references) for _ in range(10)]
     done = threading.Event()

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from jobmanager.api.deps import SESSION_COOKIE, XSRF_COOKIE, ServicesDep
 from jobmanager.api.errors import error_responses
+from jobmanager.api.sign_in import SignInGuard, caller_address
 from jobmanager.auth.tokens import IssuedToken, Principal
 from jobmanager.domain.errors import InvalidInput, Unauthenticated
 from jobmanager.services import Services
@@ -36,9 +37,11 @@ class TechnicalTokenRequest(BaseModel):
     userTenant: str = ""
 
 
-@router.post("/oauth/token", response_model=TokenPublic, responses=error_responses(400, 401, 413))
+@router.post(
+    "/oauth/token", response_model=TokenPublic, responses=error_responses(400, 401, 413, 429)
+)
 def client_credentials_token(
-    services: ServicesDep,
+    request: Request,
     grant_type: Annotated[str, Form(json_schema_extra={"enum": [CLIENT_CREDENTIALS]})],
     authorization: Annotated[str | None, Header()] = None,
     client_id: Annotated[str | None, Form()] = None,
@@ -50,23 +53,23 @@ def client_credentials_token(
         client_id, client_secret = _basic_credentials(authorization)
     if not client_id or client_secret is None:
         raise Unauthenticated("send the client id and secret with HTTP Basic")
-    return _token_answer(issue_token(services, client_id, client_secret))
+    return _token_answer(issue_token(request, client_id, client_secret))
 
 
 @router.post(
     "/api/technicaltokenmanager/v3/oauth/token",
     response_model=TokenPublic,
-    responses=error_responses(400, 401, 413),
+    responses=error_responses(400, 401, 413, 429),
 )
 def technical_token(
-    services: ServicesDep,
+    request: Request,
     body: TechnicalTokenRequest,
     x_space_auth_key: Annotated[str | None, Header()] = None,
 ) -> TokenPublic:
     if x_space_auth_key is None:
         raise Unauthenticated("send the X-SPACE-AUTH-KEY header: 'Basic <base64 id:secret>'")
     client_id, client_secret = _basic_credentials(x_space_auth_key)
-    return _token_answer(issue_token(services, client_id, client_secret))
+    return _token_answer(issue_token(request, client_id, client_secret))
 
 
 @router.get("/token_keys")
@@ -74,14 +77,14 @@ def token_keys(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
     return {"keys": [key.public_entry() for key in services.tokens.keys.keys]}
 
 
-@router.post("/session", status_code=204, responses=error_responses(401))
+@router.post("/session", status_code=204, responses=error_responses(401, 429))
 def open_session(
-    request: Request, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
     """A browser session (the console's sign-in opens the same one)."""
     if authorization is None:
         raise Unauthenticated("send the client id and secret with HTTP Basic")
-    issued = issue_token(services, *_basic_credentials(authorization), session=True)
+    issued = issue_token(request, *_basic_credentials(authorization), session=True)
     response = Response(status_code=204)
     set_session_cookies(response, request, issued, services.settings.session_idle_seconds)
     return response
@@ -120,12 +123,13 @@ def clear_session_cookies(response: Response) -> None:
 
 
 def issue_token(
-    services: Services, client_id: str, client_secret: str, session: bool = False
+    request: Request, client_id: str, client_secret: str, session: bool = False
 ) -> IssuedToken:
-    """A token for the client's credentials; `session`: a browser session's."""
-    tenant = services.store.tenants.authenticate(client_id, client_secret)
-    if tenant is None:
-        raise Unauthenticated("unknown client id or wrong secret")
+    """A token for these credentials, checked within the sign-in limits (`api/sign_in.py`);
+    `session`: a browser session's."""
+    guard: SignInGuard = request.app.state.sign_ins
+    services: Services = request.app.state.services
+    tenant = guard.tenant_of(client_id, client_secret, caller_address(request))
     return services.tokens.issue(Principal(tenant=tenant, client_id=client_id), session=session)
 
 

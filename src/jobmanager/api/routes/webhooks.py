@@ -10,17 +10,23 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from jobmanager.api.deps import CallerDep, StoreDep
+from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
 from jobmanager.api.errors import error_responses
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.webhooks import DeliveryPublic, WebhookCreate, WebhookPublic
+from jobmanager.domain.errors import InvalidInput
 
 router = APIRouter(prefix="/api/jobmanager/v3/webhooks", tags=["webhooks"])
 EXTENSION = {"x-extension": True}
 
 
 @router.post("", status_code=201, responses=error_responses(413, 507), openapi_extra=EXTENSION)
-def create_webhook(body: WebhookCreate, caller: CallerDep, store: StoreDep) -> WebhookPublic:
+def create_webhook(
+    body: WebhookCreate, caller: CallerDep, store: StoreDep, settings: SettingsDep
+) -> WebhookPublic:
+    refusal = settings.webhook_destinations.refusal_of_url(body.url)
+    if refusal is not None:
+        raise InvalidInput(f"url: {refusal}")
     record = store.webhooks.create(caller.tenant_id, caller.tenant, body.to_spec())
     return WebhookPublic.of(record, with_secret=True)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from ipaddress import IPv6Address
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.json_schema import SkipJsonSchema
@@ -14,15 +16,17 @@ from jobmanager.api.schemas import (
     refuse_null,
     timestamp,
 )
+from jobmanager.domain.destinations import literal_address
 from jobmanager.domain.webhooks import WebhookEvent
 from jobmanager.store.webhooks import DeliveryRecord, WebhookRecord, WebhookSpec
 
 MAX_URL_CHARS = 2048
-# http(s), a host name or IPv4 address (no user part), an optional port, then printable
-# ASCII (the same in every regex dialect; percent-encode the rest).
-# A host of DNS labels of 1 to 63 characters (a longer one cannot be looked up).
+# http(s), a host name, an IPv4 address or an IPv6 one in brackets (no user part), an
+# optional port, then printable ASCII (the same in every regex dialect; percent-encode the
+# rest). A host of DNS labels of 1 to 63 characters (a longer one cannot be looked up).
+# Which addresses deliveries may reach is the service's rule (`domain/destinations.py`).
 URL_PATTERN = (
-    r"^https?://[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.?"
+    r"^https?://([A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})*\.?|\[[0-9A-Fa-f:.]{2,45}\])"
     r"(:[0-9]{1,5})?([/?#][!-~]*)?$"
 )
 MAX_LONGER_THAN_SECONDS = 7 * 86400
@@ -74,6 +78,19 @@ class WebhookCreate(BaseModel):
         return optional_display_name(value, "webhook name")
 
     _not_null = field_validator("longerThanSeconds", "secret", mode="before")(refuse_null)
+
+    @field_validator("url")
+    @classmethod
+    def _ipv6_in_brackets(cls, value: str) -> str:
+        """A host in brackets is an IPv6 address (the pattern lets its characters in)."""
+        if value.split("//", 1)[-1].startswith("["):
+            try:
+                address = literal_address(urlsplit(value).hostname or "")
+            except ValueError:  # urlsplit's own check of the brackets
+                address = None
+            if not isinstance(address, IPv6Address):
+                raise ValueError("the host in brackets is not an IPv6 address")
+        return value
 
     @field_validator("events")
     @classmethod
