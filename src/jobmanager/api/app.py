@@ -28,8 +28,8 @@ from jobmanager.api.routes import (
     schedules,
     webhooks,
 )
-from jobmanager.api.session_renewal import SessionRenewal
 from jobmanager.api.security_headers import SecurityHeaders
+from jobmanager.api.session_renewal import SessionRenewal
 from jobmanager.api.sign_in import SignInGuard
 from jobmanager.console.app import mount_console
 from jobmanager.runtime import Runtime

@@ -14,8 +14,8 @@ from jobmanager.store.jobs import JobRepository
 from jobmanager.store.models import ModelRepository
 from jobmanager.store.outputs import OutputRepository
 from jobmanager.store.schedules import ScheduleRepository
-from jobmanager.store.space import DiskSpace
 from jobmanager.store.sign_ins import SignInRepository
+from jobmanager.store.space import DiskSpace
 from jobmanager.store.stats import StatsRepository
 from jobmanager.store.tenants import TenantRepository
 from jobmanager.store.triggers import TriggerRepository

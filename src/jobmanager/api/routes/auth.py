@@ -79,7 +79,7 @@ def token_keys(services: ServicesDep) -> dict[str, list[dict[str, Any]]]:
 
 @router.post("/session", status_code=204, responses=error_responses(401, 429))
 def open_session(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request, services: ServicesDep, authorization: Annotated[str | None, Header()] = None
 ) -> Response:
     """A browser session (the console's sign-in opens the same one)."""
     if authorization is None:
