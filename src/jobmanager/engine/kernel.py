@@ -54,8 +54,6 @@ class KernelSession:
         self.manager = manager
         self.client = client
         self.sockets = sockets
-        # The last setup prelude whose effect the kernel still has (callers skip an equal one).
-        self.setup_in_effect = ""
 
     @classmethod
     def start(
@@ -161,8 +159,10 @@ class KernelSession:
         control: Control,
         kill: Callable[[], None],
         prelude: str = "",
+        on_reply: Callable[[dict[str, Any]], None] | None = None,
     ) -> ExecStatus:
-        """Run user code, passing each iopub message of it to `on_output`.
+        """Run user code, passing each iopub message of it to `on_output`, then the
+        content of its execute reply (with its payloads, e.g. help) to `on_reply`.
 
         `prelude` is engine code sent silently just before, without waiting for its
         reply: the kernel runs requests in order, and this saves a round trip per paragraph.
@@ -201,6 +201,8 @@ class KernelSession:
         if ending.interrupted_at is not None:
             return ending.status(ExecStatus.INTERRUPTED)
         reply = reply or self._reply(msg_id, REPLY_TIMEOUT)
+        if on_reply is not None:
+            on_reply(reply)
         return ExecStatus.OK if reply["status"] == "ok" else ExecStatus.ERROR
 
     def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:

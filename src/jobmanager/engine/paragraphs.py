@@ -28,6 +28,8 @@ _RICH_TYPES = (
 )
 _SIMPLE_FORM_EXECUTORS = (Executor.MARKDOWN, Executor.PYTHON_SQL, Executor.SPARK_SQL)
 _LOCAL = object()  # a z.put value that cannot leave its kernel
+# What a kernel paragraph is set up with: its form values and its `InterpreterContext`.
+_Setup = tuple[Mapping[str, Any], Mapping[str, Any]]
 KERNEL_DIED = "The {name} kernel died (it exited, or a resource limit killed it)"
 
 
@@ -68,9 +70,14 @@ class ParagraphRunner:
         self.tap: Callable[[str, str], None] | None = None
 
     def run(
-        self, resolved: Resolved, parsed: ParsedText, params: Mapping[str, Any]
+        self,
+        resolved: Resolved,
+        parsed: ParsedText,
+        params: Mapping[str, Any],
+        context: Mapping[str, Any],
     ) -> ParagraphRun:
-        """Execute a paragraph whose form values are `params`."""
+        """Execute a paragraph whose form values are `params`; `context` is what
+        `z.getInterpreterContext()` tells about it (see `paragraph_context`)."""
         result = ParagraphRun()
         script = parsed.script
         simple = resolved.executor in _SIMPLE_FORM_EXECUTORS or (
@@ -78,11 +85,16 @@ class ParagraphRunner:
         )
         if simple:
             script, result.forms = forms.substitute(script, params, self.note_params)
-        self._execute(resolved, script, params, result)
+        self._execute(resolved, script, params, result, context)
         return result
 
     def _execute(
-        self, resolved: Resolved, script: str, params: Mapping[str, Any], result: ParagraphRun
+        self,
+        resolved: Resolved,
+        script: str,
+        params: Mapping[str, Any],
+        result: ParagraphRun,
+        context: Mapping[str, Any],
     ) -> None:
         executor = resolved.executor
         if executor is Executor.MARKDOWN:
@@ -95,15 +107,13 @@ class ParagraphRunner:
             self._spark_conf(script, result)
         elif executor in (Executor.PYTHON, Executor.PYTHON_SQL):
             code = script if executor is Executor.PYTHON else _runtime_call("sql", script)
-            self._kernel("python", code, params, result)
+            self._kernel("python", code, (params, context), result)
         elif executor in (Executor.SPARK, Executor.SPARK_SQL):
-            self._spark(resolved, script, params, result)
+            self._spark(resolved, script, (params, context), result)
         else:
             _failure(result, resolved.unsupported())
 
-    def _spark(
-        self, resolved: Resolved, script: str, params: Mapping[str, Any], result: ParagraphRun
-    ) -> None:
+    def _spark(self, resolved: Resolved, script: str, setup: _Setup, result: ParagraphRun) -> None:
         if not self.env.has_module("pyspark"):
             message = f"{resolved.needs()} needs pyspark, which is not installed here"
             _failure(result, message[0].upper() + message[1:])
@@ -111,7 +121,7 @@ class ParagraphRunner:
         self.spark_started = True
         sql = resolved.executor is Executor.SPARK_SQL
         code = _runtime_call("spark_sql", script) if sql else script
-        self._kernel("spark", code, params, result)
+        self._kernel("spark", code, setup, result)
 
     def _spark_conf(self, script: str, result: ParagraphRun) -> None:
         """`%spark.conf`: properties of the Spark session, refused once it has started
@@ -140,25 +150,31 @@ class ParagraphRunner:
             result.status = ExecStatus.ERROR
             result.collector.add("TEXT", f"ExitValue: {code}")
 
-    def _kernel(
-        self, name: str, code: str, params: Mapping[str, Any], result: ParagraphRun
-    ) -> None:
+    def _kernel(self, name: str, code: str, setup: _Setup, result: ParagraphRun) -> None:
+        """Run `code` on kernel `name` after setting up its paragraph (`setup`: the form
+        values and the context)."""
         try:
             kernel = self.env.kernel(name)
         except KernelError as exc:
             _failure(result, str(exc))
             return
-        begin = _runtime_call("begin", dict(params), self.shared.for_kernel(name))
-        prelude = "" if kernel.setup_in_effect == begin else begin
+        params, context = setup
+        begin = _runtime_call("begin", dict(params), self.shared.for_kernel(name), dict(context))
 
         def on_output(msg: dict[str, Any]) -> None:
             self._on_kernel_message(name, msg, result)
 
+        def on_reply(reply: dict[str, Any]) -> None:
+            _write_help(reply, result.collector)
+
         result.status = kernel.execute(
-            code, on_output, self.control, kill=self.env.kill_processes, prelude=prelude
+            code,
+            on_output,
+            self.control,
+            kill=self.env.kill_processes,
+            prelude=begin,
+            on_reply=on_reply,
         )
-        # Forms write into the kernel's params, so the next paragraph must set them again.
-        kernel.setup_in_effect = "" if result.forms else begin
         if result.status is ExecStatus.DIED:
             self.env.discard_kernel(name)
             result.collector.add("TEXT", KERNEL_DIED.format(name=name))
@@ -169,7 +185,7 @@ class ParagraphRunner:
         collector = result.collector
         self._tap_kernel_message(kind, content)
         if kind == "stream":
-            collector.write(content["text"])
+            collector.write_text(content["text"])
         elif kind in ("display_data", "execute_result"):
             data = content.get("data", {})
             if ENGINE_MIME in data:
@@ -185,9 +201,9 @@ class ParagraphRunner:
                     collector.add(type_, value)
                     return
             if "text/plain" in data:
-                collector.write(str(data["text/plain"]))
+                collector.write_text(str(data["text/plain"]))
         elif kind == "error":
-            collector.add("TEXT", "\n".join(content.get("traceback", [])))
+            collector.write_text("\n".join(content.get("traceback", [])))
         elif kind == "clear_output":
             collector.clear()
 
@@ -212,8 +228,36 @@ class ParagraphRunner:
             result.forms.append(use)
         elif op == "put":
             self.shared.put(kernel, event["key"], _LOCAL if event.get("local") else event["value"])
-        elif op == "page":
-            result.collector.add("TEXT", event["text"])
+
+
+def _write_help(reply: Mapping[str, Any], collector: ResultCollector) -> None:
+    """The pager payloads of an execute reply (help: `name?`), after everything else the
+    paragraph wrote, as Zeppelin's `kernel_server.py` sends them: their plain texts
+    joined by newlines, ANSI colours kept, as one more text."""
+    texts = [
+        str(p["data"]["text/plain"])
+        for p in reply.get("payload") or []
+        if isinstance(p.get("data"), dict) and p["data"].get("text/plain")
+    ]
+    if texts:
+        collector.write_text("\n".join(texts))
+
+
+def paragraph_context(
+    note: Mapping[str, Any], paragraph: Mapping[str, Any], resolved: Resolved, parsed: ParsedText
+) -> dict[str, Any]:
+    """What `Paragraph.getInterpreterContext` gives a paragraph's `InterpreterContext`."""
+    return {
+        "noteId": note.get("id"),
+        "noteName": note.get("name"),
+        "paragraphId": paragraph.get("id"),
+        "paragraphText": paragraph.get("text"),
+        "paragraphTitle": paragraph.get("title"),
+        "replName": resolved.full_name.split(".")[0],
+        "localProperties": dict(parsed.local_properties),
+        "config": dict(paragraph.get("config") or {}),
+        "user": paragraph.get("user") or "anonymous",
+    }
 
 
 def display_text(data: Mapping[str, Any]) -> str:

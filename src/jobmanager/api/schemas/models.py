@@ -1,8 +1,8 @@
 """Bodies of `/api/modelmanagement/v3` (SPEC §2): Model, Version and what callers send.
 
 Inputs forbid unknown fields, so a misspelt field is a 400 naming it. The fields the
-service sets (`id`, `number`, `creationDate`, `payloadKind`, a model's `lastVersion` on
-PATCH) are accepted and ignored, because the official client's documented examples
+service sets (`id`, `number`, `creationDate`, `payloadKind`, `payloadWarnings`, a model's
+`lastVersion` on PATCH) are accepted and ignored, because the official client's documented examples
 send them back. `author` is taken when given, else it is the caller's client id.
 """
 
@@ -131,6 +131,7 @@ class _VersionFields(_Strict):
     number: Any = Field(default=None, exclude=True)
     creationDate: Any = Field(default=None, exclude=True)
     payloadKind: Any = Field(default=None, exclude=True)
+    payloadWarnings: Any = Field(default=None, exclude=True)
 
     @field_validator("expirationDate", mode="before", check_fields=False)
     @classmethod
@@ -248,6 +249,10 @@ class VersionPublic(BaseModel):
     producedBy: list[Any]
     kpi: list[Any]
     payloadKind: str
+    payloadWarnings: list[str] = Field(
+        description="What a reader of the payload should know (an extension): a notebook "
+        "that names no kernel, fields of a newer nbformat this service does not check"
+    )
 
     @classmethod
     def of(cls, record: VersionRecord) -> VersionPublic:
@@ -263,6 +268,7 @@ class VersionPublic(BaseModel):
             producedBy=list(definition.get("producedBy", [])),
             kpi=list(definition.get("kpi", [])),
             payloadKind=record.payload_kind,
+            payloadWarnings=list(record.payload_warnings),
         )
 
 
