@@ -56,17 +56,17 @@ def inspect_notebook(document: Mapping[str, Any]) -> NotebookFacts:
         raise ValueError(f"nbformat {major} is not read here: a notebook is nbformat 4 (or 3)")
     if not isinstance(minor, int) or isinstance(minor, bool):
         raise ValueError(f"nbformat_minor: {_short(repr(minor))} is not an integer")
-    named = with_kernel_name(document)
-    problem = _schema_problem(named, major, minor)
+    checked = _with_cell_ids(with_kernel_name(document), minor)
+    problem = _schema_problem(checked, major, minor)
     if problem is not None:
         raise ValueError(problem)
     if major != 4:
-        _check_upgrade(named)
+        _check_upgrade(checked)
     metadata = document.get("metadata") or {}
     kernelspec = metadata.get("kernelspec") or {}
     kernel = kernelspec.get("name") or None
     language = kernelspec.get("language") or (metadata.get("language_info") or {}).get("name")
-    warnings = _unknown_fields(document, minor) if major == 4 else []
+    warnings = _unknown_fields(checked, minor) if major == 4 else []
     if kernel is None:
         warnings.append(NO_KERNEL_WARNING)
     return NotebookFacts(_text(kernel), _text(language), tuple(warnings))
@@ -83,6 +83,19 @@ def with_kernel_name(document: Mapping[str, Any]) -> Mapping[str, Any]:
         return document
     named = {"display_name": DEFAULT_KERNEL, **kernelspec, "name": DEFAULT_KERNEL}
     return {**document, "metadata": {**metadata, "kernelspec": named}}
+
+
+def _with_cell_ids(document: Mapping[str, Any], minor: int) -> Mapping[str, Any]:
+    """Cells without the id nbformat 4.5 requires get one, as nbformat's reader gives them
+    (with a warning): that is no reason to refuse a notebook."""
+    cells = document.get("cells")
+    if minor < 5 or not isinstance(cells, list):
+        return document
+    with_ids = [
+        {**cell, "id": f"cell-{number}"} if isinstance(cell, dict) and "id" not in cell else cell
+        for number, cell in enumerate(cells)
+    ]
+    return {**document, "cells": with_ids}
 
 
 def runnable_problem(kernel: str | None, language: str | None) -> str | None:

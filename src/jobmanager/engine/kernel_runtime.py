@@ -32,7 +32,19 @@ SPARK_LIMIT_ALERT = (
 def _publish(payload: dict[str, Any]) -> None:
     from IPython.display import publish_display_data
 
-    publish_display_data({ENGINE_MIME: payload})  # type: ignore[no-untyped-call]
+    publish_display_data({ENGINE_MIME: _jsonable(payload)})  # type: ignore[no-untyped-call]
+
+
+def _jsonable(value: Any) -> Any:
+    """`value` as JSON can carry it: a NaN or an infinity (a form's value may be one) as
+    the text Java writes for it, which Zeppelin's Gson would write too."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return _java_double(value)
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
 
 
 def _cell(value: Any) -> str:
@@ -313,9 +325,12 @@ class ZeppelinContext:
             if show_index:
                 cells.insert(0, f"%html <strong>{index}</strong>")
             lines.append("\t".join(cells))
-        print("%table " + "\n".join(lines))
+        # What Zeppelin's `print` calls write, each in one piece, so that the kernel never
+        # sends a table and the newline that ends it in two messages.
+        sys.stdout.write("%table " + "\n".join(lines) + "\n")
         if limited:
-            print(f"\n%html <font color=red>Results are limited by {self.max_result}.</font>")
+            notice = f"Results are limited by {self.max_result}."
+            sys.stdout.write(f"\n%html <font color=red>{notice}</font>\n")
 
 
 def _is_spark_frame(cls: type) -> bool:

@@ -254,14 +254,16 @@ def note_file_name(payload: str | bytes, stem: str) -> str:
 
 def model_kind(payload: str | bytes) -> str:
     """What a model payload is: "zeppelin" (a note of either format), "jupyter" (an
-    nbformat 4 notebook) or "other"."""
+    nbformat 4 notebook, or 3, which runs upgraded as papermill runs it) or "other"."""
     try:
         data = json.loads(payload)
     except ValueError:
         return "other"
     if not isinstance(data, dict):
         return "other"
-    if isinstance(data.get("cells"), list) and data.get("nbformat") == 4:
+    version = data.get("nbformat")
+    cells = "cells" if version == 4 else "worksheets" if version == 3 else ""
+    if cells and isinstance(data.get(cells), list):
         return "jupyter"
     paragraphs = data.get("paragraphs")
     if isinstance(paragraphs, list) and all(isinstance(p, dict) for p in paragraphs):

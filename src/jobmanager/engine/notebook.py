@@ -11,6 +11,7 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbformat.corpus.words import generate_corpus_id as random_cell_id
 from nbformat.validator import get_validator
 
 from jobmanager.engine.note import NoteFormatError
@@ -49,6 +50,7 @@ def load(path: Path) -> NotebookNode:
     if not isinstance(document, dict):
         raise NoteFormatError("Not a Jupyter notebook: not a JSON object")
     _name_kernel(document)
+    _give_cell_ids(document)
     major, minor = _version(document)
     try:
         nb: NotebookNode = nbformat.reads(json.dumps(document), as_version=4)
@@ -67,6 +69,18 @@ def _name_kernel(document: dict[str, Any]) -> None:
     if isinstance(kernelspec, dict) and "name" not in kernelspec:
         kernelspec["name"] = DEFAULT_KERNEL
         kernelspec.setdefault("display_name", DEFAULT_KERNEL)
+
+
+def _give_cell_ids(document: dict[str, Any]) -> None:
+    """Cells of a 4.5+ notebook without the id its schema requires get one, as nbformat's
+    reader gives them (without its warning)."""
+    cells = document.get("cells")
+    minor = document.get("nbformat_minor")
+    if document.get("nbformat") != 4 or type(minor) is not int or minor < 5:
+        return
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict) and "id" not in cell:
+            cell["id"] = random_cell_id()
 
 
 def _version(document: dict[str, Any]) -> tuple[int, int]:

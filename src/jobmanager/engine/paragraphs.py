@@ -14,6 +14,7 @@ from jobmanager.engine.interpreters import Executor, Resolved
 from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.kernel_runtime import ENGINE_MIME
 from jobmanager.engine.note import ParsedText
+from jobmanager.engine.notebook import literal
 from jobmanager.engine.output import ResultCollector
 from jobmanager.engine.shell import run_shell
 
@@ -271,8 +272,9 @@ def display_text(data: Mapping[str, Any]) -> str:
 
 
 def _runtime_call(method: str, *args: Any) -> str:
-    """Code calling the kernel-side runtime (installed by the environment)."""
-    rendered = ", ".join(repr(a) for a in args)
+    """Code calling the kernel-side runtime (installed by the environment); the arguments
+    are JSON values, written as Python (NaN and infinities as `float('nan')`...)."""
+    rendered = ", ".join(literal(a) for a in args)
     return f"__import__({RUNTIME_MODULE!r}).RUNTIME.{method}({rendered})"
 
 

@@ -32,7 +32,15 @@ ZEPPELIN_NOTE = {
     "config": {},
 }
 JUPYTER_NOTEBOOK = {
-    "cells": [{"cell_type": "code", "source": "print(1)", "metadata": {}, "outputs": []}],
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "source": "print(1)",
+            "metadata": {},
+            "outputs": [],
+        }
+    ],
     "metadata": {},
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -129,6 +137,7 @@ def test_upload_detects_the_payload_kind(
         "producedBy",
         "kpi",
         "payloadKind",
+        "payloadWarnings",
     }
     assert version["payloadKind"] == kind
     assert version["number"] == 1

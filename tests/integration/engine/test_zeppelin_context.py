@@ -10,6 +10,7 @@ Zeppelin's own test of them (python/src/test/java/.../BasePythonInterpreterTest.
 
 from __future__ import annotations
 
+import math
 import shutil
 from pathlib import Path
 
@@ -112,3 +113,16 @@ def test_a_print_after_z_show_stays_in_its_table_as_in_zeppelin(
     assert kind == "TABLE"
     assert table in ("a\n1\nx\n", "a\n1\n%text x\n")
     assert results(executed, 1) == [("TABLE", "a\n1\n"), ("TEXT", "after\n")]
+
+
+def test_nan_and_infinities_reach_a_notes_forms(shared_env: Environment, tmp_path: Path) -> None:
+    """`run-note --param limit=nan` and a job's NaN parameter give `z.textbox` the float,
+    as papermill's `-p limit nan` gives a notebook (issue 26, item 9)."""
+    note = write_note(
+        tmp_path / "n.zpln",
+        "print(z.textbox('limit', '1'), z.textbox('ceiling', '1'), z.textbox('floor', '1'))",
+    )
+    parameters = {"limit": math.nan, "ceiling": math.inf, "floor": -math.inf}
+    result, executed = execute(shared_env, note, parameters=parameters)
+    assert result.outcome is Outcome.SUCCEEDED, result.message
+    assert results(executed, 0) == [("TEXT", "nan inf -inf\n")]
