@@ -29,9 +29,15 @@ _RICH_TYPES = (
 )
 _SIMPLE_FORM_EXECUTORS = (Executor.MARKDOWN, Executor.PYTHON_SQL, Executor.SPARK_SQL)
 _LOCAL = object()  # a z.put value that cannot leave its kernel
-# What a kernel paragraph is set up with: its form values and its `InterpreterContext`.
-_Setup = tuple[Mapping[str, Any], Mapping[str, Any]]
 KERNEL_DIED = "The {name} kernel died (it exited, or a resource limit killed it)"
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What a kernel paragraph is set up with: its form values and its context."""
+
+    params: Mapping[str, Any]
+    context: Mapping[str, Any]
 
 
 @dataclass
@@ -108,13 +114,13 @@ class ParagraphRunner:
             self._spark_conf(script, result)
         elif executor in (Executor.PYTHON, Executor.PYTHON_SQL):
             code = script if executor is Executor.PYTHON else _runtime_call("sql", script)
-            self._kernel("python", code, (params, context), result)
+            self._kernel("python", code, result, _Setup(params, context))
         elif executor in (Executor.SPARK, Executor.SPARK_SQL):
-            self._spark(resolved, script, (params, context), result)
+            self._spark(resolved, script, result, _Setup(params, context))
         else:
             _failure(result, resolved.unsupported())
 
-    def _spark(self, resolved: Resolved, script: str, setup: _Setup, result: ParagraphRun) -> None:
+    def _spark(self, resolved: Resolved, script: str, result: ParagraphRun, setup: _Setup) -> None:
         if not self.env.has_module("pyspark"):
             message = f"{resolved.needs()} needs pyspark, which is not installed here"
             _failure(result, message[0].upper() + message[1:])
@@ -122,7 +128,7 @@ class ParagraphRunner:
         self.spark_started = True
         sql = resolved.executor is Executor.SPARK_SQL
         code = _runtime_call("spark_sql", script) if sql else script
-        self._kernel("spark", code, setup, result)
+        self._kernel("spark", code, result, setup)
 
     def _spark_conf(self, script: str, result: ParagraphRun) -> None:
         """`%spark.conf`: properties of the Spark session, refused once it has started
@@ -151,16 +157,15 @@ class ParagraphRunner:
             result.status = ExecStatus.ERROR
             result.collector.add("TEXT", f"ExitValue: {code}")
 
-    def _kernel(self, name: str, code: str, setup: _Setup, result: ParagraphRun) -> None:
-        """Run `code` on kernel `name` after setting up its paragraph (`setup`: the form
-        values and the context)."""
+    def _kernel(self, name: str, code: str, result: ParagraphRun, setup: _Setup) -> None:
+        """Run `code` on kernel `name`, its paragraph's form values and context set first."""
         try:
             kernel = self.env.kernel(name)
         except KernelError as exc:
             _failure(result, str(exc))
             return
-        params, context = setup
-        begin = _runtime_call("begin", dict(params), self.shared.for_kernel(name), dict(context))
+        shared = self.shared.for_kernel(name)
+        begin = _runtime_call("begin", dict(setup.params), shared, dict(setup.context))
 
         def on_output(msg: dict[str, Any]) -> None:
             self._on_kernel_message(name, msg, result)
