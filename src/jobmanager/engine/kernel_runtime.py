@@ -20,6 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 ENGINE_MIME = "application/vnd.jobmanager.engine+json"
+# The key of a paragraph's execute request metadata that holds its InterpreterContext.
+CONTEXT_METADATA = "jobmanager.interpreterContext"
 SPARK_LIMIT_ALERT = (
     '<div class="result-alert alert-warning" role="alert">'
     '<button type="button" class="close" data-dismiss="alert" aria-label="Close">'
@@ -201,7 +203,6 @@ class ZeppelinContext:
         self.max_result = max_result
         self._params: dict[str, Any] = {}
         self._store: dict[str, Any] = dict(store)
-        self._context = InterpreterContext({})
 
     # -- dynamic forms (the defaults of Zeppelin's Python `z`) ------------------------
     def _form(self, form: dict[str, Any], value: Any, record: bool = True) -> Any:
@@ -277,8 +278,13 @@ class ZeppelinContext:
             print(str(p))
 
     def getInterpreterContext(self) -> InterpreterContext:
-        """The running paragraph's context, as Zeppelin's `InterpreterContext` has it."""
-        return self._context
+        """The running paragraph's context, as Zeppelin's `InterpreterContext` has it: the
+        engine sends it in the metadata of the paragraph's execute request."""
+        from IPython import get_ipython
+
+        get_parent = getattr(getattr(get_ipython(), "kernel", None), "get_parent", None)
+        request = get_parent() if get_parent is not None else {}
+        return InterpreterContext((request.get("metadata") or {}).get(CONTEXT_METADATA) or {})
 
     def _show_matplotlib(
         self, plt: Any, fmt: str = "png", width: str = "auto", height: str = "auto", **_: Any
@@ -393,18 +399,12 @@ class EngineRuntime:
         self.z = z
         self.help_theme: str | None = help_theme  # until help has its colours back
 
-    def begin(
-        self,
-        params: Mapping[str, Any],
-        shared: Mapping[str, Any],
-        context: Mapping[str, Any],
-    ) -> None:
-        """Before a Zeppelin paragraph: its form values, values put by other kernels and
-        what `z.getInterpreterContext()` tells; help keeps its colours, as in Zeppelin
-        (its text comes in the reply's pager payload, which the engine reads)."""
+    def begin(self, params: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
+        """Before a Zeppelin paragraph: its form values, and values put by other kernels;
+        help keeps its colours, as in Zeppelin (its text comes in the reply's pager
+        payload, which the engine reads)."""
         self.z._params = dict(params)
         self.z._store.update(shared)
-        self.z._context = InterpreterContext(context)
         if self.help_theme is not None:
             _colour_help(self.help_theme)
             self.help_theme = None

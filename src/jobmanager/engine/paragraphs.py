@@ -12,7 +12,7 @@ from jobmanager.engine.control import Control, ExecStatus
 from jobmanager.engine.environment import RUNTIME_MODULE
 from jobmanager.engine.interpreters import Executor, Resolved
 from jobmanager.engine.kernel import KernelError
-from jobmanager.engine.kernel_runtime import ENGINE_MIME
+from jobmanager.engine.kernel_runtime import CONTEXT_METADATA, ENGINE_MIME
 from jobmanager.engine.note import ParsedText
 from jobmanager.engine.notebook import literal
 from jobmanager.engine.output import ResultCollector
@@ -164,8 +164,8 @@ class ParagraphRunner:
         except KernelError as exc:
             _failure(result, str(exc))
             return
-        shared = self.shared.for_kernel(name)
-        begin = _runtime_call("begin", dict(setup.params), shared, dict(setup.context))
+        begin = _runtime_call("begin", dict(setup.params), self.shared.for_kernel(name))
+        prelude = "" if kernel.setup_in_effect == begin else begin
 
         def on_output(msg: dict[str, Any]) -> None:
             self._on_kernel_message(name, msg, result)
@@ -178,9 +178,12 @@ class ParagraphRunner:
             on_output,
             self.control,
             kill=self.env.kill_processes,
-            prelude=begin,
+            prelude=prelude,
             on_reply=on_reply,
+            metadata={CONTEXT_METADATA: dict(setup.context)},
         )
+        # Forms write into the kernel's params, so the next paragraph must set them again.
+        kernel.setup_in_effect = "" if result.forms else begin
         if result.status is ExecStatus.DIED:
             self.env.discard_kernel(name)
             result.collector.add("TEXT", KERNEL_DIED.format(name=name))
