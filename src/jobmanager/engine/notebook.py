@@ -49,6 +49,7 @@ def load(path: Path) -> NotebookNode:
         raise NoteFormatError(f"Not a Jupyter notebook: not JSON text ({exc})") from exc
     if not isinstance(document, dict):
         raise NoteFormatError("Not a Jupyter notebook: not a JSON object")
+    _check_language(document.get("metadata"))
     _name_kernel(document)
     _give_cell_ids(document)
     major, minor = _version(document)
@@ -58,7 +59,6 @@ def load(path: Path) -> NotebookNode:
             nb = nbformat.v4.upgrade(nb)
     except Exception as exc:  # nbformat's converters fail in many ways
         raise NoteFormatError(f"nbformat cannot upgrade the notebook to version 4: {exc}") from exc
-    _check_language(nb.metadata)
     nb.cells = [c for c in nb.cells if ERROR_MARKER_TAG not in _tags(c)]
     return nb
 
@@ -97,15 +97,19 @@ def _version(document: dict[str, Any]) -> tuple[int, int]:
     return major, minor
 
 
-def _check_language(metadata: Mapping[str, Any]) -> None:
-    """Only Python runs here: another language's notebook is refused, never run as Python."""
-    kernelspec = metadata.get("kernelspec") or {}
-    language = kernelspec.get("language") or (metadata.get("language_info") or {}).get("name")
+def _check_language(metadata: Any) -> None:
+    """Only Python runs here: another language's notebook is refused, never run as Python
+    (read before the engine names a nameless kernel)."""
+    if not isinstance(metadata, dict):
+        return  # the schema check says what is wrong
+    kernelspec = metadata.get("kernelspec")
+    info = metadata.get("language_info")
+    kernelspec = kernelspec if isinstance(kernelspec, dict) else {}
+    language = kernelspec.get("language") or (info.get("name") if isinstance(info, dict) else None)
     if isinstance(language, str) and language.strip().lower() not in ("", "python"):
-        kernel = kernelspec.get("name") or "named by no kernelspec"
+        kernel = f"kernel {kernelspec['name']}" if kernelspec.get("name") else "kernel"
         raise NoteFormatError(
-            f"The notebook's kernel {kernel} runs {language}: this engine runs Python "
-            "notebooks only"
+            f"The notebook's {kernel} runs {language}: this engine runs Python notebooks only"
         )
 
 
