@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jobmanager.domain.messages import chain, then
+from jobmanager.domain.parameters import parameters_for_run
 from jobmanager.domain.provenance import replayed_note, step_to_repair
 from jobmanager.domain.retries import FailureKind, attempt_folder, retry_message
 from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, sources_of
@@ -59,6 +60,7 @@ HEARTBEAT_SECONDS = 2.0
 USAGE_SAMPLE_SECONDS = 1.0
 STARTED = "Started notebook execution."
 SHUT_DOWN = "The service shut down while the job ran"
+INTERNAL_ERROR = "an error inside the service; its log has the details"
 
 
 class JobFailed(Exception):
@@ -202,7 +204,8 @@ class JobRun:
             self._failed(FailureKind.FAILED, failure.message)
         except Exception as error:  # a bug must still end the job, never strand it
             log.exception("job %s failed unexpectedly", self.job.id)
-            cause = DISK_FULL if full_storage(error) else str(error)  # no paths of ours
+            # Its text is the service's business (the log has it), not the job's.
+            cause = DISK_FULL if full_storage(error) else INTERNAL_ERROR
             target, message = JobStatus.FAILED, chain("Job execution failed", cause)
             self._failed(FailureKind.FAILED, message)
         self._next_phase("saving_seconds", **self._usage())
@@ -328,7 +331,7 @@ class JobRun:
             result = self.environment.run(
                 model,
                 self.environment.layout.executed_dir / model.name,
-                parameters=self.job.parameters,
+                parameters=parameters_for_run(self.job.parameters),
                 deadline=deadline,
                 stop=self.stop,
                 on_progress=report,

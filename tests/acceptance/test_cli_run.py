@@ -4,10 +4,12 @@ local service of the home (started by the first command, kept for the next)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
 import httpx
+import nbformat
 import pytest
 
 from jobmanager.cli import local_service
@@ -97,6 +99,25 @@ def test_a_jupyter_notebook_with_a_parameters_cell(workdir: Path, server: Server
     assert "cell" in result.stdout
     assert (workdir / "scale-output" / "scaled.txt").read_text() == "140"
     assert (workdir / "scale-output" / "scale.ipynb").exists()
+
+
+def test_nan_and_infinities_as_papermills_p(workdir: Path, server: ServerProcess) -> None:
+    """`run --param x=nan` (and `inf`, `-inf`) as papermill's `-p x nan` (issue 23): the
+    notebook gets `float('nan')` in the cell papermill's Python translator writes."""
+    translators = pytest.importorskip("papermill.translators")
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "jupyter" / "nan-parameters.ipynb"
+    (workdir / "limits.ipynb").write_bytes(fixture.read_bytes())
+    cli = Cli.for_server(workdir, server)
+    args = ["-P", "threshold=nan", "-P", "ceiling=inf", "-P", "floor=-inf"]
+    result = cli("run", "limits.ipynb", "-i", "in", *args)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    executed = nbformat.read(workdir / "limits-output" / "limits.ipynb", as_version=4)
+    expected = {"threshold": math.nan, "ceiling": math.inf, "floor": -math.inf}
+    assert executed.cells[1].source == translators.PythonTranslator.codify(expected)
+    assert executed.cells[2].outputs[0]["text"] == "True inf -inf\n"
+    [job] = cli("jobs", "list", "--json").assert_ok().json()[:1]
+    assert job["parameters"]["threshold"] == {"$numberDouble": "NaN"}
 
 
 def jupyter_notebook(*cells: tuple[str, list[str]]) -> str:

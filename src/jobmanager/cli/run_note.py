@@ -41,6 +41,7 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 def _run(
     env: Environment,
     note: Path,
+    executed: Path,
     params: dict[str, Any],
     timeout: float | None,
     stop_on_error: bool | None,
@@ -62,6 +63,7 @@ def _run(
             future = pool.submit(
                 env.run,
                 note,
+                executed,
                 parameters=params,
                 deadline=deadline,
                 stop=stop,
@@ -111,17 +113,22 @@ def run_note(
     """Run a Zeppelin note (or a Jupyter notebook) locally, as a job would; exit 0
     succeeded, 1 failed, 2 stopped or timed out."""
     from jobmanager.engine import Environment, NoteFormatError, model_kind
+    from jobmanager.engine.note import note_file_name
 
     params = parse_params(param or [])
     output = output or Path.cwd() / f"{note.stem}-output"
-    if model_kind(note.read_bytes()) == "other":
+    payload = note.read_bytes()
+    kind = model_kind(payload)
+    if kind == "other":
         console.print(f"[red]{note} is neither a Zeppelin note nor a Jupyter notebook")
         raise typer.Exit(1)
+    # The executed copy is named as a job names it (a note as Zeppelin keeps it).
+    name = note_file_name(payload, note.stem) if kind == "zeppelin" else note.name
     with Environment.start() as env:
         if input is not None:
             shutil.copytree(input, env.input_dir, dirs_exist_ok=True)
         try:
-            result = _run(env, note, params, timeout, stop_on_error)
+            result = _run(env, note, env.output_dir / name, params, timeout, stop_on_error)
         except NoteFormatError as exc:
             console.print(f"[red]{note} cannot run: {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from exc
@@ -129,5 +136,5 @@ def run_note(
             shutil.copytree(env.output_dir, output, dirs_exist_ok=True)
     colour = "green" if result.succeeded else "red"
     console.print(f"[{colour}]{result.outcome.value}[/]: {escape(result.message)}")
-    console.print(f"Executed note: {output / note.name}")
+    console.print(f"Executed note: {output / name}")
     raise typer.Exit(EXIT_CODES.get(result.outcome.name, 1))

@@ -187,7 +187,10 @@ class Call(Generic[T]):
         elif self.data is not None:
             args["data"] = self.data
         elif self.json is not None:
-            args["json"] = self.json
+            # Python's JSON text, whose NaN and infinities the service reads (parameters
+            # may be such numbers; httpx's `json=` refuses them).
+            args["content"] = _json_text(self.json).encode()
+            args["headers"] = {"Content-Type": "application/json", **self.headers}
         elif self.method == "POST":
             # Empty-bodied POSTs (stop, start) say JSON, as the official client does.
             args["headers"] = {"Content-Type": "application/json", **self.headers}

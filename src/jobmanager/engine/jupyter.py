@@ -131,7 +131,7 @@ class NotebookRun:
         self.stop_on_error = stop_on_error
         self.session = env.kernel("python")
         self.reached = 0  # cells before this index were run or passed
-        self.stopped_at_error: int | None = None  # the cell whose error ended the run
+        self.ended_at_error = False  # a cell's error ended the run
 
     def save(self) -> None:
         text = nbformat.writes(self.nb)
@@ -181,7 +181,11 @@ class NotebookRun:
             died = "The kernel died" if ended is ExecStatus.DIED else None
             error = nbmeta.error_summary(cell) or (None if exited else client.reply_error) or died
             interrupted = ended in (ExecStatus.INTERRUPTED, ExecStatus.UNRESPONSIVE)
-            nbmeta.cell_finished(cell, failed=bool(error or exited) or interrupted)
+            # nbclient lets a cell tagged `raises-exception` fail and runs on (papermill
+            # then fails the run at its end, naming the first error).
+            allowed = nbmeta.allows_errors(cell) and not (died or interrupted)
+            failed = bool(error or exited) and not allowed
+            nbmeta.cell_finished(cell, failed=failed or interrupted)
             status = _cell_status(error, interrupted)
             self._ended(cell, StepEnd(number, len(code), status, error or ""))
             self.reached = index + 1
@@ -190,8 +194,10 @@ class NotebookRun:
                 return self._end(ended_result(self.control, f"during {label}", self.executed_path))
             if error is not None:
                 failures.append(Failure(number, label, error))
+            if not failed:
+                continue
             if error is not None and (self.stop_on_error or exited):
-                self.stopped_at_error = index
+                self.ended_at_error = True
                 break
             if exited:  # sys.exit(0) ends the run, without failing it (papermill)
                 return self._end(exited_result(failures, label, len(code), self.executed_path))
@@ -248,7 +254,12 @@ class NotebookRun:
         self.on_step_end(end)
 
     def _end(self, result: RunResult) -> RunResult:
-        nbmeta.finish_metadata(self.nb, self.reached, self.stopped_at_error)
+        """Finish the notebook's metadata and save it; a run that failed in papermill's
+        way (the first error ends it, or ends it at the end) gets papermill's banner."""
+        failed = result.outcome is Outcome.FAILED and not self.control.limit_hit()
+        papermill_error = failed and (self.stop_on_error or self.ended_at_error)
+        banner_at = nbmeta.papermill_error_cell(self.nb) if papermill_error else None
+        nbmeta.finish_metadata(self.nb, self.reached, banner_at)
         self.save()
         return result
 

@@ -161,8 +161,13 @@ class KernelSession:
         control: Control,
         kill: Callable[[], None],
         prelude: str = "",
+        on_reply: Callable[[dict[str, Any]], None] | None = None,
+        metadata: Mapping[str, Any] | None = None,
     ) -> ExecStatus:
-        """Run user code, passing each iopub message of it to `on_output`.
+        """Run user code, passing each iopub message of it to `on_output`, then the
+        content of its execute reply (with its payloads, e.g. help) to `on_reply`.
+        `metadata` goes with the request, where the code can read it (ipykernel's
+        `kernel.get_parent()["metadata"]`) without a round trip of its own.
 
         `prelude` is engine code sent silently just before, without waiting for its
         reply: the kernel runs requests in order, and this saves a round trip per paragraph.
@@ -174,9 +179,7 @@ class KernelSession:
             self.client.execute(
                 prelude, silent=True, store_history=False, allow_stdin=False, stop_on_error=False
             )
-        msg_id = self.client.execute(
-            code, store_history=True, allow_stdin=False, stop_on_error=False
-        )
+        msg_id = self._send_execute(code, metadata or {})
         ending = Escalation(control, self.manager.interrupt_kernel, kill)
         reply: dict[str, Any] | None = None
         reply_at = 0.0
@@ -201,7 +204,23 @@ class KernelSession:
         if ending.interrupted_at is not None:
             return ending.status(ExecStatus.INTERRUPTED)
         reply = reply or self._reply(msg_id, REPLY_TIMEOUT)
+        if on_reply is not None:
+            on_reply(reply)
         return ExecStatus.OK if reply["status"] == "ok" else ExecStatus.ERROR
+
+    def _send_execute(self, code: str, metadata: Mapping[str, Any]) -> str:
+        """`client.execute` for user code, with `metadata` on the request."""
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
+        msg = self.client.session.msg("execute_request", content, metadata=dict(metadata))
+        self.client.shell_channel.send(msg)
+        return str(msg["header"]["msg_id"])
 
     def _reply(self, msg_id: str, timeout: float) -> dict[str, Any]:
         reply = self._shell_reply(msg_id, timeout)

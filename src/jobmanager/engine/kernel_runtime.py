@@ -20,6 +20,8 @@ from decimal import Decimal
 from typing import Any
 
 ENGINE_MIME = "application/vnd.jobmanager.engine+json"
+# The key of a paragraph's execute request metadata that holds its InterpreterContext.
+CONTEXT_METADATA = "jobmanager.interpreterContext"
 SPARK_LIMIT_ALERT = (
     '<div class="result-alert alert-warning" role="alert">'
     '<button type="button" class="close" data-dismiss="alert" aria-label="Close">'
@@ -32,7 +34,19 @@ SPARK_LIMIT_ALERT = (
 def _publish(payload: dict[str, Any]) -> None:
     from IPython.display import publish_display_data
 
-    publish_display_data({ENGINE_MIME: payload})  # type: ignore[no-untyped-call]
+    publish_display_data({ENGINE_MIME: _jsonable(payload)})  # type: ignore[no-untyped-call]
+
+
+def _jsonable(value: Any) -> Any:
+    """`value` as JSON can carry it: a NaN or an infinity (a form's value may be one) as
+    the text Java writes for it, which Zeppelin's Gson would write too."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return _java_double(value)
+    if isinstance(value, dict):
+        return {key: _jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(item) for item in value]
+    return value
 
 
 def _cell(value: Any) -> str:
@@ -97,6 +111,89 @@ def _java_string(value: Any) -> str:
     if isinstance(value, tuple):  # a struct (pyspark's Row is a tuple)
         return "[" + ",".join(_java_string(v) for v in value) + "]"
     return str(value)
+
+
+class ParagraphOutput:
+    """`InterpreterContext.out()`: the output of the running paragraph."""
+
+    def write(self, text: Any) -> None:
+        sys.stdout.write(str(text))
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+    def clear(self) -> None:
+        """Drop what the paragraph has shown so far (`InterpreterOutput.clear`)."""
+        from IPython.display import clear_output
+
+        clear_output()  # type: ignore[no-untyped-call]
+
+
+class AuthenticationInfo:
+    def __init__(self, user: str) -> None:
+        self._user = user
+
+    def getUser(self) -> str:
+        return self._user
+
+
+class InterpreterContext:
+    """What Zeppelin's `InterpreterContext` tells a paragraph about itself, by its getters
+    (`Paragraph.getInterpreterContext` fills them): the note, the paragraph, its local
+    properties, its config, the user, and `out()`. Outside a note (a notebook) they are
+    empty."""
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self._fields = dict(fields)
+        self._properties: dict[str, str] = dict(fields.get("localProperties") or {})
+
+    def _get(self, name: str) -> Any:
+        return self._fields.get(name)
+
+    def getNoteId(self) -> Any:
+        return self._get("noteId")
+
+    def getNoteName(self) -> Any:
+        return self._get("noteName")
+
+    def getParagraphId(self) -> Any:
+        return self._get("paragraphId")
+
+    def getParagraphText(self) -> Any:
+        return self._get("paragraphText")
+
+    def getParagraphTitle(self) -> Any:
+        return self._get("paragraphTitle")
+
+    def getReplName(self) -> Any:
+        return self._get("replName")
+
+    def getConfig(self) -> dict[str, Any]:
+        return dict(self._get("config") or {})
+
+    def getAuthenticationInfo(self) -> AuthenticationInfo:
+        return AuthenticationInfo(self._get("user") or "anonymous")
+
+    def getLocalProperties(self) -> dict[str, str]:
+        return dict(self._properties)
+
+    def getStringLocalProperty(self, key: str, defaultValue: str) -> str:
+        return self._properties.get(key, defaultValue)
+
+    def getIntLocalProperty(self, key: str, defaultValue: int) -> int:
+        return int(self._properties.get(key, defaultValue))
+
+    getLongLocalProperty = getIntLocalProperty
+
+    def getDoubleLocalProperty(self, key: str, defaultValue: float) -> float:
+        return float(self._properties.get(key, defaultValue))
+
+    def getBooleanLocalProperty(self, key: str, defaultValue: bool) -> bool:
+        """`Boolean.parseBoolean`: "true" in any case is True, anything else False."""
+        return str(self._properties.get(key, str(defaultValue))).lower() == "true"
+
+    def out(self) -> ParagraphOutput:
+        return ParagraphOutput()
 
 
 class ZeppelinContext:
@@ -165,18 +262,29 @@ class ZeppelinContext:
         _publish({"op": "put", "key": key, "local": True})
 
     # -- display -----------------------------------------------------------------------
-    def show(self, obj: Any, show_index: bool = False, **kwargs: Any) -> None:
-        """A DataFrame as a `%table` of at most `max_result` rows; `matplotlib.pyplot` as
-        the current figure in an HTML `<img>` (`fmt`, `width`, `height`)."""
-        module = type(obj).__module__
-        if getattr(obj, "__name__", "") == "matplotlib.pyplot":
-            self._show_matplotlib(obj, **kwargs)
-        elif module.startswith("pyspark") and hasattr(obj, "columns"):
-            self._show_spark(obj)
-        elif module.startswith("pandas") and hasattr(obj, "columns"):
-            self._show_pandas(obj, show_index)
+    def show(self, p: Any, **kwargs: Any) -> None:
+        """What Zeppelin's Python `z.show` shows (`zeppelin_context.py`): `matplotlib.pyplot`
+        as the current figure in an HTML `<img>` (`fmt`, `width`, `height`); a Spark
+        DataFrame as Zeppelin's JVM side renders it; anything with a class named DataFrame
+        in its ancestry as a `%table` (`show_index`); anything else as its `str`."""
+        ancestry = type(p).mro()
+        if getattr(p, "__name__", "") == "matplotlib.pyplot":
+            self._show_matplotlib(p, **kwargs)
+        elif any(_is_spark_frame(t) for t in ancestry) and hasattr(p, "columns"):
+            self._show_spark(p)
+        elif any(t.__name__ == "DataFrame" for t in ancestry):
+            self._show_dataframe(p, bool(kwargs.get("show_index", False)))
         else:
-            print(str(obj))
+            print(str(p))
+
+    def getInterpreterContext(self) -> InterpreterContext:
+        """The running paragraph's context, as Zeppelin's `InterpreterContext` has it: the
+        engine sends it in the metadata of the paragraph's execute request."""
+        from IPython import get_ipython
+
+        get_parent = getattr(getattr(get_ipython(), "kernel", None), "get_parent", None)
+        request = get_parent() if get_parent is not None else {}
+        return InterpreterContext((request.get("metadata") or {}).get(CONTEXT_METADATA) or {})
 
     def _show_matplotlib(
         self, plt: Any, fmt: str = "png", width: str = "auto", height: str = "auto", **_: Any
@@ -207,24 +315,32 @@ class ZeppelinContext:
             text += "\n%html " + SPARK_LIMIT_ALERT.format(limit=self.max_result)
         print(text + "\n%text ")
 
-    def _show_pandas(self, df: Any, show_index: bool) -> None:
+    def _show_dataframe(self, df: Any, show_index: bool) -> None:
+        """A `%table` of at most `max_result` rows printed as Zeppelin prints it: cells
+        from `df.values` (so one float column makes every number of a row a float), the
+        index from `df.index.values` (a datetime shows as numpy prints it), each index
+        cell an `%html` cell of the table."""
         limited = len(df) > self.max_result
-        head = df.head(self.max_result) if limited else df
-        header = [_cell(c) for c in head.columns]
+        header = [_cell(column) for column in df.columns]
         if show_index:
-            header.insert(0, _cell(df.index.name or ""))
+            header.insert(0, _cell("" if df.index.name is None else df.index.name))
+        rows = (df.head(self.max_result) if limited else df).values
         lines = ["\t".join(header)]
-        for idx, row in zip(head.index, head.itertuples(index=False), strict=True):
-            cells = [_cell(v) for v in row]
+        for index, row in zip(df.index.values, rows, strict=False):
+            cells = [_cell(value) for value in row]
             if show_index:
-                cells.insert(0, f"%html <strong>{idx}</strong>")
+                cells.insert(0, f"%html <strong>{index}</strong>")
             lines.append("\t".join(cells))
-        sys.stdout.write("%table " + "\n".join(lines) + "\n\n")
+        # What Zeppelin's `print` calls write, each in one piece, so that the kernel never
+        # sends a table and the newline that ends it in two messages.
+        sys.stdout.write("%table " + "\n".join(lines) + "\n")
         if limited:
-            sys.stdout.write(
-                f"%html <font color=red>Results are limited by {self.max_result}.</font>\n"
-            )
-        sys.stdout.flush()
+            notice = f"Results are limited by {self.max_result}."
+            sys.stdout.write(f"\n%html <font color=red>{notice}</font>\n")
+
+
+def _is_spark_frame(cls: type) -> bool:
+    return cls.__name__ == "DataFrame" and cls.__module__.startswith("pyspark.sql")
 
 
 class StreamBudget:
@@ -263,30 +379,35 @@ class StreamBudget:
         )
 
 
-def _page_as_text(shell: Any, data: Any, start: int = 0, screen_lines: int = 0) -> None:
-    """IPython's pager hook: the text goes to the engine instead of a reply payload."""
-    text = data.get("text/plain", "") if isinstance(data, dict) else str(data)
-    _publish({"op": "page", "text": text})
+def _colour_help(theme: str) -> None:
+    """Give IPython's help (`name?`) the colours of `theme` (the engine turns colours off
+    for tracebacks; Zeppelin's notes keep the ANSI codes of help)."""
+    from IPython import get_ipython
+
+    inspector = get_ipython().inspector
+    if hasattr(inspector, "set_theme_name"):  # IPython 9
+        inspector.set_theme_name(theme)
+    elif hasattr(inspector, "set_active_scheme"):  # IPython 8
+        inspector.set_active_scheme(theme)
 
 
 class EngineRuntime:
     """What the engine calls in the kernel: per-paragraph setup and SQL."""
 
-    def __init__(self, user_ns: dict[str, Any], z: ZeppelinContext) -> None:
+    def __init__(self, user_ns: dict[str, Any], z: ZeppelinContext, help_theme: str) -> None:
         self.user_ns = user_ns
         self.z = z
-        self.paging_as_text = False
+        self.help_theme: str | None = help_theme  # until help has its colours back
 
     def begin(self, params: Mapping[str, Any], shared: Mapping[str, Any]) -> None:
         """Before a Zeppelin paragraph: its form values, and values put by other kernels;
-        and help (`name?`) as a TEXT result, as Zeppelin shows IPython's pager output."""
+        help keeps its colours, as in Zeppelin (its text comes in the reply's pager
+        payload, which the engine reads)."""
         self.z._params = dict(params)
         self.z._store.update(shared)
-        if not self.paging_as_text:
-            from IPython import get_ipython
-
-            get_ipython().set_hook("show_in_pager", _page_as_text, priority=0)
-            self.paging_as_text = True
+        if self.help_theme is not None:
+            _colour_help(self.help_theme)
+            self.help_theme = None
 
     def sql(self, query: str) -> None:
         """`%python.sql`: run SQLite SQL over the DataFrames the query names."""
@@ -323,4 +444,4 @@ def install(user_ns: dict[str, Any], config: Mapping[str, Any]) -> EngineRuntime
     user_ns["z"] = z
     user_ns["inputFolder"] = config["store"]["inputFolder"]
     user_ns["outputFolder"] = config["store"]["outputFolder"]
-    return EngineRuntime(user_ns, z)
+    return EngineRuntime(user_ns, z, str(get_ipython().colors))

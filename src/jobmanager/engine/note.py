@@ -238,15 +238,15 @@ def load_note(path: Path) -> Note:
 
 
 def note_file_name(payload: str | bytes, stem: str) -> str:
-    """The file name Zeppelin keeps a note under: `note.json` for a legacy note, else
-    `{stem}_{id}.zpln` (a `stem` that already ends in `_{id}` keeps it once)."""
+    """The name of a note's executed copy, for a job (`stem`: the model's name) and for
+    `run-note` (`stem`: the input file's) alike: `{stem}_{id}.zpln`, the name Zeppelin
+    0.9+ keeps a note under (`NotebookRepo.buildNoteFileName`) and reads its id from.
+    A legacy note gets it too, as Zeppelin's upgrade renames `note.json`; a `stem` that
+    already ends in `_{id}` keeps it once, and a note without an id is `{stem}.zpln`."""
     try:
-        note = parse_note(payload)
+        note_id = parse_note(payload).data.get("id")
     except NoteFormatError:
-        return f"{stem}.zpln"
-    note_id = note.data.get("id")
-    if note.legacy:
-        return "note.json"
+        note_id = None
     if not isinstance(note_id, str) or not note_id.strip():
         return f"{stem}.zpln"
     return f"{stem.removesuffix('_' + note_id)}_{note_id}.zpln"
@@ -254,14 +254,16 @@ def note_file_name(payload: str | bytes, stem: str) -> str:
 
 def model_kind(payload: str | bytes) -> str:
     """What a model payload is: "zeppelin" (a note of either format), "jupyter" (an
-    nbformat 4 notebook) or "other"."""
+    nbformat 4 notebook, or 3, which runs upgraded as papermill runs it) or "other"."""
     try:
         data = json.loads(payload)
     except ValueError:
         return "other"
     if not isinstance(data, dict):
         return "other"
-    if isinstance(data.get("cells"), list) and data.get("nbformat") == 4:
+    version = data.get("nbformat")
+    cells = "cells" if version == 4 else "worksheets" if version == 3 else ""
+    if cells and isinstance(data.get(cells), list):
         return "jupyter"
     paragraphs = data.get("paragraphs")
     if isinstance(paragraphs, list) and all(isinstance(p, dict) for p in paragraphs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -10,10 +11,13 @@ from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
+from nbformat.corpus.words import generate_corpus_id as random_cell_id
+from nbformat.validator import get_validator
 
 from jobmanager.engine.note import NoteFormatError
 
 PARAMETERS_TAG = "parameters"
+RAISES_TAG = "raises-exception"  # nbclient lets such a cell fail and runs on
 INJECTED_TAG = "injected-parameters"
 ERROR_MARKER_TAG = "papermill-error-cell-tag"
 DEFAULT_KERNEL = "python3"
@@ -31,21 +35,82 @@ ERROR_ANCHOR = (
 
 
 def load(path: Path) -> NotebookNode:
-    """Read a notebook as papermill does: upgraded to the latest nbformat 4 minor version
-    (cell ids from 4.5), without papermill error banners of an earlier run; a kernelspec
-    that lacks its name gets the default kernel's."""
+    """Read a notebook as papermill does: nbformat 3 or 4, upgraded to the latest nbformat
+    4 minor version (cell ids from 4.5; a newer minor version stays as it is), without
+    papermill error banners of an earlier run. A kernelspec that lacks its name gets the
+    default kernel's (it runs on the environment's Python, as papermill's `-k python3`).
+
+    NoteFormatError, saying what is wrong, for what nbformat cannot read, a structure its
+    schema refuses (checked first: nbformat's reader fails on some with errors that say
+    nothing) and a notebook in another language than Python (there is no other kernel)."""
     try:
-        read = nbformat.read(path, as_version=4)
-        nb: NotebookNode = nbformat.v4.upgrade(read)
-        kernelspec = nb.metadata.get("kernelspec")
-        if isinstance(kernelspec, dict) and "name" not in kernelspec:
-            kernelspec["name"] = DEFAULT_KERNEL
-            kernelspec.setdefault("display_name", DEFAULT_KERNEL)
-        nbformat.validate(nb)
-    except (ValueError, nbformat.ValidationError) as exc:
-        raise NoteFormatError(f"Not a valid Jupyter notebook: {exc}") from exc
+        document = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise NoteFormatError(f"Not a Jupyter notebook: not JSON text ({exc})") from exc
+    if not isinstance(document, dict):
+        raise NoteFormatError("Not a Jupyter notebook: not a JSON object")
+    _check_language(document.get("metadata"))
+    _name_kernel(document)
+    _give_cell_ids(document)
+    major, minor = _version(document)
+    try:
+        nb: NotebookNode = nbformat.reads(json.dumps(document), as_version=4)
+        if major == 4 and minor < nbformat.v4.nbformat_minor:
+            nb = nbformat.v4.upgrade(nb)
+    except Exception as exc:  # nbformat's converters fail in many ways
+        raise NoteFormatError(f"nbformat cannot upgrade the notebook to version 4: {exc}") from exc
     nb.cells = [c for c in nb.cells if ERROR_MARKER_TAG not in _tags(c)]
     return nb
+
+
+def _name_kernel(document: dict[str, Any]) -> None:
+    metadata = document.get("metadata")
+    kernelspec = metadata.get("kernelspec") if isinstance(metadata, dict) else None
+    if isinstance(kernelspec, dict) and "name" not in kernelspec:
+        kernelspec["name"] = DEFAULT_KERNEL
+        kernelspec.setdefault("display_name", DEFAULT_KERNEL)
+
+
+def _give_cell_ids(document: dict[str, Any]) -> None:
+    """Cells of a 4.5+ notebook without the id its schema requires get one, as nbformat's
+    reader gives them (without its warning)."""
+    cells = document.get("cells")
+    minor = document.get("nbformat_minor")
+    if document.get("nbformat") != 4 or type(minor) is not int or minor < 5:
+        return
+    for cell in cells if isinstance(cells, list) else []:
+        if isinstance(cell, dict) and "id" not in cell:
+            cell["id"] = random_cell_id()
+
+
+def _version(document: dict[str, Any]) -> tuple[int, int]:
+    """The notebook's nbformat version, once its structure fits nbformat's schema for it
+    (a newer minor version is checked as nbformat checks it: unknown fields allowed)."""
+    major, minor = document.get("nbformat"), document.get("nbformat_minor", 0)
+    if major not in (3, 4) or type(minor) is not int:
+        raise NoteFormatError(f"Not a Jupyter notebook nbformat reads: nbformat {major!r}")
+    validator = get_validator(major, minor, name="jsonschema")
+    error = next(iter(validator.iter_errors(document)), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "the notebook"
+        raise NoteFormatError(f"Not a valid Jupyter notebook: {where}: {error.message[:200]}")
+    return major, minor
+
+
+def _check_language(metadata: Any) -> None:
+    """Only Python runs here: another language's notebook is refused, never run as Python
+    (read before the engine names a nameless kernel)."""
+    if not isinstance(metadata, dict):
+        return  # the schema check says what is wrong
+    kernelspec = metadata.get("kernelspec")
+    info = metadata.get("language_info")
+    kernelspec = kernelspec if isinstance(kernelspec, dict) else {}
+    language = kernelspec.get("language") or (info.get("name") if isinstance(info, dict) else None)
+    if isinstance(language, str) and language.strip().lower() not in ("", "python"):
+        kernel = f"kernel {kernelspec['name']}" if kernelspec.get("name") else "kernel"
+        raise NoteFormatError(
+            f"The notebook's {kernel} runs {language}: this engine runs Python notebooks only"
+        )
 
 
 def now_iso() -> str:
@@ -139,10 +204,10 @@ def cell_finished(cell: NotebookNode, failed: bool) -> None:
     meta["exception"] = failed
 
 
-def finish_metadata(nb: NotebookNode, reached: int, stopped_at_error: int | None) -> None:
+def finish_metadata(nb: NotebookNode, reached: int, banner_at: int | None) -> None:
     """End times; cells before index `reached` that are still pending (markdown) count
-    as completed; if the run stopped at the error of cell `stopped_at_error`, papermill's
-    banner goes on top and its anchor before that cell."""
+    as completed; papermill's banner goes on top and its anchor before the cell at index
+    `banner_at` (see `papermill_error_cell`), if any."""
     meta = nb.metadata.papermill
     end = datetime.now(UTC)
     meta["end_time"] = end.isoformat()
@@ -151,15 +216,36 @@ def finish_metadata(nb: NotebookNode, reached: int, stopped_at_error: int | None
     for cell in nb.cells[:reached]:
         if cell.metadata.papermill["status"] == "pending":
             cell.metadata.papermill["status"] = "completed"
-    if stopped_at_error is None:
+    if banner_at is None:
         return
-    count = nb.cells[stopped_at_error].execution_count
+    count = nb.cells[banner_at].execution_count
     banner = nbformat.v4.new_markdown_cell(ERROR_MESSAGE.format(count=count))
     anchor = nbformat.v4.new_markdown_cell(ERROR_ANCHOR)
     for cell in (banner, anchor):
         cell.metadata["tags"] = [ERROR_MARKER_TAG]
-    nb.cells.insert(stopped_at_error, anchor)
+    nb.cells.insert(banner_at, anchor)
     nb.cells.insert(0, banner)
+
+
+def papermill_error_cell(nb: NotebookNode) -> int | None:
+    """The index of the cell papermill's `raise_for_execution_errors` names: the last with
+    an error output other than a clean `sys.exit` (its loop goes on after one), else the
+    first whose metadata says it raised without such an output."""
+    found = None
+    for index, cell in enumerate(nb.cells):
+        if error_summary(cell) is not None:
+            found = index
+        elif found is None and not exited(cell) and _raised(cell):
+            return index
+    return found
+
+
+def _raised(cell: NotebookNode) -> bool:
+    return cell.metadata.get("papermill", {}).get("exception") is True
+
+
+def allows_errors(cell: NotebookNode) -> bool:
+    return RAISES_TAG in _tags(cell)
 
 
 def exited(cell: NotebookNode) -> bool:

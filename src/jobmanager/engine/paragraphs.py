@@ -12,8 +12,9 @@ from jobmanager.engine.control import Control, ExecStatus
 from jobmanager.engine.environment import RUNTIME_MODULE
 from jobmanager.engine.interpreters import Executor, Resolved
 from jobmanager.engine.kernel import KernelError
-from jobmanager.engine.kernel_runtime import ENGINE_MIME
+from jobmanager.engine.kernel_runtime import CONTEXT_METADATA, ENGINE_MIME
 from jobmanager.engine.note import ParsedText
+from jobmanager.engine.notebook import literal
 from jobmanager.engine.output import ResultCollector
 from jobmanager.engine.shell import run_shell
 
@@ -29,6 +30,14 @@ _RICH_TYPES = (
 _SIMPLE_FORM_EXECUTORS = (Executor.MARKDOWN, Executor.PYTHON_SQL, Executor.SPARK_SQL)
 _LOCAL = object()  # a z.put value that cannot leave its kernel
 KERNEL_DIED = "The {name} kernel died (it exited, or a resource limit killed it)"
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What a kernel paragraph is set up with: its form values and its context."""
+
+    params: Mapping[str, Any]
+    context: Mapping[str, Any]
 
 
 @dataclass
@@ -68,9 +77,14 @@ class ParagraphRunner:
         self.tap: Callable[[str, str], None] | None = None
 
     def run(
-        self, resolved: Resolved, parsed: ParsedText, params: Mapping[str, Any]
+        self,
+        resolved: Resolved,
+        parsed: ParsedText,
+        params: Mapping[str, Any],
+        context: Mapping[str, Any],
     ) -> ParagraphRun:
-        """Execute a paragraph whose form values are `params`."""
+        """Execute a paragraph whose form values are `params`; `context` is what
+        `z.getInterpreterContext()` tells about it (see `paragraph_context`)."""
         result = ParagraphRun()
         script = parsed.script
         simple = resolved.executor in _SIMPLE_FORM_EXECUTORS or (
@@ -78,11 +92,16 @@ class ParagraphRunner:
         )
         if simple:
             script, result.forms = forms.substitute(script, params, self.note_params)
-        self._execute(resolved, script, params, result)
+        self._execute(resolved, script, params, result, context)
         return result
 
     def _execute(
-        self, resolved: Resolved, script: str, params: Mapping[str, Any], result: ParagraphRun
+        self,
+        resolved: Resolved,
+        script: str,
+        params: Mapping[str, Any],
+        result: ParagraphRun,
+        context: Mapping[str, Any],
     ) -> None:
         executor = resolved.executor
         if executor is Executor.MARKDOWN:
@@ -95,15 +114,13 @@ class ParagraphRunner:
             self._spark_conf(script, result)
         elif executor in (Executor.PYTHON, Executor.PYTHON_SQL):
             code = script if executor is Executor.PYTHON else _runtime_call("sql", script)
-            self._kernel("python", code, params, result)
+            self._kernel("python", code, result, _Setup(params, context))
         elif executor in (Executor.SPARK, Executor.SPARK_SQL):
-            self._spark(resolved, script, params, result)
+            self._spark(resolved, script, result, _Setup(params, context))
         else:
             _failure(result, resolved.unsupported())
 
-    def _spark(
-        self, resolved: Resolved, script: str, params: Mapping[str, Any], result: ParagraphRun
-    ) -> None:
+    def _spark(self, resolved: Resolved, script: str, result: ParagraphRun, setup: _Setup) -> None:
         if not self.env.has_module("pyspark"):
             message = f"{resolved.needs()} needs pyspark, which is not installed here"
             _failure(result, message[0].upper() + message[1:])
@@ -111,7 +128,7 @@ class ParagraphRunner:
         self.spark_started = True
         sql = resolved.executor is Executor.SPARK_SQL
         code = _runtime_call("spark_sql", script) if sql else script
-        self._kernel("spark", code, params, result)
+        self._kernel("spark", code, result, setup)
 
     def _spark_conf(self, script: str, result: ParagraphRun) -> None:
         """`%spark.conf`: properties of the Spark session, refused once it has started
@@ -140,22 +157,30 @@ class ParagraphRunner:
             result.status = ExecStatus.ERROR
             result.collector.add("TEXT", f"ExitValue: {code}")
 
-    def _kernel(
-        self, name: str, code: str, params: Mapping[str, Any], result: ParagraphRun
-    ) -> None:
+    def _kernel(self, name: str, code: str, result: ParagraphRun, setup: _Setup) -> None:
+        """Run `code` on kernel `name`, its paragraph's form values and context set first."""
         try:
             kernel = self.env.kernel(name)
         except KernelError as exc:
             _failure(result, str(exc))
             return
-        begin = _runtime_call("begin", dict(params), self.shared.for_kernel(name))
+        begin = _runtime_call("begin", dict(setup.params), self.shared.for_kernel(name))
         prelude = "" if kernel.setup_in_effect == begin else begin
 
         def on_output(msg: dict[str, Any]) -> None:
             self._on_kernel_message(name, msg, result)
 
+        def on_reply(reply: dict[str, Any]) -> None:
+            _write_help(reply, result.collector)
+
         result.status = kernel.execute(
-            code, on_output, self.control, kill=self.env.kill_processes, prelude=prelude
+            code,
+            on_output,
+            self.control,
+            kill=self.env.kill_processes,
+            prelude=prelude,
+            on_reply=on_reply,
+            metadata={CONTEXT_METADATA: dict(setup.context)},
         )
         # Forms write into the kernel's params, so the next paragraph must set them again.
         kernel.setup_in_effect = "" if result.forms else begin
@@ -169,7 +194,7 @@ class ParagraphRunner:
         collector = result.collector
         self._tap_kernel_message(kind, content)
         if kind == "stream":
-            collector.write(content["text"])
+            collector.write_text(content["text"])
         elif kind in ("display_data", "execute_result"):
             data = content.get("data", {})
             if ENGINE_MIME in data:
@@ -185,9 +210,9 @@ class ParagraphRunner:
                     collector.add(type_, value)
                     return
             if "text/plain" in data:
-                collector.write(str(data["text/plain"]))
+                collector.write_text(str(data["text/plain"]))
         elif kind == "error":
-            collector.add("TEXT", "\n".join(content.get("traceback", [])))
+            collector.write_text("\n".join(content.get("traceback", [])))
         elif kind == "clear_output":
             collector.clear()
 
@@ -212,8 +237,36 @@ class ParagraphRunner:
             result.forms.append(use)
         elif op == "put":
             self.shared.put(kernel, event["key"], _LOCAL if event.get("local") else event["value"])
-        elif op == "page":
-            result.collector.add("TEXT", event["text"])
+
+
+def _write_help(reply: Mapping[str, Any], collector: ResultCollector) -> None:
+    """The pager payloads of an execute reply (help: `name?`), after everything else the
+    paragraph wrote, as Zeppelin's `kernel_server.py` sends them: their plain texts
+    joined by newlines, ANSI colours kept, as one more text."""
+    texts = [
+        str(p["data"]["text/plain"])
+        for p in reply.get("payload") or []
+        if isinstance(p.get("data"), dict) and p["data"].get("text/plain")
+    ]
+    if texts:
+        collector.write_text("\n".join(texts))
+
+
+def paragraph_context(
+    note: Mapping[str, Any], paragraph: Mapping[str, Any], resolved: Resolved, parsed: ParsedText
+) -> dict[str, Any]:
+    """What `Paragraph.getInterpreterContext` gives a paragraph's `InterpreterContext`."""
+    return {
+        "noteId": note.get("id"),
+        "noteName": note.get("name"),
+        "paragraphId": paragraph.get("id"),
+        "paragraphText": paragraph.get("text"),
+        "paragraphTitle": paragraph.get("title"),
+        "replName": resolved.full_name.split(".")[0],
+        "localProperties": dict(parsed.local_properties),
+        "config": dict(paragraph.get("config") or {}),
+        "user": paragraph.get("user") or "anonymous",
+    }
 
 
 def display_text(data: Mapping[str, Any]) -> str:
@@ -227,8 +280,9 @@ def display_text(data: Mapping[str, Any]) -> str:
 
 
 def _runtime_call(method: str, *args: Any) -> str:
-    """Code calling the kernel-side runtime (installed by the environment)."""
-    rendered = ", ".join(repr(a) for a in args)
+    """Code calling the kernel-side runtime (installed by the environment); the arguments
+    are JSON values, written as Python (NaN and infinities as `float('nan')`...)."""
+    rendered = ", ".join(literal(a) for a in args)
     return f"__import__({RUNTIME_MODULE!r}).RUNTIME.{method}({rendered})"
 
 

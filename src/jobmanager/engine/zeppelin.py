@@ -20,12 +20,13 @@ from jobmanager.engine.interpreters import resolve
 from jobmanager.engine.note import (
     NOTE_KEY_ORDER,
     Note,
+    ParsedText,
     load_note,
     now_string,
     parse_paragraph_text,
 )
 from jobmanager.engine.note import set_in_order as set_key
-from jobmanager.engine.paragraphs import ParagraphRun, ParagraphRunner
+from jobmanager.engine.paragraphs import ParagraphRun, ParagraphRunner, paragraph_context
 from jobmanager.engine.result import (
     Failure,
     Output,
@@ -153,7 +154,7 @@ class NoteRun:
             self.on_progress(Progress(index, total, _title(paragraph, parsed.script)))
         params = self.parameters or dict((paragraph.get("settings") or {}).get("params") or {})
         self.runner.tap = None
-        run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
+        run = self._run_script(paragraph, parsed, params)
         self.replayed.append(index)
         label = _label(index, total, paragraph)
         if _STATUS[run.status] == "ABORT" or self.control.limit_hit():
@@ -182,13 +183,20 @@ class NoteRun:
         # Like Zeppelin's run-all with params: they replace the paragraph's for the run.
         params = self.parameters or dict(paragraph["settings"].get("params") or {})
         self.runner.tap = self._tap(index)
-        run = self.runner.run(resolve(parsed.prefix, self.note.default_group), parsed, params)
+        run = self._run_script(paragraph, parsed, params)
         self._record(paragraph, run)
         status = _STATUS[run.status]
         if status == "ERROR":
             failures.append(Failure(index, _label(index, total, paragraph), _detail(run)))
         self._ended(StepEnd(index, total, status, _summary(run, status)))
         return status
+
+    def _run_script(
+        self, paragraph: dict[str, Any], parsed: ParsedText, params: Mapping[str, Any]
+    ) -> ParagraphRun:
+        resolved = resolve(parsed.prefix, self.note.default_group)
+        context = paragraph_context(self.note.data, paragraph, resolved, parsed)
+        return self.runner.run(resolved, parsed, params, context)
 
     def _tap(self, index: int) -> Callable[[str, str], None] | None:
         """What passes paragraph `index`'s output on to `on_output` as it comes."""

@@ -4,8 +4,10 @@ A model always has at least one version: it is created with its first, and delet
 its only version deletes it. Version numbers are 1, 2, 3… per model, assigned here.
 A version's payload is a blob written before the version's row (see
 `api/multipart.py`); its kind (`zeppelin`, `jupyter`, `other`) is read from the blob's
-content when the version is stored. Blobs of deleted versions are removed after the
-transaction commits, so a rolled-back delete never loses a payload.
+content when the version is stored, and so are a notebook's kernel, language and
+warnings (a notebook nbformat cannot read is refused: `domain.notebooks`). Blobs of
+deleted versions are removed after the transaction commits, so a rolled-back delete
+never loses a payload.
 
 `definition` holds the caller's VersionDefinition fields that the store does not
 interpret, by their API names: `dependencies`, `io`, `producedBy`, `kpi`.
@@ -23,7 +25,7 @@ from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from jobmanager.domain.errors import Conflict, NotFound
-from jobmanager.domain.payload import PayloadKind, detect_payload_kind
+from jobmanager.domain.payload import PayloadFacts, inspect_payload
 from jobmanager.domain.statuses import FINAL
 from jobmanager.store.blobs import BlobStore
 from jobmanager.store.db import Database
@@ -95,6 +97,9 @@ class VersionRecord:
     payload_kind: str
     payload_filename: str
     payload_media_type: str
+    payload_kernel: str | None = None
+    payload_language: str | None = None
+    payload_warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ class ModelRepository:
         self, tenant_id: str, model: ModelSpec, version: VersionSpec, payload: Payload
     ) -> ModelRecord:
         """A new model with its first version, whose payload is the stored blob."""
-        kind = detect_blob_kind(self.blobs, payload.key)
+        facts = inspect_blob(self.blobs, payload.key)
         with self.db.transaction() as session:
             row = Model(
                 tenant_id=tenant_id,
@@ -129,7 +134,7 @@ class ModelRepository:
             )
             session.add(row)
             session.flush()
-            first = _new_version(row, 1, version, payload, kind)
+            first = _new_version(row, 1, version, payload, facts)
             session.add(first)
             session.flush()
             return _model_record(row, first)
@@ -189,11 +194,11 @@ class ModelRepository:
         self, tenant_id: str, model_id: str, version: VersionSpec, payload: Payload
     ) -> VersionRecord:
         """A new last version, numbered one past the current last."""
-        kind = detect_blob_kind(self.blobs, payload.key)
+        facts = inspect_blob(self.blobs, payload.key)
         with self.db.transaction() as session:
             row = _find_model(session, tenant_id, model_id, lock=True)
             last = _last_version(session, model_id)
-            added = _new_version(row, (last.number if last else 0) + 1, version, payload, kind)
+            added = _new_version(row, (last.number if last else 0) + 1, version, payload, facts)
             session.add(added)
             session.flush()
             return _version_record(added)
@@ -260,8 +265,9 @@ class ModelRepository:
                 log.exception("could not delete the payload blob %s; it is orphaned", key)
 
 
-def detect_blob_kind(blobs: BlobStore, key: str) -> PayloadKind:
-    """The payload's kind, from at most DETECT_LIMIT bytes of its head.
+def inspect_blob(blobs: BlobStore, key: str) -> PayloadFacts:
+    """The payload's kind and facts, from at most DETECT_LIMIT bytes of its head;
+    InvalidInput for a notebook nbformat cannot read.
 
     Only a payload that starts like a JSON object is read further than a peek, so a
     large binary payload costs one small read.
@@ -269,10 +275,10 @@ def detect_blob_kind(blobs: BlobStore, key: str) -> PayloadKind:
     with blobs.open(key) as handle:
         head = handle.read(_PEEK)
         if not head.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"{"):
-            return "other"
+            return PayloadFacts("other")
         if len(head) == _PEEK:
             head += handle.read(DETECT_LIMIT - _PEEK)
-    return detect_payload_kind(head)
+    return inspect_payload(head)
 
 
 def _pattern_clause(column: Any, pattern: str) -> ColumnElement[bool]:
@@ -370,8 +376,9 @@ def _refuse_if_used(session: Session, tenant_id: str, uses: ColumnElement[bool],
 
 
 def _new_version(
-    model: Model, number: int, spec: VersionSpec, payload: Payload, kind: str
+    model: Model, number: int, spec: VersionSpec, payload: Payload, facts: PayloadFacts
 ) -> ModelVersion:
+    notebook = facts.notebook
     return ModelVersion(
         model_id=model.id,
         tenant_id=model.tenant_id,
@@ -382,9 +389,12 @@ def _new_version(
         definition={k: v for k, v in spec.definition.items() if k in DEFINITION_FIELDS},
         payload_key=payload.key,
         payload_size=payload.size,
-        payload_kind=kind,
+        payload_kind=facts.kind,
         payload_filename=payload.filename,
         payload_media_type=payload.media_type,
+        payload_kernel=notebook.kernel,
+        payload_language=notebook.language,
+        payload_warnings=list(notebook.warnings),
     )
 
 
@@ -402,6 +412,9 @@ def _version_record(row: ModelVersion) -> VersionRecord:
         payload_kind=row.payload_kind,
         payload_filename=row.payload_filename,
         payload_media_type=row.payload_media_type,
+        payload_kernel=row.payload_kernel,
+        payload_language=row.payload_language,
+        payload_warnings=tuple(row.payload_warnings or ()),
     )
 
 

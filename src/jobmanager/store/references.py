@@ -13,7 +13,9 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.notebooks import runnable_problem
 from jobmanager.domain.parameter_types import check_typed_parameters, declared_in
+from jobmanager.domain.parameters import parameters_for_run
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
 
 if TYPE_CHECKING:
@@ -43,7 +45,13 @@ def check_job_references(session: Session, tenant_id: str, spec: JobSpec) -> str
 
 def _runnable_version(session: Session, tenant_id: str, spec: JobSpec) -> str:
     query = (
-        select(ModelVersion.id, ModelVersion.payload_kind, ModelVersion.definition)
+        select(
+            ModelVersion.id,
+            ModelVersion.payload_kind,
+            ModelVersion.definition,
+            ModelVersion.payload_kernel,
+            ModelVersion.payload_language,
+        )
         .join(Model, Model.id == ModelVersion.model_id)
         .where(Model.id == spec.model_id, Model.tenant_id == tenant_id)
     )
@@ -62,9 +70,12 @@ def _runnable_version(session: Session, tenant_id: str, spec: JobSpec) -> str:
     if row.payload_kind not in RUNNABLE_KINDS:
         raise InvalidInput(
             f"modelId: model {spec.model_id!r} is not runnable: a job runs a Zeppelin note "
-            "(.zpln or note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
+            "(.zpln or note.json) or a Jupyter notebook (.ipynb, nbformat 4 or 3)"
         )
-    check_typed_parameters(spec.parameters, declared_in(row.definition))
+    problem = runnable_problem(row.payload_kernel, row.payload_language)
+    if problem is not None:
+        raise InvalidInput(f"modelId: model {spec.model_id!r} is not runnable: {problem}")
+    check_typed_parameters(parameters_for_run(spec.parameters), declared_in(row.definition))
     return str(row.id)
 
 

@@ -82,6 +82,10 @@ class ModelVersion(Base):
     payload_key: Mapped[str] = mapped_column(String(255))
     payload_size: Mapped[int] = mapped_column(BigInteger, default=0)
     payload_kind: Mapped[str] = mapped_column(String(16), default="other")
+    # What a notebook's metadata names (`domain.notebooks.NotebookFacts`); None otherwise.
+    payload_kernel: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    payload_language: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    payload_warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     payload_filename: Mapped[str] = mapped_column(String(255), default="")
     payload_media_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")
 

@@ -32,7 +32,15 @@ ZEPPELIN_NOTE = {
     "config": {},
 }
 JUPYTER_NOTEBOOK = {
-    "cells": [{"cell_type": "code", "source": "print(1)", "metadata": {}, "outputs": []}],
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "source": "print(1)",
+            "metadata": {},
+            "outputs": [],
+        }
+    ],
     "metadata": {},
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -129,6 +137,7 @@ def test_upload_detects_the_payload_kind(
         "producedBy",
         "kpi",
         "payloadKind",
+        "payloadWarnings",
     }
     assert version["payloadKind"] == kind
     assert version["number"] == 1
@@ -229,6 +238,9 @@ def test_upload_over_the_limit_is_413_and_stores_nothing(
         ('{"name": "m", "lastVersion": {"io": {"input": [{"type": "x"}]}}}', "input"),
         ('{"name": "m", "lastVersion": {"expirationDate": "soon"}}', "expirationDate"),
         ('{"name": "m", "lastVersion": {"kpi": "high"}}', "kpi"),
+        # JSON has no NaN (Python's json writes it): the database could not keep it
+        ('{"name": "m", "lastVersion": {"kpi": [{"name": "k", "value": NaN}]}}', "finite"),
+        ('{"name": "m", "lastVersion": {"io": {"optionalParameters": [Infinity]}}}', "NaN"),
     ],
 )
 def test_bad_metadata_is_400_and_stores_nothing(

@@ -21,7 +21,7 @@ def test_fixture_fails_with_exit_code_1_and_writes_the_executed_note(tmp_path: P
     out = tmp_path / "out"
     result = CliRunner().invoke(app, [str(FIXTURES / "fixture_input.zpln"), "--output", str(out)])
     assert result.exit_code == 1, result.output
-    executed = json.loads((out / "fixture_input.zpln").read_text())
+    executed = json.loads((out / "fixture_input_2JX7K4Q9M.zpln").read_text())
     assert executed["paragraphs"][3]["status"] == "ERROR"
     assert "Paragraph 4 of 5 failed" in result.output
 
@@ -40,7 +40,7 @@ def test_input_params_outputs_and_success(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert (out / "r.txt").read_text() == "42!"
-    assert (out / "n.zpln").exists()
+    assert (out / "n_2JX7K4Q9M.zpln").exists()  # named as Zeppelin keeps the note
 
 
 def test_timeout_exits_2(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_a_note_goes_on_after_an_error_unless_asked(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [str(note), "--output", str(out), "--stop-on-error"])
     assert result.exit_code == 1, result.output
     assert not (out / "end").exists()
-    executed = json.loads((out / "n.zpln").read_text())
+    executed = json.loads((out / "n_2JX7K4Q9M.zpln").read_text())
     assert [p["status"] for p in executed["paragraphs"]] == ["ERROR", "READY"]
     result = CliRunner().invoke(app, [str(note), "--output", str(out)])
     assert result.exit_code == 1, result.output

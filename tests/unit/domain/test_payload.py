@@ -53,7 +53,7 @@ def encode(document: object, indent: int | None = 1) -> bytes:
         (encode({**IPYNB, "nbformat": "4"}), "other"),
         (encode({**IPYNB, "nbformat": 4.0}), "other"),
         (encode({**IPYNB, "nbformat": True}), "other"),
-        (encode({"worksheets": [{"cells": []}], "nbformat": 3}), "other"),
+        (encode({"worksheets": [{"cells": []}], "nbformat": 3}), "jupyter"),  # papermill reads it
         (encode({"paragraphs": "none"}), "other"),
         (encode({"paragraphs": [1, 2]}), "other"),
         (encode({"cells": [{}]}), "other"),

@@ -12,6 +12,7 @@ from jobmanager.engine.note import (
     NoteFormatError,
     load_note,
     model_kind,
+    note_file_name,
     parse_date,
     parse_note,
     parse_paragraph_text,
@@ -156,9 +157,25 @@ def test_blank_paragraphs() -> None:
 def test_model_kinds_are_told_apart_by_content() -> None:
     assert model_kind((FIXTURES / "fixture_input.zpln").read_bytes()) == "zeppelin"
     assert model_kind(b'{"cells": [], "nbformat": 4, "metadata": {}}') == "jupyter"
+    assert model_kind(b'{"worksheets": [], "nbformat": 3, "metadata": {}}') == "jupyter"
     assert model_kind(b'{"empty": "model"}') == "other"
     assert model_kind(b"[1]") == "other"
     assert model_kind(b"\x00garbage") == "other"
+
+
+@pytest.mark.parametrize(
+    ("note", "stem", "name"),
+    [
+        ({"paragraphs": [], "id": "2C3XZQ8KT", "version": "0.11.2"}, "report", "report_2C3XZQ8KT"),
+        ({"paragraphs": [], "id": "2C3XZQ8KT"}, "drill-note", "drill-note_2C3XZQ8KT"),  # legacy
+        ({"paragraphs": [], "id": "2C3XZQ8KT"}, "x_2C3XZQ8KT", "x_2C3XZQ8KT"),
+        ({"paragraphs": [], "id": " "}, "report", "report"),
+        ({"cells": []}, "report", "report"),
+    ],
+)
+def test_a_note_is_named_as_zeppelin_keeps_it(note: object, stem: str, name: str) -> None:
+    """`NotebookRepo.buildNoteFileName`: `{path}_{noteId}.zpln`, whatever the format."""
+    assert note_file_name(json.dumps(note), stem) == f"{name}.zpln"
 
 
 def test_not_a_note_is_rejected() -> None:

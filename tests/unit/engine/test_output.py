@@ -41,8 +41,33 @@ def test_unknown_percent_word_is_text() -> None:
     assert messages("%htmlx y\n%tab") == [("TEXT", "%htmlx y\n%tab")]
 
 
-def test_table_ends_at_empty_line_and_text_follows() -> None:
-    assert messages("%table a\n1\n\nafter\n") == [("TABLE", "a\n1\n"), ("TEXT", "after\n")]
+def test_a_directive_after_an_empty_line_ends_a_table() -> None:
+    assert messages("%table a\n1\n\n%text after\n") == [("TABLE", "a\n1\n"), ("TEXT", "after\n")]
+
+
+def test_in_a_table_lines_start_only_after_an_empty_line() -> None:
+    """`InterpreterOutput.write(int)` (zeppelin-interpreter): in a TABLE a newline sets
+    `startOfTheNewLine` only when the previous character was a newline too, and that
+    second newline is dropped; text after it without a directive stays in the table."""
+    assert messages("%table a\n%html <b>1</b>\n\nafter\n\n\n%html <i>x</i>") == [
+        ("TABLE", "a\n%html <b>1</b>\nafter\n"),
+        ("HTML", "<i>x</i>"),
+    ]
+
+
+def test_kernel_text_joins_text_and_html_and_follows_other_types_as_text() -> None:
+    """`JupyterKernelClient.stream_execute`: a TEXT output that does not start with `%`
+    gets `%text ` first unless the current message is TEXT or HTML."""
+    collector = ResultCollector()
+    collector.write_text("%html <b>x</b>")
+    collector.write_text("joined\n")
+    collector.write_text("%table a\n1\n\n")
+    collector.write_text("new text\n")
+    assert collector.messages() == [
+        {"type": "HTML", "data": "<b>x</b>joined\n"},
+        {"type": "TABLE", "data": "a\n1\n"},
+        {"type": "TEXT", "data": "new text\n"},
+    ]
 
 
 def test_blank_text_and_html_messages_are_dropped() -> None:

@@ -23,7 +23,8 @@ Parameters = Annotated[
     Field(
         default_factory=dict,
         description=f"Values for the model's parameters; at most {MAX_PARAMETERS_BYTES} "
-        "bytes as JSON",
+        'bytes as JSON. NaN and infinities are written {"$numberDouble": "NaN"} '
+        '("Infinity", "-Infinity"); a request may also carry them as NaN, Infinity, -Infinity',
     ),
 ]
 

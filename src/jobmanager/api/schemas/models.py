@@ -1,14 +1,15 @@
 """Bodies of `/api/modelmanagement/v3` (SPEC §2): Model, Version and what callers send.
 
 Inputs forbid unknown fields, so a misspelt field is a 400 naming it. The fields the
-service sets (`id`, `number`, `creationDate`, `payloadKind`, a model's `lastVersion` on
-PATCH) are accepted and ignored, because the official client's documented examples
+service sets (`id`, `number`, `creationDate`, `payloadKind`, `payloadWarnings`, a model's
+`lastVersion` on PATCH) are accepted and ignored, because the official client's documented examples
 send them back. `author` is taken when given, else it is the caller's client id.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
@@ -63,7 +64,22 @@ Name = Annotated[
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # JSON has no NaN or infinity: a body may carry them (Python's `json` writes them),
+    # but neither the database nor a reader of the answer could take them back.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """A free-form JSON value without NaN or infinities, at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("NaN and infinities are not JSON numbers")
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    for item in items:
+        _finite(item)
+    return value
+
+
+JsonValue = Annotated[Any, AfterValidator(_finite)]
 
 
 class Dependency(_Strict):
@@ -83,7 +99,7 @@ class Column(_Strict):
     name: str = Field(max_length=MAX_NAME)
     type: str = Field(default="", max_length=MAX_NAME)
     description: str = Text
-    value: Any = None
+    value: JsonValue = None
     # Extensions of a parameter declaration, stored and shown only when given.
     required: StrictBool | SkipJsonSchema[None] = Field(
         default=None,
@@ -117,7 +133,7 @@ class Io(_Strict):
     consumes: str | None = Field(default=None, max_length=MAX_TEXT)
     input: list[Column] = Field(default_factory=list, max_length=MAX_ITEMS)
     output: list[Column] = Field(default_factory=list, max_length=MAX_ITEMS)
-    optionalParameters: Any = None
+    optionalParameters: JsonValue = None
 
 
 class Kpi(_Strict):
@@ -131,6 +147,7 @@ class _VersionFields(_Strict):
     number: Any = Field(default=None, exclude=True)
     creationDate: Any = Field(default=None, exclude=True)
     payloadKind: Any = Field(default=None, exclude=True)
+    payloadWarnings: Any = Field(default=None, exclude=True)
 
     @field_validator("expirationDate", mode="before", check_fields=False)
     @classmethod
@@ -248,6 +265,10 @@ class VersionPublic(BaseModel):
     producedBy: list[Any]
     kpi: list[Any]
     payloadKind: str
+    payloadWarnings: list[str] = Field(
+        description="What a reader of the payload should know (an extension): a notebook "
+        "that names no kernel, fields of a newer nbformat this service does not check"
+    )
 
     @classmethod
     def of(cls, record: VersionRecord) -> VersionPublic:
@@ -263,6 +284,7 @@ class VersionPublic(BaseModel):
             producedBy=list(definition.get("producedBy", [])),
             kpi=list(definition.get("kpi", [])),
             payloadKind=record.payload_kind,
+            payloadWarnings=list(record.payload_warnings),
         )
 
 

@@ -5,8 +5,8 @@ the column becomes text. The sealing itself needs the key kept beside the signin
 which a migration does not see: the service seals the secrets stored before at start
 (`WebhookRepository.seal_plain_secrets`).
 
-Revision ID: 0010
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01 10:00:00.000000
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 
 from jobmanager.store.types import UTCDateTime
 
-revision: str = "0010"
+revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
