@@ -78,7 +78,7 @@ def test_upload_a_model_then_versions_and_refuse_what_is_no_model(
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_role("alert")).to_have_text(
         "Upload failed: notes.txt: notes.txt is not a model a job can run: upload a Zeppelin "
-        "note (.zpln, or a note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
+        "note (.zpln, or a note.json) or a Jupyter notebook (.ipynb, nbformat 4 or 3)"
     )
     expect(page.get_by_role("link", name="notes")).to_have_count(0)
     upload_model(api, "client template", b'{"empty": "model"}', "template.json")

@@ -24,7 +24,7 @@ from jobmanager.api.schemas.models import ModelCreate, VersionCreate
 from jobmanager.console.forms import Pager
 from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
 from jobmanager.domain.errors import InvalidInput
-from jobmanager.store.models import ModelFilter, ModelRecord, Payload, detect_blob_kind
+from jobmanager.store.models import ModelFilter, ModelRecord, Payload, inspect_blob
 from jobmanager.store.references import RUNNABLE_KINDS
 from jobmanager.store.store import Store
 
@@ -32,12 +32,14 @@ router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema
 # The upload routes answer as the API does (JSON errors: upload.js reads them).
 uploads = APIRouter(tags=["console"], include_in_schema=False)
 MODEL_FILES = ".zpln,.ipynb,.json"
-MODEL_KINDS = "a Zeppelin note (.zpln, or a note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
+MODEL_KINDS = (
+    "a Zeppelin note (.zpln, or a note.json) or a Jupyter notebook (.ipynb, nbformat 4 or 3)"
+)
 
 
 def check_model_file(store: Store, payload: Payload) -> None:
     """A payload a job can run, or InvalidInput naming the kinds the console takes."""
-    if detect_blob_kind(store.blobs, payload.key) not in RUNNABLE_KINDS:
+    if inspect_blob(store.blobs, payload.key).kind not in RUNNABLE_KINDS:
         name = payload.filename or "the file"
         raise InvalidInput(f"{name} is not a model a job can run: upload {MODEL_KINDS}")
 

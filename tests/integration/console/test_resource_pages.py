@@ -105,7 +105,7 @@ def test_an_upload_under_a_taken_name_is_offered_as_a_version_and_others_are_ref
         assert refused.status_code == 400
         assert refused.json()["errors"][0]["message"] == (
             "notes.txt is not a model a job can run: upload a Zeppelin note (.zpln, or a "
-            "note.json) or a Jupyter notebook (.ipynb, nbformat 4)"
+            "note.json) or a Jupyter notebook (.ipynb, nbformat 4 or 3)"
         )
     assert stored_files(services) == blobs  # nothing kept
     listing = table_cells(parse(idle_client.get("/models").text).iter("table")[0])[1:]
