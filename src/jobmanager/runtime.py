@@ -46,7 +46,8 @@ class _DefaultConfiguration:
     environment_variables: dict[str, str] = {}
     runtime = "python3"
     packages: tuple[str, ...] = ()
-    network = "allowed"
+    network = "none"
+    network_allow: tuple[str, ...] = ()
 
 
 class Runtime:
@@ -82,6 +83,10 @@ class Runtime:
             self._remove_orphans(self.worker)
             isolation = self.worker.isolation
             log.log(logging.INFO if isolation.sandbox else logging.WARNING, isolation.describe())
+            log.log(
+                logging.WARNING if isolation.network_missing else logging.INFO,
+                isolation.describe_network(),
+            )
             seeding = threading.Thread(
                 target=prepare_seed, args=(self.worker.isolation,), name="seed", daemon=True
             )

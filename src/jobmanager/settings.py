@@ -11,9 +11,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobmanager.domain.egress import NAME_PATTERN, EgressRuleError, parse_destination
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.home import DEFAULT_HOME, blobs_folder, database_file
 
@@ -105,6 +106,17 @@ class Settings(BaseSettings):
     sandbox_paths: list[Path] = Field(
         default_factory=list, description="Extra host folders every sandbox sees read-only"
     )
+    network_destinations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Named destinations a configuration may allow by name (its "
+        'networkAllow), as a JSON object: {"mirror": "pypi.internal:443"}',
+    )
+    network_allow: list[str] = Field(
+        default_factory=list,
+        description="Destinations every job with network may reach beyond public addresses "
+        "(JSON list): networks, addresses, host:port, or names of network_destinations "
+        "(docs/security.md, The job's network)",
+    )
     default_memory_mib: int = Field(
         default=4096, ge=128, description="Memory of an environment whose configuration sets none"
     )
@@ -132,6 +144,24 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("network_destinations")
+    @classmethod
+    def _named_destinations(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, destination in value.items():
+            if not re.fullmatch(NAME_PATTERN, name):
+                raise ValueError(f"{name!r} is not a name (letters, digits, '_', '.', '-')")
+            _destination(destination)
+        return value
+
+    @field_validator("network_allow")
+    @classmethod
+    def _allowed_destinations(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        named = info.data.get("network_destinations", {})
+        for entry in value:
+            if entry not in named:
+                _destination(entry)
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -179,6 +209,13 @@ class Settings(BaseSettings):
         shown["database_url"] = mask_url(self.resolved_database_url)
         shown["blob_url"] = self.resolved_blob_url
         return shown
+
+
+def _destination(text: str) -> None:
+    try:
+        parse_destination(text)
+    except EgressRuleError as error:
+        raise ValueError(str(error)) from None
 
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z0-9+.-]+://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)", re.I)

@@ -55,7 +55,16 @@ def create(
         int | None, typer.Option(help="Environments of this configuration at once")
     ] = None,
     when_busy: Annotated[str | None, typer.Option(help="queue or fail")] = None,
-    network: Annotated[str | None, typer.Option(help="allowed or none")] = None,
+    network: Annotated[
+        str | None, typer.Option(help="allowed or none (the default: own loopback only)")
+    ] = None,
+    network_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--network-allow",
+            help="A named destination of the service its jobs may reach (repeatable)",
+        ),
+    ] = None,
     env: Annotated[
         list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE variable (repeatable)")
     ] = None,
@@ -74,6 +83,7 @@ def create(
             max_environments=max_environments,
             when_busy=when_busy,
             network=network,
+            network_allow=network_allow,
             environment_variables=variables,
         )
     if json_:
@@ -120,9 +130,17 @@ def _fields(c: Configuration) -> list[tuple[str, Any]]:
         ("max environments", c.max_environments),
         ("when busy", c.when_busy),
         ("network", c.network),
+        ("network allows", _allowances(c)),
         ("variables", ", ".join(f"{k}={v}" for k, v in c.environment_variables.items())),
         ("created", c.creation_date),
     ]
+
+
+def _allowances(c: Configuration) -> str:
+    if c.egress is None or c.network == "none":
+        return "-"
+    found = [f"{a.destination} ({a.name})" if a.name else a.destination for a in c.egress.allowed]
+    return ", ".join(found) or "public addresses only"
 
 
 @app.command("show")

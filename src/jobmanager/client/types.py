@@ -116,6 +116,18 @@ class Resources(ApiObject):
     memory_mib: int | None = Field(default=None, alias="memoryMiB")
 
 
+class Allowed(ApiObject):
+    destination: str
+    name: str | None = None
+
+
+class Egress(ApiObject):
+    """Where the configuration's jobs may connect (see docs/security.md)."""
+
+    allowed: list[Allowed] = []
+    blocked: list[str] = []
+
+
 class Configuration(ApiObject):
     id: str
     name: str = ""
@@ -125,7 +137,9 @@ class Configuration(ApiObject):
     resources: Resources = Resources()
     max_environments: int = 1
     when_busy: str = "queue"
-    network: str = "allowed"
+    network: str = "none"
+    network_allow: list[str] = []
+    egress: Egress | None = None
     environment_variables: dict[str, str] = {}
     creation_date: datetime | None = None
     modified_date: datetime | None = None

@@ -13,6 +13,7 @@ import pytest
 from jobmanager.engine import Environment, EnvironmentSpec, Limits, Outcome, Progress
 from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
 from jobmanager.engine.sandbox import Sandbox, find_bwrap
+from jobmanager.engine.seccomp import write_filter
 from tests.integration.engine.conftest import execute, results, write_note
 
 pytestmark = pytest.mark.timeout(120)
@@ -20,14 +21,17 @@ MIB = 1024 * 1024
 
 
 def sandboxed(base: Path, **limits: object) -> EnvironmentSpec:
+    """A sandboxed environment's spec, with the service's seccomp filter and, unless
+    `limits` says otherwise, no network."""
     try:
         cgroups: Hierarchy | None = Hierarchy.detect()
     except CgroupsUnavailable:
         cgroups = None
+    seccomp = write_filter(base / "seccomp.bpf")
     return EnvironmentSpec(
-        limits=Limits(**limits),  # type: ignore[arg-type]
+        limits=Limits(**{"network": False, **limits}),  # type: ignore[arg-type]
         base_dir=base / "environments",
-        sandbox=Sandbox(find_bwrap(), hidden=(str(base),)),
+        sandbox=Sandbox(find_bwrap(), hidden=(str(base),), seccomp=seccomp),
         cgroups=cgroups,
     )
 

@@ -22,6 +22,7 @@ def create_configuration(
     max_environments: int | None = None,
     when_busy: str | None = None,
     network: str | None = None,
+    network_allow: list[str] | None = None,
     environment_variables: dict[str, str] | None = None,
 ) -> Call[Configuration]:
     """A new environment configuration; fields left out take the server's defaults."""
@@ -34,6 +35,7 @@ def create_configuration(
         maxEnvironments=max_environments,
         whenBusy=when_busy,
         network=network,
+        networkAllow=network_allow,
         environmentVariables=environment_variables,
     )
     return Call("POST", f"{BASE}/configurations", parse_as(Configuration), json=body)
