@@ -25,7 +25,7 @@ import pytest
 from tests.acceptance.netns import HostNetwork
 from tests.conftest import require_service
 
-OPEN_PORT, ALLOWED_PORT = 8000, 8001
+OPEN_PORT, ALLOWED_PORT, NAMED_PORT = 8000, 8001, 8002
 METADATA = "169.254.169.254"
 # Listens on every address of its host; answers each connection with `<name>:<port>`.
 SERVE = """
@@ -54,6 +54,19 @@ def reach(host, port):
 """
 
 
+def probe_code(attempts: dict[str, tuple[str, int]]) -> str:
+    """Python that tries each of `attempts` and prints `name: outcome` for each."""
+    return PROBE + "".join(
+        f"print({name!r}, reach({host!r}, {port}), sep=': ')\n"
+        for name, (host, port) in attempts.items()
+    )
+
+
+def outcomes(text: str) -> dict[str, str]:
+    """What `probe_code` printed, by name."""
+    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+
+
 @dataclass
 class Outside:
     """The test host `outside` and its three addresses."""
@@ -67,7 +80,7 @@ class Outside:
     @classmethod
     def open(cls, network: HostNetwork) -> Outside:
         """The host on `network` (which must have namespaces: else the test fails on CI
-        and is skipped elsewhere), serving `OPEN_PORT` and `ALLOWED_PORT`."""
+        and is skipped elsewhere), serving `OPEN_PORT`, `ALLOWED_PORT` and `NAMED_PORT`."""
         if not network.isolated:
             require_service(
                 "Network namespaces", "run the tests as root", Exception(network.reason)
@@ -76,7 +89,8 @@ class Outside:
         public = f"198.51.100.{random.randint(2, 250)}"
         network.add_address("outside", METADATA)
         network.add_address("outside", public)
-        argv = [sys.executable, "-c", SERVE, "outside", str(OPEN_PORT), str(ALLOWED_PORT)]
+        ports = [str(port) for port in (OPEN_PORT, ALLOWED_PORT, NAMED_PORT)]
+        argv = [sys.executable, "-c", SERVE, "outside", *ports]
         process = subprocess.Popen(
             network.command("outside", argv), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )

@@ -18,7 +18,15 @@ from tests.acceptance.conftest import WORKER, redis_broker
 from tests.acceptance.server import free_port
 from tests.s3 import MotoServer
 
-CHECKS = ["settings", "database", "broker", "object store", "sandbox", "trivial job"]
+CHECKS = [
+    "settings",
+    "database",
+    "broker",
+    "object store",
+    "sandbox",
+    "job network",
+    "trivial job",
+]
 
 
 def run_doctor(home: Path, **settings: str) -> tuple[int, dict[str, str]]:

@@ -21,10 +21,11 @@ from tests.conftest import require_service
 from tests.egress_hosts import (
     ALLOWED_PORT,
     OPEN_PORT,
-    PROBE,
     Listener,
     Outside,
     machine_address,
+    outcomes,
+    probe_code,
 )
 from tests.integration.engine.conftest import execute, results, write_note
 from tests.integration.engine.test_sandbox import sandboxed
@@ -84,15 +85,11 @@ def attempts(world: World) -> dict[str, tuple[str, int]]:
 
 
 def tried(world: World, tmp_path: Path, env: Environment) -> dict[str, str]:
-    code = PROBE + "".join(
-        f"print({name!r}, reach({host!r}, {port}), sep=': ')\n"
-        for name, (host, port) in attempts(world).items()
-    )
-    note = write_note(tmp_path / "n.zpln", code)
+    note = write_note(tmp_path / "n.zpln", probe_code(attempts(world)))
     result, executed = execute(env, note)
     assert result.outcome is Outcome.SUCCEEDED, result.message
     ((_, text),) = results(executed, 0)
-    return dict(line.split(": ", 1) for line in text.splitlines())
+    return outcomes(text)
 
 
 def test_only_public_and_allowed_destinations_are_reached(world: World, tmp_path: Path) -> None:
