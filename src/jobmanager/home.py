@@ -63,7 +63,7 @@ def pythons_folder(home: Path) -> Path:
 
 
 def _digest(home: Path) -> str:
-    return hashlib.sha256(str(home.absolute()).encode()).hexdigest()[:16]
+    return hashlib.sha256(str(home.expanduser().resolve()).encode()).hexdigest()[:16]
 
 
 def local_service_file(home: Path) -> Path:

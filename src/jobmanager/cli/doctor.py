@@ -5,8 +5,9 @@ the database (reachable, migrated), the broker (with Celery dispatch), the objec
 (write, read back, delete), the sandbox (on this host), the jobs' network (on this host:
 `WARN` where the network stack is missing, since only jobs that ask for network are
 refused), and a trivial job run through the configured dispatcher. A check whose
-prerequisite failed is skipped, naming it. The exit code is 1 when any check failed. Doctor changes nothing but an empty database
-(it makes the tables, as `serve` would at its first start) and the doctor's own tenant.
+prerequisite failed is skipped, naming it. The exit code is 1 when any check failed.
+Doctor changes nothing but an empty database (it makes the tables, as `serve` would at
+its first start) and the doctor's own tenant.
 """
 
 from __future__ import annotations
