@@ -13,6 +13,12 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# A job's network needs slirp4netns: installed here where root has apt; without it,
+	@# only jobs whose configuration asks for network are refused.
+	@command -v slirp4netns >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && apt-get install -y -qq slirp4netns iproute2 >/dev/null; } \
+	  || echo "slirp4netns is not installed: jobs with network are refused (apt-get install slirp4netns)"
 	touch $(STAMP)
 
 setup: $(STAMP)
