@@ -251,7 +251,11 @@ def test_a_celery_worker_s_jobs_are_held_alike(
     outside = Outside.open(network)
     shared = network_settings(outside)
     replica = cluster.start_replica(**shared)
-    cluster.start_worker("w1", **shared)
+    cluster.start_worker(
+        "w1",
+        JOBMANAGER_NETWORK_ALLOW=shared["JOBMANAGER_NETWORK_ALLOW"],
+        JOBMANAGER_NETWORK_DESTINATIONS=shared["JOBMANAGER_NETWORK_DESTINATIONS"],
+    )
     argv = network.command("w1", [sys.executable, "-c", SERVE, "w1", "7000"])
     own = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     caller = cluster.caller(replica)
