@@ -11,13 +11,16 @@ naming itself, so a job that reached it can say what it reached.
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 import pytest
@@ -151,3 +154,16 @@ def wait_listening(host: str, port: int, seconds: float = 10) -> None:
         except OSError:
             time.sleep(0.05)
     raise AssertionError(f"nothing listens on {host}:{port}")
+
+
+def path_without(program: str, folder: Path) -> str:
+    """A PATH holding every program of this one but `program`."""
+    folder.mkdir()
+    for entry in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        if not Path(entry).is_dir():
+            continue
+        for found in Path(entry).iterdir():
+            if found.name != program and not (folder / found.name).exists():
+                (folder / found.name).symlink_to(found)
+    assert shutil.which(program, path=str(folder)) is None
+    return str(folder)

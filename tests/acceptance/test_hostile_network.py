@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -39,6 +38,7 @@ from tests.egress_hosts import (
     Outside,
     machine_address,
     outcomes,
+    path_without,
     probe_code,
 )
 
@@ -280,19 +280,6 @@ def test_a_celery_worker_s_jobs_are_held_alike(
 
 
 # ------------------------------------------------------------------ without the stack
-
-
-def path_without(program: str, folder: Path) -> str:
-    """A PATH holding every program of this one but `program`."""
-    folder.mkdir()
-    for entry in os.environ.get("PATH", os.defpath).split(os.pathsep):
-        if not Path(entry).is_dir():
-            continue
-        for found in Path(entry).iterdir():
-            if found.name != program and not (folder / found.name).exists():
-                (folder / found.name).symlink_to(found)
-    assert shutil.which(program, path=str(folder)) is None
-    return str(folder)
 
 
 def test_without_the_stack_jobs_that_ask_for_network_are_refused_the_rest_run(
