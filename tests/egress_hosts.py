@@ -81,16 +81,19 @@ class Outside:
     metadata: str = METADATA
 
     @classmethod
-    def open(cls, network: HostNetwork) -> Outside:
+    def open(cls, network: HostNetwork, metadata: str = METADATA) -> Outside:
         """The host on `network` (which must have namespaces: else the test fails on CI
-        and is skipped elsewhere), serving `OPEN_PORT`, `ALLOWED_PORT` and `NAMED_PORT`."""
+        and is skipped elsewhere), serving `OPEN_PORT`, `ALLOWED_PORT` and `NAMED_PORT`,
+        with the link-local address `metadata`. One test network at a time may route an
+        address: a test that needs not the metadata service's own takes another one
+        (`link_local`) and waits for no other test."""
         if not network.isolated:
             require_service(
                 "Network namespaces", "run the tests as root", Exception(network.reason)
             )
         network.add_host("outside")
         public = f"198.51.100.{random.randint(2, 250)}"
-        network.add_address("outside", METADATA)
+        network.add_address("outside", metadata)
         network.add_address("outside", public)
         ports = [str(port) for port in (OPEN_PORT, ALLOWED_PORT, NAMED_PORT)]
         argv = [sys.executable, "-c", SERVE, "outside", *ports]
@@ -100,7 +103,7 @@ class Outside:
         assert process.stdout is not None
         said = process.stdout.readline()
         assert said == b"listening\n", said
-        return cls(network, network.addresses["outside"], public, process)
+        return cls(network, network.addresses["outside"], public, process, metadata)
 
     def close(self) -> None:
         self.process.kill()
@@ -134,6 +137,11 @@ class Listener:
 
     def close(self) -> None:
         self.server.close()
+
+
+def link_local() -> str:
+    """A link-local address other than the metadata service's."""
+    return f"169.254.{random.randint(1, 168)}.{random.randint(1, 254)}"
 
 
 def machine_address() -> str:

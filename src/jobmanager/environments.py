@@ -155,6 +155,8 @@ def open_isolation(settings: Settings) -> Isolation:
             network = _probe_network(sandbox)
         except NetworkUnavailable as error:
             missing = str(error)
+        except (OSError, subprocess.SubprocessError) as error:
+            missing = f"the job's network cannot be made here ({error})"
     return Isolation(
         home=settings.home,
         sandbox=sandbox,
@@ -162,7 +164,8 @@ def open_isolation(settings: Settings) -> Isolation:
         default_memory_mib=settings.default_memory_mib,
         default_max_processes=settings.default_max_processes,
         default_disk_mib=settings.default_disk_mib,
-        seed=cache_folder() / f"sandbox-home-{sys.version_info.minor}",
+        # Built in a sandbox, naming fonts where sandboxes see them (`runtime_view`).
+        seed=cache_folder() / f"sandbox-home-{sys.version_info.minor}-opt",
         network=network,
         network_missing=missing,
         network_allow=tuple(settings.network_allow),

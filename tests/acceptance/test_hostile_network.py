@@ -136,7 +136,7 @@ class Site:
     offline: str  # the default: network none
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     test_network = HostNetwork.open()
     outside = Outside.open(test_network)
@@ -179,61 +179,61 @@ def host_attacks(site: Site) -> dict[str, tuple[str, int]]:
     }
 
 
-def test_every_attack_is_refused_and_the_permitted_destinations_work(site: Site) -> None:
-    attacks = {**host_attacks(site), **outside_attacks(site.outside)}
-    probe = run_probe(site.caller, site.picking, {**attacks, **permitted(site.outside)})
-    assert_held(probe, list(attacks), ANSWERS)
+class TestOneMachine:
+    """A `serve` with its own job slots; the test host holds the metadata service's own
+    address while the class runs (the cluster's test below routes it once this is over)."""
 
+    def test_every_attack_is_refused_and_the_permitted_destinations_work(self, site: Site) -> None:
+        attacks = {**host_attacks(site), **outside_attacks(site.outside)}
+        probe = run_probe(site.caller, site.picking, {**attacks, **permitted(site.outside)})
+        assert_held(probe, list(attacks), ANSWERS)
 
-def test_a_configuration_reaches_only_the_names_it_picked(site: Site) -> None:
-    probe = run_probe(site.caller, site.plain, permitted(site.outside))
-    reached = {k: v for k, v in ANSWERS.items() if k != "picked by the configuration"}
-    assert_held(probe, ["picked by the configuration"], reached)
+    def test_a_configuration_reaches_only_the_names_it_picked(self, site: Site) -> None:
+        probe = run_probe(site.caller, site.plain, permitted(site.outside))
+        reached = {k: v for k, v in ANSWERS.items() if k != "picked by the configuration"}
+        assert_held(probe, ["picked by the configuration"], reached)
 
+    def test_network_none_reaches_nothing_at_all(self, site: Site) -> None:
+        attempts = {**host_attacks(site), **permitted(site.outside)}
+        assert_held(run_probe(site.caller, site.offline, attempts), list(attempts), {})
 
-def test_network_none_reaches_nothing_at_all(site: Site) -> None:
-    attempts = {**host_attacks(site), **permitted(site.outside)}
-    assert_held(run_probe(site.caller, site.offline, attempts), list(attempts), {})
+    def test_the_job_cannot_change_its_rules_nor_leave_its_namespace(self, site: Site) -> None:
+        """It tries to delete the routing rules, flush the blocked table, join the service's
+        network namespace, make a user namespace of its own (where it would be root): each
+        fails, and the metadata address stays out of reach after."""
+        escape = (
+            "%sh\nfor attempt in 'ip rule del pref 200' 'ip route flush table 200' "
+            "'ip route add 169.254.169.254 via 10.0.2.2' 'nsenter -t 1 -n true' "
+            "'nsenter --net=/proc/1/ns/net true' 'unshare -U -r -n true' 'unshare -n true'; do\n"
+            '  $attempt > /dev/null 2>&1; echo "$attempt: $?" >> $outputFolder/escape.txt\ndone'
+        )
+        again = probe_code({"metadata after": (site.outside.metadata, OPEN_PORT)})
+        probe = run_probe(
+            site.caller,
+            site.picking,
+            {"metadata before": (site.outside.metadata, OPEN_PORT)},
+            escape,
+            "%python\n" + again,
+        )
+        assert_held(probe, ["metadata before"], {})
+        lines = probe.outputs["escape.txt"].decode().splitlines()
+        escapes = dict(line.rsplit(": ", 1) for line in lines)
+        assert len(escapes) == 7 and "0" not in escapes.values(), escapes
+        assert outcomes(probe.printed(2))["metadata after"].startswith("refused"), probe.printed(2)
 
-
-def test_the_job_cannot_change_its_rules_nor_leave_its_namespace(site: Site) -> None:
-    """It tries to delete the routing rules, flush the blocked table, join the service's
-    network namespace, make a user namespace of its own (where it would be root): each
-    fails, and the metadata address stays out of reach after."""
-    escape = (
-        "%sh\nfor attempt in 'ip rule del pref 200' 'ip route flush table 200' "
-        "'ip route add 169.254.169.254 via 10.0.2.2' 'nsenter -t 1 -n true' "
-        "'nsenter --net=/proc/1/ns/net true' 'unshare -U -r -n true' 'unshare -n true'; do\n"
-        '  $attempt > /dev/null 2>&1; echo "$attempt: $?" >> $outputFolder/escape.txt\ndone'
-    )
-    again = probe_code({"metadata after": (site.outside.metadata, OPEN_PORT)})
-    probe = run_probe(
-        site.caller,
-        site.picking,
-        {"metadata before": (site.outside.metadata, OPEN_PORT)},
-        escape,
-        "%python\n" + again,
-    )
-    assert_held(probe, ["metadata before"], {})
-    lines = probe.outputs["escape.txt"].decode().splitlines()
-    escapes = dict(line.rsplit(": ", 1) for line in lines)
-    assert len(escapes) == 7 and "0" not in escapes.values(), escapes
-    assert outcomes(probe.printed(2))["metadata after"].startswith("refused"), probe.printed(2)
-
-
-def test_the_api_says_which_rules_are_in_force(site: Site) -> None:
-    shown = site.caller.http.get(f"/api/prl/v3/configurations/{site.picking}").json()
-    assert shown["network"] == "allowed" and shown["networkAllow"] == ["warehouse"]
-    assert shown["egress"]["allowed"] == [
-        {"destination": f"{site.outside.private}:{ALLOWED_PORT}", "name": None},
-        {"destination": f"{site.outside.private}:{NAMED_PORT}", "name": "warehouse"},
-    ]
-    assert {"169.254.0.0/16", "10.0.0.0/8", "the worker host's loopback"} <= set(
-        shown["egress"]["blocked"]
-    )
-    offline = site.caller.http.get(f"/api/prl/v3/configurations/{site.offline}").json()
-    assert offline["network"] == "none"
-    assert offline["egress"] == {"allowed": [], "blocked": ["0.0.0.0/0", "::/0"]}
+    def test_the_api_says_which_rules_are_in_force(self, site: Site) -> None:
+        shown = site.caller.http.get(f"/api/prl/v3/configurations/{site.picking}").json()
+        assert shown["network"] == "allowed" and shown["networkAllow"] == ["warehouse"]
+        assert shown["egress"]["allowed"] == [
+            {"destination": f"{site.outside.private}:{ALLOWED_PORT}", "name": None},
+            {"destination": f"{site.outside.private}:{NAMED_PORT}", "name": "warehouse"},
+        ]
+        assert {"169.254.0.0/16", "10.0.0.0/8", "the worker host's loopback"} <= set(
+            shown["egress"]["blocked"]
+        )
+        offline = site.caller.http.get(f"/api/prl/v3/configurations/{site.offline}").json()
+        assert offline["network"] == "none"
+        assert offline["egress"] == {"allowed": [], "blocked": ["0.0.0.0/0", "::/0"]}
 
 
 # ------------------------------------------------------------------ a cluster

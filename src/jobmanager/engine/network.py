@@ -35,10 +35,12 @@ import ipaddress
 import json
 import logging
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,14 +218,14 @@ class JobNetwork:
             )
         finally:
             os.close(info_end)
-        with os.fdopen(info, "rb") as reader:
-            child = reader.read()
+        child = _read_within(info, START_SECONDS)
+        os.close(info)
         assert holder.stdin is not None
         assert holder.stdout is not None
         with contextlib.suppress(BrokenPipeError):
             holder.stdin.write(rules.encode())
             holder.stdin.close()
-        ready = holder.stdout.readline()
+        ready = _read_within(holder.stdout.fileno(), START_SECONDS, until=b"\n")
         holder.stdout.close()
         if ready.strip() != b"ready" or not child:
             _end(holder)
@@ -258,8 +260,8 @@ class JobNetwork:
         finally:
             os.close(ready_end)
             os.close(exit_end)
-        with os.fdopen(ready, "rb") as reader:
-            answer = reader.read(1)
+        answer = _read_within(ready, START_SECONDS, until=b"1")
+        os.close(ready)
         if answer != b"1":
             raise NetworkUnavailable(f"slirp4netns failed: {_last_line(log)}")
 
@@ -284,6 +286,22 @@ def _end(process: subprocess.Popen[bytes]) -> None:
         process.send_signal(signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(STOP_SECONDS)
+
+
+def _read_within(descriptor: int, seconds: float, until: bytes | None = None) -> bytes:
+    """What is written to `descriptor` until `until` is, its writer closes it, or
+    `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    read = b""
+    while (left := deadline - time.monotonic()) > 0 and not (until and until in read):
+        ready, _, _ = select.select([descriptor], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(descriptor, 4096)
+        if not chunk:
+            break
+        read += chunk
+    return read
 
 
 def _last_line(log: Path) -> str:

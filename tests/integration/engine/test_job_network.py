@@ -23,6 +23,7 @@ from tests.egress_hosts import (
     OPEN_PORT,
     Listener,
     Outside,
+    link_local,
     machine_address,
     outcomes,
     probe_code,
@@ -30,7 +31,7 @@ from tests.egress_hosts import (
 from tests.integration.engine.conftest import execute, results, write_note
 from tests.integration.engine.test_sandbox import sandboxed
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = pytest.mark.timeout(300)
 
 
 @dataclass
@@ -50,7 +51,7 @@ def world() -> Iterator[World]:
     except NetworkUnavailable as error:
         require_service("slirp4netns", "apt-get install slirp4netns", error)
     network = HostNetwork.open()
-    outside = Outside.open(network)
+    outside = Outside.open(network, link_local())
     loopback, everywhere = Listener("127.0.0.1"), Listener("0.0.0.0")
     yield World(outside, loopback, everywhere, stack)
     loopback.close()
@@ -77,7 +78,7 @@ def attempts(world: World) -> dict[str, tuple[str, int]]:
         "postgresql": ("127.0.0.1", 5432),
         "machine": (machine_address(), world.everywhere.port),
         "gateway": ("10.0.2.2", world.loopback.port),
-        "metadata": (outside.metadata, OPEN_PORT),
+        "link-local": (outside.metadata, OPEN_PORT),
         "private": (outside.private, OPEN_PORT),
         "public": (outside.public, OPEN_PORT),
         "allowed": (outside.private, ALLOWED_PORT),
@@ -109,7 +110,7 @@ def test_an_allowed_network_is_reached_on_every_port(world: World, tmp_path: Pat
         found = tried(world, tmp_path, env)
     finally:
         env.destroy()
-    assert found["metadata"] == f"REACHED outside:{OPEN_PORT}", found
+    assert found["link-local"] == f"REACHED outside:{OPEN_PORT}", found
     assert found["private"].startswith("refused"), found
 
 
