@@ -309,9 +309,14 @@ class EnvironmentPool:
         with self._changed:
             self._last_taken[key] = time.monotonic()
             shelf = self._warm[key]
-            promised = not shelf and self._starting[key] > self._waiting[key]
+            # Off the shelf before the replacement is asked for: a full pool makes room
+            # for it only where the spec has nothing warm.
+            warm = shelf.pop() if shelf else None
+            promised = warm is None and self._starting[key] > self._waiting[key]
             self._waiting[key] += promised
         self.prewarm(spec)  # the replacement starts now, not once this take is served
+        if warm is not None:
+            return warm
         with self._changed:
             if promised:
                 self._changed.wait_for(
