@@ -119,6 +119,13 @@ class Isolation:
         )
         return f"isolation: sandbox (bubblewrap {self.sandbox.bwrap}, seccomp); {limits}"
 
+    def announce(self, logger: logging.Logger) -> None:
+        """Say at start what jobs are isolated with and whether they can have network
+        (a warning when they are less isolated than by default, or cannot)."""
+        logger.log(logging.INFO if self.sandbox else logging.WARNING, self.describe())
+        level = logging.WARNING if self.network_missing else logging.INFO
+        logger.log(level, self.describe_network())
+
     def describe_network(self) -> str:
         """One line on what `network: allowed` gets here."""
         if self.sandbox is None:

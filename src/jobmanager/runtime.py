@@ -82,11 +82,7 @@ class Runtime:
         if self.worker is not None and self.pool is not None:
             self._remove_orphans(self.worker)
             isolation = self.worker.isolation
-            log.log(logging.INFO if isolation.sandbox else logging.WARNING, isolation.describe())
-            log.log(
-                logging.WARNING if isolation.network_missing else logging.INFO,
-                isolation.describe_network(),
-            )
+            isolation.announce(log)
             seeding = threading.Thread(
                 target=prepare_seed, args=(self.worker.isolation,), name="seed", daemon=True
             )
