@@ -139,7 +139,11 @@ class Site:
 @pytest.fixture(scope="class")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     test_network = HostNetwork.open()
-    outside = Outside.open(test_network)
+    try:
+        outside = Outside.open(test_network)
+    except BaseException:
+        test_network.close()
+        raise
     loopback, everywhere = Listener("127.0.0.1"), Listener("0.0.0.0")
     home = tmp_path_factory.mktemp("hostile-network") / "home"
     server = ServerProcess(
@@ -249,32 +253,35 @@ def test_a_celery_worker_s_jobs_are_held_alike(
     listener on its own loopback: none is reached from its jobs, the permitted
     destinations are."""
     outside = Outside.open(network)
-    shared = network_settings(outside)
-    replica = cluster.start_replica(**shared)
-    cluster.start_worker(
-        "w1",
-        JOBMANAGER_NETWORK_ALLOW=shared["JOBMANAGER_NETWORK_ALLOW"],
-        JOBMANAGER_NETWORK_DESTINATIONS=shared["JOBMANAGER_NETWORK_DESTINATIONS"],
-    )
-    argv = network.command("w1", [sys.executable, "-c", SERVE, "w1", "7000"])
-    own = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    caller = cluster.caller(replica)
     try:
-        assert own.stdout is not None and own.stdout.readline() == b"listening\n"
-        configuration = caller.configuration(network="allowed", networkAllow=["warehouse"])
-        attacks = {
-            "postgresql": (network.address, backends.postgres.port),
-            "redis": (network.address, backends.redis.port),
-            "s3": (network.address, backends.moto.port),
-            "the worker host's loopback": ("127.0.0.1", 7000),
-            "the worker host's address": (network.addresses["w1"], 7000),
-            **outside_attacks(outside),
-        }
-        probe = run_probe(caller, configuration, {**attacks, **permitted(outside)})
+        shared = network_settings(outside)
+        replica = cluster.start_replica(**shared)
+        cluster.start_worker(
+            "w1",
+            JOBMANAGER_NETWORK_ALLOW=shared["JOBMANAGER_NETWORK_ALLOW"],
+            JOBMANAGER_NETWORK_DESTINATIONS=shared["JOBMANAGER_NETWORK_DESTINATIONS"],
+        )
+        argv = network.command("w1", [sys.executable, "-c", SERVE, "w1", "7000"])
+        own = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            assert own.stdout is not None
+            assert own.stdout.readline() == b"listening\n"
+            caller = cluster.caller(replica)
+            configuration = caller.configuration(network="allowed", networkAllow=["warehouse"])
+            attacks = {
+                "postgresql": (network.address, backends.postgres.port),
+                "redis": (network.address, backends.redis.port),
+                "s3": (network.address, backends.moto.port),
+                "the worker host's loopback": ("127.0.0.1", 7000),
+                "the worker host's address": (network.addresses["w1"], 7000),
+                **outside_attacks(outside),
+            }
+            probe = run_probe(caller, configuration, {**attacks, **permitted(outside)})
+            caller.close()
+        finally:
+            own.kill()
+            own.communicate(timeout=10)
     finally:
-        caller.close()
-        own.kill()
-        own.communicate(timeout=10)
         outside.close()
     assert_held(probe, list(attacks), ANSWERS)
 

@@ -51,13 +51,15 @@ def world() -> Iterator[World]:
     except NetworkUnavailable as error:
         require_service("slirp4netns", "apt-get install slirp4netns", error)
     network = HostNetwork.open()
-    outside = Outside.open(network, link_local())
-    loopback, everywhere = Listener("127.0.0.1"), Listener("0.0.0.0")
-    yield World(outside, loopback, everywhere, stack)
-    loopback.close()
-    everywhere.close()
-    outside.close()
-    network.close()
+    try:
+        outside = Outside.open(network, link_local())
+        loopback, everywhere = Listener("127.0.0.1"), Listener("0.0.0.0")
+        yield World(outside, loopback, everywhere, stack)
+        loopback.close()
+        everywhere.close()
+        outside.close()
+    finally:
+        network.close()
 
 
 def networked(world: World, base: Path, *allowed: tuple[str, int | None]) -> Environment:
