@@ -10,6 +10,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint setup clean
 
+# A job's network needs slirp4netns: installed where root has apt; without it, only jobs
+# whose configuration asks for network are refused.
+SYSTEM_PACKAGES = command -v slirp4netns >/dev/null 2>&1 \
+	|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	     && apt-get update -qq && apt-get install -y -qq slirp4netns iproute2 >/dev/null; } \
+	|| echo "slirp4netns is not installed: jobs with network are refused (apt-get install slirp4netns)"
+
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
 	$(PYTHON) -m venv $(VENV)
@@ -18,11 +25,13 @@ $(VENV)/bin/python:
 # What running needs: jobmanager and its dependencies, no test tools.
 $(RUN_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e .
+	@$(SYSTEM_PACKAGES)
 	touch $(RUN_STAMP)
 
 # The test tools too (the `dev` extra); it holds everything running needs.
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@$(SYSTEM_PACKAGES)
 	touch $(STAMP) $(RUN_STAMP)
 
 setup: $(STAMP)

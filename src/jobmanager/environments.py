@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -23,12 +24,21 @@ from typing import Protocol
 
 import psutil
 
+from jobmanager.domain import egress
 from jobmanager.engine import Environment, EnvironmentSpec, Limits
 from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
+from jobmanager.engine.network import Egress, NetworkStack, NetworkUnavailable, host_addresses
 from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 from jobmanager.engine.pythons import python_for
-from jobmanager.engine.sandbox import Sandbox, SandboxUnavailable, find_bwrap
-from jobmanager.home import environments_folder, pythons_folder
+from jobmanager.engine.sandbox import (
+    Sandbox,
+    SandboxUnavailable,
+    find_bwrap,
+    runtime_view,
+    write_etc,
+)
+from jobmanager.engine.seccomp import SeccompUnavailable, write_filter
+from jobmanager.home import cache_folder, environments_folder, pythons_folder
 from jobmanager.settings import Settings
 
 log = logging.getLogger("jobmanager.environments")
@@ -63,6 +73,9 @@ class ConfigurationLike(Protocol):
     def network(self) -> str: ...
 
     @property
+    def network_allow(self) -> Sequence[str]: ...
+
+    @property
     def environment_variables(self) -> Mapping[str, str]: ...
 
 
@@ -70,11 +83,17 @@ class IsolationUnavailable(RuntimeError):
     """Environments cannot be isolated as the settings ask; the message says how to fix it."""
 
 
+class NetworkRefused(RuntimeError):
+    """A configuration asks for network where no job can have one; the message says why."""
+
+
 @dataclass(frozen=True)
 class Isolation:
     """What every environment of this process is made with: where it lives, the sandbox
     (None for `process` isolation), the cgroups that hold its limits (None where the host
-    gives none), and the limits of a configuration that sets none."""
+    gives none), the network stack of sandboxes with network (None where it is missing,
+    `network_missing` saying why), the destinations the operator allows, and the limits
+    of a configuration that sets none."""
 
     home: Path
     sandbox: Sandbox | None
@@ -83,6 +102,10 @@ class Isolation:
     default_max_processes: int
     default_disk_mib: int
     seed: Path  # what every sandbox's home starts with (see `prepare_seed`)
+    network: NetworkStack | None = None
+    network_missing: str = ""
+    network_allow: tuple[str, ...] = ()
+    network_destinations: tuple[tuple[str, str], ...] = ()
 
     def describe(self) -> str:
         if self.sandbox is None:
@@ -95,26 +118,53 @@ class Isolation:
             if self.cgroups is not None
             else "no cgroups here: memory and processes limited per process (rlimits)"
         )
-        return f"isolation: sandbox (bubblewrap {self.sandbox.bwrap}); {limits}"
+        return f"isolation: sandbox (bubblewrap {self.sandbox.bwrap}, seccomp); {limits}"
+
+    def announce(self, logger: logging.Logger) -> None:
+        """Say at start what jobs are isolated with and whether they can have network
+        (a warning when they are less isolated than by default, or cannot)."""
+        logger.log(logging.INFO if self.sandbox else logging.WARNING, self.describe())
+        level = logging.WARNING if self.network_missing else logging.INFO
+        logger.log(level, self.describe_network())
+
+    def describe_network(self) -> str:
+        """One line on what `network: allowed` gets here."""
+        if self.sandbox is None:
+            return "network: process isolation: a job with network shares the host's"
+        if self.network is None:
+            return (
+                f"network: {self.network_missing}: jobs whose configuration asks for network "
+                "are refused; jobs with `network: none` run"
+            )
+        return f"network: a namespace of each environment's own through {self.network.slirp4netns}"
 
 
 def open_isolation(settings: Settings) -> Isolation:
-    """Check at start-up that environments can be made as the settings ask."""
-    sandbox = cgroups = None
+    """Check at start-up that environments can be made as the settings ask (the network
+    stack aside: without it, only jobs that ask for network are refused)."""
+    sandbox = cgroups = network = None
+    missing = ""
     if settings.isolation == "sandbox":
         try:
             sandbox = Sandbox(
                 find_bwrap(settings.bwrap),
                 readonly=tuple(str(p.resolve()) for p in settings.sandbox_paths),
                 hidden=(str(settings.home),),
+                seccomp=write_filter(environments_folder(settings.home) / "seccomp.bpf"),
             )
             sandbox.probe()
-        except SandboxUnavailable as error:
+        except (SandboxUnavailable, SeccompUnavailable) as error:
             raise IsolationUnavailable(str(error)) from None
         try:
             cgroups = Hierarchy.detect()
         except (CgroupsUnavailable, OSError) as error:
             log.warning("no cgroups for environments (%s): limits are per process", error)
+        try:
+            network = _probe_network(sandbox)
+        except NetworkUnavailable as error:
+            missing = str(error)
+        except (OSError, subprocess.SubprocessError) as error:
+            missing = f"the job's network cannot be made here ({error})"
     return Isolation(
         home=settings.home,
         sandbox=sandbox,
@@ -122,28 +172,59 @@ def open_isolation(settings: Settings) -> Isolation:
         default_memory_mib=settings.default_memory_mib,
         default_max_processes=settings.default_max_processes,
         default_disk_mib=settings.default_disk_mib,
-        seed=_user_cache() / "jobmanager" / f"sandbox-home-{sys.version_info.minor}",
+        # Built in a sandbox, naming fonts where sandboxes see them (`runtime_view`).
+        seed=cache_folder() / f"sandbox-home-{sys.version_info.minor}-opt",
+        network=network,
+        network_missing=missing,
+        network_allow=tuple(settings.network_allow),
+        network_destinations=tuple(settings.network_destinations.items()),
     )
 
 
-def _user_cache() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+def _probe_network(sandbox: Sandbox) -> NetworkStack:
+    """The network stack, once it gave a sandbox a network namespace with its rules."""
+    stack = NetworkStack.find(sandbox.bwrap)
+    with tempfile.TemporaryDirectory(prefix="jm-probe-") as folder:
+        tmp = Path(folder)
+        write_etc(tmp / "etc", sys.executable)
+        network = stack.start(Egress(stack, egress.blocked()), tmp / "network.log")
+        try:
+            argv = [str(runtime_view(sys.executable).python), "-c", "import os; os.getuid()"]
+            command = sandbox.command(
+                argv,
+                python=sys.executable,
+                cwd=Path("/tmp"),
+                tmp=tmp,
+                etc=tmp / "etc",
+                network=network.enter,
+            )
+            done = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        finally:
+            network.close()
+    if done.returncode != 0:
+        said = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
+        raise NetworkUnavailable(f"a sandbox cannot join its network namespace: {said[0]}")
+    return stack
 
 
 def prepare_seed(isolation: Isolation) -> None:
     """Build, once, what a sandbox's home starts with: matplotlib's font cache, which
-    takes a second to build on first use and would otherwise be built in every job."""
-    if isolation.sandbox is None or isolation.seed.exists():
+    takes a second to build on first use and would otherwise be built in every job. It
+    is built in a sandbox, so that it names the fonts where sandboxes see them."""
+    sandbox = isolation.sandbox
+    if sandbox is None or isolation.seed.exists():
         return
     isolation.seed.parent.mkdir(parents=True, exist_ok=True)
     building = isolation.seed.with_name(f"{isolation.seed.name}.{os.getpid()}")
-    env = {"HOME": str(building), "MPLBACKEND": "Agg", "PATH": os.defpath}
-    done = subprocess.run(
-        [sys.executable, "-c", "import matplotlib.font_manager"],
-        env=env,
-        capture_output=True,
-        timeout=300,
-    )
+    with tempfile.TemporaryDirectory(prefix="jm-seed-") as etc:
+        write_etc(Path(etc), sys.executable)
+        building.mkdir(parents=True, exist_ok=True)
+        argv = [str(runtime_view(sys.executable).python), "-c", "import matplotlib.font_manager"]
+        command = sandbox.command(
+            argv, python=sys.executable, cwd=Path("/tmp"), tmp=building, etc=Path(etc)
+        )
+        env = {"HOME": "/tmp", "MPLBACKEND": "Agg", "PATH": os.defpath}
+        done = subprocess.run(command, env=env, capture_output=True, timeout=300)
     if done.returncode == 0 and not isolation.seed.exists():
         with contextlib.suppress(OSError):  # another process was quicker
             building.rename(isolation.seed)
@@ -159,6 +240,7 @@ def spec_for(
     home = isolation.home
     memory_mib = configuration.memory_mib or isolation.default_memory_mib
     cpus = configuration.cpus
+    network = configuration.network != "none"
     return EnvironmentSpec(
         python=python_for(configuration.runtime, configuration.packages, pythons_folder(home)),
         limits=Limits(
@@ -167,13 +249,34 @@ def spec_for(
             max_processes=configuration.max_processes or isolation.default_max_processes,
             disk_bytes=(configuration.disk_mib or isolation.default_disk_mib) * MIB,
             cpus=cpus,
-            network=configuration.network != "none",
+            network=network,
         ),
         env_vars=dict(configuration.environment_variables),
         base_dir=environments_folder(home),
         sandbox=isolation.sandbox,
         cgroups=isolation.cgroups,
         seed=isolation.seed if isolation.sandbox is not None else None,
+        egress=egress_for(configuration, isolation) if network else None,
+    )
+
+
+def egress_for(configuration: ConfigurationLike, isolation: Isolation) -> Egress | None:
+    """The egress rules of a configuration's jobs (None under the `process` isolation,
+    where a job shares the host's network); `NetworkRefused` where no job can have
+    network here."""
+    if isolation.sandbox is None:
+        return None
+    if isolation.network is None:
+        raise NetworkRefused(f"the configuration asks for network, and {isolation.network_missing}")
+    named = dict(isolation.network_destinations)
+    allowed = egress.allowed(isolation.network_allow, named, configuration.network_allow)
+    own = host_addresses(
+        [[address.address for address in addresses] for addresses in psutil.net_if_addrs().values()]
+    )
+    return Egress(
+        isolation.network,
+        blocked=egress.blocked(own),
+        allowed=tuple((str(a.destination.host), a.destination.port) for a in allowed),
     )
 
 
@@ -215,9 +318,14 @@ class EnvironmentPool:
         with self._changed:
             self._last_taken[key] = time.monotonic()
             shelf = self._warm[key]
-            promised = not shelf and self._starting[key] > self._waiting[key]
+            # Off the shelf before the replacement is asked for: a full pool makes room
+            # for it only where the spec has nothing warm.
+            warm = shelf.pop() if shelf else None
+            promised = warm is None and self._starting[key] > self._waiting[key]
             self._waiting[key] += promised
         self.prewarm(spec)  # the replacement starts now, not once this take is served
+        if warm is not None:
+            return warm
         with self._changed:
             if promised:
                 self._changed.wait_for(
@@ -308,7 +416,7 @@ class EnvironmentPool:
 def _key(spec: EnvironmentSpec) -> Hashable:
     """Specs with equal settings share a shelf (a spec holds a dict, so it is not hashable)."""
     env_vars = tuple(sorted(spec.env_vars.items()))
-    return (spec.python, spec.limits, env_vars, spec.base_dir, spec.sandbox)
+    return (spec.python, spec.limits, env_vars, spec.base_dir, spec.sandbox, spec.egress)
 
 
 def remove_orphans(base_dir: Path, keep: set[str]) -> int:

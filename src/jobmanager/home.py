@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from platformdirs import user_data_dir
+from platformdirs import user_cache_dir, user_data_dir
 
 HOME_VARIABLE = "JOBMANAGER_HOME"
 APP_NAME = "jobmanager"
@@ -214,14 +215,28 @@ def dev_credentials_file(home: Path) -> Path:
     return home / "dev-credentials.json"
 
 
+def cache_folder() -> Path:
+    """The user's cache folder for jobmanager (platformdirs: `$XDG_CACHE_HOME/jobmanager`,
+    else `~/.cache/jobmanager` on Linux; read when asked, never at import)."""
+    return Path(user_cache_dir(APP_NAME, appauthor=False))
+
+
 def environments_folder(home: Path) -> Path:
-    """Where environments live while they exist (see `engine.layout`)."""
-    return home / "environments"
+    """Where the environments of the service of `home` live while they exist (see
+    `engine.layout`). Not in the home: a sandbox's mounts show the host paths they come
+    from (`/proc/self/mountinfo`), and they must not name the service's folders; a
+    digest of the home keeps the environments of two homes apart."""
+    return cache_folder() / "environments" / _digest(home)
 
 
 def pythons_folder(home: Path) -> Path:
-    """The cached virtual environments of configurations that ask for packages."""
-    return home / "pythons"
+    """The cached virtual environments of configurations that ask for packages (outside
+    the home, as the environments are: sandboxes see them)."""
+    return cache_folder() / "pythons" / _digest(home)
+
+
+def _digest(home: Path) -> str:
+    return hashlib.sha256(str(home.expanduser().resolve()).encode()).hexdigest()[:16]
 
 
 def local_service_file(home: Path) -> Path:

@@ -46,7 +46,8 @@ class _DefaultConfiguration:
     environment_variables: dict[str, str] = {}
     runtime = "python3"
     packages: tuple[str, ...] = ()
-    network = "allowed"
+    network = "none"
+    network_allow: tuple[str, ...] = ()
 
 
 class Runtime:
@@ -92,7 +93,7 @@ class Runtime:
         if self.worker is not None and self.pool is not None:
             self._remove_orphans(self.worker)
             isolation = self.worker.isolation
-            log.log(logging.INFO if isolation.sandbox else logging.WARNING, isolation.describe())
+            isolation.announce(log)
             seeding = threading.Thread(
                 target=prepare_seed, args=(self.worker.isolation,), name="seed", daemon=True
             )

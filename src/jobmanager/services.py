@@ -11,7 +11,7 @@ from pathlib import Path
 from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.sealing import SecretBox
 from jobmanager.auth.tokens import TokenService
-from jobmanager.home import dev_credentials_file, keys_folder
+from jobmanager.home import dev_credentials_file, environments_folder, keys_folder
 from jobmanager.settings import Settings
 from jobmanager.store.blobs import (
     BlobStore,
@@ -43,15 +43,17 @@ def open_blobs(settings: Settings, space: DiskSpace | None = None) -> BlobStore:
 
 
 def open_space(settings: Settings) -> DiskSpace:
-    """The local disks the service writes to: its home (job environments), the SQLite
-    database's folder and the blob folder, where they are local."""
-    folders = {"environments": settings.home}  # the reserve goes in the first, the home
+    """The local disks the service writes to: its job environments' folder (in the user's
+    cache folder, `home.environments_folder`), the SQLite database's folder and the blob
+    folder, where they are local."""
+    folders: dict[str, Path] = {}  # a disk's reserve goes in its first folder
     database = sqlite_file(settings.resolved_database_url)
     if database is not None:
         folders["database"] = database.parent
     blobs = local_blob_folder(settings.resolved_blob_url)
     if blobs is not None:
         folders["blobs"] = blobs
+    folders["environments"] = environments_folder(settings.home)
     return DiskSpace.watching(folders, settings.disk_reserve_mib * MIB)
 
 

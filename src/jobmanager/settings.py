@@ -6,16 +6,18 @@ a `Settings` when they start, so a bad value stops start-up with a clear message
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from jobmanager.domain.destinations import Destinations, IPNetwork
+from jobmanager.domain.egress import NAME_PATTERN, EgressRuleError, parse_destination
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.home import blobs_folder, database_file, default_home
 
@@ -147,6 +149,17 @@ class Settings(BaseSettings):
     sandbox_paths: list[Path] = Field(
         default_factory=list, description="Extra host folders every sandbox sees read-only"
     )
+    network_destinations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Named destinations a configuration may allow by name (its "
+        'networkAllow), as a JSON object: {"mirror": "pypi.internal:443"}',
+    )
+    network_allow: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Destinations every job with network may reach beyond public addresses "
+        "(comma-separated): networks, addresses, host:port, or names of network_destinations "
+        "(docs/security.md, The job's network)",
+    )
     default_memory_mib: int = Field(
         default=4096, ge=128, description="Memory of an environment whose configuration sets none"
     )
@@ -183,11 +196,14 @@ class Settings(BaseSettings):
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("webhook_allowed_networks", "trusted_proxies", mode="before")
+    @field_validator("webhook_allowed_networks", "trusted_proxies", "network_allow", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        """`10.0.0.0/8, 127.0.0.1` from the environment: a comma-separated list."""
+        """`10.0.0.0/8, 127.0.0.1` from the environment: a comma-separated list (or a JSON
+        list)."""
         if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
@@ -195,6 +211,24 @@ class Settings(BaseSettings):
     def webhook_destinations(self) -> Destinations:
         """Where webhook deliveries may go (`domain/destinations.py`)."""
         return Destinations(tuple(self.webhook_allowed_networks))
+
+    @field_validator("network_destinations")
+    @classmethod
+    def _named_destinations(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, destination in value.items():
+            if not re.fullmatch(NAME_PATTERN, name):
+                raise ValueError(f"{name!r} is not a name (letters, digits, '_', '.', '-')")
+            _destination(destination)
+        return value
+
+    @field_validator("network_allow")
+    @classmethod
+    def _allowed_destinations(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        named = info.data.get("network_destinations", {})
+        for entry in value:
+            if entry not in named:
+                _destination(entry)
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -265,6 +299,11 @@ def is_loopback(host: str) -> bool:
         return ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+def _destination(text: str) -> None:
+    try:
+        parse_destination(text)
+    except EgressRuleError as error:
+        raise ValueError(str(error)) from None
 
 
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z0-9+.-]+://[^:/@]*:)(?P<secret>[^@]*)(?P<tail>@)", re.I)

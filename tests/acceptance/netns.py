@@ -11,11 +11,15 @@ with its own home, on 127.0.0.1, and `reason` says why.
 
 from __future__ import annotations
 
+import fcntl
 import random
 import shutil
 import subprocess
+import tempfile
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
 
 class NetworkUnavailable(RuntimeError):
@@ -47,6 +51,9 @@ class HostNetwork:
     _tag: str = ""
     _prefix: str = ""
     hosts: dict[str, str] = field(default_factory=dict)  # host name -> namespace
+    addresses: dict[str, str] = field(default_factory=dict)  # host name -> bridge address
+    extra: dict[str, str] = field(default_factory=dict)  # address added -> its host
+    _locks: list[IO[str]] = field(default_factory=list)
 
     @property
     def isolated(self) -> bool:
@@ -87,6 +94,27 @@ class HostNetwork:
         _ip("-n", namespace, "addr", "add", f"{self._prefix}.{number}/24", "dev", inside)
         _ip("-n", namespace, "link", "set", inside, "up")
         _ip("-n", namespace, "link", "set", "lo", "up")
+        self.addresses[name] = f"{self._prefix}.{number}"
+        for address, owner in self.extra.items():
+            _ip("-n", namespace, "route", "add", f"{address}/32", "via", self.addresses[owner])
+
+    def add_address(self, name: str, address: str) -> None:
+        """Give host `name` one more address (e.g. 169.254.169.254, or a public-looking
+        one), routed to it from this machine and from every host, as a /32 through the
+        bridge: nothing sent there leaves the machine."""
+        if not self.isolated:
+            raise NetworkUnavailable(self.reason)
+        # One test network at a time may route an address: others wait for it.
+        lock = Path(tempfile.gettempdir()) / f"jm-test-address-{address}.lock"
+        self._locks.append(lock.open("w"))
+        fcntl.flock(self._locks[-1], fcntl.LOCK_EX)
+        _ip("-n", self.hosts[name], "addr", "add", f"{address}/32", "dev", "lo")
+        via = self.addresses[name]
+        _ip("route", "add", f"{address}/32", "via", via)
+        for other, namespace in self.hosts.items():
+            if other != name:
+                _ip("-n", namespace, "route", "add", f"{address}/32", "via", via)
+        self.extra[address] = name
 
     def command(self, name: str, argv: list[str]) -> list[str]:
         """`argv` run on host `name`: in its namespace, under its own host name."""
@@ -97,9 +125,13 @@ class HostNetwork:
         return [*inside, "sh", "-c", rename, name, *argv]
 
     def close(self) -> None:
-        """Remove the namespaces (their veth ends go with them) and the bridge."""
+        """Remove the namespaces (their veth ends go with them) and the bridge (the
+        routes through it go with it)."""
         for namespace in self.hosts.values():
             subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
         self.hosts.clear()
         if self._tag:
             subprocess.run(["ip", "link", "del", self._bridge], capture_output=True)
+        for lock in self._locks:
+            lock.close()
+        self._locks.clear()

@@ -16,9 +16,18 @@ import pytest
 
 from tests.acceptance.conftest import WORKER, redis_broker
 from tests.acceptance.server import free_port
+from tests.egress_hosts import path_without
 from tests.s3 import MotoServer
 
-CHECKS = ["settings", "database", "broker", "object store", "sandbox", "trivial job"]
+CHECKS = [
+    "settings",
+    "database",
+    "broker",
+    "object store",
+    "sandbox",
+    "job network",
+    "trivial job",
+]
 
 
 def run_doctor(home: Path, **settings: str) -> tuple[int, dict[str, str]]:
@@ -53,6 +62,16 @@ def test_the_embedded_default_is_healthy(tmp_path: Path) -> None:
     code, lines = run_doctor(tmp_path / "home")  # again: the tables are there now
     assert code == 0, lines
     assert "answers, migrated to" in lines["database"]
+
+
+def test_without_the_network_stack_doctor_warns_naming_the_package(tmp_path: Path) -> None:
+    """Only jobs that ask for network would be refused: a warning, and the trivial job runs."""
+    path = path_without("slirp4netns", tmp_path / "bin")
+    code, lines = run_doctor(tmp_path / "home", PATH=path)
+    assert code == 0, lines
+    assert status(lines["job network"]) == "WARN"
+    assert "slirp4netns is not installed (apt-get install slirp4netns)" in lines["job network"]
+    assert status(lines["trivial job"]) == "OK"
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from jobmanager.home import environments_folder
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 from tests.acceptance.api import DX, JOBS, Caller, note
@@ -67,8 +68,11 @@ STUBBORN = note(
 
 
 @pytest.fixture
-def home(tmp_path: Path) -> Iterator[Path]:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The home on a small disk, and the user's cache folder too (environments live there),
+    as on a machine whose one disk holds both."""
     with small_disk(tmp_path / "home", HOME_MIB) as mounted:
+        monkeypatch.setenv("XDG_CACHE_HOME", str(mounted / "cache"))
         yield mounted
 
 
@@ -230,7 +234,7 @@ def jobs_that_fill_the_disk_end_saying_so(caller: Caller, home: Path) -> None:
 
 
 def killed_on_a_full_disk_it_starts_again(server: ServerProcess, home: Path, sleeper: str) -> None:
-    environments = set((home / "environments").iterdir())
+    environments = set((environments_folder(home)).iterdir())
     assert environments  # the sleeper's, and a warm one
     half_upload = threading.Thread(target=upload_forever, args=(server,), daemon=True)
     half_upload.start()
@@ -244,7 +248,7 @@ def killed_on_a_full_disk_it_starts_again(server: ServerProcess, home: Path, sle
     try:
         lost = wait_final(caller, sleeper, 30)
         assert lost["status"] == "FAILED" and "Environment lost" in lost["message"]
-        assert not environments & set((home / "environments").iterdir())
+        assert not environments & set((environments_folder(home)).iterdir())
         assert not partial_blobs(home)
         assert lines(server, "removed 1 partial blobs left by a previous run")
         restarted = server.log().rsplit("starting jobmanager", 1)[1]

@@ -23,8 +23,10 @@ import psutil
 import pytest
 
 from jobmanager.engine.processes import MARKER_VARIABLE
+from jobmanager.home import environments_folder
 from jobmanager.services import Services
 from jobmanager.settings import Settings
+from tests import syscalls
 from tests.acceptance.api import DX, FINAL, Caller, note
 from tests.acceptance.server import ServerProcess
 
@@ -127,6 +129,7 @@ def _site(server: ServerProcess, services: Services, home: Path) -> Site:
     )
     site.targets = {
         "home": str(home),
+        "environments": str(environments_folder(home)),
         "database": str(home / "jobmanager.db"),
         "credentials": str(home / "dev-credentials.json"),
         "keys": str(home / "keys"),
@@ -346,7 +349,7 @@ def written_by(home: Path, name: str) -> Path:
     """The work folder of the running job that wrote output `name`."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for found in (home / "environments").glob(f"*/work/output/{name}"):
+        for found in environments_folder(home).glob(f"*/work/output/{name}"):
             return found.parents[1]
         time.sleep(0.1)
     raise AssertionError(f"no running job wrote {name}")
@@ -409,7 +412,7 @@ def test_nothing_a_job_leaves_reaches_the_next_job(site: Site) -> None:
         "%python\nimport glob, os\n"
         "for folder in ['/tmp', '/dev/shm', inputFolder, os.path.expanduser('~')]:\n"
         "    open(os.path.join(folder, 'planted-by-a'), 'w').write('a')\n"
-        "for folder in glob.glob(z.textbox('home') + '/environments/*/work/input'):\n"
+        "for folder in glob.glob(z.textbox('environments') + '/*/work/input'):\n"
         "    try:\n        open(folder + '/planted-by-a', 'w').write('a')\n"
         "    except OSError:\n        pass",
     )
@@ -438,6 +441,51 @@ def test_links_to_the_service_files_are_not_uploaded(site: Site) -> None:
     )
     assert ran.job["status"] == "SUCCEEDED", ran.job["message"]
     assert set(ran.outputs) == {"hostile_2ACCEPT.zpln"}, set(ran.outputs)
+
+
+# ------------------------------------------------------------------ the sandbox's view
+
+
+def test_the_sandbox_shows_nothing_of_the_host_layout(site: Site) -> None:
+    """Its mounts name no folder of the service's home, its Python is at neutral paths,
+    no variable holds a host pid."""
+    ran = run(
+        site,
+        "%python\nimport json, os, sys\n"
+        "view = {'mountinfo': open('/proc/self/mountinfo').read(), 'executable': sys.executable,"
+        " 'prefix': sys.prefix, 'path': sys.path, 'environ': dict(os.environ)}\n"
+        "open(outputFolder + '/view.json', 'w').write(json.dumps(view))",
+        "%sh\nenv > $outputFolder/sh-environ.txt",
+    )
+    assert ran.job["status"] == "SUCCEEDED", ran.job["message"]
+    view = json.loads(ran.outputs["view.json"])
+    home = site.targets["home"]
+    assert home not in view["mountinfo"]
+    assert home not in json.dumps(view) + ran.outputs["sh-environ.txt"].decode()
+    assert view["executable"] == "/opt/jobmanager-env/bin/python"
+    assert view["prefix"] == "/opt/jobmanager-env"
+    assert all(not p or p.startswith("/opt/jobmanager-") for p in view["path"]), view["path"]
+    service = psutil.Process(int(site.targets["service_pid"]))
+    # The service, what started it and what it started (pid 1 is the sandbox's own too).
+    family = [service, *service.parents(), *service.children(True)]
+    host_pids = {str(p.pid) for p in family if p.pid != 1}
+    variables = {
+        **view["environ"],
+        **dict(
+            line.split("=", 1)
+            for line in ran.outputs["sh-environ.txt"].decode().splitlines()
+            if "=" in line
+        ),
+    }
+    assert "JPY_PARENT_PID" not in variables
+    assert not {k: v for k, v in variables.items() if v in host_pids}, variables
+
+
+def test_the_kernel_s_dangerous_calls_are_denied_and_notes_still_run(site: Site) -> None:
+    ran = run(site, "%python\n" + syscalls.code())
+    assert ran.job["status"] == "SUCCEEDED", ran.job["message"]
+    executed = json.loads(ran.outputs["hostile_2ACCEPT.zpln"])
+    syscalls.check(executed["paragraphs"][1]["results"]["msg"][0]["data"])
 
 
 # ------------------------------------------------------------------ network

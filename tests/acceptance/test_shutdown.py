@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 
 from jobmanager.engine.processes import MARKER_VARIABLE
+from jobmanager.home import environments_folder
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 from tests.acceptance.api import Caller, note
@@ -57,7 +58,7 @@ def start_long_jobs(server: ServerProcess, count: int) -> dict[str, str]:
 def markers_of(home: Path) -> set[str]:
     return {
         json.loads(path.read_text())
-        for path in (home / "environments").glob("*/work/output/marker.json")
+        for path in environments_folder(home).glob("*/work/output/marker.json")
     }
 
 

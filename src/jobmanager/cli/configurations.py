@@ -61,7 +61,16 @@ WhenBusyOption = Annotated[
     str | None,
     typer.Option(help="queue (the job waits) or fail, when all its environments are in use"),
 ]
-NetworkOption = Annotated[str | None, typer.Option(help="allowed or none")]
+NetworkOption = Annotated[
+    str | None, typer.Option(help="allowed or none (its own loopback only) [default: none]")
+]
+NetworkAllowOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--network-allow",
+        help="A named destination of the service its jobs may reach (repeatable)",
+    ),
+]
 EnvOption = Annotated[
     list[str] | None, typer.Option("--env", "-e", help="KEY=VALUE variable (repeatable)")
 ]
@@ -85,6 +94,7 @@ def create(
     ] = None,
     when_busy: WhenBusyOption = None,
     network: NetworkOption = None,
+    network_allow: NetworkAllowOption = None,
     env: EnvOption = None,
     retries: RetriesOption = None,
     retry_on: RetryOnOption = None,
@@ -108,6 +118,7 @@ def create(
             max_environments=max_environments,
             when_busy=when_busy,
             network=network,
+            network_allow=network_allow,
             environment_variables=variables,
             retry=retry,
         )
@@ -139,6 +150,14 @@ def update(
     ] = None,
     when_busy: WhenBusyOption = None,
     network: NetworkOption = None,
+    network_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--network-allow",
+            help="A named destination of the service its jobs may reach (repeatable): "
+            "replaces them all",
+        ),
+    ] = None,
     env: Annotated[
         list[str] | None,
         typer.Option("--env", "-e", help="KEY=VALUE variable (repeatable): replaces them all"),
@@ -159,6 +178,7 @@ def update(
         maxEnvironments=max_environments,
         whenBusy=when_busy,
         network=network,
+        networkAllow=network_allow,
         environmentVariables=key_values(env, "--env") if env is not None else None,
         retry=retry_policy(retries, retry_on, retry_wait, retry_wait_max),
     )
@@ -226,10 +246,18 @@ def _fields(c: Configuration) -> list[tuple[str, Any]]:
         ("max environments", c.max_environments),
         ("when busy", c.when_busy),
         ("network", c.network),
+        ("network allows", _allowances(c)),
         ("variables", ", ".join(f"{k}={v}" for k, v in c.environment_variables.items())),
         ("retry", c.retry or ""),
         ("created", c.creation_date),
     ]
+
+
+def _allowances(c: Configuration) -> str:
+    if c.egress is None or c.network == "none":
+        return "-"
+    found = [f"{a.destination} ({a.name})" if a.name else a.destination for a in c.egress.allowed]
+    return ", ".join(found) or "public addresses only"
 
 
 @app.command("show")

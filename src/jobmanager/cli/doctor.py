@@ -1,11 +1,13 @@
 """`jobmanager doctor`: checks a configuration end to end and says what is wrong, in words.
 
-The checks run in order, one line each (`OK`, `FAIL` or `SKIP`): the settings, the
-database (reachable, migrated), the broker (with Celery dispatch), the object store
-(write, read back, delete), the sandbox (on this host), and a trivial job run through
-the configured dispatcher. A check whose prerequisite failed is skipped, naming it.
-The exit code is 1 when any check failed. Doctor changes nothing but an empty database
-(it makes the tables, as `serve` would at its first start) and the doctor's own tenant.
+The checks run in order, one line each (`OK`, `FAIL`, `WARN` or `SKIP`): the settings,
+the database (reachable, migrated), the broker (with Celery dispatch), the object store
+(write, read back, delete), the sandbox (on this host), the jobs' network (on this host:
+`WARN` where the network stack is missing, since only jobs that ask for network are
+refused), and a trivial job run through the configured dispatcher. A check whose
+prerequisite failed is skipped, naming it. The exit code is 1 when any check failed.
+Doctor changes nothing but an empty database (it makes the tables, as `serve` would at
+its first start) and the doctor's own tenant.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ WIDTH = 14  # the check's name column
 
 class CheckFailed(Exception):
     """What is wrong and how to fix it, in one sentence or two."""
+
+
+class CheckWarned(Exception):
+    """What works only in part, and how to fix it: not a failure."""
 
 
 @dataclass
@@ -75,6 +81,8 @@ def doctor(
                 continue
             try:
                 report(name, True, check(findings))
+            except CheckWarned as warning:
+                typer.echo(f"{'WARN':<5} {name:<{WIDTH}} {warning}")
             except CheckFailed as error:
                 findings.failed.add(name)
                 report(name, False, str(error))
@@ -114,6 +122,7 @@ def steps(settings: Settings, timeout: int) -> list[tuple[str, Check, tuple[str,
         ("broker", check_broker, ()),
         ("object store", check_blobs, ()),
         ("sandbox", check_sandbox, ()),
+        ("job network", check_network, ("sandbox",)),
         ("trivial job", lambda f: check_job(f, timeout), ("database", "object store", runs_on)),
     ]
 
@@ -228,5 +237,17 @@ def check_sandbox(findings: Findings) -> str:
         findings.isolation = open_isolation(findings.settings)
     except IsolationUnavailable as error:
         raise CheckFailed(str(error)) from None
-    where = " (on this host; run doctor on each worker host too)"
-    return findings.isolation.describe() + (where if findings.settings.dispatch == "celery" else "")
+    return findings.isolation.describe() + _on_this_host(findings)
+
+
+def check_network(findings: Findings) -> str:
+    isolation = findings.isolation
+    assert isolation is not None
+    if isolation.network_missing:
+        raise CheckWarned(isolation.describe_network() + _on_this_host(findings))
+    return isolation.describe_network() + _on_this_host(findings)
+
+
+def _on_this_host(findings: Findings) -> str:
+    celery = findings.settings.dispatch == "celery"
+    return " (on this host; run doctor on each worker host too)" if celery else ""

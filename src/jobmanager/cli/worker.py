@@ -57,7 +57,7 @@ def worker(
         isolation = open_isolation(settings)
     except IsolationUnavailable as error:
         raise fail(str(error)) from None
-    log.info(isolation.describe())
+    isolation.announce(log)
     services = open_services(settings)
     pool = EnvironmentPool(capacity=settings.warm_pool_size)
     runner = Worker(services.store, settings, pool, isolation)

@@ -118,6 +118,18 @@ class Resources(ApiObject):
     disk_mib: int | None = Field(default=None, alias="diskMiB")
 
 
+class Allowed(ApiObject):
+    destination: str
+    name: str | None = None
+
+
+class Egress(ApiObject):
+    """Where the configuration's jobs may connect (see docs/security.md)."""
+
+    allowed: list[Allowed] = []
+    blocked: list[str] = []
+
+
 class Configuration(ApiObject):
     id: str
     name: str = ""
@@ -127,7 +139,9 @@ class Configuration(ApiObject):
     resources: Resources = Resources()
     max_environments: int = 1
     when_busy: str = "queue"
-    network: str = "allowed"
+    network: str = "none"
+    network_allow: list[str] = []
+    egress: Egress | None = None
     environment_variables: dict[str, str] = {}
     retry: dict[str, Any] | None = None
     creation_date: datetime | None = None

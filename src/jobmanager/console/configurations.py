@@ -93,7 +93,7 @@ def create_configuration(
     disk_mib: Annotated[str, Form()] = "",
     max_environments: Annotated[str, Form()] = "1",
     when_busy: Annotated[str, Form()] = "queue",
-    network: Annotated[str, Form()] = "allowed",
+    network: Annotated[str, Form()] = "none",
     variables: Annotated[str, Form()] = "",
 ) -> Response:
     resources = {

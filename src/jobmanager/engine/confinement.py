@@ -24,8 +24,9 @@ import psutil
 
 from jobmanager.engine.cgroups import Cgroup
 from jobmanager.engine.layout import Layout
+from jobmanager.engine.network import JobNetwork
 from jobmanager.engine.processes import KILL_SECONDS, kill_all
-from jobmanager.engine.sandbox import ENGINE_FILES, WORKDIR, Sandbox
+from jobmanager.engine.sandbox import ENGINE_FILES, WORKDIR, Sandbox, runtime_view
 
 LIMITS_FAILED = 97  # the exit code of a wrapper that could not apply a limit
 _ENTER_CGROUP = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 96; shift; done; shift; exec "$@"'
@@ -51,7 +52,10 @@ class Limits:
     max_processes: int | None = None
     disk_bytes: int | None = None
     cpus: float | None = None
-    network: bool = True  # False: a network namespace of its own, with loopback only
+    # False: a network namespace of its own, with loopback only. True: in a sandbox, the
+    # environment's network namespace with its egress rules (see `network`); under the
+    # `process` isolation, the host's network.
+    network: bool = True
 
     def ulimit(self, *, address_space: bool = True, processes: bool = True) -> str:
         """A bash statement applying the per-process limits ("" if there are none)."""
@@ -145,7 +149,8 @@ class ProcessConfinement(Confinement):
 
 class SandboxConfinement(Confinement):
     """Every process in a bubblewrap sandbox seeing only the environment's work directory
-    and `/tmp` read-write, all of them in the environment's cgroup when there is one."""
+    and `/tmp` read-write, all of them in the environment's cgroup when there is one, and
+    in its network namespace (`network`) when it has one, else each with loopback only."""
 
     interrupt_mode = "message"
     # The kernel's parent is the sandbox's init, pid 1: its parent watch would take that
@@ -160,6 +165,7 @@ class SandboxConfinement(Confinement):
         limits: Limits,
         cgroup: Cgroup | None,
         readonly: Sequence[Path] = (),
+        network: JobNetwork | None = None,
     ) -> None:
         self.sandbox = sandbox
         self.python = python
@@ -167,6 +173,7 @@ class SandboxConfinement(Confinement):
         self.limits = limits
         self.cgroup = cgroup
         self.readonly = tuple(readonly)
+        self.network = network
 
     def command(
         self,
@@ -191,7 +198,7 @@ class SandboxConfinement(Confinement):
             writable=[(p, self.inside(p)) for p in (self.layout.workdir, *writable)],
             readonly=[(p, self.inside(p)) for p in (*self.readonly, *readonly)],
             etc=self.layout.etc_dir,
-            network=self.limits.network,
+            network=self.network.enter if self.network is not None else None,
         )
         if self.cgroup is None:
             return boxed
@@ -200,7 +207,10 @@ class SandboxConfinement(Confinement):
 
     def inside(self, path: Path) -> Path:
         """The work folder is `/job` inside; the engine's files (a kernel's connection
-        file) are under `/run/jobmanager`; other paths (runtimes, sockets) keep theirs."""
+        file) are under `/run/jobmanager`; the interpreter is the sandbox's own (see
+        `sandbox.Runtime`); other paths (runtimes, sockets) keep theirs."""
+        if path == Path(self.python):
+            return runtime_view(self.python).python
         if path.is_relative_to(self.layout.workdir):
             return WORKDIR / path.relative_to(self.layout.workdir)
         if path.is_relative_to(self.layout.root):
@@ -241,6 +251,8 @@ class SandboxConfinement(Confinement):
         return []
 
     def close(self) -> list[str]:
+        if self.network is not None:
+            self.network.close()
         return self.cgroup.remove() if self.cgroup is not None else []
 
 

@@ -24,6 +24,7 @@ from jobmanager.engine import kernel_runtime, spark
 from jobmanager.engine.cgroups import CgroupLimits, Hierarchy
 from jobmanager.engine.confinement import (
     Confinement,
+    ConfinementError,
     Limits,
     ProcessConfinement,
     SandboxConfinement,
@@ -31,6 +32,7 @@ from jobmanager.engine.confinement import (
 from jobmanager.engine.control import StopSignal
 from jobmanager.engine.kernel import KernelError, KernelSession
 from jobmanager.engine.layout import PREFIX, Layout
+from jobmanager.engine.network import Egress, JobNetwork
 from jobmanager.engine.note import NoteFormatError, model_kind
 from jobmanager.engine.processes import MARKER_VARIABLE, environment_processes
 from jobmanager.engine.result import with_breach
@@ -69,6 +71,8 @@ class EnvironmentSpec:
     environment runs in it, inside a cgroup of `cgroups` when given; without, processes
     run as the service's user with per-process limits. `seed` is a folder copied into
     the sandbox's `/tmp`, its home (e.g. a font cache that would take a second to build).
+    A sandbox with network (`limits.network`) needs `egress`: its network namespace's
+    stack and rules (see `network`).
     """
 
     python: str = sys.executable
@@ -80,6 +84,7 @@ class EnvironmentSpec:
     sandbox: Sandbox | None = None
     cgroups: Hierarchy | None = None
     seed: Path | None = None
+    egress: Egress | None = None
 
 
 class Environment:
@@ -124,19 +129,38 @@ class Environment:
         return env
 
     def _sandbox(self, sandbox: Sandbox) -> SandboxConfinement:
-        write_etc(self.layout.etc_dir)
+        write_etc(self.layout.etc_dir, self.spec.python)
         if self.spec.seed is not None and self.spec.seed.is_dir():
             shutil.copytree(self.spec.seed, self.layout.tmp_dir, dirs_exist_ok=True)
         limits = self.spec.limits
+        network = self._network() if limits.network else None
         cgroup = None
-        if self.spec.cgroups is not None:
-            wanted = CgroupLimits(limits.memory_bytes, limits.max_processes, limits.cpus)
-            cgroup = self.spec.cgroups.create(f"jm-{self.marker}", wanted)
+        try:
+            if self.spec.cgroups is not None:
+                wanted = CgroupLimits(limits.memory_bytes, limits.max_processes, limits.cpus)
+                cgroup = self.spec.cgroups.create(f"jm-{self.marker}", wanted)
+        except BaseException:
+            if network is not None:
+                network.close()
+            raise
         homes = (os.environ.get(name) for name in _RUNTIME_HOMES)
         runtimes = [Path(home) for home in homes if home and Path(home).is_dir()]
         return SandboxConfinement(
-            sandbox, self.spec.python, self.layout, limits, cgroup, readonly=runtimes
+            sandbox,
+            self.spec.python,
+            self.layout,
+            limits,
+            cgroup,
+            readonly=runtimes,
+            network=network,
         )
+
+    def _network(self) -> JobNetwork:
+        """The environment's network namespace, its egress rules in force."""
+        egress = self.spec.egress
+        if egress is None:
+            raise ConfinementError("a sandbox with network needs its egress rules")
+        return egress.stack.start(egress, self.root / ".network.log")
 
     @property
     def process_env(self) -> dict[str, str]:
@@ -144,7 +168,7 @@ class Environment:
         service's (never its settings or credentials), then the spec's, then the job's.
         In a sandbox, its home and temporary folder are its own `/tmp`."""
         env = {k: v for k, v in os.environ.items() if _INHERITED.fullmatch(k)}
-        python_bin = str(Path(self.spec.python).parent)
+        python_bin = str(self.confinement.inside(Path(self.spec.python)).parent)
         if self.spec.sandbox is not None:
             env.update(HOME="/tmp", TMPDIR="/tmp", PATH=_SANDBOX_PATH)
         env["PATH"] = os.pathsep.join([python_bin, env.get("PATH", os.defpath)])

@@ -74,7 +74,7 @@ class KernelSession:
         sockets = Path(tempfile.mkdtemp(prefix="jm-ipc-"))
         argv = confinement.command(
             [
-                python,
+                str(confinement.inside(Path(python))),
                 "-m",
                 "ipykernel_launcher",
                 "-f",

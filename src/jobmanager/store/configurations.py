@@ -40,7 +40,8 @@ class ConfigurationSpec:
     disk_mib: int | None = None
     max_environments: int = 1
     when_busy: str = "queue"
-    network: str = "allowed"
+    network: str = "none"
+    network_allow: tuple[str, ...] = ()
     environment_variables: dict[str, str] = field(default_factory=dict)
     retry: dict[str, Any] | None = None
 
@@ -174,6 +175,7 @@ def _write(row: Configuration, spec: ConfigurationSpec) -> None:
     for name in SPEC_FIELDS:
         setattr(row, name, getattr(spec, name))
     row.packages = list(spec.packages)
+    row.network_allow = list(spec.network_allow)
     row.environment_variables = dict(spec.environment_variables)
 
 
@@ -191,6 +193,7 @@ def _record(row: Configuration) -> ConfigurationRecord:
         max_environments=row.max_environments,
         when_busy=row.when_busy,
         network=row.network,
+        network_allow=tuple(row.network_allow),
         environment_variables=dict(row.environment_variables),
         retry=row.retry,
         created_at=row.created_at,

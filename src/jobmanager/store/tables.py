@@ -156,7 +156,9 @@ class Configuration(Base):
     disk_mib: Mapped[int | None] = mapped_column(Integer, nullable=True)
     max_environments: Mapped[int] = mapped_column(Integer, default=1)
     when_busy: Mapped[str] = mapped_column(String(16), default="queue")
-    network: Mapped[str] = mapped_column(String(16), default="allowed")
+    network: Mapped[str] = mapped_column(String(16), default="none")
+    # Names of the service's named destinations its jobs may reach (domain/egress.py).
+    network_allow: Mapped[list[str]] = mapped_column(JSON, default=list)
     environment_variables: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # The retry policy of its jobs (`RetryPolicy.to_json`, domain/retries.py); null: none.
     retry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -49,7 +49,10 @@ def test_create_with_defaults(client: TestClient, tenant_a: TenantClient) -> Non
     }
     assert made["maxEnvironments"] == 1
     assert made["whenBusy"] == "queue"
-    assert made["network"] == "allowed"
+    # No network unless asked for: a job reaches its own loopback only.
+    assert made["network"] == "none"
+    assert made["networkAllow"] == []
+    assert made["egress"] == {"allowed": [], "blocked": ["0.0.0.0/0", "::/0"]}
     assert made["environmentVariables"] == {}
     assert made["creationDate"].endswith("Z")
     assert len(made["creationDate"]) == 24

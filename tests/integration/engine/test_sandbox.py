@@ -13,6 +13,8 @@ import pytest
 from jobmanager.engine import Environment, EnvironmentSpec, Limits, Outcome, Progress
 from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
 from jobmanager.engine.sandbox import Sandbox, find_bwrap
+from jobmanager.engine.seccomp import write_filter
+from tests import syscalls
 from tests.integration.engine.conftest import execute, results, write_note
 
 pytestmark = pytest.mark.timeout(120)
@@ -20,14 +22,17 @@ MIB = 1024 * 1024
 
 
 def sandboxed(base: Path, **limits: object) -> EnvironmentSpec:
+    """A sandboxed environment's spec, with the service's seccomp filter and, unless
+    `limits` says otherwise, no network."""
     try:
         cgroups: Hierarchy | None = Hierarchy.detect()
     except CgroupsUnavailable:
         cgroups = None
+    seccomp = write_filter(base / "seccomp.bpf")
     return EnvironmentSpec(
-        limits=Limits(**limits),  # type: ignore[arg-type]
+        limits=Limits(**{"network": False, **limits}),  # type: ignore[arg-type]
         base_dir=base / "environments",
-        sandbox=Sandbox(find_bwrap(), hidden=(str(base),)),
+        sandbox=Sandbox(find_bwrap(), hidden=(str(base),), seccomp=seccomp),
         cgroups=cgroups,
     )
 
@@ -119,3 +124,37 @@ def test_an_environment_started_in_a_thread_that_ended_still_runs(tmp_path: Path
         assert results(executed, 0) == [("TEXT", "alive\n")]
     finally:
         env.destroy()
+
+
+def test_the_seccomp_filter_denies_every_call_it_names_and_lets_the_rest_run(
+    boxed: Environment, tmp_path: Path
+) -> None:
+    note = write_note(tmp_path / "n.zpln", syscalls.code(), "%sh\nunshare -U -r true; echo $?")
+    result, executed = execute(boxed, note)
+    assert result.outcome is Outcome.SUCCEEDED, result.message
+    syscalls.check(results(executed, 0)[0][1])
+    assert results(executed, 1)[-1][1].endswith("1\n")
+
+
+def test_the_sandbox_sees_its_python_at_neutral_paths_and_no_host_pid(
+    boxed: Environment, tmp_path: Path
+) -> None:
+    note = write_note(
+        tmp_path / "n.zpln",
+        "import os, sys, pandas\nprint(sys.executable, sys.prefix, sys.base_prefix)\n"
+        "print([p for p in sys.path if p and not p.startswith('/opt/jobmanager-')])\n"
+        "print(pandas.__file__.startswith('/opt/jobmanager-env/site/'))\n"
+        "print(sorted(k for k in os.environ if k.startswith('JPY')))",
+        "%sh\ncat /etc/hosts /etc/resolv.conf",
+    )
+    result, executed = execute(boxed, note)
+    assert result.outcome is Outcome.SUCCEEDED, result.message
+    assert results(executed, 0) == [
+        (
+            "TEXT",
+            "/opt/jobmanager-env/bin/python /opt/jobmanager-env /opt/jobmanager-python\n"
+            "[]\nTrue\n[]\n",
+        )
+    ]
+    seen = results(executed, 1)[0][1]
+    assert "nameserver 10.0.2.3" in seen and "127.0.1.1 jobmanager" in seen

@@ -66,3 +66,19 @@ def test_a_full_pool_makes_room_for_the_spec_jobs_ask_for(
     finally:
         for environment in taken:
             environment.destroy()
+
+
+def test_a_take_from_a_full_pool_starts_its_replacement(
+    pool: EnvironmentPool, tmp_path: Path
+) -> None:
+    """The taken environment leaves the shelf before its replacement is asked for: a
+    full pool would otherwise find the spec warm and start none, and every other job of
+    a spec that is not the pre-warmed one would start cold."""
+    wanted = spec(tmp_path, "a")
+    pool.prewarm(wanted)
+    eventually(lambda: pool.warm_count() == 1)
+    environment = pool.take(wanted)
+    try:
+        eventually(lambda: pool.warm_count() == 1)
+    finally:
+        environment.destroy()

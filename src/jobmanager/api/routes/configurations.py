@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from jobmanager.api.deps import CallerDep, StoreDep
+from jobmanager.api.deps import CallerDep, SettingsDep, StoreDep
 from jobmanager.api.errors import error_responses
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.configurations import (
@@ -14,6 +14,7 @@ from jobmanager.api.schemas.configurations import (
     ConfigurationCreate,
     ConfigurationPublic,
     EnvironmentPublic,
+    check_network_allow,
 )
 
 router = APIRouter(prefix="/api/prl/v3", tags=["configurations"])
@@ -21,33 +22,43 @@ router = APIRouter(prefix="/api/prl/v3", tags=["configurations"])
 
 @router.post("/configurations", status_code=201, responses=error_responses(409, 413, 507))
 def create_configuration(
-    body: ConfigurationCreate, caller: CallerDep, store: StoreDep
+    body: ConfigurationCreate, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> ConfigurationPublic:
-    return ConfigurationPublic.of(store.configurations.create(caller.tenant_id, body.to_spec()))
+    check_network_allow(body.networkAllow, settings)
+    record = store.configurations.create(caller.tenant_id, body.to_spec())
+    return ConfigurationPublic.of(record, settings)
 
 
 @router.get("/configurations")
-def list_configurations(caller: CallerDep, store: StoreDep, page: PageDep) -> dict[str, Any]:
+def list_configurations(
+    caller: CallerDep, store: StoreDep, page: PageDep, settings: SettingsDep
+) -> dict[str, Any]:
     records, total = store.configurations.list_page(
         caller.tenant_id, offset=page.offset, limit=page.size
     )
-    configurations = [ConfigurationPublic.of(record) for record in records]
+    configurations = [ConfigurationPublic.of(record, settings) for record in records]
     return envelope("configurations", configurations, page, total)
 
 
 @router.get("/configurations/{configuration_id}", responses=error_responses(404))
 def get_configuration(
-    configuration_id: str, caller: CallerDep, store: StoreDep
+    configuration_id: str, caller: CallerDep, store: StoreDep, settings: SettingsDep
 ) -> ConfigurationPublic:
-    return ConfigurationPublic.of(store.configurations.get(caller.tenant_id, configuration_id))
+    record = store.configurations.get(caller.tenant_id, configuration_id)
+    return ConfigurationPublic.of(record, settings)
 
 
 @router.patch("/configurations/{configuration_id}", responses=error_responses(404, 413, 507))
 def change_configuration(
-    configuration_id: str, body: ConfigurationChange, caller: CallerDep, store: StoreDep
+    configuration_id: str,
+    body: ConfigurationChange,
+    caller: CallerDep,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> ConfigurationPublic:
+    check_network_allow(body.networkAllow, settings)
     record = store.configurations.update(caller.tenant_id, configuration_id, body.changes())
-    return ConfigurationPublic.of(record)
+    return ConfigurationPublic.of(record, settings)
 
 
 @router.delete(

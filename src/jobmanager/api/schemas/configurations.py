@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -10,6 +11,8 @@ from pydantic.json_schema import SkipJsonSchema
 
 from jobmanager.api.schemas import DISPLAY_NAME_SCHEMA, integral, timestamp
 from jobmanager.api.schemas.retries import RetryBody
+from jobmanager.domain import egress
+from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.names import NameRuleError, check_display_name
 from jobmanager.domain.requirements import (
     MAX_REQUIREMENT_CHARS,
@@ -18,6 +21,7 @@ from jobmanager.domain.requirements import (
     RequirementError,
     normalize_requirements,
 )
+from jobmanager.settings import Settings
 from jobmanager.store.configurations import (
     DEFAULT_RUNTIME,
     ConfigurationRecord,
@@ -62,6 +66,15 @@ VARIABLES_SCHEMA: dict[str, Any] = {
         "pattern": "^[^\\x00]*$",
     },
 }
+
+NETWORK_ALLOW_SCHEMA: dict[str, Any] = {
+    "maxItems": egress.MAX_DESTINATIONS,
+    "items": {"type": "string", "pattern": f"^{egress.NAME_PATTERN}$"},
+}
+NETWORK_ALLOW_DESCRIPTION = (
+    "Names of the service's named destinations (JOBMANAGER_NETWORK_DESTINATIONS) its jobs "
+    "may reach beyond public addresses, with network `allowed` (an extension)"
+)
 
 WhenBusy = Literal["queue", "fail"]
 Network = Literal["allowed", "none"]
@@ -126,7 +139,16 @@ class ConfigurationCreate(_ConfigurationFields):
     resources: Resources = Field(default_factory=Resources)
     maxEnvironments: int = Field(default=1, ge=1, le=MAX_ENVIRONMENTS, strict=True)
     whenBusy: WhenBusy = "queue"
-    network: Network = "allowed"
+    network: Network = Field(
+        default="none",
+        description="`allowed`: the job reaches public addresses, and what the operator "
+        "allows, from a network namespace of its own; `none`: its own loopback only",
+    )
+    networkAllow: list[str] = Field(
+        default_factory=list,
+        description=NETWORK_ALLOW_DESCRIPTION,
+        json_schema_extra=NETWORK_ALLOW_SCHEMA,
+    )
     environmentVariables: dict[str, str] = Field(
         default_factory=dict, json_schema_extra=VARIABLES_SCHEMA
     )
@@ -147,6 +169,7 @@ class ConfigurationCreate(_ConfigurationFields):
             max_environments=self.maxEnvironments,
             when_busy=self.whenBusy,
             network=self.network,
+            network_allow=tuple(self.networkAllow),
             environment_variables=dict(self.environmentVariables),
             retry=self.retry.to_json() if self.retry is not None else None,
         )
@@ -170,6 +193,9 @@ class ConfigurationChange(_ConfigurationFields):
     ) = None
     whenBusy: WhenBusy | SkipJsonSchema[None] = None
     network: Network | SkipJsonSchema[None] = None
+    networkAllow: list[str] | SkipJsonSchema[None] = Field(
+        default=None, description=NETWORK_ALLOW_DESCRIPTION, json_schema_extra=NETWORK_ALLOW_SCHEMA
+    )
     environmentVariables: dict[str, str] | SkipJsonSchema[None] = Field(
         default=None, json_schema_extra=VARIABLES_SCHEMA
     )
@@ -193,6 +219,8 @@ class ConfigurationChange(_ConfigurationFields):
                 changes[column] = getattr(self, field)
         if "packages" in sent and self.packages is not None:
             changes["packages"] = tuple(self.packages)
+        if "networkAllow" in sent and self.networkAllow is not None:
+            changes["network_allow"] = tuple(self.networkAllow)
         if "resources" in sent and self.resources is not None:
             changes["cpus"] = self.resources.cpus
             changes["memory_mib"] = self.resources.memoryMiB
@@ -228,6 +256,44 @@ def _check_variable(name: str, text: str) -> None:
         raise ValueError(f"variable {name!r} is longer than {MAX_VARIABLE_VALUE_CHARS} characters")
 
 
+def check_network_allow(names: Sequence[str] | None, settings: Settings) -> None:
+    """A configuration's `networkAllow` names only destinations the service names."""
+    if names:
+        try:
+            egress.check_names(names, settings.network_destinations)
+        except egress.EgressRuleError as error:
+            raise InvalidInput(f"networkAllow: {error}") from None
+
+
+class AllowedPublic(BaseModel):
+    destination: str = Field(description="A network, an address, or host:port")
+    name: str | None = Field(
+        description="The named destination the configuration allows; null: the service "
+        "allows it for every job (JOBMANAGER_NETWORK_ALLOW)"
+    )
+
+
+class EgressPublic(BaseModel):
+    """The egress rules in force for the configuration's jobs (an extension)."""
+
+    allowed: list[AllowedPublic] = Field(description="Reached beyond public addresses")
+    blocked: list[str] = Field(
+        description="Not reached, unless allowed: networks, and in words what the worker "
+        "host knows (its loopback, never reached; its own addresses)"
+    )
+
+    @classmethod
+    def of(cls, record: ConfigurationRecord, settings: Settings) -> EgressPublic:
+        if record.network == "none":
+            return cls(allowed=[], blocked=list(egress.NOTHING))
+        named = settings.network_destinations
+        found = egress.allowed(settings.network_allow, named, record.network_allow)
+        return cls(
+            allowed=[AllowedPublic(destination=str(a.destination), name=a.name) for a in found],
+            blocked=[egress.ALWAYS_BLOCKED, egress.HOST_ADDRESSES, *egress.blocked()],
+        )
+
+
 class ResourcesPublic(BaseModel):
     cpus: float | None
     memoryMiB: int | None
@@ -245,13 +311,15 @@ class ConfigurationPublic(BaseModel):
     maxEnvironments: int
     whenBusy: str
     network: str
+    networkAllow: list[str] = Field(description=NETWORK_ALLOW_DESCRIPTION)
+    egress: EgressPublic
     environmentVariables: dict[str, str]
     retry: dict[str, Any] | None = Field(description="Retry policy of its jobs (an extension)")
     creationDate: str
     modifiedDate: str
 
     @classmethod
-    def of(cls, record: ConfigurationRecord) -> ConfigurationPublic:
+    def of(cls, record: ConfigurationRecord, settings: Settings) -> ConfigurationPublic:
         return cls(
             id=record.id,
             name=record.name,
@@ -267,6 +335,8 @@ class ConfigurationPublic(BaseModel):
             maxEnvironments=record.max_environments,
             whenBusy=record.when_busy,
             network=record.network,
+            networkAllow=list(record.network_allow),
+            egress=EgressPublic.of(record, settings),
             environmentVariables=dict(record.environment_variables),
             retry=record.retry,
             creationDate=timestamp(record.created_at),

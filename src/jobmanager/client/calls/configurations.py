@@ -22,6 +22,7 @@ def create_configuration(
     max_environments: int | None = None,
     when_busy: str | None = None,
     network: str | None = None,
+    network_allow: list[str] | None = None,
     environment_variables: dict[str, str] | None = None,
     max_processes: int | None = None,
     disk_mib: int | None = None,
@@ -39,6 +40,7 @@ def create_configuration(
         maxEnvironments=max_environments,
         whenBusy=when_busy,
         network=network,
+        networkAllow=network_allow,
         environmentVariables=environment_variables,
         retry=retry,
     )
