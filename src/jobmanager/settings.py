@@ -299,6 +299,8 @@ def is_loopback(host: str) -> bool:
         return ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
 def _destination(text: str) -> None:
     try:
         parse_destination(text)

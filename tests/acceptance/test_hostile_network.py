@@ -255,7 +255,7 @@ def test_a_celery_worker_s_jobs_are_held_alike(
     outside = Outside.open(network)
     try:
         shared = network_settings(outside)
-        replica = cluster.start_replica(**shared)
+        replica = cluster.start_replica((), **shared)
         cluster.start_worker(
             "w1",
             JOBMANAGER_NETWORK_ALLOW=shared["JOBMANAGER_NETWORK_ALLOW"],
