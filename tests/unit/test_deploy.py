@@ -7,12 +7,16 @@ every setting deploy/ uses."""
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes_validate
 import pytest
 import yaml
 
+from jobmanager.auth.keys import KeyRing
+from jobmanager.auth.sealing import SecretBox
 from jobmanager.cli import COMMANDS
 from jobmanager.settings import Settings
 
@@ -153,3 +157,138 @@ def test_docs_explain_every_setting_deploy_uses() -> None:
     assert len(used) > 10
     documented = set(SETTING.findall(DOCS.read_text()))
     assert used <= documented, sorted(used - documented)
+
+
+# Kubernetes: no cluster runs here, so every manifest is validated against the Kubernetes
+# API's own schemas (the `kubernetes-validate` package ships them), strictly (no field the
+# API does not know), for the oldest version the manifests need (1.30: appArmorProfile)
+# and the newest the package knows.
+KUBERNETES = DEPLOY / "kubernetes"
+KUBERNETES_VERSIONS = ["1.30.0", kubernetes_validate.latest_version()]
+KEY_COMMANDS = [
+    "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out signing.pem",
+    "openssl rand -base64 32 | tr '+/' '-_' > webhook-secrets.key",
+]
+KEY_FILES = ["signing.pem", "webhook-secrets.key"]
+
+
+def manifests() -> list[dict[str, Any]]:
+    return [
+        document
+        for path in sorted(KUBERNETES.glob("*.yaml"))
+        for document in yaml.safe_load_all(path.read_text())
+    ]
+
+
+def manifest(kind: str, name: str) -> dict[str, Any]:
+    (found,) = [m for m in manifests() if m["kind"] == kind and m["metadata"]["name"] == name]
+    return found
+
+
+def container_settings(deployment: dict[str, Any]) -> dict[str, str]:
+    """The JOBMANAGER_* variables its container gets: the ConfigMap, the Secret, its own."""
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    variables: dict[str, str] = {}
+    for source in container["envFrom"]:
+        if "configMapRef" in source:
+            variables |= manifest("ConfigMap", source["configMapRef"]["name"])["data"]
+        else:
+            variables |= manifest("Secret", source["secretRef"]["name"])["stringData"]
+    return variables | {each["name"]: each["value"] for each in container["env"]}
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_every_kubernetes_manifest_is_valid_for_the_kubernetes_api(version: str) -> None:
+    kinds = set()
+    for document in manifests():
+        kubernetes_validate.validate(document, version, strict=True)
+        kinds.add(document["kind"])
+    assert kinds == {"ConfigMap", "Secret", "Deployment", "Service", "HorizontalPodAutoscaler"}
+
+
+def test_the_validator_refuses_a_field_kubernetes_does_not_know() -> None:
+    worker = manifest("Deployment", "jobmanager-worker")
+    worker["spec"]["template"]["spec"]["hostUser"] = False  # a typo of hostUsers
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(worker, KUBERNETES_VERSIONS[0], strict=True)
+
+
+@pytest.mark.parametrize("name", ["jobmanager-api", "jobmanager-worker"])
+def test_each_deployment_runs_a_real_command_on_valid_settings(name: str) -> None:
+    deployment = manifest("Deployment", name)
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    program, command, *_ = container["command"]
+    assert (program, command) == ("jobmanager", "serve" if name.endswith("api") else "worker")
+    settings = as_settings(container_settings(deployment))
+    assert settings.dispatch == "celery"
+    assert settings.resolved_database_url.startswith("postgresql")
+    assert settings.resolved_blob_url.startswith("s3://")
+    assert (settings.job_slots == 0) == (command == "serve")
+    assert settings.unguarded_metrics() is None  # it would refuse to start
+    assert (
+        container["image"]
+        == manifest("Deployment", "jobmanager-api")["spec"]["template"]["spec"]["containers"][0][
+            "image"
+        ]
+    )  # replicas and workers of one version
+
+
+def test_the_api_replicas_share_the_signing_keys_and_probe_readiness() -> None:
+    pod = manifest("Deployment", "jobmanager-api")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    home = re.search(r"JOBMANAGER_HOME=(\S+)", (DEPLOY / "Dockerfile").read_text())
+    assert home is not None
+    keys = next(m for m in container["volumeMounts"] if m["name"] == "keys")
+    assert keys["mountPath"] == f"{home.group(1)}/keys"
+    volume = next(v for v in pod["volumes"] if v["name"] == "keys")
+    assert volume["secret"]["secretName"] == "jobmanager-keys"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
+
+
+def test_the_worker_pod_gives_the_sandbox_what_it_needs_and_no_privilege() -> None:
+    pod = manifest("Deployment", "jobmanager-worker")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert pod["hostUsers"] is False  # procMount: Unmasked needs a user namespace
+    assert pod["securityContext"]["seccompProfile"] == {"type": "Unconfined"}
+    assert pod["securityContext"]["appArmorProfile"] == {"type": "Unconfined"}
+    assert container["securityContext"]["procMount"] == "Unmasked"
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert "privileged" not in container["securityContext"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    tun = next(v for v in pod["volumes"] if v["name"] == "tun")
+    assert tun["hostPath"] == {"path": "/dev/net/tun", "type": "CharDevice"}
+    assert {"name": "tun", "mountPath": "/dev/net/tun"} in container["volumeMounts"]
+    assert "--metrics-port" in container["command"]
+
+
+def test_the_services_reach_the_pods_they_name() -> None:
+    for service, deployment in [
+        ("jobmanager-api", "jobmanager-api"),
+        ("jobmanager-worker-metrics", "jobmanager-worker"),
+    ]:
+        spec = manifest("Service", service)["spec"]
+        template = manifest("Deployment", deployment)["spec"]["template"]
+        assert spec["selector"] == template["metadata"]["labels"]
+        (container,) = template["spec"]["containers"]
+        ports = {port["name"] for port in container["ports"]}
+        assert {port["targetPort"] for port in spec["ports"]} <= ports
+
+
+def test_the_workers_scale_on_the_queue_depth() -> None:
+    autoscaler = manifest("HorizontalPodAutoscaler", "jobmanager-worker")["spec"]
+    assert autoscaler["scaleTargetRef"]["name"] == "jobmanager-worker"
+    (metric,) = autoscaler["metrics"]
+    assert metric["external"]["metric"]["name"] == "jobmanager_queue_depth"
+    assert "jobmanager_queue_depth" in (DEPLOY.parent / "docs" / "observability.md").read_text()
+
+
+def test_the_key_commands_of_the_docs_make_keys_jobmanager_loads(tmp_path: Path) -> None:
+    for command in KEY_COMMANDS:
+        subprocess.run(command, shell=True, cwd=tmp_path, check=True, capture_output=True)
+        assert command in DOCS.read_text()
+    ring = KeyRing.load_or_create(tmp_path)
+    box = SecretBox.load_or_create(tmp_path)
+    assert box.open(box.seal("s3cret")) == "s3cret"
+    assert ring.current.kid.startswith("key-")
+    assert sorted(path.name for path in tmp_path.iterdir()) == KEY_FILES
