@@ -179,6 +179,7 @@ def test_a_backup_of_the_database_then_the_objects_restores_every_file_and_outpu
     checked = check_restore(restored)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "blobs the database names are in the store" in checked.stdout
+    print(checked.stdout)  # docs/deploy.md shows it
 
     home = tmp_path / "restored"
     home.mkdir()

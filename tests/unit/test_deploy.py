@@ -6,6 +6,7 @@ every setting deploy/ uses."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -15,10 +16,14 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from jobmanager.api.schemas.configurations import ConfigurationCreate
 from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.sealing import SecretBox
 from jobmanager.cli import COMMANDS
+from jobmanager.runtime import SWEEP_SECONDS
 from jobmanager.settings import Settings
+from jobmanager.store.outages import PATIENCE_SECONDS
+from jobmanager.worker import HEARTBEAT_SECONDS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DOCS = DEPLOY.parent / "docs" / "deploy.md"
@@ -292,3 +297,63 @@ def test_the_key_commands_of_the_docs_make_keys_jobmanager_loads(tmp_path: Path)
     assert box.open(box.seal("s3cret")) == "s3cret"
     assert ring.current.kid.startswith("key-")
     assert sorted(path.name for path in tmp_path.iterdir()) == KEY_FILES
+
+
+# docs/deploy.md, "Defaults that matter": each row's default, as the code has it.
+def defaults_table() -> dict[str, str]:
+    """The table's rows: each `what` cell (and each setting it names) -> its default cell."""
+    section = DOCS.read_text().split("## Defaults that matter", 1)[1].split("\n## ", 1)[0]
+    rows: dict[str, str] = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 3 and not set(cells[0]) <= {"-"}:
+            what, default, setting = cells
+            rows[what] = default
+            rows |= dict.fromkeys(SETTING.findall(setting), default)
+    return rows
+
+
+def settings_default(name: str) -> object:
+    return Settings.model_fields[name.removeprefix("JOBMANAGER_").lower()].get_default(
+        call_default_factory=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "said"),
+    [
+        ("JOBMANAGER_HEARTBEAT_TIMEOUT_SECONDS", 15, "15 s"),
+        ("JOBMANAGER_REAPER_INTERVAL_SECONDS", 5, "5 s"),
+        ("JOBMANAGER_RETENTION_DAYS", 90, "90 days"),
+        ("JOBMANAGER_DEFAULT_EXECUTION_SECONDS", 3600, "3600 s unless it asks"),
+        ("JOBMANAGER_MAX_EXECUTION_SECONDS", 86400, "at most 86400 s"),
+        ("JOBMANAGER_DEFAULT_MEMORY_MIB", 4096, "4096 MiB of memory"),
+        ("JOBMANAGER_DEFAULT_MAX_PROCESSES", 512, "512 processes"),
+        ("JOBMANAGER_DEFAULT_DISK_MIB", 4096, "4096 MiB of disk"),
+        ("JOBMANAGER_TENANT_MAX_LIVE_JOBS", None, "no cap"),
+        ("JOBMANAGER_MAX_UPLOAD_BYTES", 1024**3, "1 GiB"),
+        ("JOBMANAGER_TOKEN_TTL_SECONDS", 1800, "1800 s"),
+        ("JOBMANAGER_DISK_RESERVE_MIB", 8, "8 MiB"),
+        ("JOBMANAGER_JOB_SLOTS", os.cpu_count(), "its CPUs"),
+    ],
+)
+def test_the_docs_defaults_are_the_settings_defaults(
+    setting: str, value: object, said: str
+) -> None:
+    assert settings_default(setting) == value
+    assert said in defaults_table()[setting]
+
+
+def test_the_docs_defaults_that_are_not_settings_are_the_code_s() -> None:
+    table = defaults_table()
+    assert Settings(job_slots=4).warm_pool_size == 6
+    assert Settings(job_slots=0).warm_pool_size == 0
+    assert "slots + 2" in table["JOBMANAGER_WARM_ENVIRONMENTS"]
+    assert HEARTBEAT_SECONDS == 2
+    assert table["a worker's heartbeat, for each job it runs"] == "every 2 s"
+    assert SWEEP_SECONDS == 5
+    assert table["API replicas re-send the jobs left waiting every"] == "5 s"
+    assert PATIENCE_SECONDS == 120
+    assert table["a worker's writes a job needs wait for a database that is away"] == "up to 120 s"
+    assert ConfigurationCreate.model_fields["maxEnvironments"].default == 1
+    assert table["jobs of one configuration at once"].startswith("1 ")
