@@ -264,25 +264,16 @@ def run(commit: str) -> None:
             "new replica uploads a file",
             attempt(lambda: (fresh.upload(inputs, "new.txt", b"from the new replica"), None)[1]),
         )
-        show(
-            "old replica submits, old worker runs it",
-            job_result(caller, model, configuration, folder),
-        )
-        show(
-            "new replica submits, old worker runs it",
-            job_result(fresh, model, configuration, folder),
-        )
+        submitters = {"old replica": caller, "new replica": fresh}
+        for replica, submitter in submitters.items():
+            ran = job_result(submitter, model, configuration, folder)
+            show(f"{replica} submits, old worker runs it", ran)
 
         old_worker.stop()
         new_worker = drill.start("new", "worker", "new-worker")
-        show(
-            "old replica submits, new worker runs it",
-            job_result(caller, model, configuration, folder),
-        )
-        show(
-            "new replica submits, new worker runs it",
-            job_result(fresh, model, configuration, folder),
-        )
+        for replica, submitter in submitters.items():
+            ran = job_result(submitter, model, configuration, folder)
+            show(f"{replica} submits, new worker runs it", ran)
         job = LAST_JOB[fresh.http.base_url.port]
         output = f"/api/jobmanager/v3/jobs/{job}/outputs/out.txt"
         saved = fresh.http.get(output).content

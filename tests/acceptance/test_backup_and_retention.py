@@ -10,7 +10,6 @@ real `jobmanager serve` (docs/deploy.md, Backups):
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -21,10 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from jobmanager.services import Services
-from jobmanager.settings import Settings
 from tests.acceptance.api import FINAL, JOBS, Caller, note
-from tests.acceptance.server import ServerProcess
+from tests.acceptance.server import ServerProcess, make_tenant
 from tests.conftest import own_postgres_database
 from tests.s3 import MotoServer
 
@@ -109,18 +106,6 @@ def test_the_retention_purge_deletes_the_bytes_only_purged_jobs_held(
 def libpq(url: str) -> str:
     """The SQLAlchemy URL as the PostgreSQL tools take it."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def make_tenant(database_url: str, home: Path) -> None:
-    """A tenant `acme`, its credentials where `ServerProcess.token` reads them."""
-    services = Services.open(Settings(home=home, database_url=database_url))
-    try:
-        services.store.tenants.create("acme")
-        made = services.store.tenants.create_credentials("acme")
-    finally:
-        services.close()
-    credentials = {"clientId": made.client_id, "clientSecret": made.client_secret}
-    (home / "dev-credentials.json").write_text(json.dumps(credentials))
 
 
 def check_restore(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
