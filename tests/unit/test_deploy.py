@@ -199,7 +199,8 @@ def container_settings(deployment: dict[str, Any]) -> dict[str, str]:
             variables |= manifest("ConfigMap", source["configMapRef"]["name"])["data"]
         else:
             variables |= manifest("Secret", source["secretRef"]["name"])["stringData"]
-    return variables | {each["name"]: each["value"] for each in container["env"]}
+    variables |= {each["name"]: each["value"] for each in container["env"]}
+    return {name: value for name, value in variables.items() if name.startswith("JOBMANAGER_")}
 
 
 @pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
