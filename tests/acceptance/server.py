@@ -14,6 +14,9 @@ from typing import Any
 
 import httpx
 
+from jobmanager.services import Services
+from jobmanager.settings import Settings
+
 
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
@@ -109,3 +112,16 @@ class ServerProcess:
         )
         answer.raise_for_status()
         return str(answer.json()["access_token"])
+
+
+def make_tenant(database_url: str, home: Path) -> None:
+    """A tenant `acme` in the database (migrated first), its credentials in `home` where
+    `ServerProcess.token` reads them: what a cluster's operator makes before a start."""
+    services = Services.open(Settings(home=home, database_url=database_url))
+    try:
+        services.store.tenants.create("acme")
+        made = services.store.tenants.create_credentials("acme")
+    finally:
+        services.close()
+    credentials = {"clientId": made.client_id, "clientSecret": made.client_secret}
+    (home / "dev-credentials.json").write_text(json.dumps(credentials))

@@ -35,10 +35,8 @@ import pytest
 import sqlalchemy as sa
 
 from jobmanager.home import environments_folder
-from jobmanager.services import Services
-from jobmanager.settings import Settings
 from tests.acceptance.api import DX, JOBS, Caller, note
-from tests.acceptance.server import ServerProcess
+from tests.acceptance.server import ServerProcess, make_tenant
 from tests.conftest import POSTGRES_ADMIN_URL, own_postgres_database, require_service
 from tests.tmpfs import MIB, fill, small_disk
 
@@ -331,14 +329,7 @@ def test_a_full_postgresql_disk_answers_507_and_deletes_and_stops_go_on(
     tmp_path: Path, full_tablespace: str
 ) -> None:
     home = tmp_path / "home"
-    services = Services.open(Settings(home=home, database_url=full_tablespace))  # migrates
-    try:
-        services.store.tenants.create("acme")
-        made = services.store.tenants.create_credentials("acme")
-    finally:
-        services.close()
-    credentials = {"clientId": made.client_id, "clientSecret": made.client_secret}
-    (home / "dev-credentials.json").write_text(json.dumps(credentials))
+    make_tenant(full_tablespace, home)
     server = ServerProcess(home, extra_env={**ENV, "JOBMANAGER_DATABASE_URL": full_tablespace})
     engine = sa.create_engine(full_tablespace)
     try:
