@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from typing import Any
 
 import httpx
@@ -55,6 +56,9 @@ class Caller:
         self.http = httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60
         )
+        # A caller a test drops without closing still closes its connections as it goes,
+        # not in some later test's garbage collection (an unclosed socket's warning).
+        weakref.finalize(self, self.http.close)
 
     def close(self) -> None:
         self.http.close()

@@ -4,11 +4,12 @@ cannot say, given to the requests that should be accepted.
 A JSON schema says what a body looks like; it cannot say which ids exist (a job names a
 model, its version, a configuration and folders; a folder or file names its parent; a
 trigger its watched folder), which addresses a webhook may reach, the grammar of a cron
-expression, or that a project is named once among `packages` under any spelling. A
+expression, which destinations the operator named (a configuration's `networkAllow`), or
+that a project is named once among `packages` under any spelling. A
 request that breaks one of those is refused with 400 naming the field, as the SPEC wants.
 So in a request generated as valid (never in one generated to be refused), this hook puts
-ids of resources the test made, a real cron expression, a public webhook URL and one entry
-per project; everything else stays as generated.
+ids of resources the test made, a real cron expression, a public webhook URL, the named
+destination and one entry per project; everything else stays as generated.
 
 Two rules of the SPEC that a stateful run cannot know either:
 
@@ -25,10 +26,19 @@ Two rules of the SPEC that a stateful run cannot know either:
 
 And one of schemathesis: an ST201 ("schema-violating request accepted") is dropped
 when the body it sent is valid against the document after all (`_body_is_valid`).
+
+One of Hypothesis: a Data Exchange name's pattern lists every Unicode letter and digit
+(700 ranges), and building a generator from it takes seconds, which schemathesis does
+for every value it draws. The document loaded here says the same rules over the Latin
+letters (`entry_name_pattern(LATIN)`), a subset of the names: values generated as valid
+stay valid; one generated to break that pattern but allowed by the real one (a Greek
+letter) is an accepted request the document's own pattern allows, and the ST201 check
+above weighs it against the document as the service serves it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from typing import Any
@@ -42,6 +52,8 @@ from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.openapi.checks import EnsureResourceAvailability
 
+from jobmanager.domain.names import entry_name_pattern
+
 # Field -> a value that exists (set by the test).
 REAL: dict[str, str] = {
     **json.loads(os.environ.get("JOBMANAGER_FUZZ_IDS", "{}")),
@@ -52,6 +64,9 @@ REAL: dict[str, str] = {
     # addresses, which its pattern cannot tell from public ones.
     "url": "https://hooks.example.com/jobs",
 }
+# The one destination the test's service names (JOBMANAGER_NETWORK_DESTINATIONS): a
+# configuration's `networkAllow` may name only those.
+NAMED_DESTINATION = "mirror"
 MODEL = "/api/modelmanagement/v3/models/{model_id}"
 ADD_VERSION = ("POST", MODEL + "/versions")
 DELETE_VERSION = {
@@ -60,6 +75,27 @@ DELETE_VERSION = {
 }
 # Models that were deleted with their last version.
 GONE_WITH_LAST_VERSION: set[str] = set()
+LATIN = 0x24F  # the last code point of Latin Extended-B
+# The document as the service serves it (the generators get one with narrower names).
+SERVED: dict[str, Any] = {}
+
+
+@schemathesis.hook
+def before_load_schema(context: Any, raw_schema: dict[str, Any]) -> None:
+    """Keep the served document, and give the generators Latin names (see above)."""
+    SERVED.update(copy.deepcopy(raw_schema))
+    _narrow_names(raw_schema, entry_name_pattern(), entry_name_pattern(LATIN))
+
+
+def _narrow_names(node: Any, full: str, narrow: str) -> None:
+    if isinstance(node, dict):
+        if node.get("pattern") == full:
+            node["pattern"] = narrow
+        for value in node.values():
+            _narrow_names(value, full, narrow)
+    elif isinstance(node, list):
+        for value in node:
+            _narrow_names(value, full, narrow)
 
 
 def _operation(case: Any) -> tuple[str, str]:
@@ -104,7 +140,7 @@ def _body_is_valid(case: Any) -> bool:
     phase = case.meta.phase.data
     if getattr(phase, "parameter_location", None) != ParameterLocation.BODY:
         return False
-    document = case.operation.schema.raw_schema
+    document = SERVED or case.operation.schema.raw_schema
     operation = document["paths"][case.operation.path][case.operation.method.lower()]
     schema = operation["requestBody"]["content"][case.media_type]["schema"]
     body = case.body
@@ -129,6 +165,8 @@ def _make_real(document: dict[str, Any]) -> None:
     for field, value in REAL.items():
         if isinstance(document.get(field), str):
             document[field] = value
+    if isinstance(document.get("networkAllow"), list):  # names the operator gave
+        document["networkAllow"] = [NAMED_DESTINATION] if document["networkAllow"] else []
     if isinstance(document.get("packages"), list):
         document["packages"] = _one_per_project(document["packages"])
 

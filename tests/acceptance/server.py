@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
+from jobmanager.home import environments_folder
 from jobmanager.services import Services
 from jobmanager.settings import Settings
 
@@ -22,6 +24,21 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+def environment_processes(home: Path) -> list[psutil.Process]:
+    """The sandboxes of the service of `home` still alive, with everything they started:
+    a sandbox names the service's environments folder (`home.environments_folder`) in
+    its command line; what runs inside it shows only neutral paths."""
+    markers = (str(environments_folder(home)), str(home))
+    found: dict[int, psutil.Process] = {}
+    for process in psutil.process_iter():
+        try:
+            if process.name() == "bwrap" and any(m in " ".join(process.cmdline()) for m in markers):
+                found.update((p.pid, p) for p in [process, *process.children(recursive=True)])
+        except psutil.Error:
+            continue
+    return list(found.values())
 
 
 class ServerProcess:

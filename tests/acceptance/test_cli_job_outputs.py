@@ -44,7 +44,7 @@ def test_outputs_lists_and_downloads_what_the_job_saved(cli: Cli, tmp_path: Path
 
     listed = cli("jobs", "outputs", first_id, "--json").assert_ok().json()
     by_path = {item["path"]: item for item in listed}
-    assert set(by_path) == {"data/rows.csv", "result.txt", "note.json"}
+    assert set(by_path) == {"data/rows.csv", "result.txt", "word_2JTESTNOTE.zpln"}
     assert by_path["result.txt"]["sha256"] == hashlib.sha256(b"first").hexdigest()
     assert by_path["result.txt"]["sizeInBytes"] == 5
     table = cli("jobs", "outputs", first_id).assert_ok().stdout
@@ -59,7 +59,7 @@ def test_outputs_lists_and_downloads_what_the_job_saved(cli: Cli, tmp_path: Path
     cli("jobs", "outputs", first_id, "--download", str(every)).assert_ok()
     assert (every / "result.txt").read_text() == "first"
     assert (every / "data" / "rows.csv").read_text() == "n\n1\n"
-    executed = (every / "note.json").read_text()  # the first job's, not the re-run's
+    executed = (every / "word_2JTESTNOTE.zpln").read_text()  # the first job's, not the re-run's
     assert first_id in executed and again.json()["id"] not in executed
 
     folder = tmp_path / "folder"

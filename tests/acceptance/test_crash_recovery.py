@@ -10,10 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
-
 from tests.acceptance.api import FINAL, Caller, note
-from tests.acceptance.server import ServerProcess
+from tests.acceptance.server import ServerProcess, environment_processes
 
 LONG = note(
     "%python\nopen(outputFolder + '/before-crash.txt', 'w').write('saved')",
@@ -22,17 +20,6 @@ LONG = note(
     "time.sleep(300)",
 )
 QUICK = note("%python\nopen(outputFolder + '/done.txt', 'w').write('ok')")
-
-
-def environment_processes(home: Path) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.cwd().startswith(str(home)):
-                found.append(process)
-        except psutil.Error:
-            continue
-    return found
 
 
 def test_sigkill_while_jobs_run_then_restart(

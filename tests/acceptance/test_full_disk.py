@@ -168,7 +168,10 @@ def full_disk_answers_and_deletes(server: ServerProcess, caller: Caller, home: P
             break
         stored.append(answer.json()["id"])
     message = refused(answer)  # the upload met the full disk while it was written
-    assert message.startswith("No space left on the disk of the service's job environments")
+    # the home, the blobs and the environments (XDG_CACHE_HOME) share the one tmpfs
+    assert message.startswith(
+        "No space left on the disk of the service's database, files and job environments"
+    )
     assert len(stored) >= 3
     assert not partial_blobs(home)
     assert len(blob_files(home)) == blobs_before + len(stored)
@@ -231,8 +234,13 @@ def jobs_that_fill_the_disk_end_saying_so(caller: Caller, home: Path) -> None:
     wait_for(lambda: caller.http.get("/health/ready").status_code == 200)
 
 
+def environment_folders(home: Path) -> set[Path]:
+    """The environments' folders (beside them: the seccomp filter written at start)."""
+    return {path for path in environments_folder(home).iterdir() if path.is_dir()}
+
+
 def killed_on_a_full_disk_it_starts_again(server: ServerProcess, home: Path, sleeper: str) -> None:
-    environments = set((environments_folder(home)).iterdir())
+    environments = environment_folders(home)
     assert environments  # the sleeper's, and a warm one
     half_upload = threading.Thread(target=upload_forever, args=(server,), daemon=True)
     half_upload.start()
@@ -246,7 +254,7 @@ def killed_on_a_full_disk_it_starts_again(server: ServerProcess, home: Path, sle
     try:
         lost = wait_final(caller, sleeper, 30)
         assert lost["status"] == "FAILED" and "Environment lost" in lost["message"]
-        assert not environments & set((environments_folder(home)).iterdir())
+        assert not environments & environment_folders(home)
         assert not partial_blobs(home)
         assert lines(server, "removed 1 partial blobs left by a previous run")
         restarted = server.log().rsplit("starting jobmanager", 1)[1]
@@ -338,6 +346,10 @@ def test_a_full_postgresql_disk_answers_507_and_deletes_and_stops_go_on(
         folder = caller.folder("data")
         files = [caller.upload(folder, f"f{n}", b"x") for n in range(3)]
         model, configuration = caller.model(SLEEPER), caller.configuration()
+        # A job done before the disk fills, as on any service that has run one: the
+        # outputs' tables hold a page with room for the stopped job's executed note.
+        earlier = caller.submit(caller.model(note("print(1)")), configuration, caller.folder("e"))
+        assert wait_final(caller, earlier, 60)["status"] == "SUCCEEDED"
         sleeper = caller.submit(model, configuration, caller.folder("out"))
         caller.wait(sleeper, lambda j: j["status"] == "RUNNING", 60)
         fill_tablespace(engine)
@@ -351,7 +363,8 @@ def test_a_full_postgresql_disk_answers_507_and_deletes_and_stops_go_on(
         assert caller.http.delete(f"{DX}/files/{files[0]}").status_code == 204
         assert sorted(caller.files(folder)) == ["f1", "f2"]
         assert caller.http.post(f"{JOBS}/{sleeper}/stop").status_code == 200
-        assert wait_final(caller, sleeper, 30)["status"] == "STOPPED"
+        stopped = wait_final(caller, sleeper, 30)
+        assert stopped["status"] == "STOPPED", stopped["message"]
 
         with engine.begin() as connection:
             connection.execute(sa.text("DROP TABLE filler"))

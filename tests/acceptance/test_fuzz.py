@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.acceptance.api import Caller, note
+from tests.acceptance.fuzz_hooks import NAMED_DESTINATION
 from tests.acceptance.server import ServerProcess
 
 HERE = Path(__file__).parent
@@ -26,6 +27,7 @@ ROOT = HERE.parents[1]
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     # One job at a time: valid job requests start real jobs.
     quiet = {"JOBMANAGER_JOB_SLOTS": "1", "JOBMANAGER_WARM_ENVIRONMENTS": "0"}
+    quiet["JOBMANAGER_NETWORK_DESTINATIONS"] = json.dumps({NAMED_DESTINATION: "10.1.2.3:443"})
     process = ServerProcess(tmp_path / "home", extra_env=quiet).start()
     yield process
     process.stop()

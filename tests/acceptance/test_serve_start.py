@@ -14,29 +14,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import psutil
 import pytest
 
-from tests.acceptance.server import ServerProcess, free_port
-
-ENVIRONMENT_PROCESSES = ("bwrap", "ipykernel")
-
-
-def environment_processes(home: Path) -> list[psutil.Process]:
-    """The sandboxes and kernels of the service of `home` still alive: their command
-    line or environment names a path under the home."""
-    found = []
-    for process in psutil.process_iter():
-        try:
-            words = " ".join(process.cmdline())
-            if not any(name in words for name in ENVIRONMENT_PROCESSES):
-                continue
-            environ = process.environ()
-        except psutil.Error:
-            continue
-        if str(home) in words or str(home) in " ".join(environ.values()):
-            found.append(process)
-    return found
+from tests.acceptance.server import ServerProcess, environment_processes, free_port
 
 
 def serve(home: Path, port: int, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -2,8 +2,9 @@
 within a minute, to a real `serve` running a job. Each wrong secret costs a slow hash
 only until the limit (10 failures a minute per client id and address, a few checked at
 once); the rest are answered 429 with `Retry-After` before any hash. Meanwhile the job
-runs to its end and the right client, calling from 127.0.0.2, gets its token in under a
-second. (How much the job's time moves: `bench/sign_in_flood.py`.)"""
+runs to its end and the right client, calling from 127.0.0.2, gets its token every time
+it asks. (How long it waits, and how much the job's time moves: `bench/sign_in_flood.py`;
+timings are measured there, not asserted here.)"""
 
 from __future__ import annotations
 
@@ -40,31 +41,25 @@ def calling_from(server: ServerProcess, address: str) -> httpx.Client:
     return httpx.Client(base_url=server.url, transport=transport, timeout=60)
 
 
-def test_two_hundred_wrong_secrets_cost_ten_hashes_and_slow_no_one(
+def test_two_hundred_wrong_secrets_cost_ten_hashes_and_keep_out_only_the_guesser(
     tmp_path: Path, caller_of: Callable[[ServerProcess], Caller]
 ) -> None:
     server = ServerProcess(tmp_path / "home").start()
     credentials = server.dev_credentials()
     client_id, secret = credentials["clientId"], credentials["clientSecret"]
     flooding = threading.Event()
-    owner_tries: list[tuple[int, float]] = []  # the right client's: status, seconds
+    owner_tries: list[int] = []  # the right client's answers' statuses
 
     def owner_meanwhile(owner: httpx.Client) -> None:
         flooding.wait()
         while flooding.is_set():
-            began = time.monotonic()
-            status = token(owner, client_id, secret).status_code
-            owner_tries.append((status, time.monotonic() - began))
+            owner_tries.append(token(owner, client_id, secret).status_code)
             time.sleep(0.5)
 
     try:
         caller = caller_of(server)
         job = caller.submit(caller.model(BUSY_NOTE), caller.configuration(), caller.folder("out"))
         caller.wait(job, lambda found: found["status"] == "RUNNING", timeout=180)
-        with calling_from(server, "127.0.0.2") as owner:  # before: what the machine gives
-            began = time.monotonic()
-            assert token(owner, client_id, secret).status_code == 200
-            before = time.monotonic() - began
         with (
             calling_from(server, "127.0.0.1") as attacker,
             calling_from(server, "127.0.0.2") as owner,
@@ -91,6 +86,5 @@ def test_two_hundred_wrong_secrets_cost_ten_hashes_and_slow_no_one(
     refused = [answer for answer in answers if answer.status_code == 429]
     assert all(1 <= int(answer.headers["Retry-After"]) <= 60 for answer in refused)
     assert after.status_code == 429  # even the right secret, from there
-    assert owner_tries and {status for status, _ in owner_tries} == {200}, owner_tries
-    assert max(seconds for _, seconds in owner_tries) < 1.0, (before, owner_tries)
+    assert owner_tries and set(owner_tries) == {200}, owner_tries
     assert final["status"] == "SUCCEEDED"

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import psutil
 import pytest
 
 from tests.acceptance.api import FINAL, Caller, note
 from tests.acceptance.cli_runner import Cli
-from tests.acceptance.server import ServerProcess
+from tests.acceptance.server import ServerProcess, environment_processes
 from tests.conftest import own_postgres_database, require_service
 
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
@@ -119,17 +118,6 @@ def cluster(tmp_path: Path, database: str, broker: str) -> Iterator[Cluster]:
     api.stop()
 
 
-def processes_under(folder: Path) -> list[psutil.Process]:
-    found = []
-    for process in psutil.process_iter():
-        try:
-            if process.cwd().startswith(str(folder)):
-                found.append(process)
-        except psutil.Error:
-            continue
-    return found
-
-
 def test_a_killed_workers_jobs_are_retried_on_the_other_or_fail(
     cluster: Cluster, tmp_path: Path, caller_of: Callable[[ServerProcess], Caller]
 ) -> None:
@@ -154,7 +142,7 @@ def test_a_killed_workers_jobs_are_retried_on_the_other_or_fail(
         caller.wait(job_id, lambda j: (j.get("progress") or {}).get("current") == 2, timeout=180)
     first_workers = {caller.job(j)["attempts"][0]["workerId"] for j in outputs}
     assert len(first_workers) == 1  # all three run on the worker about to die
-    environments = processes_under(tmp_path / "worker-1")
+    environments = environment_processes(tmp_path / "worker-1")
     assert environments
 
     cluster.start_worker("worker-2")

@@ -73,7 +73,7 @@ def test_run_note_is_a_command_of_jobmanager(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "chart.png",
-        "sensor_report.zpln",
+        "sensor_report_2MEXAMPLE.zpln",
         "summary.csv",
     ]
 

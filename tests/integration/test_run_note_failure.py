@@ -28,14 +28,24 @@ FAILING_NOTE = zeppelin_note("%python\nprint('first')", "%python\nraise ValueErr
 
 
 @pytest.mark.parametrize(
-    ("name", "text", "failure"),
+    ("name", "text", "failure", "executed"),
     [
-        ("failing.ipynb", json.dumps(FAILING_NOTEBOOK), "Cell 2 of 2 failed: ValueError: boom"),
-        ("failing.zpln", FAILING_NOTE, 'Paragraph 2 of 2 "step 2" failed: ValueError: boom'),
+        (
+            "failing.ipynb",
+            json.dumps(FAILING_NOTEBOOK),
+            "Cell 2 of 2 failed: ValueError: boom",
+            "failing.ipynb",
+        ),
+        (  # an executed note is named as Zeppelin exports it: `{name}_{noteId}.zpln`
+            "failing.zpln",
+            FAILING_NOTE,
+            'Paragraph 2 of 2 "step 2" failed: ValueError: boom',
+            "failing_2JTESTNOTE.zpln",
+        ),
     ],
 )
 def test_a_failed_run_ends_with_its_failure_and_nothing_after(
-    tmp_path: Path, name: str, text: str, failure: str
+    tmp_path: Path, name: str, text: str, failure: str, executed: str
 ) -> None:
     (tmp_path / name).write_text(text)
     done = subprocess.run(
@@ -50,5 +60,5 @@ def test_a_failed_run_ends_with_its_failure_and_nothing_after(
     output = done.stdout + done.stderr
     assert f"failed: {failure}" in output
     assert "Exception ignored" not in output and "Traceback" not in output
-    assert output.rstrip().splitlines()[-1] == f"Executed note: out/{name}"
-    assert (tmp_path / "out" / name).is_file()
+    assert output.rstrip().splitlines()[-1] == f"Executed note: out/{executed}"
+    assert (tmp_path / "out" / executed).is_file()

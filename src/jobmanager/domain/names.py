@@ -36,12 +36,14 @@ DISPLAY_NAME_PATTERN = (
 
 
 @functools.cache
-def entry_name_pattern() -> str:
+def entry_name_pattern(up_to: int = sys.maxunicode) -> str:
     """`check_name`'s rules as a pattern (with at most MAX_NAME_BYTES characters; the
     limit in UTF-8 bytes it cannot say): allowed characters only, not `.` nor `..`.
-    Made once, when first asked (it takes a scan of every character)."""
-    allowed = _character_class(lambda char: _allowed(char))
-    not_dot = _character_class(lambda char: char != "." and _allowed(char))
+    Made once, when first asked (it takes a scan of every character). `up_to`: the
+    same rules over the characters up to that code point only (a subset of the names,
+    for generators that find the full class too large)."""
+    allowed = _character_class(lambda char: ord(char) <= up_to and _allowed(char))
+    not_dot = _character_class(lambda char: ord(char) <= up_to and char != "." and _allowed(char))
     return rf"^(?:{not_dot}{allowed}*|\.{not_dot}{allowed}*|\.\.{allowed}+)$"
 
 

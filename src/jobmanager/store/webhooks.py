@@ -167,7 +167,10 @@ class WebhookRepository:
 
     def _replace_secrets(self, changes: list[tuple[str, str, str]]) -> int:
         """Each (webhook, stored value, new value), where the webhook still holds the stored
-        value (another replica or command may have replaced it meanwhile)."""
+        value (another replica or command may have replaced it meanwhile). None: no write
+        (a service starting on a full disk has nothing to seal)."""
+        if not changes:
+            return 0
         replaced = 0
         with self.db.transaction() as session:
             for webhook_id, old, new in changes:
