@@ -115,13 +115,16 @@ def test_stopped_while_its_pool_fills_it_leaves_no_environment(tmp_path: Path) -
     server = ServerProcess(tmp_path / "home", extra_env={"JOBMANAGER_WARM_ENVIRONMENTS": "4"})
     server.start()
     assert server.process is not None
-    deadline = time.monotonic() + 30
-    while not environment_processes(server.home) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert environment_processes(server.home), "the pool started no environment"
-    os.kill(server.process.pid, signal.SIGINT)  # the service only: its sandboxes are its own
-    server.process.wait(60)
-    assert environment_processes(server.home) == []
+    try:
+        deadline = time.monotonic() + 30
+        while not environment_processes(server.home) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert environment_processes(server.home), "the pool started no environment"
+        os.kill(server.process.pid, signal.SIGINT)  # the service only: its sandboxes are its own
+        server.process.wait(60)
+        assert environment_processes(server.home) == []
+    finally:
+        server.stop()
 
 
 def test_the_example_never_claims_the_service_keeps_running_after_it_stopped(

@@ -195,9 +195,17 @@ async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
         )
         message = "the database does not answer (restarting?); try again in a few seconds"
         return error_response(request, 503, CODE_OF_STATUS[503], message, {"Retry-After": "5"})
+    if _holds_nul(error):  # SQLite stores it; PostgreSQL's text refuses it before the query
+        message = "the request holds a NUL character (0x00), which no id, name or text may hold"
+        return error_response(request, 400, CODE_OF_STATUS[400], message)
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=error)
     message = "internal error; quote the logref to the operator"
     return error_response(request, 500, CODE_OF_STATUS[500], message)
+
+
+def _holds_nul(error: Exception) -> bool:
+    """Whether the database refused a value for its NUL character (psycopg's words)."""
+    return isinstance(error, DBAPIError) and "NUL (0x00)" in str(error.orig)
 
 
 def _disk_full(request: Request, error: Exception) -> DiskFull | None:

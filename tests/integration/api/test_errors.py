@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import TenantClient, assert_error
@@ -83,3 +84,26 @@ def test_the_openapi_document_says_what_the_service_answers(client: TestClient) 
         "file",
         "metadata",
     }
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/jobmanager/v3/jobs/a%00b",
+        "/api/jobmanager/v3/jobs/a%00b/outputs",
+        "/api/prl/v3/configurations/a%00b",
+        "/api/modelmanagement/v3/models/a%00b",
+        "/api/dataexchange/v3/files/a%00b",
+        "/api/jobmanager/v3/schedules/a%00b",
+    ],
+)
+def test_a_nul_character_in_an_id_is_a_clear_4xx_on_every_backend(
+    client: TestClient, tenant_a: TenantClient, path: str
+) -> None:
+    """PostgreSQL refuses NUL in text before the query runs; SQLite finds nothing."""
+    answer = client.get(path, headers=tenant_a.headers)
+    assert answer.status_code in (400, 404), answer.text
+    error = answer.json()["errors"][0]
+    assert error["code"] in ("jobmanager.badRequest", "jobmanager.notFound"), error
+    if answer.status_code == 400:
+        assert "NUL character" in error["message"]
