@@ -3,20 +3,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from jobmanager import home
 from jobmanager.home import HOME_VARIABLE, choose_home, hold_serve_lock, make_private
-from tests.conftest import ON_CI
+from tests.tmpfs import read_only
 
 
 @pytest.fixture
@@ -159,20 +157,3 @@ def test_make_private_leaves_a_read_only_keys_mount_and_says_so(tmp_path: Path) 
         assert sorted(left) == [keys, keys / "signing.pem"]
         assert stat.S_IMODE((keys / "signing.pem").stat().st_mode) == 0o644
     assert stat.S_IMODE(home_folder.stat().st_mode) == 0o700
-
-
-@contextlib.contextmanager
-def read_only(folder: Path) -> Iterator[None]:
-    """`folder` bind-mounted on itself read-only (the test runs as root)."""
-    bound = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
-    if bound.returncode != 0:
-        reason = f"cannot bind-mount {folder}: {bound.stderr.decode().strip()}"
-        if ON_CI:
-            pytest.fail(f"{reason} (the read-only test needs root and mount)")
-        pytest.skip(reason)
-    try:
-        remount = ["mount", "-o", "remount,ro,bind", str(folder)]
-        subprocess.run(remount, check=True, capture_output=True)
-        yield
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
