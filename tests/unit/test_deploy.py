@@ -20,6 +20,7 @@ from jobmanager.api.schemas.configurations import ConfigurationCreate
 from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.sealing import SecretBox
 from jobmanager.cli import COMMANDS
+from jobmanager.home import PRIVATE_FILE, PRIVATE_FOLDER
 from jobmanager.runtime import SWEEP_SECONDS
 from jobmanager.settings import Settings
 from jobmanager.store.outages import PATIENCE_SECONDS
@@ -374,3 +375,18 @@ def test_the_docs_defaults_that_are_not_settings_are_the_code_s() -> None:
     assert table["a worker's writes a job needs wait for a database that is away"] == "up to 120 s"
     assert ConfigurationCreate.model_fields["maxEnvironments"].default == 1
     assert table["jobs of one configuration at once"].startswith("1 ")
+
+
+MODES = re.compile(r"\(mode (0[0-7]{3}), owner (\w+), group (\w+)")
+KEY_MODES = "keys (mode 0700, files 0600"
+
+
+def test_the_env_example_and_the_docs_agree_on_file_modes() -> None:
+    example = (DEPLOY / "jobmanager.env.example").read_text()
+    docs = " ".join(DOCS.read_text().split())
+    (env_mode,) = MODES.findall(" ".join(example.split()))
+    assert env_mode == ("0640", "root", "jobmanager")
+    assert "(`/etc/jobmanager/jobmanager.env`, mode 0640, owner root, group jobmanager" in docs
+    assert KEY_MODES in " ".join(example.split())
+    assert "`keys/` folder (mode 0700, files 0600)" in docs
+    assert (PRIVATE_FOLDER, PRIVATE_FILE) == (0o700, 0o600)  # what `serve` sets
