@@ -1,6 +1,8 @@
-"""A small tmpfs the test mounts (it runs as root), for a disk that really fills up.
+"""A small tmpfs the test mounts (it runs as root), for a disk that really fills up, and
+a folder mounted read-only.
 
-`small_disk(folder, size)` mounts it and unmounts it whatever happens. Where it cannot be
+`small_disk(folder, size)` mounts it and unmounts it whatever happens; `read_only(folder)`
+bind-mounts a folder on itself read-only, as a Kubernetes Secret is. Where it cannot be
 mounted (not root, no mount namespace), the test fails on CI (`CI=true`) and skips
 elsewhere, saying why.
 """
@@ -75,3 +77,20 @@ def fill(path: Path) -> int:
             except OSError:
                 break
     return written
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[None]:
+    """`folder` bind-mounted on itself read-only (the test runs as root)."""
+    bound = subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True)
+    if bound.returncode != 0:
+        reason = f"cannot bind-mount {folder}: {bound.stderr.decode().strip()}"
+        if ON_CI:
+            pytest.fail(f"{reason} (a read-only mount needs root and mount)")
+        pytest.skip(reason)
+    try:
+        remount = ["mount", "-o", "remount,ro,bind", str(folder)]
+        subprocess.run(remount, check=True, capture_output=True)
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

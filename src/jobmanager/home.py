@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,25 +156,33 @@ def _opened_by_any_process(path: Path) -> bool:
 
 def make_private(home: Path) -> list[Path]:
     """Create `home` readable by the user only, and tighten an older version's home
-    (0755, its files 0644): the folder, and the files of the home's top level and keys.
-    Returns what could not be tightened (a home the user does not own, such as a mounted
-    volume)."""
+    (0755, its files 0644): the home and its `keys/` folder 0700, the files of both 0600.
+    Returns what could not be tightened (a home the user does not own, a read-only mount
+    such as a Kubernetes secret's)."""
     home.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     targets = [(home, PRIVATE_FOLDER)]
     for folder in (home, keys_folder(home)):
-        if folder.is_dir():
-            targets += [
-                (entry, PRIVATE_FILE)
-                for entry in folder.iterdir()
-                if entry.is_file() and not entry.is_symlink()
-            ]
-    left_open = []
-    for path, mode in targets:
-        try:
-            os.chmod(path, mode)
-        except PermissionError:
-            left_open.append(path)
-    return left_open
+        if not folder.is_dir():
+            continue
+        if folder != home:
+            targets.append((folder, PRIVATE_FOLDER))
+        targets += [
+            (entry, PRIVATE_FILE)
+            for entry in folder.iterdir()
+            if entry.is_file() and not entry.is_symlink()
+        ]
+    return [path for path, mode in targets if not _tightened(path, mode)]
+
+
+def _tightened(path: Path, mode: int) -> bool:
+    """Whether `path` has `mode` now: set, or already so where it cannot be set."""
+    try:
+        os.chmod(path, mode)
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.EACCES, errno.EROFS):
+            raise
+        return stat.S_IMODE(path.stat().st_mode) == mode
+    return True
 
 
 @contextlib.contextmanager

@@ -187,6 +187,18 @@ class Settings(BaseSettings):
         description="When set, /metrics (and a worker's metrics port) want "
         "`Authorization: Bearer` it; needed when listening beyond loopback",
     )
+    worker_metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address a worker's metrics port listens on; beyond loopback it needs "
+        "metrics_token",
+    )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="A worker serves its metrics at http://WORKER_METRICS_HOST:PORT/metrics "
+        "(`worker --metrics-port`); each worker of a host needs its own; default: none",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text", description="json: one JSON object a line, with tenant and job ids"
     )
@@ -259,14 +271,22 @@ class Settings(BaseSettings):
         return self.job_slots + 2 if self.job_slots else 0
 
     def unguarded_metrics(self) -> str | None:
-        """Why metrics served on `host` would be open to others (not loopback and no
-        token), in words for a start-up that refuses; None when they are not."""
-        if self.metrics_token is not None or is_loopback(self.host):
+        """Why the API's /metrics (served on `host`) would be open to others (not loopback
+        and no token), in words for a start-up that refuses; None when they are not."""
+        return self._unguarded("host", self.host)
+
+    def unguarded_worker_metrics(self) -> str | None:
+        """The same of a worker's metrics port (on `worker_metrics_host`)."""
+        return self._unguarded("worker_metrics_host", self.worker_metrics_host)
+
+    def _unguarded(self, setting: str, host: str) -> str | None:
+        """The one rule: metrics beyond loopback need the metrics token."""
+        if self.metrics_token is not None or is_loopback(host):
             return None
         return (
-            f"JOBMANAGER_HOST={self.host} is not a loopback address, so /metrics would "
-            "answer anyone who reaches it: set JOBMANAGER_METRICS_TOKEN (scrapers send it "
-            "as `Authorization: Bearer TOKEN`), or listen on 127.0.0.1"
+            f"JOBMANAGER_{setting.upper()}={host} is not a loopback address, so /metrics "
+            "would answer anyone who reaches it: set JOBMANAGER_METRICS_TOKEN (scrapers "
+            "send it as `Authorization: Bearer TOKEN`), or listen on 127.0.0.1"
         )
 
     @property

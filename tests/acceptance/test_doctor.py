@@ -6,16 +6,19 @@ fail, naming what is wrong, and the checks that need it are skipped."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.acceptance.conftest import WORKER, redis_broker
-from tests.acceptance.server import free_port
+from tests.acceptance.server import ServerProcess, free_port
+from tests.conftest import own_postgres_database
 from tests.egress_hosts import path_without
 from tests.s3 import MotoServer
 
@@ -26,6 +29,8 @@ CHECKS = [
     "object store",
     "sandbox",
     "job network",
+    "replicas",
+    "workers",
     "trivial job",
 ]
 
@@ -89,6 +94,7 @@ def worker(tmp_path: Path, postgres_url: str, moto: MotoServer) -> Iterator[dict
         process = subprocess.Popen(
             WORKER, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+    wait_for_line(tmp_path / "worker.log", "taking jobs with", process)
     yield settings
     os.killpg(process.pid, signal.SIGTERM)
     try:
@@ -106,6 +112,82 @@ def test_a_cluster_runs_the_trivial_job_on_its_worker(
     assert "answers" in lines["broker"]
     assert "s3://" in lines["object store"]
     assert "ran and saved its output" in lines["trivial job"]
+    assert lines["workers"].startswith("OK    workers        1 up, on ")
+    assert "no API replica seen in the last 15 s" in lines["replicas"]
+
+
+def wait_for_line(log: Path, text: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 90
+    while text not in log.read_text(errors="replace"):
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+
+
+@pytest.mark.postgres
+def test_no_worker_up_is_said_at_once(tmp_path: Path) -> None:
+    with own_postgres_database("jm_doctor") as url:
+        started = time.monotonic()
+        code, lines = run_doctor(
+            tmp_path / "home",
+            JOBMANAGER_DATABASE_URL=url,
+            JOBMANAGER_DISPATCH="celery",
+            JOBMANAGER_BROKER_URL=redis_broker(12),
+        )
+        assert time.monotonic() - started < 60  # not the trivial job's 120 s
+    assert code == 1
+    assert (
+        "FAIL  workers        no worker is up: none was seen in the last 15 s" in lines["workers"]
+    )
+    assert lines["trivial job"].endswith("skipped: needs workers")
+
+
+@pytest.mark.postgres
+def test_replicas_must_share_the_signing_keys_and_the_public_url(tmp_path: Path) -> None:
+    """Real replicas on one database: two that share keys and URL pass; one with keys of
+    its own, or another public URL, fails naming the replicas."""
+    with own_postgres_database("jm_doctor") as url:
+        cluster = {"JOBMANAGER_DATABASE_URL": url, "JOBMANAGER_BLOB_URL": str(tmp_path / "blobs")}
+        shared = {**cluster, "JOBMANAGER_JOB_SLOTS": "0", "JOBMANAGER_PUBLIC_URL": PUBLIC}
+        first = replica(tmp_path / "a" / "home", shared)
+        copy_keys(first.home, tmp_path / "b" / "home")
+        second = replica(tmp_path / "b" / "home", shared)
+        try:
+            code, lines = run_doctor(tmp_path / "doctor", **cluster)
+            assert code == 0, lines
+            assert "OK    replicas       2 seen, all sign tokens with key-" in lines["replicas"]
+            assert f"and name {PUBLIC}" in lines["replicas"]
+            stranger(tmp_path / "c" / "home", shared, cluster, "sign tokens with different keys")
+            copy_keys(first.home, tmp_path / "d" / "home")
+            elsewhere = {**shared, "JOBMANAGER_PUBLIC_URL": "https://other.example.com"}
+            stranger(tmp_path / "d" / "home", elsewhere, cluster, "name different public URLs")
+        finally:
+            second.stop()
+            first.stop()
+
+
+PUBLIC = "https://jobs.example.com"
+
+
+def replica(home: Path, env: dict[str, str]) -> ServerProcess:
+    home.mkdir(parents=True, exist_ok=True)
+    return ServerProcess(home, env).start(60)
+
+
+def copy_keys(home: Path, other: Path) -> None:
+    other.mkdir(parents=True)
+    shutil.copytree(home / "keys", other / "keys")
+
+
+def stranger(home: Path, env: dict[str, str], cluster: dict[str, str], said: str) -> None:
+    """A third replica that differs: doctor fails naming it, and passes once it stopped."""
+    third = replica(home, env)
+    try:
+        code, lines = run_doctor(home.parent / "doctor", **cluster)
+        assert code == 1
+        assert lines["replicas"].startswith("FAIL  replicas       the replicas "), lines
+        assert said in lines["replicas"] and ":api" in lines["replicas"]
+    finally:
+        third.stop()
 
 
 def test_a_wrong_database_url_is_named(tmp_path: Path) -> None:
@@ -129,7 +211,7 @@ def test_a_broker_port_where_nothing_listens_is_named(tmp_path: Path) -> None:
     assert status(lines["broker"]) == "FAIL"
     assert f"cannot reach the broker at {url}" in lines["broker"]
     assert "Connection refused" in lines["broker"]
-    assert lines["trivial job"].endswith("skipped: needs broker")
+    assert lines["trivial job"].endswith("skipped: needs broker, workers")
 
 
 def test_a_wrong_s3_endpoint_is_named(tmp_path: Path, moto: MotoServer) -> None:

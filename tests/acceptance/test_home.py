@@ -19,6 +19,7 @@ from jobmanager.cli import local_service
 from tests.acceptance.cli_runner import Cli
 from tests.acceptance.server import ServerProcess, free_port
 from tests.integration.client.conftest import DOUBLE_NOTE
+from tests.tmpfs import read_only
 
 STARTED = "started a local jobmanager service"
 
@@ -205,3 +206,23 @@ def test_an_older_homes_open_modes_are_closed_at_start(tmp_path: Path, data: Pat
     assert mode(home) == 0o700
     assert mode(home / "jobmanager.db") == 0o600
     assert mode(home / "keys" / "signing.pem") == 0o600
+
+
+def test_serve_starts_on_a_read_only_keys_folder_and_says_so(tmp_path: Path) -> None:
+    """keys/ mounted read-only, its files 0440 (a Kubernetes Secret's): `serve` cannot
+    make them private, says so, and serves, signing with them."""
+    home = tmp_path / "home"
+    ServerProcess(home).start(60).stop()
+    keys = home / "keys"
+    os.chmod(keys, 0o755)
+    for path in keys.iterdir():
+        os.chmod(path, 0o440)
+    with read_only(keys):
+        server = ServerProcess(home).start(60)
+        try:
+            assert server.token()
+        finally:
+            server.stop()
+    log = server.log()
+    assert f"{keys} cannot be made private (not this user's, or a read-only mount)" in log
+    assert "Traceback" not in log

@@ -1,4 +1,5 @@
-"""`/metrics` beyond loopback: `jobmanager serve` and `jobmanager worker --metrics-port`
+"""`/metrics` beyond loopback: `jobmanager serve` (on JOBMANAGER_HOST) and `jobmanager
+worker` (its metrics port JOBMANAGER_WORKER_METRICS_PORT on JOBMANAGER_WORKER_METRICS_HOST)
 listening on every address refuse to start without `JOBMANAGER_METRICS_TOKEN`, saying
 so; with it they start and their metrics answer only the token."""
 
@@ -60,17 +61,18 @@ def test_serve_on_every_address_needs_the_metrics_token(tmp_path: Path) -> None:
 def test_a_workers_metrics_port_on_every_address_needs_the_token(tmp_path: Path) -> None:
     port = free_port()
     shared = {
-        **EVERYWHERE,
+        "JOBMANAGER_WORKER_METRICS_HOST": "0.0.0.0",
+        "JOBMANAGER_WORKER_METRICS_PORT": str(port),
         "JOBMANAGER_HOME": str(tmp_path / "worker"),
         "JOBMANAGER_DATABASE_URL": f"sqlite:///{tmp_path / 'jobmanager.db'}",
         "JOBMANAGER_BLOB_URL": str(tmp_path / "blobs"),
         "JOBMANAGER_DISPATCH": "celery",
         "JOBMANAGER_BROKER_URL": redis_broker(13),
     }
-    command = [*WORKER, "--metrics-port", str(port)]
+    command = list(WORKER)
     done = refused_start(command, shared)
     assert done.returncode != 0
-    assert REFUSAL in " ".join(done.stderr.split())
+    assert REFUSAL.replace("HOST", "WORKER_METRICS_HOST") in " ".join(done.stderr.split())
 
     with (tmp_path / "worker.log").open("wb") as log:
         worker = subprocess.Popen(

@@ -20,6 +20,7 @@ from jobmanager.api.schemas.configurations import ConfigurationCreate
 from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.sealing import SecretBox
 from jobmanager.cli import COMMANDS
+from jobmanager.home import PRIVATE_FILE, PRIVATE_FOLDER
 from jobmanager.runtime import SWEEP_SECONDS
 from jobmanager.settings import Settings
 from jobmanager.store.outages import PATIENCE_SECONDS
@@ -66,9 +67,14 @@ def unit(path: Path) -> dict[str, list[str]]:
     return found
 
 
-def unit_settings(path: Path) -> dict[str, str]:
+def unit_settings(path: Path, instance: str = "1") -> dict[str, str]:
+    """The unit's JOBMANAGER_* variables, a template's for `instance` (its `%i`)."""
     values = [value.split("=", 1) for value in unit(path).get("Service.Environment", [])]
-    return {name: value for name, value in values if name.startswith("JOBMANAGER_")}
+    return {
+        name: value.replace("%i", instance)
+        for name, value in values
+        if name.startswith("JOBMANAGER_")
+    }
 
 
 def as_settings(variables: dict[str, str]) -> Settings:
@@ -101,6 +107,7 @@ def test_each_jobmanager_service_runs_a_real_command_on_valid_settings(name: str
     assert settings.resolved_blob_url.startswith("s3://")
     assert (settings.job_slots == 0) == (service["command"][1] == "serve")
     assert settings.unguarded_metrics() is None  # it would refuse to start
+    assert settings.unguarded_worker_metrics() is None
 
 
 def test_the_replicas_share_the_signing_keys_and_start_one_after_the_other() -> None:
@@ -147,9 +154,16 @@ def test_the_units_are_an_api_replica_and_a_worker_template() -> None:
     ]
     worker = unit(DEPLOY / "systemd" / "jobmanager-worker@.service")
     assert worker["Service.Delegate"] == ["yes"]  # environments' cgroups
-    assert (
-        "%i" in unit_settings(DEPLOY / "systemd" / "jobmanager-worker@.service")["JOBMANAGER_HOME"]
+    shared = env_file(DEPLOY / "jobmanager.env.example")
+    one, two = (
+        as_settings(
+            {**shared, **unit_settings(DEPLOY / "systemd" / "jobmanager-worker@.service", n)}
+        )
+        for n in ("1", "2")
     )
+    assert one.home != two.home  # a home and a metrics port of each its own
+    assert (one.worker_metrics_port, two.worker_metrics_port) == (9461, 9462)
+    assert one.worker_metrics_host == "127.0.0.1" and one.unguarded_worker_metrics() is None
 
 
 def test_docs_explain_every_setting_deploy_uses() -> None:
@@ -231,6 +245,7 @@ def test_each_deployment_runs_a_real_command_on_valid_settings(name: str) -> Non
     assert settings.resolved_blob_url.startswith("s3://")
     assert (settings.job_slots == 0) == (command == "serve")
     assert settings.unguarded_metrics() is None  # it would refuse to start
+    assert settings.unguarded_worker_metrics() is None
     assert (
         container["image"]
         == manifest("Deployment", "jobmanager-api")["spec"]["template"]["spec"]["containers"][0][
@@ -265,7 +280,9 @@ def test_the_worker_pod_gives_the_sandbox_what_it_needs_and_no_privilege() -> No
     tun = next(v for v in pod["volumes"] if v["name"] == "tun")
     assert tun["hostPath"] == {"path": "/dev/net/tun", "type": "CharDevice"}
     assert {"name": "tun", "mountPath": "/dev/net/tun"} in container["volumeMounts"]
-    assert "--metrics-port" in container["command"]
+    settings = as_settings(container_settings(manifest("Deployment", "jobmanager-worker")))
+    assert settings.worker_metrics_port == 9464
+    assert {"name": "metrics", "containerPort": 9464} in container["ports"]
 
 
 def test_the_services_reach_the_pods_they_name() -> None:
@@ -358,3 +375,18 @@ def test_the_docs_defaults_that_are_not_settings_are_the_code_s() -> None:
     assert table["a worker's writes a job needs wait for a database that is away"] == "up to 120 s"
     assert ConfigurationCreate.model_fields["maxEnvironments"].default == 1
     assert table["jobs of one configuration at once"].startswith("1 ")
+
+
+MODES = re.compile(r"\(mode (0[0-7]{3}), owner (\w+), group (\w+)")
+KEY_MODES = "keys (mode 0700, files 0600"
+
+
+def test_the_env_example_and_the_docs_agree_on_file_modes() -> None:
+    example = (DEPLOY / "jobmanager.env.example").read_text()
+    docs = " ".join(DOCS.read_text().split())
+    (env_mode,) = MODES.findall(" ".join(example.split()))
+    assert env_mode == ("0640", "root", "jobmanager")
+    assert "(`/etc/jobmanager/jobmanager.env`, mode 0640, owner root, group jobmanager" in docs
+    assert KEY_MODES in " ".join(example.split())
+    assert "`keys/` folder (mode 0700, files 0600)" in docs
+    assert (PRIVATE_FOLDER, PRIVATE_FILE) == (0o700, 0o600)  # what `serve` sets

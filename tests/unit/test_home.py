@@ -14,6 +14,7 @@ import pytest
 
 from jobmanager import home
 from jobmanager.home import HOME_VARIABLE, choose_home, hold_serve_lock, make_private
+from tests.tmpfs import read_only
 
 
 @pytest.fixture
@@ -133,3 +134,26 @@ def test_make_private_closes_an_older_homes_modes(tmp_path: Path) -> None:
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "jobmanager.db").stat().st_mode) == 0o600
     assert stat.S_IMODE((folder / "keys" / "signing.pem").stat().st_mode) == 0o600
+
+
+def test_make_private_closes_the_keys_folder_too(tmp_path: Path) -> None:
+    keys = tmp_path / "home" / "keys"
+    keys.mkdir(parents=True)
+    os.chmod(keys, 0o755)
+    assert make_private(tmp_path / "home") == []
+    assert stat.S_IMODE(keys.stat().st_mode) == 0o700
+
+
+def test_make_private_leaves_a_read_only_keys_mount_and_says_so(tmp_path: Path) -> None:
+    """A Kubernetes secret mounted at keys/: read-only, its modes the mount's."""
+    home_folder = tmp_path / "home"
+    keys = home_folder / "keys"
+    keys.mkdir(parents=True)
+    (keys / "signing.pem").write_text("x")
+    os.chmod(keys / "signing.pem", 0o644)
+    os.chmod(keys, 0o755)
+    with read_only(keys):
+        left = make_private(home_folder)
+        assert sorted(left) == [keys, keys / "signing.pem"]
+        assert stat.S_IMODE((keys / "signing.pem").stat().st_mode) == 0o644
+    assert stat.S_IMODE(home_folder.stat().st_mode) == 0o700

@@ -82,3 +82,17 @@ def test_the_local_service_idles_15_minutes_by_default(tmp_path: Path) -> None:
     assert Settings(home=tmp_path).local_idle_minutes == 15
     with pytest.raises(ValidationError):
         Settings(home=tmp_path, local_idle_minutes=0)
+
+
+def test_metrics_beyond_loopback_need_the_token_the_api_s_and_a_worker_s(
+    tmp_path: Path,
+) -> None:
+    local = Settings(home=tmp_path)
+    assert local.worker_metrics_host == "127.0.0.1" and local.worker_metrics_port is None
+    assert local.unguarded_metrics() is None and local.unguarded_worker_metrics() is None
+    worker_open = Settings(home=tmp_path, worker_metrics_host="0.0.0.0", host="0.0.0.0")
+    said = worker_open.unguarded_worker_metrics()
+    assert said is not None and said.startswith("JOBMANAGER_WORKER_METRICS_HOST=0.0.0.0 is not")
+    assert str(worker_open.unguarded_metrics()).startswith("JOBMANAGER_HOST=0.0.0.0 is not")
+    guarded = Settings(home=tmp_path, worker_metrics_host="::", metrics_token="t")
+    assert guarded.unguarded_worker_metrics() is None

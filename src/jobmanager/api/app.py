@@ -82,7 +82,10 @@ def create_app(
     app.state.dispatcher = runtime.dispatcher
     by_tenant = services.settings.metrics_token is not None  # only token holders see tenants
     app.state.metrics = metrics_registry(
-        services.store.stats, runtime.pool, tenant_labels=by_tenant
+        services.store.stats,
+        runtime.pool,
+        tenant_labels=by_tenant,
+        alive_within=services.settings.heartbeat_timeout_seconds,
     )
     install_error_handlers(app)
     install_openapi(app)

@@ -1,5 +1,6 @@
 """`/metrics`: what this process observed (`jobmanager.metrics`) and, read at scrape time,
-what every replica shares: jobs by tenant and status, the queue, live environments.
+what every replica shares: jobs by tenant and status, the queue, live environments, the
+workers alive.
 
 The database figures come from a custom collector, so they are right whichever replica is
 scraped and after a restart. When the database does not answer they are left out (the
@@ -16,6 +17,7 @@ import hmac
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -33,15 +35,17 @@ log = logging.getLogger("jobmanager.metrics")
 class DatabaseCollector(Collector):
     """The database's counts; by tenant and configuration only with `tenant_labels`."""
 
-    def __init__(self, stats: StatsRepository, tenant_labels: bool) -> None:
+    def __init__(self, stats: StatsRepository, tenant_labels: bool, alive_within: float) -> None:
         self.stats = stats
         self.tenant_labels = tenant_labels
+        self.alive_within = timedelta(seconds=alive_within)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
             jobs = self.stats.jobs_by_tenant_and_status()
             waiting = self.stats.waiting_by_configuration()
             busy = self.stats.environments_by_configuration()
+            workers = self.stats.workers_alive(datetime.now(UTC) - self.alive_within)
         except Exception:
             log.warning("metrics: the database did not answer", exc_info=True)
             return
@@ -60,6 +64,11 @@ class DatabaseCollector(Collector):
             configuration,
             busy,
         )
+        yield GaugeMetricFamily(
+            "jobmanager_workers",
+            "Workers (`jobmanager worker`) alive: seen within the heartbeat timeout",
+            value=workers,
+        )
 
 
 class PoolCollector(Collector):
@@ -77,13 +86,19 @@ class PoolCollector(Collector):
 
 
 def metrics_registry(
-    stats: StatsRepository | None, pool: EnvironmentPool | None, *, tenant_labels: bool = False
+    stats: StatsRepository | None,
+    pool: EnvironmentPool | None,
+    *,
+    tenant_labels: bool = False,
+    alive_within: float = 15.0,
 ) -> CollectorRegistry:
-    """What `/metrics` shows; a worker's metrics port has no `stats` (the API shows them)."""
+    """What `/metrics` shows; a worker's metrics port has no `stats` (the API shows them).
+    A worker is alive when it was seen within `alive_within` seconds (the heartbeat
+    timeout)."""
     registry = CollectorRegistry()
     registry.register(PROCESS_METRICS)
     if stats is not None:
-        registry.register(DatabaseCollector(stats, tenant_labels))
+        registry.register(DatabaseCollector(stats, tenant_labels, alive_within))
     if pool is not None:
         registry.register(PoolCollector(pool))
     return registry

@@ -65,6 +65,12 @@ class KeyRing:
         return cls([_load(path) for path in paths])
 
 
+def signing_key_id(folder: Path) -> str | None:
+    """The id of the key in `folder` that signs new tokens; None before the first start."""
+    signing = folder / "signing.pem"
+    return _load(signing).kid if signing.is_file() else None
+
+
 def _generate() -> bytes:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return key.private_bytes(

@@ -7,6 +7,7 @@ at import: client commands, which need neither, start faster.
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,6 +81,21 @@ def open_services(settings: Settings) -> Services:
         url = mask_url(settings.resolved_database_url)
         raise fail(
             f"the database {url} cannot be used: {reason} (JOBMANAGER_DATABASE_URL)"
+        ) from None
+
+
+def require_extra(settings: Settings) -> None:
+    """Exit with one line naming the extra to install when the settings need a package
+    that is not installed: Celery dispatch the `celery` extra (an `s3://` blob URL's
+    `s3` extra is said by `open_services`)."""
+    if settings.dispatch != "celery":
+        return
+    try:
+        importlib.import_module("celery")
+    except ImportError:
+        raise fail(
+            "JOBMANAGER_DISPATCH=celery needs Celery, which is not installed: "
+            "pip install 'jobmanager[celery]'"
         ) from None
 
 

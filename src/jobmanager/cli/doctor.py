@@ -4,10 +4,11 @@ The checks run in order, one line each (`OK`, `FAIL`, `WARN` or `SKIP`): the set
 the database (reachable, migrated), the broker (with Celery dispatch), the object store
 (write, read back, delete), the sandbox (on this host), the jobs' network (on this host:
 `WARN` where the network stack is missing, since only jobs that ask for network are
-refused), and a trivial job run through the configured dispatcher. A check whose
-prerequisite failed is skipped, naming it. The exit code is 1 when any check failed.
-Doctor changes nothing but an empty database (it makes the tables, as `serve` would at
-its first start) and the doctor's own tenant.
+refused), the API replicas (they share the signing key and the public URL), the workers
+(one is up, with Celery dispatch) and a trivial job run through the configured
+dispatcher. A check whose prerequisite failed is skipped, naming it. The exit code is 1
+when any check failed. Doctor changes nothing but an empty database (it makes the
+tables, as `serve` would at its first start) and the doctor's own tenant.
 """
 
 from __future__ import annotations
@@ -114,16 +115,19 @@ Check = Callable[[Findings], str]
 def steps(settings: Settings, timeout: int) -> list[tuple[str, Check, tuple[str, ...]]]:
     """Each check with the checks it needs. The job runs on the host's sandbox with local
     dispatch, on the workers (through the broker) with Celery."""
+    from jobmanager.cli.doctor_cluster import check_replicas, check_workers
     from jobmanager.cli.doctor_job import check_job
 
-    runs_on = "broker" if settings.dispatch == "celery" else "sandbox"
+    runs_on = ("broker", "workers") if settings.dispatch == "celery" else ("sandbox",)
     return [
         ("database", check_database, ()),
         ("broker", check_broker, ()),
         ("object store", check_blobs, ()),
         ("sandbox", check_sandbox, ()),
         ("job network", check_network, ("sandbox",)),
-        ("trivial job", lambda f: check_job(f, timeout), ("database", "object store", runs_on)),
+        ("replicas", check_replicas, ("database",)),
+        ("workers", check_workers, ("database",)),
+        ("trivial job", lambda f: check_job(f, timeout), ("database", "object store", *runs_on)),
     ]
 
 

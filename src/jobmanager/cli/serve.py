@@ -20,6 +20,7 @@ from jobmanager.cli.common import (
     fail,
     load_settings,
     open_services,
+    require_extra,
 )
 from jobmanager.domain.destinations import LOOPBACK_NETWORKS
 from jobmanager.home import PRIVATE_UMASK, hold_serve_lock, make_private
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
+    from jobmanager.presence import Presence
     from jobmanager.services import Services
     from jobmanager.settings import Settings
 
@@ -73,6 +75,7 @@ def serve(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
     )
     configure_logging(settings.log_level, settings.log_format)
+    require_extra(settings)
     unguarded = settings.unguarded_metrics()
     if unguarded is not None:
         raise fail(unguarded)
@@ -106,14 +109,37 @@ def serve(
         settings.host,
         settings.port,
     )
-    _run_server(settings, services, app, listener, local, credentials, example)
+    presence = _present(services)
+    try:
+        _run_server(settings, services, app, listener, local, credentials, example)
+    finally:
+        if presence is not None:
+            presence.stop()
+
+
+def _present(services: Services) -> Presence | None:
+    """A replica of a cluster (not the embedded default) says it is alive, with its
+    signing key's id and public URL, for `doctor` to compare (`presence.py`)."""
+    from jobmanager.presence import Presence, replica
+
+    settings = services.settings
+    if settings.is_embedded:
+        return None
+    member = replica(services.tokens.keys.current.kid, settings.public_url)
+    presence = Presence(services.store.members, member, settings.heartbeat_timeout_seconds)
+    presence.start()
+    return presence
 
 
 def _claim_home(home: Path) -> None:
     """Make the home private, everything this process writes the user's only (the database,
     its WAL, blobs, logs), and mark the home in use while it lives (`home.in_use`)."""
     for path in make_private(home):
-        log.warning("%s is not this user's: others may read it (see its mode)", path)
+        log.warning(
+            "%s cannot be made private (not this user's, or a read-only mount): others may "
+            "read it (see its mode)",
+            path,
+        )
     os.umask(PRIVATE_UMASK)
     hold_serve_lock(home)
 

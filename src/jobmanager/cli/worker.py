@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from jobmanager.cli.common import configure_logging, fail, load_settings, open_services
+from jobmanager.cli.common import (
+    configure_logging,
+    fail,
+    load_settings,
+    open_services,
+    require_extra,
+)
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -36,21 +42,27 @@ def worker(
         typer.Option(
             min=1,
             max=65535,
-            help="Serve this worker's metrics at http://HOST:PORT/metrics (beyond loopback: "
-            "with JOBMANAGER_METRICS_TOKEN)",
+            help="Serve this worker's metrics at http://WORKER_METRICS_HOST:PORT/metrics "
+            "(beyond loopback: with JOBMANAGER_METRICS_TOKEN) [env "
+            "JOBMANAGER_WORKER_METRICS_PORT]",
         ),
     ] = None,
 ) -> None:
     """Run jobs from the Celery broker (JOBMANAGER_BROKER_URL) until stopped."""
-    settings = load_settings(job_slots=slots, dispatch="celery")
+    settings = load_settings(job_slots=slots, dispatch="celery", worker_metrics_port=metrics_port)
     configure_logging(settings.log_level, settings.log_format)
+    require_extra(settings)
     if settings.broker_url is None:
         raise fail("set JOBMANAGER_BROKER_URL to the Celery broker, e.g. redis://host:6379/0")
-    if metrics_port is not None and settings.unguarded_metrics() is not None:
-        raise fail(str(settings.unguarded_metrics()))
+    metrics_port = settings.worker_metrics_port
+    unguarded = settings.unguarded_worker_metrics()
+    if metrics_port is not None and unguarded is not None:
+        raise fail(unguarded)
     # Loaded here, not at import: client commands start faster; celery is an extra.
     from jobmanager.dispatch.celery import TASK, celery_app
     from jobmanager.environments import EnvironmentPool, IsolationUnavailable, open_isolation
+    from jobmanager.presence import Presence
+    from jobmanager.presence import worker as present_as
     from jobmanager.worker import Worker
 
     try:
@@ -66,6 +78,10 @@ def worker(
     app.task(name=TASK, ignore_result=True)(runner.take_turn)
     services.store.space.watch()
     runner.start()
+    presence = Presence(
+        services.store.members, present_as(runner.worker_id), settings.heartbeat_timeout_seconds
+    )
+    presence.start()
     log.info("worker %s taking jobs with %d slots", runner.worker_id, settings.job_slots)
     metrics = None if metrics_port is None else serve_metrics(metrics_port, settings, pool)
     try:
@@ -80,6 +96,7 @@ def worker(
     finally:
         if metrics is not None:
             metrics.shutdown()
+        presence.stop()
         runner.stop()
         pool.close()
         services.store.space.close()
@@ -97,17 +114,19 @@ def serve_metrics(port: int, settings: Settings, pool: EnvironmentPool) -> WSGIS
 
     from jobmanager.api.metrics import metrics_registry
 
+    host = settings.worker_metrics_host
+
     class Server(ThreadingWSGIServer):
-        address_family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
     class QuietHandler(WSGIRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
     app = guarded(make_wsgi_app(metrics_registry(None, pool)), settings.metrics_token)
-    server = make_server(settings.host, port, app, Server, handler_class=QuietHandler)
+    server = make_server(host, port, app, Server, handler_class=QuietHandler)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
-    log.info("worker metrics at http://%s:%d/metrics", settings.host, port)
+    log.info("worker metrics at http://%s:%d/metrics", host, port)
     return server
 
 

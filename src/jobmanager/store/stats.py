@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import func, select
 
 from jobmanager.domain.statuses import FINAL, JobStatus
 from jobmanager.store.db import Database
-from jobmanager.store.tables import EnvironmentSlot, Job, Tenant
+from jobmanager.store.tables import EnvironmentSlot, Job, Member, Tenant
 
 
 class StatsRepository:
@@ -46,3 +48,9 @@ class StatsRepository:
         )
         with self.db.reading() as session:
             return [(configuration, count) for configuration, count in session.execute(query)]
+
+    def workers_alive(self, since: datetime) -> int:
+        """Workers (`jobmanager worker` processes) seen at `since` or later."""
+        query = select(func.count()).where(Member.kind == "worker", Member.seen_at >= since)
+        with self.db.reading() as session:
+            return int(session.scalar(query) or 0)

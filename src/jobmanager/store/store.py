@@ -11,6 +11,7 @@ from jobmanager.store.deliveries import DeliveryRepository
 from jobmanager.store.events import EventRepository
 from jobmanager.store.execution import ExecutionRepository
 from jobmanager.store.jobs import JobRepository
+from jobmanager.store.members import MemberRepository
 from jobmanager.store.models import ModelRepository
 from jobmanager.store.outputs import OutputRepository
 from jobmanager.store.schedules import ScheduleRepository
@@ -47,6 +48,7 @@ class Store:
         self.outputs = OutputRepository(db, blobs)
         self.stats = StatsRepository(db)
         self.sign_ins = SignInRepository(db)
+        self.members = MemberRepository(db)
 
     @property
     def space(self) -> DiskSpace:

@@ -433,3 +433,19 @@ class SignInFailure(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     failures: Mapped[int] = mapped_column(Integer)
+
+
+class Member(Base):
+    """A process of the cluster saying it is alive (`store/members.py`): an API replica,
+    with the signing key and public URL it uses, or a worker. A row not seen for a
+    heartbeat timeout is a process gone."""
+
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    host: Mapped[str] = mapped_column(String(255))
+    key_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    public_url: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
