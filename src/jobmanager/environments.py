@@ -27,6 +27,7 @@ import psutil
 from jobmanager.domain import egress
 from jobmanager.engine import Environment, EnvironmentSpec, Limits
 from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
+from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.network import Egress, NetworkStack, NetworkUnavailable, host_addresses
 from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 from jobmanager.engine.pythons import python_for
@@ -379,17 +380,27 @@ class EnvironmentPool:
                 self._unfinished -= 1
                 self._changed.notify_all()
 
+    def _started_none(self, key: Hashable) -> None:
+        with self._changed:
+            self._starting[key] -= 1
+            self._changed.notify_all()  # a waiting taker starts its own
+
     def _start_or_destroy(self, spec: EnvironmentSpec) -> None:
         """Start one; keep it warm, or destroy it when the pool closed meanwhile."""
         key = _key(spec)
         try:
             with self._starts:
                 environment = Environment.start(spec)
+        except (KernelError, OSError) as error:  # its first line says why (a full disk, say)
+            log.warning(
+                "could not pre-start an environment: %s",
+                (str(error).splitlines() or [repr(error)])[0],
+            )
+            self._started_none(key)
+            return
         except Exception:
             log.exception("could not pre-start an environment")
-            with self._changed:
-                self._starting[key] -= 1
-                self._changed.notify_all()  # a waiting taker starts its own
+            self._started_none(key)
             return
         with self._changed:
             self._starting[key] -= 1

@@ -188,6 +188,12 @@ def stranger(home: Path, env: dict[str, str], cluster: dict[str, str], said: str
         assert said in lines["replicas"] and ":api" in lines["replicas"]
     finally:
         third.stop()
+    deadline = time.monotonic() + 60  # its presence goes with it (or ages out)
+    while (
+        code := run_doctor(home.parent / "doctor", **cluster)[0]
+    ) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert code == 0
 
 
 def test_a_wrong_database_url_is_named(tmp_path: Path) -> None:

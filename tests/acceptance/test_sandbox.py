@@ -1,8 +1,8 @@
 """Hostile notebooks against a real `jobmanager serve` on the default isolation (sandbox).
 
 Each case is a job of tenant A, written as an attacker would, while tenant B has files
-and a job running. For each: the job ends with a clear message, `/health` stays fast
-while it runs, nothing of its environment is left running after it, and the next job
+and a job running. For each: the job ends with a clear message, `/health` answers all
+along while it runs, nothing of its environment is left running after it, and the next job
 runs normally. The last cases check that a job doing nothing hostile still has what it
 needs: its input, its outputs, pandas, matplotlib and the usual shell commands.
 """
@@ -10,6 +10,7 @@ needs: its input, its outputs, pandas, matplotlib and the usual shell commands.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.timeout(600)
 
 SECRET = "s3cret-of-the-service"
 B_SECRET = b"tenant B's confidential numbers"
-HEALTH_P99_SECONDS = 0.2
+HEALTH_TIMEOUT_SECONDS = 5
 # What every hostile note says first, into the executed note: which environment it is.
 WHOAMI = f"%python\nimport os\nprint(os.environ.get({MARKER_VARIABLE!r}))"
 # A note reports each attempt as one line of `attempts.txt`: `name: outcome`.
@@ -76,9 +77,11 @@ class Ran:
         return dict(line.split(": ", 1) for line in lines)
 
     def assert_health(self) -> None:
+        """Every /health probe while the job ran was answered 200 within the probe's
+        time limit (how fast is measured by bench/, not asserted by a test)."""
         assert self.health, "no health probe answered while the job ran"
-        p99 = sorted(self.health)[min(len(self.health) - 1, int(len(self.health) * 0.99))]
-        assert p99 < HEALTH_P99_SECONDS, f"/health p99 {p99 * 1000:.0f} ms while the job ran"
+        unanswered = [seconds for seconds in self.health if seconds == math.inf]
+        assert not unanswered, f"{len(unanswered)} of {len(self.health)} /health probes failed"
 
 
 @pytest.fixture(scope="module")
@@ -189,11 +192,15 @@ def run(
 
 
 def _probe(url: str, latencies: list[float], done: threading.Event) -> None:
-    with httpx.Client(base_url=url, timeout=5) as http:
+    """/health every 50 ms: each answer's seconds, or infinity for none or not 200."""
+    with httpx.Client(base_url=url, timeout=HEALTH_TIMEOUT_SECONDS) as http:
         while not done.wait(0.05):
             started = time.monotonic()
-            assert http.get("/health").status_code == 200
-            latencies.append(time.monotonic() - started)
+            try:
+                answered = http.get("/health").status_code == 200
+            except httpx.HTTPError:
+                answered = False
+            latencies.append(time.monotonic() - started if answered else math.inf)
 
 
 def assert_nothing_left(ran: Ran) -> None:
