@@ -289,10 +289,10 @@ def _insert_new(session: Session, table: type[WebhookDelivery], rows: list[dict[
     the webhooks still there: one deleted since it was read gets none (held meanwhile:
     `FOR SHARE` on PostgreSQL; SQLite's write transaction holds everything)."""
     wanted = {row["webhook_id"] for row in rows}
-    kept = session.scalars(
-        select(Webhook.id).where(Webhook.id.in_(wanted)).with_for_update(read=True)
-    ).all()
-    rows = [row for row in rows if row["webhook_id"] in set(kept)]
+    kept = set(
+        session.scalars(select(Webhook.id).where(Webhook.id.in_(wanted)).with_for_update(read=True))
+    )
+    rows = [row for row in rows if row["webhook_id"] in kept]
     if not rows:
         return
     session.execute(conflict_insert(session, table).values(rows).on_conflict_do_nothing())
