@@ -25,14 +25,14 @@ from pathlib import Path
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from jobmanager.api.app import create_app
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.configurations import ConfigurationSpec
 from jobmanager.store.jobs import JobSpec
 from jobmanager.store.models import ModelSpec, Payload, VersionSpec
 from jobmanager.store.tables import Job
+from jobmanager.web.app import create_app
 
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BATCH = 5000

@@ -161,8 +161,8 @@ def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
     url = POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{name}"
     home = Path(tempfile.mkdtemp(prefix="bench-pg-")) / "home"
     try:
-        from jobmanager.services import Services
-        from jobmanager.settings import Settings
+        from jobmanager.startup.services import Services
+        from jobmanager.startup.settings import Settings
 
         services = Services.open(Settings(home=home, database_url=url))
         services.store.tenants.create("dev")

@@ -24,8 +24,8 @@ import httpx
 import sqlalchemy as sa
 
 from bench._server import Server, job_body, percentile, zeppelin_note
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 
 POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 JM = "/api/jobmanager/v3"

@@ -50,8 +50,8 @@ LAST_JOB: dict[int | None, str] = {}  # by replica: the job submitted last
 MAKE_TENANT = """
 import json, sys
 from pathlib import Path
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 services = Services.open(Settings(home=Path(sys.argv[1]), database_url=sys.argv[2]))
 services.store.tenants.create("acme")
 made = services.store.tenants.create_credentials("acme")

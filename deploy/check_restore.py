@@ -18,8 +18,8 @@ import sys
 
 from sqlalchemy import create_engine, select
 
-from jobmanager.services import open_blobs
-from jobmanager.settings import Settings, mask_url
+from jobmanager.startup.services import open_blobs
+from jobmanager.startup.settings import Settings, mask_url
 from jobmanager.store.tables import Content, ModelVersion
 
 

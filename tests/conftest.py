@@ -23,12 +23,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from jobmanager.api.app import create_app
 from jobmanager.auth.keys import KeyRing
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.db import Database
 from jobmanager.store.tables import Base
+from jobmanager.web.app import create_app
 from tests.s3 import INSTALL as MOTO_INSTALL
 from tests.s3 import MotoServer, MotoUnavailable
 

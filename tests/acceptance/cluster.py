@@ -24,8 +24,8 @@ from typing import Any
 
 import psutil
 
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests.acceptance.api import DX, Caller, note
 from tests.acceptance.netns import HostNetwork
 from tests.acceptance.private_services import PrivatePostgres, PrivateRedis

@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import psutil
 
-from jobmanager.home import environments_folder
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.common.home import environments_folder
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 
 
 def free_port(host: str = "127.0.0.1") -> int:

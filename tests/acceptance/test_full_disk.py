@@ -34,7 +34,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from jobmanager.home import environments_folder
+from jobmanager.common.home import environments_folder
 from tests.acceptance.api import DX, JOBS, Caller, note
 from tests.acceptance.server import ServerProcess, make_tenant
 from tests.conftest import POSTGRES_ADMIN_URL, own_postgres_database, require_service

@@ -31,7 +31,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from jobmanager.home import local_service_log
+from jobmanager.common.home import local_service_log
 from tests.acceptance.api import JOBS, Caller, note
 from tests.acceptance.cli_runner import Cli
 from tests.acceptance.cluster import Cluster

@@ -23,10 +23,10 @@ import httpx
 import psutil
 import pytest
 
+from jobmanager.common.home import environments_folder
 from jobmanager.engine.processes import MARKER_VARIABLE
-from jobmanager.home import environments_folder
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests import syscalls
 from tests.acceptance.api import DX, FINAL, Caller, note
 from tests.acceptance.server import ServerProcess

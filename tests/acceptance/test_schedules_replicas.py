@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests.acceptance.server import ServerProcess
 from tests.conftest import own_postgres_database
 from tests.integration.jobs.api import zeppelin_note

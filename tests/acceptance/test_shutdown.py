@@ -13,10 +13,10 @@ from pathlib import Path
 
 import psutil
 
+from jobmanager.common.home import environments_folder
 from jobmanager.engine.processes import MARKER_VARIABLE
-from jobmanager.home import environments_folder
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests.acceptance.api import Caller, note
 from tests.acceptance.server import ServerProcess
 

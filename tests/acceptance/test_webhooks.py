@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from jobmanager.client import Client
-from jobmanager.notifier import SEND_TIMEOUT_SECONDS
+from jobmanager.service.notifier import SEND_TIMEOUT_SECONDS
 from tests.acceptance.api import note
 from tests.acceptance.cli_runner import module_server
 from tests.acceptance.server import ServerProcess

@@ -28,7 +28,7 @@ from tests.integration.jobs.api import zeppelin_note
 @pytest.fixture(scope="module")
 def example(api: httpx.Client) -> dict[str, str]:
     """The example: its note as a model, a configuration, its CSV in an input folder."""
-    assets = resources.files("jobmanager.examples")
+    assets = resources.files("jobmanager.cli.examples")
     api.post("/api/prl/v3/configurations", json={"name": "example"}).raise_for_status()
     inputs = make_folder(api, "sensors-input")
     outputs = make_folder(api, "sensors-output")

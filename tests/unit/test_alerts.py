@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import yaml
 
-from jobmanager.api.metrics import DatabaseCollector, PoolCollector
-from jobmanager.metrics import PROCESS_METRICS
+from jobmanager.api.metrics_registry import DatabaseCollector, PoolCollector
+from jobmanager.common.process_metrics import PROCESS_METRICS
 from tests.conftest import require_service
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "jobmanager-alerts.yaml"

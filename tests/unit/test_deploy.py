@@ -20,11 +20,11 @@ from jobmanager.api.schemas.configurations import ConfigurationCreate
 from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.sealing import SecretBox
 from jobmanager.cli import COMMANDS
-from jobmanager.home import PRIVATE_FILE, PRIVATE_FOLDER
-from jobmanager.runtime import SWEEP_SECONDS
-from jobmanager.settings import Settings
+from jobmanager.common.home import PRIVATE_FILE, PRIVATE_FOLDER
+from jobmanager.jobrun.worker import HEARTBEAT_SECONDS
+from jobmanager.service.runtime import SWEEP_SECONDS
+from jobmanager.startup.settings import Settings
 from jobmanager.store.outages import PATIENCE_SECONDS
-from jobmanager.worker import HEARTBEAT_SECONDS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 DOCS = DEPLOY.parent / "docs" / "deploy.md"

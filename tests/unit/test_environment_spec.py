@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from jobmanager.common.home import environments_folder
 from jobmanager.domain.egress import BLOCKED_RANGES
 from jobmanager.engine.network import NetworkStack
 from jobmanager.engine.sandbox import Sandbox
-from jobmanager.environments import Isolation, NetworkRefused, spec_for
-from jobmanager.home import environments_folder
+from jobmanager.jobrun.environment_pool import Isolation, NetworkRefused, spec_for
 
 MIB = 1024 * 1024
 

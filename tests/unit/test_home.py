@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jobmanager import home
-from jobmanager.home import HOME_VARIABLE, choose_home, hold_serve_lock, make_private
+from jobmanager.common import home
+from jobmanager.common.home import HOME_VARIABLE, choose_home, hold_serve_lock, make_private
 from tests.tmpfs import read_only
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from jobmanager.loops import Every
+from jobmanager.common.loops import Every
 
 
 def test_rounds_go_on_after_a_failing_one_and_stop_when_asked() -> None:

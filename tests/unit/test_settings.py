@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from jobmanager.home import HOME_VARIABLE, home_from_environment
-from jobmanager.settings import Settings, mask_url
+from jobmanager.common.home import HOME_VARIABLE, home_from_environment
+from jobmanager.startup.settings import Settings, mask_url
 
 
 def test_embedded_default_is_sqlite_under_home(tmp_path: Path) -> None:

@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from jobmanager.auth.tokens import InvalidToken, Principal
+from jobmanager.common.logs import add_log_fields
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.errors import Forbidden, Unauthenticated
-from jobmanager.logs import add_log_fields
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.store import Store
 
 SESSION_COOKIE = "SESSION"

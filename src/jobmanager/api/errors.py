@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from jobmanager.common.logs import add_log_fields
 from jobmanager.domain.errors import (
     Conflict,
     DiskFull,
@@ -32,7 +33,6 @@ from jobmanager.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
-from jobmanager.logs import add_log_fields
 from jobmanager.store.outages import database_away
 from jobmanager.store.space import DiskSpace
 

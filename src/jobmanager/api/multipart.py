@@ -42,7 +42,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 
-from jobmanager.chunks import CHUNK_SIZE
+from jobmanager.common.chunks import CHUNK_SIZE
 from jobmanager.domain.errors import InvalidInput, TooLarge
 from jobmanager.store.blobs import BlobStore, BlobTooLarge
 from jobmanager.store.contents import HashingWriter, NewContent

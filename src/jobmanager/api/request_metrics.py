@@ -1,5 +1,5 @@
 """Counts every HTTP request by method, route template and status, and times it; opens
-the request's scope of log fields (`jobmanager.logs`).
+the request's scope of log fields (`jobmanager.common.logs`).
 
 The route is the template the request matched (`/api/jobmanager/v3/jobs/{id}`), never
 the raw path: ids would make a new series per job. A request no route matched is
@@ -14,8 +14,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from jobmanager.logs import log_fields
-from jobmanager.metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
+from jobmanager.common.logs import log_fields
+from jobmanager.common.process_metrics import HTTP_REQUEST_SECONDS, HTTP_REQUESTS
 
 UNMATCHED = "unmatched"
 

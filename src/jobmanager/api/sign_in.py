@@ -25,7 +25,7 @@ from fastapi import Request
 
 from jobmanager.domain.errors import TooManyAttempts, Unauthenticated
 from jobmanager.domain.sign_ins import FailureLimits, wait_seconds
-from jobmanager.settings import Settings
+from jobmanager.startup.settings import Settings
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 

@@ -12,7 +12,7 @@ from jobmanager.cli.common import console, fail, load_settings, open_services
 from jobmanager.domain.errors import DomainError
 
 if TYPE_CHECKING:
-    from jobmanager.services import Services
+    from jobmanager.startup.services import Services
 
 app = typer.Typer(help="Manage tenants, credentials and keys.", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
-    from jobmanager.services import Services
-    from jobmanager.settings import Settings
+    from jobmanager.startup.services import Services
+    from jobmanager.startup.settings import Settings
 
 console = Console()
 errors = Console(stderr=True)
@@ -28,7 +28,7 @@ errors = Console(stderr=True)
 def cli_home() -> Path:
     """The home of this command (`home.choose_home`), chosen once; the line saying that an
     older version's `./.jobmanager` was moved, or is used where it is, goes to stderr."""
-    from jobmanager.home import choose_home
+    from jobmanager.common.home import choose_home
 
     choice = choose_home()
     if choice.note is not None:
@@ -41,7 +41,7 @@ def load_settings(**overrides: object) -> Settings:
     value exits with one clear line."""
     from pydantic import ValidationError
 
-    from jobmanager.settings import Settings
+    from jobmanager.startup.settings import Settings
 
     given = {name: value for name, value in overrides.items() if value is not None}
     given.setdefault("home", cli_home())
@@ -62,8 +62,8 @@ def open_services(settings: Settings) -> Services:
     from alembic.util import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from jobmanager.services import Services  # the store loads only for server commands
-    from jobmanager.settings import mask_url
+    from jobmanager.startup.services import Services  # the store loads only for server commands
+    from jobmanager.startup.settings import mask_url
     from jobmanager.store.fsspec_blobs import BlobStoreUnavailable
     from jobmanager.store.space import WHERE, full_storage
 
@@ -115,7 +115,7 @@ def configure_logging(level: str, log_format: str = "text") -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(QuietFullDisk())
     if log_format == "json":
-        from jobmanager.logs import JsonFormatter
+        from jobmanager.common.logs import JsonFormatter
 
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from pydantic import ValidationError
 
-from jobmanager.settings import Settings, mask_url
+from jobmanager.startup.settings import Settings, mask_url
 
 if TYPE_CHECKING:
-    from jobmanager.environments import Isolation
+    from jobmanager.jobrun.environment_pool import Isolation
     from jobmanager.store.blobs import BlobStore
     from jobmanager.store.db import Database
 
@@ -193,7 +193,7 @@ def check_broker(findings: Findings) -> str:
 
 
 def check_blobs(findings: Findings) -> str:
-    from jobmanager.services import open_blobs
+    from jobmanager.startup.services import open_blobs
     from jobmanager.store.fsspec_blobs import BlobStoreUnavailable
 
     url = findings.settings.resolved_blob_url
@@ -235,7 +235,7 @@ def blob_hint(url: str) -> str:
 
 
 def check_sandbox(findings: Findings) -> str:
-    from jobmanager.environments import IsolationUnavailable, open_isolation
+    from jobmanager.jobrun.environment_pool import IsolationUnavailable, open_isolation
 
     try:
         findings.isolation = open_isolation(findings.settings)

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from jobmanager.auth.keys import signing_key_id
 from jobmanager.cli.doctor import CheckFailed, CheckWarned, Findings
-from jobmanager.home import keys_folder
+from jobmanager.common.home import keys_folder
 from jobmanager.store.members import MemberRecord, MemberRepository
 from jobmanager.store.types import utcnow
 

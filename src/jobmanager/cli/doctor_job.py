@@ -119,8 +119,8 @@ def dispatch(findings: Findings, job: DoctorJob) -> None:
         CeleryDispatcher(celery_app(settings)).dispatch(job.job_id)
         return
     from jobmanager.dispatch.inline import InlineDispatcher
-    from jobmanager.environments import EnvironmentPool
-    from jobmanager.worker import Worker
+    from jobmanager.jobrun.environment_pool import EnvironmentPool
+    from jobmanager.jobrun.worker import Worker
 
     assert findings.isolation is not None
     pool = EnvironmentPool(capacity=0)

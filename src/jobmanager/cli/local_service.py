@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 
-from jobmanager.home import (
+from jobmanager.common.home import (
     HOME_VARIABLE,
     PRIVATE_FILE,
     dev_credentials_file,

@@ -27,7 +27,7 @@ import typer
 from jobmanager.cli.common import cli_home, errors
 from jobmanager.cli.output import error, reported, say
 from jobmanager.client import Client
-from jobmanager.home import dev_credentials_file, local_service_token, write_private
+from jobmanager.common.home import dev_credentials_file, local_service_token, write_private
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 LOCAL_SERVICE = "local service"  # a profile's source: the home's local service

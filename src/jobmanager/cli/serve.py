@@ -22,16 +22,16 @@ from jobmanager.cli.common import (
     open_services,
     require_extra,
 )
+from jobmanager.common.home import PRIVATE_UMASK, hold_serve_lock, make_private
 from jobmanager.domain.destinations import LOOPBACK_NETWORKS
-from jobmanager.home import PRIVATE_UMASK, hold_serve_lock, make_private
 
 if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
-    from jobmanager.presence import Presence
-    from jobmanager.services import Services
-    from jobmanager.settings import Settings
+    from jobmanager.service.presence import Presence
+    from jobmanager.startup.services import Services
+    from jobmanager.startup.settings import Settings
 
 log = logging.getLogger("jobmanager")
 
@@ -67,9 +67,9 @@ def serve(
         manage_local_service(stop)
         return
     # The server's modules load here, not at import: client commands start faster.
-    from jobmanager.api.app import create_app
     from jobmanager.cli.serve_port import PortUnavailable, bind
-    from jobmanager.environments import IsolationUnavailable
+    from jobmanager.jobrun.environment_pool import IsolationUnavailable
+    from jobmanager.web.app import create_app
 
     settings = load_settings(
         host=host, port=port, scheduler_enabled=False if no_scheduler else None
@@ -120,7 +120,7 @@ def serve(
 def _present(services: Services) -> Presence | None:
     """A replica of a cluster (not the embedded default) says it is alive, with its
     signing key's id and public URL, for `doctor` to compare (`presence.py`)."""
-    from jobmanager.presence import Presence, replica
+    from jobmanager.service.presence import Presence, replica
 
     settings = services.settings
     if settings.is_embedded:
@@ -228,7 +228,7 @@ def _run_example_when_up(server: uvicorn.Server, base_url: str, credentials: Pat
             if server.should_exit:
                 return
             time.sleep(0.05)
-        from jobmanager.example import run_example
+        from jobmanager.cli.example import run_example
 
         try:
             run_example(base_url, credentials, console)

@@ -19,7 +19,7 @@ from pathlib import Path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jobmanager.cli.local_service import LocalService, remove_record, write_record
-from jobmanager.home import dev_credentials_file
+from jobmanager.common.home import dev_credentials_file
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.local")

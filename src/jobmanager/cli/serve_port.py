@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 
-from jobmanager.home import serve_lock
+from jobmanager.common.home import serve_lock
 
 PORT_CHOICE = "choose another with --port or JOBMANAGER_PORT"
 

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
     from pydantic import SecretStr
 
-    from jobmanager.environments import EnvironmentPool
-    from jobmanager.settings import Settings
+    from jobmanager.jobrun.environment_pool import EnvironmentPool
+    from jobmanager.startup.settings import Settings
 
 log = logging.getLogger("jobmanager")
 
@@ -60,10 +60,14 @@ def worker(
         raise fail(unguarded)
     # Loaded here, not at import: client commands start faster; celery is an extra.
     from jobmanager.dispatch.celery import TASK, celery_app
-    from jobmanager.environments import EnvironmentPool, IsolationUnavailable, open_isolation
-    from jobmanager.presence import Presence
-    from jobmanager.presence import worker as present_as
-    from jobmanager.worker import Worker
+    from jobmanager.jobrun.environment_pool import (
+        EnvironmentPool,
+        IsolationUnavailable,
+        open_isolation,
+    )
+    from jobmanager.jobrun.worker import Worker
+    from jobmanager.service.presence import Presence
+    from jobmanager.service.presence import worker as present_as
 
     try:
         isolation = open_isolation(settings)
@@ -112,7 +116,7 @@ def serve_metrics(port: int, settings: Settings, pool: EnvironmentPool) -> WSGIS
     from prometheus_client import make_wsgi_app
     from prometheus_client.exposition import ThreadingWSGIServer
 
-    from jobmanager.api.metrics import metrics_registry
+    from jobmanager.api.metrics_registry import metrics_registry
 
     host = settings.worker_metrics_host
 
@@ -133,7 +137,7 @@ def serve_metrics(port: int, settings: Settings, pool: EnvironmentPool) -> WSGIS
 def guarded(app: WSGIApplication, token: SecretStr | None) -> WSGIApplication:
     """`app`, answering only requests that carry the metrics token (all, without one)."""
     from jobmanager.api.errors import CODE_OF_STATUS
-    from jobmanager.api.metrics import TOKEN_WANTED, token_matches
+    from jobmanager.api.metrics_registry import TOKEN_WANTED, token_matches
 
     def guard(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if token_matches(token, environ.get("HTTP_AUTHORIZATION", "")):

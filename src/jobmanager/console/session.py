@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from jobmanager.api.deps import XSRF_COOKIE, ServicesDep, SettingsDep
 from jobmanager.api.routes.auth import clear_session_cookies, issue_token, set_session_cookies
+from jobmanager.common.home import dev_credentials_file
 from jobmanager.console.routing import SIGN_IN_PATH, XSRF_CHECKED, ConsoleRoute, page
 from jobmanager.domain.errors import Unauthenticated
-from jobmanager.home import dev_credentials_file
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
 

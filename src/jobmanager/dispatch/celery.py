@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import Celery
 
 from jobmanager.dispatch.base import Dispatcher
-from jobmanager.settings import Settings
+from jobmanager.startup.settings import Settings
 
 TASK = "jobmanager.run_job"
 QUEUE = "jobmanager.jobs"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobmanager.dispatch.base import Dispatcher
-from jobmanager.worker import Worker
+from jobmanager.jobrun.worker import Worker
 
 
 class InlineDispatcher(Dispatcher):

@@ -11,7 +11,7 @@ import logging
 import threading
 
 from jobmanager.dispatch.base import Dispatcher
-from jobmanager.worker import Worker
+from jobmanager.jobrun.worker import Worker
 
 log = logging.getLogger("jobmanager.dispatch")
 IDLE_POLL_SECONDS = 2.0

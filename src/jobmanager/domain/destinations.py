@@ -12,7 +12,7 @@ operator allows (`Destinations.allowed`).
 The check is made twice: on a URL whose host is a literal address, when the webhook is
 made (`literal_address`: every form a resolver reads as an address, `2130706433` and
 `0177.0.0.1` included), and on every address a host name resolves to, when a delivery
-connects (`jobmanager.vetted_http`).
+connects (`jobmanager.service.vetted_http`).
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from jobmanager.chunks import CHUNK_SIZE, chunks_of
-from jobmanager.metrics import BLOB_BYTES
+from jobmanager.common.chunks import CHUNK_SIZE, chunks_of
+from jobmanager.common.process_metrics import BLOB_BYTES
 from jobmanager.store.space import DiskSpace
 
 log = logging.getLogger("jobmanager.blobs")

@@ -26,7 +26,7 @@ import fsspec
 from fsspec.asyn import sync
 from fsspec.implementations.local import LocalFileSystem
 
-from jobmanager.chunks import CHUNK_SIZE, chunks_of
+from jobmanager.common.chunks import CHUNK_SIZE, chunks_of
 from jobmanager.store.blobs import (
     BlobWriter,
     ObjectStoreAccess,

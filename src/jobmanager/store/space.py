@@ -35,8 +35,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jobmanager.common.loops import Every
 from jobmanager.domain.errors import DiskFull
-from jobmanager.loops import Every
 
 log = logging.getLogger("jobmanager.space")
 

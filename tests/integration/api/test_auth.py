@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi.testclient import TestClient
 
 from jobmanager.auth.tokens import Principal
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from tests.conftest import TenantClient, assert_error, basic
 
 ME = "/api/identity/v1/me"

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from jobmanager.settings import Settings
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import (
     DX,

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobmanager.domain.egress import BLOCKED_RANGES
-from jobmanager.settings import Settings
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient, assert_error
 
 CONFIGURATIONS = "/api/prl/v3/configurations"

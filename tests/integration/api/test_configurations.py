@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.tables import EnvironmentSlot, Job
 from tests.conftest import TenantClient, assert_error, basic
 

@@ -15,8 +15,8 @@ from httpx import Response
 from sqlalchemy import select
 
 from jobmanager.domain.errors import Conflict, InvalidInput, NotFound, TooLarge
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.dataexchange import DirectoryRecord
 from jobmanager.store.tables import DataEntry
 from tests.conftest import TenantClient, assert_error, basic

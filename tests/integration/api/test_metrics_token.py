@@ -7,9 +7,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from jobmanager.api.app import create_app
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
+from jobmanager.web.app import create_app
 from tests.conftest import make_tenant
 from tests.integration.jobs.api import JOBS, runnable_references
 

@@ -15,8 +15,8 @@ from sqlalchemy import update
 
 from jobmanager.domain.errors import Conflict, NotFound
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.models import ModelSpec, Payload, VersionSpec
 from jobmanager.store.tables import Job
 from tests.conftest import TenantClient, assert_error

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import DX, make_folder, upload_file
 from tests.integration.store.contents import assert_consistent, stored_keys

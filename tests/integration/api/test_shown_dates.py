@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobmanager.api.schemas import timestamp
-from jobmanager.settings import Settings
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import (
     DX,

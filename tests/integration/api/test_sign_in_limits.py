@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from jobmanager.api.app import create_app
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.types import utcnow
+from jobmanager.web.app import create_app
 from tests.conftest import TenantClient, assert_error, basic
 
 ATTACKER = ("127.0.0.1", 40000)

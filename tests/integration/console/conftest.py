@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from jobmanager.api.app import create_app
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
+from jobmanager.web.app import create_app
 from tests.conftest import TenantClient, make_tenant
 
 XSRF = "XSRF-TOKEN"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from jobmanager.console import jobs as console_jobs
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.jobs import JobRecord, JobSpec
 from tests.conftest import TenantClient, make_tenant
 from tests.integration.console.conftest import sign_in

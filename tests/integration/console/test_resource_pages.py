@@ -11,7 +11,7 @@ import httpx
 from fastapi.testclient import TestClient
 
 from jobmanager.domain.firings import FiringPlan, PlannedFiring
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.blobs import LocalBlobStore
 from jobmanager.store.types import utcnow
 from tests.conftest import TenantClient, make_tenant

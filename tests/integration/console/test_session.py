@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobmanager.auth.tokens import Principal
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient
 
 TTL, IDLE = 60, 300

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.jobs import JobSpec
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
 

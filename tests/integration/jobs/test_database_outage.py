@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.reaper import Reaper
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.service.reaper import Reaper
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.outages import patiently
 from jobmanager.store.tables import Job
 from jobmanager.store.types import utcnow

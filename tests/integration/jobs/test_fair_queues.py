@@ -5,7 +5,7 @@ job's place in its queue and why it waits."""
 from __future__ import annotations
 
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.execution import ExecutionRepository
 from tests.integration.jobs.seed import Seed, seed
 

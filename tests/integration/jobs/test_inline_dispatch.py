@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from jobmanager.dispatch.inline import InlineDispatcher
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.environments import EnvironmentPool, open_isolation
-from jobmanager.services import Services
-from jobmanager.worker import Worker
+from jobmanager.jobrun.environment_pool import EnvironmentPool, open_isolation
+from jobmanager.jobrun.worker import Worker
+from jobmanager.startup.services import Services
 from tests.integration.jobs.api import zeppelin_note
 from tests.integration.jobs.seed import seed
 

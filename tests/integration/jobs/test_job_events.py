@@ -15,10 +15,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from jobmanager.api.app import create_app
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.types import utcnow
+from jobmanager.web.app import create_app
 from tests.acceptance.api import Caller, note
 from tests.acceptance.server import free_port
 from tests.conftest import TenantClient, assert_error

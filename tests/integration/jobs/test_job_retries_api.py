@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import (
     FINAL,

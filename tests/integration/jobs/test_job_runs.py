@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from jobmanager.home import environments_folder, pythons_folder
-from jobmanager.settings import Settings
+from jobmanager.common.home import environments_folder, pythons_folder
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import (
     DX,

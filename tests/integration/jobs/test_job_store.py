@@ -12,7 +12,7 @@ from jobmanager.domain.errors import InvalidInput, NotFound
 from jobmanager.domain.events import EventKind
 from jobmanager.domain.filters import parse_filter
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.types import utcnow
 from tests.integration.jobs.seed import add_configuration, seed

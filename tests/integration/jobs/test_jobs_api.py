@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import JOBS, create_configuration, upload_model, zeppelin_note
 

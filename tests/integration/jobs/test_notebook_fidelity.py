@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from jobmanager.cli.run_note import app as run_note
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient, assert_error
 from tests.integration.api.test_models import BASE, create_model, stored_blobs
 from tests.integration.jobs.api import (

@@ -8,8 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.reaper import Reaper
-from jobmanager.services import Services
+from jobmanager.service.reaper import Reaper
+from jobmanager.startup.services import Services
 from jobmanager.store.tables import Job
 from jobmanager.store.types import utcnow
 from tests.integration.jobs.seed import seed

@@ -14,8 +14,8 @@ import pytest
 
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.domain.worker_ids import WorkerId
-from jobmanager.reaper import Reaper
-from jobmanager.services import Services
+from jobmanager.service.reaper import Reaper
+from jobmanager.startup.services import Services
 from tests.integration.jobs.seed import seed
 
 HERE = socket.gethostname()

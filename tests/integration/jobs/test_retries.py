@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.reaper import Reaper
-from jobmanager.services import Services
+from jobmanager.service.reaper import Reaper
+from jobmanager.startup.services import Services
 from jobmanager.store.tables import Configuration
 from jobmanager.store.types import utcnow
 from tests.integration.jobs.seed import Seed, seed

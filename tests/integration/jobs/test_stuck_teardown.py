@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
 from jobmanager.engine.layout import Layout
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.execution import SlotRecord
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import FINAL, wait_for, zeppelin_note

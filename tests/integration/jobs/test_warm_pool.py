@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jobmanager.engine import Environment, EnvironmentSpec
-from jobmanager.environments import EnvironmentPool
+from jobmanager.jobrun.environment_pool import EnvironmentPool
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jobmanager.api.schemas import timestamp
-from jobmanager.scheduler import Scheduler
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.service.scheduler import Scheduler
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store.schedules import ScheduleRecord
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import JOBS, runnable_references

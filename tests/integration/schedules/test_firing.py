@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from jobmanager.scheduler import Scheduler
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.service.scheduler import Scheduler
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store import schedules as schedule_store
 from tests.conftest import TenantClient
 from tests.integration.jobs.api import JOBS

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from jobmanager.scheduler import Scheduler
+from jobmanager.service.scheduler import Scheduler
 from jobmanager.store.types import utcnow
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import DX, JOBS, make_folder, upload_file

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import command
 
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.blobs import LocalBlobStore, open_blob_store
 from jobmanager.store.dataexchange import PUBLIC_ROOT_ID
 from jobmanager.store.db import Database, alembic_config

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
-from jobmanager.presence import Presence, replica, worker
-from jobmanager.services import Services
+from jobmanager.service.presence import Presence, replica, worker
+from jobmanager.startup.services import Services
 from jobmanager.store.types import utcnow
 
 

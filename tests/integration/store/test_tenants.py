@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from jobmanager.domain.errors import Conflict, InvalidInput, NotFound
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 from jobmanager.store.tables import Credential
 
 

@@ -28,10 +28,10 @@ from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
 
 from jobmanager.domain.destinations import IPAddress
-from jobmanager.notifier import Notifier
-from jobmanager.services import Services
-from jobmanager.settings import Settings
-from jobmanager.vetted_http import Resolver, system_resolver
+from jobmanager.service.notifier import Notifier
+from jobmanager.service.vetted_http import Resolver, system_resolver
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient, assert_error
 from tests.integration.webhooks.api import WEBHOOKS, create_webhook, deliveries, stopped_job
 from tests.webhook_receiver import Receiver

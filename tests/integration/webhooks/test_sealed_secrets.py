@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from jobmanager.auth.sealing import KEY_FILE, SEALED
+from jobmanager.common.home import keys_folder
 from jobmanager.domain.destinations import LOOPBACK_NETWORKS
-from jobmanager.home import keys_folder
-from jobmanager.notifier import UNREADABLE_SECRET, Notifier
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.service.notifier import UNREADABLE_SECRET, Notifier
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from tests.conftest import TenantClient
 from tests.integration.webhooks.api import create_webhook, deliveries, signed, stopped_job
 from tests.webhook_receiver import Receiver

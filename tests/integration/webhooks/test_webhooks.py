@@ -22,9 +22,9 @@ from fastapi.testclient import TestClient
 from jobmanager.domain.destinations import LOOPBACK_NETWORKS
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.domain.webhooks import MAX_ATTEMPTS
-from jobmanager.notifier import Notifier
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.service.notifier import Notifier
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 from jobmanager.store import deliveries as store_deliveries
 from jobmanager.store.types import utcnow
 from tests.conftest import TenantClient, assert_error

@@ -152,7 +152,7 @@ def test_a_note_names_its_parameters_as_forms_and_keeps_them_text() -> None:
 
 
 def test_the_example_note_asks_for_its_threshold() -> None:
-    note = resources.files("jobmanager.examples").joinpath("sensor_report.zpln").read_bytes()
+    note = resources.files("jobmanager.cli.examples").joinpath("sensor_report.zpln").read_bytes()
     assert parameter_form(note, "zeppelin").fields == (FormParameter("threshold", "75"),)
 
 

@@ -15,7 +15,7 @@ from jobmanager.api.errors import error_responses
 from jobmanager.api.sign_in import SignInGuard, caller_address
 from jobmanager.auth.tokens import IssuedToken, Principal
 from jobmanager.domain.errors import InvalidInput, Unauthenticated
-from jobmanager.services import Services
+from jobmanager.startup.services import Services
 
 router = APIRouter(tags=["auth"])
 CLIENT_CREDENTIALS = "client_credentials"

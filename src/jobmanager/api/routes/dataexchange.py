@@ -26,7 +26,7 @@ from jobmanager.api.schemas.dataexchange import (
     download_media_type,
     file_metadata,
 )
-from jobmanager.chunks import chunks_of
+from jobmanager.common.chunks import chunks_of
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.filters import Filter
 from jobmanager.store.dataexchange import LISTING_FIELDS

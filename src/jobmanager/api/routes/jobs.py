@@ -29,7 +29,7 @@ from jobmanager.api.schemas.jobs import (
     JobPublic,
 )
 from jobmanager.api.schemas.provenance import JobRerun, ProvenancePublic, repair_spec
-from jobmanager.chunks import chunks_of
+from jobmanager.common.chunks import chunks_of
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
 from jobmanager.domain.statuses import JobStatus

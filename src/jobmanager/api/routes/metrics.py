@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from jobmanager.api.deps import ServicesDep
 from jobmanager.api.errors import error_responses
-from jobmanager.api.metrics import TOKEN_WANTED, token_matches
+from jobmanager.api.metrics_registry import TOKEN_WANTED, token_matches
 from jobmanager.domain.errors import Unauthenticated
 
 router = APIRouter(tags=["health"])

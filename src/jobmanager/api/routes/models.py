@@ -38,7 +38,7 @@ from jobmanager.api.schemas.models import (
     parse_model_filter,
     parse_sort,
 )
-from jobmanager.chunks import chunks_of
+from jobmanager.common.chunks import chunks_of
 from jobmanager.store.models import ModelFilter, ModelRecord, Payload, VersionRecord
 from jobmanager.store.store import Store
 

@@ -1,6 +1,6 @@
 """`/api/jobmanager/v3/schedules`: cron-driven jobs (SPEC §1).
 
-The scheduler (`jobmanager.scheduler`) fires them; these calls create, read, list,
+The scheduler (`jobmanager.service.scheduler`) fires them; these calls create, read, list,
 start, stop and delete them, and show their recent firings (an extension).
 """
 

@@ -1,7 +1,7 @@
 """`/api/jobmanager/v3/webhooks` (an extension): a tenant's receivers of job events.
 
 Create, list, read and delete webhooks, and read each one's delivery log. The
-deliveries are made and sent in the background (`jobmanager.notifier`).
+deliveries are made and sent in the background (`jobmanager.service.notifier`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from jobmanager.domain.requirements import (
     RequirementError,
     normalize_requirements,
 )
-from jobmanager.settings import Settings
+from jobmanager.startup.settings import Settings
 from jobmanager.store.configurations import (
     DEFAULT_RUNTIME,
     ConfigurationRecord,

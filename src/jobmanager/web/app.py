@@ -13,7 +13,7 @@ from jobmanager.api.body_limit import BodyLimit
 from jobmanager.api.deps import ActiveClients, authenticate
 from jobmanager.api.errors import error_responses, install_error_handlers
 from jobmanager.api.event_feed import StreamHub
-from jobmanager.api.metrics import metrics_registry
+from jobmanager.api.metrics_registry import metrics_registry
 from jobmanager.api.openapi import install_openapi
 from jobmanager.api.request_metrics import RequestMetrics
 from jobmanager.api.routes import (
@@ -32,9 +32,9 @@ from jobmanager.api.security_headers import SecurityHeaders
 from jobmanager.api.session_renewal import SessionRenewal
 from jobmanager.api.sign_in import SignInGuard
 from jobmanager.console.app import mount_console
-from jobmanager.runtime import Runtime
-from jobmanager.services import Services
-from jobmanager.settings import Settings
+from jobmanager.service.runtime import Runtime
+from jobmanager.startup.services import Services
+from jobmanager.startup.settings import Settings
 
 log = logging.getLogger("jobmanager")
 

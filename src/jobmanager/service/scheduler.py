@@ -23,10 +23,10 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from jobmanager.common.loops import Every
+from jobmanager.common.process_metrics import SCHEDULE_FIRING_LAG_SECONDS
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.firings import MISFIRE_GRACE, DueSchedule, plan_firings
-from jobmanager.loops import Every
-from jobmanager.metrics import SCHEDULE_FIRING_LAG_SECONDS
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 

@@ -15,6 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from jobmanager.common.home import environments_folder
+from jobmanager.common.logs import log_fields
+from jobmanager.common.loops import Every
+from jobmanager.common.process_metrics import JOB_PHASE_SECONDS, PHASES
 from jobmanager.domain.messages import chain, then
 from jobmanager.domain.parameters import parameters_for_run
 from jobmanager.domain.provenance import replayed_note, step_to_repair
@@ -30,21 +34,17 @@ from jobmanager.engine import (
     RunResult,
     StepEnd,
 )
-from jobmanager.environments import EnvironmentPool, Isolation, spec_for
-from jobmanager.event_writer import EventWriter
-from jobmanager.home import environments_folder
-from jobmanager.logs import log_fields
-from jobmanager.loops import Every
-from jobmanager.metrics import JOB_PHASE_SECONDS, PHASES
-from jobmanager.provenance import file_checksum, origin_warnings, staged_record
-from jobmanager.settings import Settings
-from jobmanager.staging import (
+from jobmanager.jobrun.environment_pool import EnvironmentPool, Isolation, spec_for
+from jobmanager.jobrun.event_writer import EventWriter
+from jobmanager.jobrun.staged_provenance import file_checksum, origin_warnings, staged_record
+from jobmanager.jobrun.staging import (
     StagedInput,
     stage_executed_note,
     stage_input,
     stage_model,
     upload_outputs,
 )
+from jobmanager.startup.settings import Settings
 from jobmanager.store.configurations import ConfigurationRecord
 from jobmanager.store.execution import Claim
 from jobmanager.store.jobs import JobRecord

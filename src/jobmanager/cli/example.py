@@ -42,7 +42,7 @@ def example_configuration(api: Client) -> Configuration:
 
 def run_example(base_url: str, credentials: Path, console: Console) -> Job:
     secrets = json.loads(credentials.read_text())
-    assets = resources.files("jobmanager.examples")
+    assets = resources.files("jobmanager.cli.examples")
     with Client(base_url, secrets["clientId"], secrets["clientSecret"]) as api:
         configuration = example_configuration(api)
         with assets.joinpath(NOTE).open("rb") as note:

@@ -22,15 +22,15 @@ from pathlib import Path
 import psutil
 from sqlalchemy.exc import DBAPIError
 
+from jobmanager.common.loops import Every
 from jobmanager.domain.messages import chain
 from jobmanager.domain.retries import FailureKind, attempt_folder, retry_message
 from jobmanager.domain.statuses import RETRYABLE, JobStatus
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine.layout import Layout, regular_files
 from jobmanager.engine.processes import kill_all
-from jobmanager.loops import Every
-from jobmanager.settings import Settings
-from jobmanager.staging import upload_outputs
+from jobmanager.jobrun.staging import upload_outputs
+from jobmanager.startup.settings import Settings
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow

@@ -23,6 +23,7 @@ from datetime import datetime
 import httpx
 
 from jobmanager import __version__
+from jobmanager.common.loops import Every
 from jobmanager.domain.destinations import Destinations
 from jobmanager.domain.webhooks import (
     DELIVERY_HEADER,
@@ -31,11 +32,10 @@ from jobmanager.domain.webhooks import (
     TIMESTAMP_HEADER,
     signature,
 )
-from jobmanager.loops import Every
+from jobmanager.service.vetted_http import Resolver, system_resolver, vetted_client
 from jobmanager.store.deliveries import Attempt, Outgoing
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
-from jobmanager.vetted_http import Resolver, system_resolver, vetted_client
 
 log = logging.getLogger("jobmanager.notifier")
 

@@ -11,10 +11,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jobmanager.chunks import chunks_of
+from jobmanager.common.chunks import chunks_of
 from jobmanager.domain.provenance import input_changes, input_warning
 from jobmanager.engine.pythons import package_set
-from jobmanager.staging import StagedInput
+from jobmanager.jobrun.staging import StagedInput
 from jobmanager.store.configurations import ConfigurationRecord
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store

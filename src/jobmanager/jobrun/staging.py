@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 
-from jobmanager.chunks import chunks_of
+from jobmanager.common.chunks import chunks_of
 from jobmanager.engine.layout import Layout, open_regular, regular_files
 from jobmanager.engine.note import note_file_name
 from jobmanager.store.jobs import JobRecord

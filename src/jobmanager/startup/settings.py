@@ -16,10 +16,10 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from jobmanager.common.home import blobs_folder, database_file, default_home
 from jobmanager.domain.destinations import Destinations, IPNetwork
 from jobmanager.domain.egress import NAME_PATTERN, EgressRuleError, parse_destination
 from jobmanager.domain.time_limits import TimeLimits
-from jobmanager.home import blobs_folder, database_file, default_home
 
 MIB = 1024**2
 GIB = 1024**3

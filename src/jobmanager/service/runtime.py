@@ -14,10 +14,11 @@ import os
 import socket
 import threading
 
+from jobmanager.common.loops import Every
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.dispatch.local import LocalDispatcher
 from jobmanager.domain.worker_ids import WorkerId
-from jobmanager.environments import (
+from jobmanager.jobrun.environment_pool import (
     EnvironmentPool,
     Isolation,
     open_isolation,
@@ -25,12 +26,11 @@ from jobmanager.environments import (
     remove_orphans,
     spec_for,
 )
-from jobmanager.loops import Every
-from jobmanager.notifier import Notifier
-from jobmanager.reaper import Reaper
-from jobmanager.scheduler import Scheduler
-from jobmanager.services import Services
-from jobmanager.worker import Worker
+from jobmanager.jobrun.worker import Worker
+from jobmanager.service.notifier import Notifier
+from jobmanager.service.reaper import Reaper
+from jobmanager.service.scheduler import Scheduler
+from jobmanager.startup.services import Services
 
 log = logging.getLogger("jobmanager.runtime")
 SWEEP_SECONDS = 5.0

@@ -3,7 +3,7 @@
 These are counters and histograms of what happens in this process: the worker's phase
 durations, the scheduler's firing lag, the API's requests, the blob bytes moved. Each
 process has its own; figures that must hold across replicas and restarts (jobs by status,
-the queue) are read from the database at scrape time instead (`api/metrics.py`).
+the queue) are read from the database at scrape time instead (`api/metrics_registry.py`).
 A `jobmanager worker` shows its own with `--metrics-port`.
 """
 

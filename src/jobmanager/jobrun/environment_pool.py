@@ -24,6 +24,7 @@ from typing import Protocol
 
 import psutil
 
+from jobmanager.common.home import cache_folder, environments_folder, pythons_folder
 from jobmanager.domain import egress
 from jobmanager.engine import Environment, EnvironmentSpec, Limits
 from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
@@ -39,8 +40,7 @@ from jobmanager.engine.sandbox import (
     write_etc,
 )
 from jobmanager.engine.seccomp import SeccompUnavailable, write_filter
-from jobmanager.home import cache_folder, environments_folder, pythons_folder
-from jobmanager.settings import Settings
+from jobmanager.startup.settings import Settings
 
 log = logging.getLogger("jobmanager.environments")
 MIB = 1024 * 1024

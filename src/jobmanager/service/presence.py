@@ -9,7 +9,7 @@ import logging
 import os
 import socket
 
-from jobmanager.loops import Every
+from jobmanager.common.loops import Every
 from jobmanager.store.members import MemberRecord, MemberRepository
 from jobmanager.store.types import utcnow
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from jobmanager.auth.keys import KeyRing
 from jobmanager.auth.sealing import SecretBox
 from jobmanager.auth.tokens import TokenService
-from jobmanager.home import dev_credentials_file, environments_folder, keys_folder
-from jobmanager.settings import Settings
+from jobmanager.common.home import dev_credentials_file, environments_folder, keys_folder
+from jobmanager.startup.settings import Settings
 from jobmanager.store.blobs import (
     BlobStore,
     LocalBlobStore,

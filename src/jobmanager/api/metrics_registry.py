@@ -1,6 +1,6 @@
-"""`/metrics`: what this process observed (`jobmanager.metrics`) and, read at scrape time,
-what every replica shares: jobs by tenant and status, the queue, live environments, the
-workers alive.
+"""`/metrics`: what this process observed (`jobmanager.common.process_metrics`) and,
+read at scrape time, what every replica shares: jobs by tenant and status, the queue,
+live environments, the workers alive.
 
 The database figures come from a custom collector, so they are right whichever replica is
 scraped and after a restart. When the database does not answer they are left out (the
@@ -25,8 +25,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from pydantic import SecretStr
 
-from jobmanager.environments import EnvironmentPool
-from jobmanager.metrics import PROCESS_METRICS
+from jobmanager.common.process_metrics import PROCESS_METRICS
+from jobmanager.jobrun.environment_pool import EnvironmentPool
 from jobmanager.store.stats import StatsRepository
 
 log = logging.getLogger("jobmanager.metrics")

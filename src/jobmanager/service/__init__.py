@@ -1,0 +1,2 @@
+"""What a service process runs in the background: job slots and the sweep (runtime),
+the scheduler, the webhook notifier, the reaper, the presence beat."""
