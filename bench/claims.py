@@ -21,9 +21,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from jobmanager.store.blobs import open_blob_store
+from jobmanager.store.blob_factory import open_blob_store
 from jobmanager.store.db import Database
-from jobmanager.store.jobs import JobSpec
+from jobmanager.store.job_spec import JobSpec
 from jobmanager.store.store import Store
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
 

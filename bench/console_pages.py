@@ -29,7 +29,7 @@ from jobmanager.domain.statuses import JobStatus
 from jobmanager.startup.services import Services
 from jobmanager.startup.settings import Settings
 from jobmanager.store.configurations import ConfigurationSpec
-from jobmanager.store.jobs import JobSpec
+from jobmanager.store.job_spec import JobSpec
 from jobmanager.store.models import ModelSpec, Payload, VersionSpec
 from jobmanager.store.tables import Job
 from jobmanager.web.app import create_app

@@ -15,45 +15,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 
+from jobmanager.cli.doctor_cluster import check_replicas, check_workers
+from jobmanager.cli.doctor_findings import CheckFailed, CheckWarned, Findings
+from jobmanager.cli.doctor_job import check_job
 from jobmanager.startup.settings import Settings, mask_url
-
-if TYPE_CHECKING:
-    from jobmanager.jobrun.environment_pool import Isolation
-    from jobmanager.store.blobs import BlobStore
-    from jobmanager.store.db import Database
 
 PROBE = b"jobmanager doctor probe"
 T = TypeVar("T")
 WIDTH = 14  # the check's name column
-
-
-class CheckFailed(Exception):
-    """What is wrong and how to fix it, in one sentence or two."""
-
-
-class CheckWarned(Exception):
-    """What works only in part, and how to fix it: not a failure."""
-
-
-@dataclass
-class Findings:
-    """What the checks found so far, for the checks after them."""
-
-    settings: Settings
-    database: Database | None = None
-    blobs: BlobStore | None = None
-    isolation: Isolation | None = None
-    failed: set[str] = field(default_factory=set)
-
-    def close(self) -> None:
-        if self.database is not None:
-            self.database.dispose()
 
 
 def doctor(
@@ -115,9 +89,6 @@ Check = Callable[[Findings], str]
 def steps(settings: Settings, timeout: int) -> list[tuple[str, Check, tuple[str, ...]]]:
     """Each check with the checks it needs. The job runs on the host's sandbox with local
     dispatch, on the workers (through the broker) with Celery."""
-    from jobmanager.cli.doctor_cluster import check_replicas, check_workers
-    from jobmanager.cli.doctor_job import check_job
-
     runs_on = ("broker", "workers") if settings.dispatch == "celery" else ("sandbox",)
     return [
         ("database", check_database, ()),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from jobmanager.auth.keys import signing_key_id
-from jobmanager.cli.doctor import CheckFailed, CheckWarned, Findings
+from jobmanager.cli.doctor_findings import CheckFailed, CheckWarned, Findings
 from jobmanager.common.home import keys_folder
 from jobmanager.store.members import MemberRecord, MemberRepository
 from jobmanager.store.types import utcnow

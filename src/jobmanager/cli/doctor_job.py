@@ -16,12 +16,13 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from jobmanager.cli.doctor import CheckFailed, Findings
+from jobmanager.cli.doctor_findings import CheckFailed, Findings
 from jobmanager.domain.errors import DomainError
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.store.configurations import ConfigurationSpec
 from jobmanager.store.dataexchange import PUBLIC_ROOT_ID
-from jobmanager.store.jobs import JobRecord, JobSpec
+from jobmanager.store.job_spec import JobSpec
+from jobmanager.store.jobs import JobRecord
 from jobmanager.store.models import ModelSpec, Payload, VersionSpec
 
 if TYPE_CHECKING:

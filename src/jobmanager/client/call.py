@@ -17,16 +17,12 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+from typing import IO, Any, Generic, ParamSpec, Protocol, TypeVar, overload
 
 import httpx
 from pydantic import TypeAdapter
 
 from jobmanager.client.types import ListPage, Page
-
-if TYPE_CHECKING:
-    from jobmanager.client.aio import AsyncClient
-    from jobmanager.client.sync import Client
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -201,6 +197,22 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
+class BlockingClient(Protocol):
+    """What `Endpoint` and `Pages` use of `Client`: results as they come."""
+
+    def execute(self, call: Call[T]) -> T: ...
+
+    def iterate(self, page: Callable[[int], Call[ListPage[T]]]) -> Iterator[T]: ...
+
+
+class AwaitingClient(Protocol):
+    """What `Endpoint` and `Pages` use of `AsyncClient`: awaitables."""
+
+    def execute(self, call: Call[T]) -> Awaitable[T]: ...
+
+    def iterate(self, page: Callable[[int], Call[ListPage[T]]]) -> AsyncIterator[T]: ...
+
+
 class Endpoint(Generic[P, T]):
     """Makes a `Call` builder a method: `T` on `Client`, `Awaitable[T]` on `AsyncClient`."""
 
@@ -211,9 +223,9 @@ class Endpoint(Generic[P, T]):
     @overload
     def __get__(self, client: None, owner: type) -> Endpoint[P, T]: ...
     @overload
-    def __get__(self, client: Client, owner: type) -> Callable[P, T]: ...
+    def __get__(self, client: BlockingClient, owner: type) -> Callable[P, T]: ...
     @overload
-    def __get__(self, client: AsyncClient, owner: type) -> Callable[P, Awaitable[T]]: ...
+    def __get__(self, client: AwaitingClient, owner: type) -> Callable[P, Awaitable[T]]: ...
 
     def __get__(self, client: Any, owner: type) -> Any:
         if client is None:
@@ -237,9 +249,9 @@ class Pages(Generic[P, T]):
     @overload
     def __get__(self, client: None, owner: type) -> Pages[P, T]: ...
     @overload
-    def __get__(self, client: Client, owner: type) -> Callable[P, Iterator[T]]: ...
+    def __get__(self, client: BlockingClient, owner: type) -> Callable[P, Iterator[T]]: ...
     @overload
-    def __get__(self, client: AsyncClient, owner: type) -> Callable[P, AsyncIterator[T]]: ...
+    def __get__(self, client: AwaitingClient, owner: type) -> Callable[P, AsyncIterator[T]]: ...
 
     def __get__(self, client: Any, owner: type) -> Any:
         if client is None:

@@ -30,16 +30,19 @@ from jobmanager.engine.confinement import (
     SandboxConfinement,
 )
 from jobmanager.engine.control import StopSignal
+from jobmanager.engine.jupyter import run_notebook
 from jobmanager.engine.kernel import KernelError, KernelSession
 from jobmanager.engine.layout import PREFIX, Layout
 from jobmanager.engine.network import Egress, JobNetwork
 from jobmanager.engine.note import NoteFormatError, model_kind
 from jobmanager.engine.processes import MARKER_VARIABLE, environment_processes
 from jobmanager.engine.result import with_breach
+from jobmanager.engine.runner_environment import RUNTIME_MODULE
 from jobmanager.engine.sandbox import Sandbox, write_etc
 from jobmanager.engine.teardown import bounded, remove_folder
 from jobmanager.engine.usage import ProcessMeter, Usage, cgroup_usage
 from jobmanager.engine.watchdog import Watchdog
+from jobmanager.engine.zeppelin import run_note
 
 if TYPE_CHECKING:
     from jobmanager.engine.result import OutputCallback, Progress, RunResult, StepEndCallback
@@ -55,7 +58,6 @@ _INHERITED = re.compile(
 # Runtimes a sandbox sees when the service has them (e.g. Java for Spark).
 _RUNTIME_HOMES = ("JAVA_HOME", "SPARK_HOME")
 _SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
-RUNTIME_MODULE = "_jobmanager_runtime"
 MAX_RESULT_ROWS = 1000
 STREAM_LIMIT = 16 * 1024 * 1024  # per execution, above what any runner keeps
 
@@ -277,10 +279,6 @@ class Environment:
         `RunResult.replayed` lists them. `note_metadata` is written into the executed
         model's metadata (a note's `info.jobmanager`, a notebook's `metadata.jobmanager`).
         """
-        # The runners build on this module, hence the late imports.
-        from jobmanager.engine.jupyter import run_notebook
-        from jobmanager.engine.zeppelin import run_note
-
         if self._used:
             raise RuntimeError("An environment runs one model only")
         self._used = True

@@ -14,7 +14,7 @@ import copy
 import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nbformat
 from jupyter_client.asynchronous.client import AsyncKernelClient
@@ -42,9 +42,7 @@ from jobmanager.engine.result import (
     last_text_line,
     replay_failed,
 )
-
-if TYPE_CHECKING:
-    from jobmanager.engine.environment import Environment
+from jobmanager.engine.runner_environment import RunnerEnvironment
 
 CELL_OUTPUT_LIMIT = 10 * 1024 * 1024
 _TRUNCATED = "\n[Output truncated: more than {limit} bytes in this cell]\n"
@@ -107,7 +105,7 @@ class NotebookRun:
 
     def __init__(
         self,
-        env: Environment,
+        env: RunnerEnvironment,
         nb: NotebookNode,
         executed_path: Path,
         control: Control,
@@ -279,7 +277,7 @@ def exited_result(failures: list[Failure], label: str, total: int, path: Path) -
 
 
 def run_notebook(
-    env: Environment,
+    env: RunnerEnvironment,
     model: Path,
     executed_path: Path,
     *,

@@ -5,21 +5,18 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobmanager.engine import forms, markdown, spark
 from jobmanager.engine.control import Control, ExecStatus
-from jobmanager.engine.environment import RUNTIME_MODULE
 from jobmanager.engine.interpreters import Executor, Resolved
 from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.kernel_runtime import CONTEXT_METADATA, ENGINE_MIME
 from jobmanager.engine.note import ParsedText
 from jobmanager.engine.notebook import literal
 from jobmanager.engine.output import ResultCollector
+from jobmanager.engine.runner_environment import RUNTIME_MODULE, RunnerEnvironment
 from jobmanager.engine.shell import run_shell
-
-if TYPE_CHECKING:
-    from jobmanager.engine.environment import Environment
 
 _RICH_TYPES = (
     ("text/html", "HTML"),
@@ -67,7 +64,9 @@ class SharedValues:
 class ParagraphRunner:
     """Runs paragraphs of one note in one environment (kernels keep state between them)."""
 
-    def __init__(self, env: Environment, control: Control, note_params: Mapping[str, Any]) -> None:
+    def __init__(
+        self, env: RunnerEnvironment, control: Control, note_params: Mapping[str, Any]
+    ) -> None:
         self.env = env
         self.control = control
         self.note_params = note_params

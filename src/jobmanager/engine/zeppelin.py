@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobmanager.engine.control import Control, ExecStatus, StopSignal
 from jobmanager.engine.forms import FormUse
@@ -41,9 +41,7 @@ from jobmanager.engine.result import (
     last_text_line,
     replay_failed,
 )
-
-if TYPE_CHECKING:
-    from jobmanager.engine.environment import Environment
+from jobmanager.engine.runner_environment import RunnerEnvironment
 
 _STATUS = {
     ExecStatus.OK: "FINISHED",
@@ -90,7 +88,7 @@ class NoteRun:
 
     def __init__(
         self,
-        env: Environment,
+        env: RunnerEnvironment,
         note: Note,
         executed_path: Path,
         parameters: Mapping[str, Any],
@@ -239,7 +237,7 @@ class NoteRun:
 
 
 def run_note(
-    env: Environment,
+    env: RunnerEnvironment,
     model: Path,
     executed_path: Path,
     *,

@@ -13,12 +13,12 @@ from jobmanager.auth.sealing import SecretBox
 from jobmanager.auth.tokens import TokenService
 from jobmanager.common.home import dev_credentials_file, environments_folder, keys_folder
 from jobmanager.startup.settings import Settings
+from jobmanager.store.blob_factory import open_blob_store
 from jobmanager.store.blobs import (
     BlobStore,
     LocalBlobStore,
     ObjectStoreAccess,
     local_blob_folder,
-    open_blob_store,
 )
 from jobmanager.store.db import Database, sqlite_file
 from jobmanager.store.space import MIB, DiskSpace

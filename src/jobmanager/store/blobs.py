@@ -258,16 +258,3 @@ def local_blob_folder(url: str) -> Path | None:
     if url.startswith("file://"):
         return Path(url.removeprefix("file://"))
     return None
-
-
-def open_blob_store(
-    url: str, access: ObjectStoreAccess | None = None, space: DiskSpace | None = None
-) -> BlobStore:
-    """A local folder for a plain path or `file://` URL (watched by `space`); other schemes
-    go through fsspec (`access` applies to `s3://` URLs)."""
-    folder = local_blob_folder(url)
-    if folder is not None:
-        return LocalBlobStore(folder, space)
-    from jobmanager.store.fsspec_blobs import FsspecBlobStore
-
-    return FsspecBlobStore.for_url(url, access or ObjectStoreAccess())

@@ -11,7 +11,7 @@ same transaction: every status change is in the event stream, whoever made it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from jobmanager.domain.statuses import FINAL, RETRYABLE, JobStatus, can_transiti
 from jobmanager.store.attempts import AttemptRecord, attempts_in, close_attempt_in
 from jobmanager.store.db import Database
 from jobmanager.store.events import NewEvent, append_in
+from jobmanager.store.job_spec import JobSpec
 from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import Configuration, Job
@@ -79,25 +80,6 @@ class Accounting:
 
 
 ACCOUNTING_FIELDS = frozenset(Accounting.__dataclass_fields__)
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What a caller sets on a job; references are checked when the job is created."""
-
-    model_id: str
-    configuration_id: str
-    input_folder_id: str
-    output_folder_id: str
-    max_execution_seconds: int
-    model_version_id: str | None = None
-    parameters: dict[str, Any] = field(default_factory=dict)
-    options: dict[str, Any] = field(default_factory=dict)
-    idempotency_token: str | None = None
-    schedule_id: str | None = None
-    rerun_of: str | None = None
-    repair_of: str | None = None
-    retry: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

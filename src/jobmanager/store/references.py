@@ -7,7 +7,7 @@ for a failure are looked up only when there is one.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -16,10 +16,8 @@ from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.notebooks import runnable_problem
 from jobmanager.domain.parameter_types import check_typed_parameters, declared_in
 from jobmanager.domain.parameters import parameters_for_run
+from jobmanager.store.job_spec import JobSpec
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
-
-if TYPE_CHECKING:
-    from jobmanager.store.jobs import JobSpec
 
 ROOT_FOLDERS = frozenset({"_PUBLIC_ROOT_ID", "_PRIVATE_ROOT_ID"})
 RUNNABLE_KINDS = frozenset({"zeppelin", "jupyter"})

@@ -28,7 +28,8 @@ from jobmanager.domain.statuses import FINAL
 from jobmanager.domain.triggers import Trigger
 from jobmanager.store.dataexchange_tree import ROOT_NAMES
 from jobmanager.store.db import Database
-from jobmanager.store.jobs import JobRepository, JobSpec
+from jobmanager.store.job_spec import JobSpec
+from jobmanager.store.jobs import JobRepository
 from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import DataEntry, Job, Schedule, ScheduleFiring, TriggerArrival

@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 from jobmanager.console import jobs as console_jobs
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.startup.services import Services
-from jobmanager.store.jobs import JobRecord, JobSpec
+from jobmanager.store.job_spec import JobSpec
+from jobmanager.store.jobs import JobRecord
 from tests.conftest import TenantClient, make_tenant
 from tests.integration.console.conftest import sign_in
 from tests.integration.jobs.api import runnable_references, upload_model

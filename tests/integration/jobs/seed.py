@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jobmanager.startup.services import Services
-from jobmanager.store.jobs import JobSpec
+from jobmanager.store.job_spec import JobSpec
 from jobmanager.store.tables import Configuration, DataEntry, Model, ModelVersion
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from jobmanager.store.blobs import BlobStore, BlobTooLarge, LocalBlobStore, open_blob_store
+from jobmanager.store.blob_factory import open_blob_store
+from jobmanager.store.blobs import BlobStore, BlobTooLarge, LocalBlobStore
 from jobmanager.store.fsspec_blobs import BlobStoreUnavailable, FsspecBlobStore
 from tests.s3 import MotoServer
 

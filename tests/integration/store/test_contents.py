@@ -24,7 +24,8 @@ from alembic import command
 
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.startup.services import Services
-from jobmanager.store.blobs import LocalBlobStore, open_blob_store
+from jobmanager.store.blob_factory import open_blob_store
+from jobmanager.store.blobs import LocalBlobStore
 from jobmanager.store.dataexchange import PUBLIC_ROOT_ID
 from jobmanager.store.db import Database, alembic_config
 from jobmanager.store.outputs import OutputOf

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from jobmanager.store.blobs import ObjectStoreAccess, open_blob_store
+from jobmanager.store.blob_factory import open_blob_store
+from jobmanager.store.blobs import ObjectStoreAccess
 from jobmanager.store.fsspec_blobs import PART_SIZE, FsspecBlobStore
 from tests.s3 import MotoServer
 

@@ -33,7 +33,8 @@ from jobmanager.common.chunks import chunks_of
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
 from jobmanager.domain.statuses import JobStatus
-from jobmanager.store.jobs import JobRecord, JobSpec
+from jobmanager.store.job_spec import JobSpec
+from jobmanager.store.jobs import JobRecord
 from jobmanager.store.store import Store
 
 log = logging.getLogger("jobmanager.api.jobs")

@@ -11,7 +11,8 @@ from jobmanager.api.schemas.retries import RetryBody
 from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES, check_parameters
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.store.attempts import AttemptRecord
-from jobmanager.store.jobs import Accounting, JobRecord, JobSpec
+from jobmanager.store.job_spec import JobSpec
+from jobmanager.store.jobs import Accounting, JobRecord
 from jobmanager.store.outputs import OutputRecord
 
 MAX_TOKEN_CHARS = 128

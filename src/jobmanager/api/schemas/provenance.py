@@ -13,7 +13,8 @@ from jobmanager.domain.errors import Conflict
 from jobmanager.domain.parameters import check_parameters
 from jobmanager.domain.statuses import REPAIRABLE
 from jobmanager.domain.time_limits import TimeLimits
-from jobmanager.store.jobs import JobRecord, JobSpec
+from jobmanager.store.job_spec import JobSpec
+from jobmanager.store.jobs import JobRecord
 
 EXTENSION = ConfigDict(json_schema_extra={"x-extension": True})
 
