@@ -119,7 +119,7 @@ def serve(
 
 def _present(services: Services) -> Presence | None:
     """A replica of a cluster (not the embedded default) says it is alive, with its
-    signing key's id and public URL, for `doctor` to compare (`presence.py`)."""
+    signing key's id and public URL, for `doctor` to compare (`service/presence.py`)."""
     from jobmanager.service.presence import Presence, replica
 
     settings = services.settings

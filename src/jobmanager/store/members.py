@@ -1,5 +1,5 @@
 """The cluster's members: every API replica and worker says it is alive here, every few
-seconds (`presence.py`). A replica records the id of the key it signs tokens with and the
+seconds (`service/presence.py`). A replica records the id of the key it signs tokens with and the
 public URL it names, so that `jobmanager doctor` sees replicas that disagree; the API's
 `jobmanager_workers` gauge counts the workers seen within the heartbeat timeout
 (`store/stats.py`)."""

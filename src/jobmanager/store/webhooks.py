@@ -1,7 +1,7 @@
 """Webhooks (an extension): a tenant's receivers of job events, and their delivery log.
 
 The deliveries themselves are made and sent by the outbox (`store/deliveries.py`, run
-by `notifier.py`); this module holds what the API reads and writes. A webhook's secret
+by `service/notifier.py`); this module holds what the API reads and writes. A webhook's secret
 is stored sealed (`auth/sealing.py`): a record read back carries none, the one the
 create answers carries the secret it was made with.
 """

@@ -1,4 +1,4 @@
-"""The cluster's members (`store/members.py`, `presence.py`): a process's presence is
+"""The cluster's members (`store/members.py`, `service/presence.py`): a process's presence is
 seen while it announces itself and gone once it stops or its word is older than the
 heartbeat timeout; `/metrics` counts the workers alive in `jobmanager_workers`."""
 
