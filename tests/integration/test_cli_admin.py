@@ -51,7 +51,7 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
 
 def test_run_note_is_a_command_of_jobmanager(tmp_path: Path) -> None:
     """`jobmanager run-note`: the example note, no server, outputs in a local folder."""
-    examples = Path(__file__).resolve().parents[2] / "src" / "jobmanager" / "examples"
+    examples = Path(__file__).resolve().parents[2] / "src" / "jobmanager" / "cli" / "examples"
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "sensors.csv").write_bytes((examples / "sensors.csv").read_bytes())
     result = subprocess.run(
