@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jobmanager.engine import kernel_runtime, spark
 from jobmanager.engine.cgroups import CgroupLimits, Hierarchy
@@ -36,16 +36,19 @@ from jobmanager.engine.layout import PREFIX, Layout
 from jobmanager.engine.network import Egress, JobNetwork
 from jobmanager.engine.note import NoteFormatError, model_kind
 from jobmanager.engine.processes import MARKER_VARIABLE, environment_processes
-from jobmanager.engine.result import with_breach
+from jobmanager.engine.result import (
+    OutputCallback,
+    Progress,
+    RunResult,
+    StepEndCallback,
+    with_breach,
+)
 from jobmanager.engine.runner_environment import RUNTIME_MODULE
 from jobmanager.engine.sandbox import Sandbox, write_etc
 from jobmanager.engine.teardown import bounded, remove_folder
 from jobmanager.engine.usage import ProcessMeter, Usage, cgroup_usage
 from jobmanager.engine.watchdog import Watchdog
 from jobmanager.engine.zeppelin import run_note
-
-if TYPE_CHECKING:
-    from jobmanager.engine.result import OutputCallback, Progress, RunResult, StepEndCallback
 
 log = logging.getLogger("jobmanager.engine")
 
