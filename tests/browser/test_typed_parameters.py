@@ -117,7 +117,7 @@ def test_a_notebook_submitted_unchanged_keeps_its_integer(
 
 
 def test_an_edited_value_is_read_as_its_type_then_run_again_with_a_change(
-    page: Page, console_server: ServerProcess, made: dict[str, str]
+    page: Page, console_server: ServerProcess, api: httpx.Client, made: dict[str, str]
 ) -> None:
     fill_submit(page, console_server, "run-edited")
     page.get_by_label("n integer").fill("5")
@@ -137,6 +137,8 @@ def test_an_edited_value_is_read_as_its_type_then_run_again_with_a_change(
     expect(origin).to_have_attribute("href", f"/jobs/{edited}")
     expect(page.locator("#job-status")).to_have_text("SUCCEEDED", timeout=JOB_WAIT_MS)
     expect(page.locator("#live-output")).to_contain_text("4 rows")
+    rerun = api.get(f"/api/jobmanager/v3/jobs/{page.url.rsplit('/', 1)[-1]}").json()
+    assert (rerun["rerunOf"], rerun["repairOf"]) == (edited, None)  # the API's re-run
 
 
 def test_a_value_that_is_not_of_its_type_is_refused_in_view(

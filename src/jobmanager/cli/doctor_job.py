@@ -14,6 +14,7 @@ import contextlib
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from jobmanager.cli.doctor_findings import CheckFailed, Findings
@@ -24,6 +25,8 @@ from jobmanager.store.dataexchange import PUBLIC_ROOT_ID
 from jobmanager.store.job_spec import JobSpec
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.models import ModelSpec, Payload, VersionSpec
+from jobmanager.usecases import jobs
+from jobmanager.usecases.jobs import Dispatches
 
 if TYPE_CHECKING:
     from jobmanager.store.store import Store
@@ -43,10 +46,14 @@ def doctor_note() -> bytes:
 
 
 class DoctorJob:
-    """The job's resources in the doctor's tenant, made and removed with the repositories."""
+    """The job's resources in the doctor's tenant, made and removed with the repositories;
+    the job submitted and stopped by the use cases every caller's job goes through."""
+
+    tenant = TENANT
 
     def __init__(self, store: Store, max_seconds: int) -> None:
         self.store = store
+        self.job_id: str | None = None
         try:
             self.tenant_id = store.tenants.get_by_name(TENANT).id
         except DomainError:
@@ -61,13 +68,16 @@ class DoctorJob:
         self.configuration_id = store.configurations.create(self.tenant_id, spec).id
         root = PUBLIC_ROOT_ID
         self.output_id = store.dataexchange.create_directory(self.tenant_id, root, name).id
-        job = JobSpec(self.model_id, self.configuration_id, root, self.output_id, max_seconds)
-        self.job_id = store.jobs.create(self.tenant_id, TENANT, job).id
+        self.spec = JobSpec(self.model_id, self.configuration_id, root, self.output_id, max_seconds)
 
-    def wait(self, timeout: float) -> JobRecord:
+    def submit(self, dispatcher: Dispatches) -> str:
+        self.job_id = jobs.submit(self.store, dispatcher, self, self.spec).id
+        return self.job_id
+
+    def wait(self, job_id: str, timeout: float) -> JobRecord:
         deadline = time.monotonic() + timeout
         while True:
-            job = self.store.jobs.get(self.tenant_id, self.job_id)
+            job = jobs.load_job(self.store, self.tenant_id, job_id)
             if job.is_final or time.monotonic() > deadline:
                 return job
             time.sleep(0.2)
@@ -84,8 +94,9 @@ class DoctorJob:
         """Stop the job if it still waits or runs, then delete what was made for it (a job
         that has not stopped yet keeps its model and configuration: they stay)."""
         tenant = self.tenant_id
-        with contextlib.suppress(DomainError):
-            self.store.jobs.request_stop(tenant, self.job_id)
+        if self.job_id is not None:
+            with contextlib.suppress(DomainError):
+                jobs.stop(self.store, jobs.load_job(self.store, tenant, self.job_id))
         with contextlib.suppress(DomainError):
             self.store.dataexchange.delete_directory(tenant, self.output_id, recursive=True)
         with contextlib.suppress(DomainError):
@@ -103,21 +114,23 @@ def check_job(findings: Findings, timeout: int) -> str:
     job = DoctorJob(store, max_seconds=timeout)
     try:
         began = time.monotonic()
-        dispatch(findings, job)
-        final = job.wait(timeout - (time.monotonic() - began))
+        with dispatcher_of(findings, store) as dispatcher:
+            job_id = job.submit(dispatcher)
+        final = job.wait(job_id, timeout - (time.monotonic() - began))
         verdict(final, job, timeout, findings.settings.dispatch)
         return f"job {final.id} ran and saved its output in {time.monotonic() - began:.1f} s"
     finally:
         job.remove()
 
 
-def dispatch(findings: Findings, job: DoctorJob) -> None:
-    """Local dispatch: run the job here, now. Celery: send it to the workers."""
+@contextlib.contextmanager
+def dispatcher_of(findings: Findings, store: Store) -> Iterator[Dispatches]:
+    """Local dispatch: a worker here that runs the job at once. Celery: the workers."""
     settings = findings.settings
     if settings.dispatch == "celery":
         from jobmanager.dispatch.celery import CeleryDispatcher, celery_app
 
-        CeleryDispatcher(celery_app(settings)).dispatch(job.job_id)
+        yield CeleryDispatcher(celery_app(settings))
         return
     from jobmanager.dispatch.inline import InlineDispatcher
     from jobmanager.jobrun.environment_pool import EnvironmentPool
@@ -125,10 +138,10 @@ def dispatch(findings: Findings, job: DoctorJob) -> None:
 
     assert findings.isolation is not None
     pool = EnvironmentPool(capacity=0)
-    worker = Worker(job.store, settings, pool, findings.isolation)
+    worker = Worker(store, settings, pool, findings.isolation)
     worker.start()
     try:
-        InlineDispatcher(worker).dispatch(job.job_id)
+        yield InlineDispatcher(worker)
     finally:
         worker.stop()
         pool.close()

@@ -26,6 +26,7 @@ from jobmanager.cli.models import model_id
 from jobmanager.cli.names import Names
 from jobmanager.cli.output import (
     JsonOption,
+    TimeoutOption,
     Transfer,
     duration,
     error,
@@ -60,9 +61,6 @@ ParamOption = Annotated[
         help="Notebook parameter key=value (repeatable); True, False (true, false), None "
         "and numbers are typed as papermill's -p types them",
     ),
-]
-TimeoutOption = Annotated[
-    int | None, typer.Option("--timeout", help="Maximum execution time in seconds")
 ]
 IntervalOption = Annotated[float, typer.Option(help="Seconds between status polls")]
 

@@ -38,6 +38,11 @@ R = TypeVar("R", bound=ApiObject)
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Machine-readable JSON on stdout, nothing else")
 ]
+# No default of its own: without --timeout nothing is sent and the service's applies.
+TimeoutOption = Annotated[
+    int | None,
+    typer.Option("--timeout", help="Maximum execution time in seconds [default: the service's]"),
+]
 
 
 def error(message: str, hint: str = "", code: int = 1) -> NoReturn:

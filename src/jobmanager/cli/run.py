@@ -21,13 +21,12 @@ from jobmanager.cli.configurations import configuration_id
 from jobmanager.cli.dataexchange import download_folder, upload_folder
 from jobmanager.cli.jobs import (
     ParamOption,
-    TimeoutOption,
     finish,
     parameters,
     watch_job,
 )
 from jobmanager.cli.login import session
-from jobmanager.cli.output import error, say, size
+from jobmanager.cli.output import TimeoutOption, error, say, size
 from jobmanager.client import Client, Job, Model
 from jobmanager.client.folders import resolve_folder
 from jobmanager.domain.names import name_from

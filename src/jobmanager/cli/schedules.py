@@ -12,6 +12,7 @@ from jobmanager.cli.login import session
 from jobmanager.cli.models import model_id
 from jobmanager.cli.output import (
     JsonOption,
+    TimeoutOption,
     error,
     print_json,
     print_table,
@@ -48,7 +49,7 @@ def create(
     debounce: Annotated[
         int, typer.Option(help="With --on-files-in: fire once no file came for this many s")
     ] = 0,
-    timeout: Annotated[int, typer.Option(help="Maximum execution time in seconds")] = 3600,
+    timeout: TimeoutOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Create a schedule (--cron, or --on-files-in); it is RUNNING (firing) at once."""

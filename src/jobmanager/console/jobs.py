@@ -19,11 +19,13 @@ from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute
 from jobmanager.console.views import STOPPABLE, message_chain, timeline
 from jobmanager.domain.errors import NotFound
 from jobmanager.domain.events import EventKind
+from jobmanager.domain.filter_fields import JOB_FILTER_FIELDS
 from jobmanager.domain.filters import NO_FILTER, Compare, FieldCondition, Filter
 from jobmanager.domain.statuses import FINAL, REPAIRABLE, JobStatus
 from jobmanager.store.jobs import JobRecord
 from jobmanager.store.models import ModelFilter, VersionRecord
 from jobmanager.store.store import Store
+from jobmanager.usecases import jobs as job_cases
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
 PAGE_SIZE = 50
@@ -45,16 +47,19 @@ class JobQuery:
     newer_than: str = ""
 
     def filter(self) -> Filter:
-        fields = []
-        if self.status in JobStatus.__members__:
-            fields.append(FieldCondition("status", "enum", Compare("eq", self.status)))
-        if self.model:
-            fields.append(FieldCondition("modelId", "string", Compare("eq", self.model)))
-        if self.schedule:
-            fields.append(FieldCondition("scheduleId", "string", Compare("eq", self.schedule)))
-        if self.text:
-            fields.append(FieldCondition("message", "string", Compare("contains", self.text)))
-        return Filter(tuple(fields)) if fields else NO_FILTER
+        """The API's filter over the same fields (`JOB_FILTER_FIELDS`)."""
+        chosen = {
+            "status": Compare("eq", self.status) if self.status in JobStatus.__members__ else None,
+            "modelId": Compare("eq", self.model) if self.model else None,
+            "scheduleId": Compare("eq", self.schedule) if self.schedule else None,
+            "message": Compare("contains", self.text) if self.text else None,
+        }
+        fields = tuple(
+            FieldCondition(name, JOB_FILTER_FIELDS[name].kind, compare)
+            for name, compare in chosen.items()
+            if compare is not None
+        )
+        return Filter(fields) if fields else NO_FILTER
 
     @property
     def filtered(self) -> bool:
@@ -184,7 +189,7 @@ def jobs_rows(
 
 def load_job(job_id: str, caller: ConsoleCaller, store: StoreDep) -> JobRecord:
     """The caller's job; another tenant's is not found, like an unknown one."""
-    return store.jobs.get(caller.tenant_id, job_id)
+    return job_cases.load_job(store, caller.tenant_id, job_id)
 
 
 JobDep = Annotated[JobRecord, Depends(load_job)]
@@ -260,5 +265,5 @@ def job_live(
 
 @router.post("/jobs/{job_id}/stop", dependencies=XSRF_CHECKED, response_class=HTMLResponse)
 def stop_job(request: Request, store: StoreDep, job: JobDep) -> Response:
-    stopped = store.jobs.request_stop(job.tenant_id, job.id)
+    stopped = job_cases.stop(store, job)
     return page(request, "job_summary.html", **job_context(store, stopped))

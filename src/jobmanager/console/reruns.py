@@ -1,11 +1,12 @@
 """Run a job again, as it was or with changes, and repair a failed one: the API's re-run
-and repair (`api/schemas/provenance.py`, docs/provenance.md) from the job page.
+and repair (docs/provenance.md) from the job page, through the same use cases
+(`usecases/jobs.py`): a re-run has the job's model version, configuration and folders,
+names it in `rerunOf` and keeps its time limit within the operator's.
 
-Run again makes the API's `JobRerun` from the job's provenance: the same model version,
-configuration and folders. Its form (`/jobs/{id}/rerun`) shows the job's parameters
-typed as that version names them, so an edited value is read as its type; the one-click
-button on the job page sends no parameters (the job's own, unchanged). A job that ended
-before it was staged has no provenance: its page offers Submit prefilled instead.
+Its form (`/jobs/{id}/rerun`) shows the job's parameters typed as that version names
+them, so an edited value is read as its type; the one-click button on the job page sends
+no parameters (the job's own, unchanged). A job that ended before it was staged has no
+provenance: its page offers Submit prefilled instead.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from jobmanager.api.deps import DispatcherDep, SettingsDep, StoreDep
-from jobmanager.api.routes.jobs import submit
-from jobmanager.api.schemas.provenance import JobRerun, recorded, repair_spec
+from jobmanager.api.schemas.provenance import JobRerun
 from jobmanager.console.forms import api_body
 from jobmanager.console.jobs import JobDep
 from jobmanager.console.routing import XSRF_CHECKED, ConsoleCaller, ConsoleRoute, page, redirect
 from jobmanager.console.submit import parameters_of, sent_parameters
+from jobmanager.usecases import jobs
+from jobmanager.usecases.jobs import recorded
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
 
@@ -66,7 +68,15 @@ async def run_again(
             parameters=await sent_parameters(request, form, extra_parameters),
             maximumExecutionTimeInSeconds=time_limit.strip() or None,
         )
-    again = submit(caller, store, dispatcher, body.to_spec(job, settings.time_limits))
+    again = jobs.rerun(
+        store,
+        dispatcher,
+        caller,
+        job,
+        settings.time_limits,
+        parameters=body.parameters,
+        seconds=body.maximumExecutionTimeInSeconds,
+    )
     return redirect(request, f"/jobs/{again.id}")
 
 
@@ -78,5 +88,5 @@ def repair(
     dispatcher: DispatcherDep,
     job: JobDep,
 ) -> Response:
-    repaired = submit(caller, store, dispatcher, repair_spec(job))
+    repaired = jobs.repair(store, dispatcher, caller, job)
     return redirect(request, f"/jobs/{repaired.id}")

@@ -1,7 +1,8 @@
 """The submit page: model, configuration, input and output folders, parameters
 (prefilled from the model, read back with the model's types), time limit. The job is
 made by the API's own rules: the form becomes the API's `JobCreate` body and goes
-through `submit`. Only models a job can run (a note or a notebook) are offered."""
+through the API's own use case (`usecases.jobs.submit`). Only models a job can run (a
+note or a notebook) are offered."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse
 
 from jobmanager.api.deps import Caller, DispatcherDep, SettingsDep, StoreDep
-from jobmanager.api.routes.jobs import submit
 from jobmanager.api.schemas.jobs import JobCreate
 from jobmanager.console.forms import api_body, json_object, prefixed_fields
 from jobmanager.console.jobs import MODELS_LISTED
@@ -22,6 +22,7 @@ from jobmanager.domain.parameter_types import declared_in
 from jobmanager.store.models import ModelFilter
 from jobmanager.store.references import RUNNABLE_KINDS
 from jobmanager.store.store import Store
+from jobmanager.usecases import jobs
 
 router = APIRouter(route_class=ConsoleRoute, tags=["console"], include_in_schema=False)
 PARAMETER_PREFIX = "param."
@@ -78,7 +79,7 @@ def submit_page(
 ) -> Response:
     """The form; `job` fills it with a job's choices and parameters (to submit it again)."""
     form = choices(store, caller.tenant_id)
-    again = store.jobs.get(caller.tenant_id, job) if job else None
+    again = jobs.load_job(store, caller.tenant_id, job) if job else None
     model = again.model_id if again else model or (form["models"][0].id if form["models"] else "")
     parameters = parameters_of(store, caller.tenant_id, model)
     return page(
@@ -130,8 +131,8 @@ async def submit_form(
         maximumExecutionTimeInSeconds=time_limit.strip() or None,
         parameters=parameters,
     )
-    job = submit(caller, store, dispatcher, body.to_spec(settings.time_limits))
-    return redirect(request, f"/jobs/{job.id}")
+    made = jobs.submit(store, dispatcher, caller, body.to_spec(settings.time_limits))
+    return redirect(request, f"/jobs/{made.id}")
 
 
 def _folder(store: Store, caller: Caller, chosen: str, new_name: str) -> str:

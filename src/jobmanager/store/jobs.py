@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import NotFound
 from jobmanager.domain.events import EventKind
+from jobmanager.domain.filter_fields import JOB_FILTER_FIELDS
 from jobmanager.domain.filters import NO_FILTER, Filter
 from jobmanager.domain.retries import RetryPolicy
 from jobmanager.domain.statuses import FINAL, RETRYABLE, JobStatus, can_transition
@@ -28,20 +29,12 @@ from jobmanager.store.attempts import AttemptRecord, attempts_in, close_attempt_
 from jobmanager.store.db import Database
 from jobmanager.store.events import NewEvent, append_in
 from jobmanager.store.job_spec import JobSpec
-from jobmanager.store.query import filter_clause, paged
+from jobmanager.store.query import filter_clause, filter_columns, paged
 from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import Configuration, Job
 from jobmanager.store.types import utcnow
 
-FILTER_COLUMNS = {
-    "modelId": Job.model_id,
-    "message": Job.message,
-    "status": Job.status,
-    "creationDate": Job.creation_date,
-    "rerunOf": Job.rerun_of,
-    "repairOf": Job.repair_of,
-    "scheduleId": Job.schedule_id,
-}
+FILTER_COLUMNS = filter_columns(Job, JOB_FILTER_FIELDS)
 # Columns a transition may set besides `status`.
 TRANSITION_FIELDS = frozenset(
     {

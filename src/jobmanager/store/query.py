@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,11 +11,17 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from jobmanager.domain.filter_fields import column_name
 from jobmanager.domain.filters import AllOf, AnyOf, Compare, Cond, Filter, millisecond_range
 
 # The reference service lists "up to 10.000 items": counting stops there, which
 # keeps a page of a very long list as cheap as the first one.
 MAX_LISTED = 10_000
+
+
+def filter_columns(table: type[Any], fields: Iterable[str]) -> dict[str, Any]:
+    """Each filter field's column: the table's attribute named as the field in snake_case."""
+    return {field: getattr(table, column_name(field)) for field in fields}
 
 
 def filter_clause(flt: Filter, columns: Mapping[str, Any]) -> ColumnElement[bool]:

@@ -22,15 +22,16 @@ from sqlalchemy.orm import Session
 
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput, NotFound
+from jobmanager.domain.filter_fields import SCHEDULE_FILTER_FIELDS
 from jobmanager.domain.filters import NO_FILTER, Filter
 from jobmanager.domain.firings import DueSchedule, FiringPlan, Misfire
-from jobmanager.domain.statuses import FINAL
+from jobmanager.domain.statuses import FINAL, ScheduleStatus
 from jobmanager.domain.triggers import Trigger
 from jobmanager.store.dataexchange_tree import ROOT_NAMES
 from jobmanager.store.db import Database
 from jobmanager.store.job_spec import JobSpec
 from jobmanager.store.jobs import JobRepository
-from jobmanager.store.query import filter_clause, paged
+from jobmanager.store.query import filter_clause, filter_columns, paged
 from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import DataEntry, Job, Schedule, ScheduleFiring, TriggerArrival
 from jobmanager.store.types import utcnow
@@ -41,23 +42,12 @@ Overlap = Literal["skip", "allow"]
 KEPT_FIRINGS = 1000
 
 
-class ScheduleStatus(StrEnum):
-    RUNNING = "RUNNING"
-    STOPPED = "STOPPED"
-
-
 class Outcome(StrEnum):
     CREATED = "created"
     SKIPPED = "skipped"
 
 
-FILTER_COLUMNS = {
-    "name": Schedule.name,
-    "status": Schedule.status,
-    "modelId": Schedule.model_id,
-    "scheduleString": Schedule.schedule_string,
-    "creationDate": Schedule.creation_date,
-}
+FILTER_COLUMNS = filter_columns(Schedule, SCHEDULE_FILTER_FIELDS)
 
 
 @dataclass(frozen=True, kw_only=True)

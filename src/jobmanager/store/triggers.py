@@ -24,12 +24,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jobmanager.domain.errors import InvalidInput
+from jobmanager.domain.statuses import ScheduleStatus
 from jobmanager.domain.triggers import Trigger
 from jobmanager.store.db import Database
 from jobmanager.store.jobs import JobRepository
 from jobmanager.store.schedules import (
     Outcome,
-    ScheduleStatus,
     prune_firings,
     to_record,
     trigger_of,

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from jobmanager.api.routes.jobs import JOB_FILTER_FIELDS
 from jobmanager.domain.errors import InvalidInput, NotFound
 from jobmanager.domain.events import EventKind
+from jobmanager.domain.filter_fields import JOB_FILTER_FIELDS
 from jobmanager.domain.filters import parse_filter
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.startup.services import Services

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -10,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
-from jobmanager.api.deps import Caller, CallerDep, DispatcherDep, SettingsDep, StoreDep
+from jobmanager.api.deps import CallerDep, DispatcherDep, SettingsDep, StoreDep
 from jobmanager.api.errors import error_responses
 from jobmanager.api.event_stream import MEDIA_TYPE, EventStream
 from jobmanager.api.filtering import FilterQuery
@@ -28,33 +27,20 @@ from jobmanager.api.schemas.jobs import (
     JobOutputPublic,
     JobPublic,
 )
-from jobmanager.api.schemas.provenance import JobRerun, ProvenancePublic, repair_spec
+from jobmanager.api.schemas.provenance import JobRerun, ProvenancePublic
 from jobmanager.common.chunks import chunks_of
-from jobmanager.dispatch.base import Dispatcher
-from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
-from jobmanager.domain.statuses import JobStatus
-from jobmanager.store.job_spec import JobSpec
+from jobmanager.domain.filter_fields import JOB_FILTER_FIELDS
+from jobmanager.domain.filters import Filter
 from jobmanager.store.jobs import JobRecord
-from jobmanager.store.store import Store
+from jobmanager.usecases import jobs
 
-log = logging.getLogger("jobmanager.api.jobs")
 router = APIRouter(prefix="/api/jobmanager/v3/jobs", tags=["jobs"])
-
-JOB_FILTER_FIELDS = {
-    "modelId": STRING,
-    "message": STRING,
-    "status": enum_field(JobStatus),
-    "creationDate": DATETIME,
-    "rerunOf": STRING,
-    "repairOf": STRING,
-    "scheduleId": STRING,
-}
 JobFilterDep = Annotated[Filter, Depends(FilterQuery("Job", JOB_FILTER_FIELDS))]
 
 
 def load_job(job_id: str, caller: CallerDep, store: StoreDep) -> JobRecord:
     """The caller's job, or 404 — for another tenant's job too."""
-    return store.jobs.get(caller.tenant_id, job_id)
+    return jobs.load_job(store, caller.tenant_id, job_id)
 
 
 JobDep = Annotated[JobRecord, Depends(load_job)]
@@ -68,17 +54,8 @@ def create_job(
     settings: SettingsDep,
     dispatcher: DispatcherDep,
 ) -> JobPublic:
-    return JobPublic.of(submit(caller, store, dispatcher, body.to_spec(settings.time_limits)))
-
-
-def submit(caller: Caller, store: Store, dispatcher: Dispatcher, spec: JobSpec) -> JobRecord:
-    """Store the job and dispatch it (the API's and the console's submit)."""
-    job = store.jobs.create(caller.tenant_id, caller.tenant, spec)
-    try:
-        dispatcher.dispatch(job.id)
-    except Exception:  # the job is stored SUBMITTED: the sweep dispatches it again
-        log.exception("job %s is stored but dispatching it failed; the sweep will", job.id)
-    return job
+    spec = body.to_spec(settings.time_limits)
+    return JobPublic.of(jobs.submit(store, dispatcher, caller, spec))
 
 
 @router.get("", response_model=JobListPublic)
@@ -98,7 +75,7 @@ def get_job(job: JobDep) -> JobPublic:
 
 @router.post("/{job_id}/stop", response_model=JobPublic, responses=error_responses(404))
 def stop_job(job: JobDep, store: StoreDep) -> JobPublic:
-    return JobPublic.of(store.jobs.request_stop(job.tenant_id, job.id))
+    return JobPublic.of(jobs.stop(store, job))
 
 
 @router.get(
@@ -171,8 +148,17 @@ def rerun_job(
     dispatcher: DispatcherDep,
     body: JobRerun | None = None,
 ) -> JobPublic:
-    spec = (body or JobRerun()).to_spec(job, settings.time_limits)
-    return JobPublic.of(submit(caller, store, dispatcher, spec))
+    asked = body or JobRerun()
+    again = jobs.rerun(
+        store,
+        dispatcher,
+        caller,
+        job,
+        settings.time_limits,
+        parameters=asked.parameters,
+        seconds=asked.maximumExecutionTimeInSeconds,
+    )
+    return JobPublic.of(again)
 
 
 @router.post(
@@ -191,7 +177,7 @@ def rerun_job(
 def repair_job(
     job: JobDep, caller: CallerDep, store: StoreDep, dispatcher: DispatcherDep
 ) -> JobPublic:
-    return JobPublic.of(submit(caller, store, dispatcher, repair_spec(job)))
+    return JobPublic.of(jobs.repair(store, dispatcher, caller, job))
 
 
 EVENTS_DOC = """**Extension** (not in Insights Hub): the job's live events as Server-Sent Events.

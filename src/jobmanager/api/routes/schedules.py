@@ -15,18 +15,11 @@ from jobmanager.api.errors import error_responses
 from jobmanager.api.filtering import FilterQuery
 from jobmanager.api.paging import PageDep, envelope
 from jobmanager.api.schemas.schedules import FiringPublic, ScheduleCreate, SchedulePublic
-from jobmanager.domain.filters import DATETIME, STRING, Filter, enum_field
-from jobmanager.store.schedules import ScheduleStatus
+from jobmanager.domain.filter_fields import SCHEDULE_FILTER_FIELDS
+from jobmanager.domain.filters import Filter
 
 router = APIRouter(prefix="/api/jobmanager/v3/schedules", tags=["schedules"])
 
-SCHEDULE_FILTER_FIELDS = {
-    "name": STRING,
-    "status": enum_field(ScheduleStatus),
-    "modelId": STRING,
-    "scheduleString": STRING,
-    "creationDate": DATETIME,
-}
 ScheduleFilterDep = Annotated[Filter, Depends(FilterQuery("Schedule", SCHEDULE_FILTER_FIELDS))]
 
 

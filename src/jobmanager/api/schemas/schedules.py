@@ -19,6 +19,7 @@ from jobmanager.api.schemas.jobs import SECONDS_SCHEMA, Parameters, seconds_valu
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.firings import Misfire
+from jobmanager.domain.statuses import ScheduleStatus
 from jobmanager.domain.time_limits import TimeLimits
 from jobmanager.domain.triggers import MAX_DEBOUNCE_SECONDS, MAX_PATTERN_CHARS, Trigger
 from jobmanager.store.schedules import (
@@ -26,7 +27,6 @@ from jobmanager.store.schedules import (
     Overlap,
     ScheduleRecord,
     ScheduleSpec,
-    ScheduleStatus,
 )
 from jobmanager.store.types import utcnow
 

@@ -27,7 +27,7 @@ def create_schedule(
     schedule_string: str | None = None,
     *,
     trigger: Trigger | dict[str, Any] | None = None,
-    maximum_execution_time: int = 3600,
+    maximum_execution_time: int | None = None,
     timezone: str | None = None,
     misfire: str | None = None,
     overlap: str | None = None,
@@ -39,7 +39,8 @@ def create_schedule(
     debounce_seconds=)`: fire on new or changed files of that folder), `timezone`
     (IANA, default UTC), `misfire` (`once`, `skip`, `all`), `overlap` (`skip`, `allow`;
     with a trigger, `skip` makes arrivals wait for the running job), `parameters` for
-    every job it creates.
+    every job it creates. `maximum_execution_time` is in seconds (the server's default
+    when None).
     """
     if isinstance(trigger, Trigger):
         trigger = trigger.model_dump(by_alias=True)
@@ -49,8 +50,8 @@ def create_schedule(
         "configurationId": configuration_id,
         "inputFolderId": input_folder_id,
         "outputFolderId": output_folder_id,
-        "maximumExecutionTime": maximum_execution_time,
         **given(
+            maximumExecutionTime=maximum_execution_time,
             scheduleString=schedule_string,
             trigger=trigger,
             timezone=timezone,
