@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from celery import Celery
     from pydantic import SecretStr
 
     from jobmanager.environments import EnvironmentPool
@@ -59,6 +60,8 @@ def worker(
     if metrics_port is not None and unguarded is not None:
         raise fail(unguarded)
     # Loaded here, not at import: client commands start faster; celery is an extra.
+    from celery.signals import worker_shutting_down
+
     from jobmanager.dispatch.celery import TASK, celery_app
     from jobmanager.environments import EnvironmentPool, IsolationUnavailable, open_isolation
     from jobmanager.presence import Presence
@@ -74,8 +77,10 @@ def worker(
     pool = EnvironmentPool(capacity=settings.warm_pool_size)
     runner = Worker(services.store, settings, pool, isolation)
     app = celery_app(settings)
-    app.conf.worker_hijack_root_logger = settings.log_format != "json"  # keep our JSON lines
     app.task(name=TASK, ignore_result=True)(runner.take_turn)
+    quiet_celery(app, settings)
+    # Celery's warm shutdown waits for the running jobs: they end, no next one starts.
+    worker_shutting_down.connect(lambda **_: runner.take_no_more(), weak=False)
     services.store.space.watch()
     runner.start()
     presence = Presence(
@@ -92,6 +97,7 @@ def worker(
             concurrency=settings.job_slots,
             pool="threads",
             loglevel=settings.log_level,
+            quiet=settings.log_format == "json",  # its banner is not a log line
         ).start()
     finally:
         if metrics is not None:
@@ -101,6 +107,16 @@ def worker(
         pool.close()
         services.store.space.close()
         services.close()
+
+
+def quiet_celery(app: Celery, settings: Settings) -> None:
+    """Celery logs through our handlers (JSON lines with `json`), its warnings too, and
+    its lines per message ("Task ... received", "... succeeded") only at DEBUG."""
+    app.conf.worker_hijack_root_logger = False
+    logging.captureWarnings(True)
+    if settings.log_level != "DEBUG":
+        for chatty in ("celery.worker.strategy", "celery.app.trace"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def serve_metrics(port: int, settings: Settings, pool: EnvironmentPool) -> WSGIServer:
