@@ -102,10 +102,16 @@ class Worker:
     def take_turn(self, job_id: str) -> bool:
         """A dispatch message is a turn, not an order: run the job the fair order puts
         first (often `job_id`), so that a tenant's thousand messages queued in the broker
-        do not hold back another tenant's job. The named job, if it must wait, keeps its
-        turn through the sweep's messages."""
+        do not hold back another tenant's job. Then go on with the next job that can
+        start while there is one (until this worker shuts down): the broker only wakes
+        workers, a job whose message was lost runs all the same, and a message whose job
+        someone else ran costs one claim. The named job, if it must wait, keeps its turn
+        through the sweep's messages (store/sends.py)."""
         del job_id
-        return self.run_next()
+        ran = False
+        while self.run_next():
+            ran = True
+        return ran
 
     def run_job(self, job_id: str) -> bool:
         """Run this job if it is still waiting and can start now (the inline dispatch)."""
@@ -136,10 +142,14 @@ class Worker:
     def stop(self) -> None:
         self.monitor.stop()
 
+    def take_no_more(self) -> None:
+        """Claim no more jobs; the running ones go on (a Celery worker's warm shutdown)."""
+        self.shutting_down.set()
+
     def shut_down(self) -> None:
         """Take no more jobs and end the running ones (they save their outputs and end
         `FAILED`, saying the service shut down); the caller waits for their threads."""
-        self.shutting_down.set()
+        self.take_no_more()
         with self._lock:
             running = list(self._stops.values())
         for stop in running:

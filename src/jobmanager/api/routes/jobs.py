@@ -77,6 +77,7 @@ def submit(caller: Caller, store: Store, dispatcher: Dispatcher, spec: JobSpec) 
         dispatcher.dispatch(job.id)
     except Exception:  # the job is stored SUBMITTED: the sweep dispatches it again
         log.exception("job %s is stored but dispatching it failed; the sweep will", job.id)
+        store.sends.unsent([job.id])
     return job
 
 
