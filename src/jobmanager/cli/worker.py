@@ -117,6 +117,26 @@ def quiet_celery(app: Celery, settings: Settings) -> None:
     if settings.log_level != "DEBUG":
         for chatty in ("celery.worker.strategy", "celery.app.trace"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
+    if settings.log_format == "json":
+        import celery.apps.worker
+
+        # What its signal handlers print ("worker: Warm shutdown"), bypassing logging.
+        celery.apps.worker.safe_say = say_as_json
+
+
+def say_as_json(message: str, stream: object = None) -> None:
+    """A line Celery says from a signal handler, as a JSON log line: written straight
+    to stderr as Celery does (a handler's lock may be held by the code it interrupted)."""
+    from jobmanager.logs import JsonFormatter
+
+    del stream
+    record = logging.LogRecord(
+        "celery.worker", logging.INFO, __file__, 0, message.strip(), None, None
+    )
+    try:
+        os.write(2, (JsonFormatter().format(record) + "\n").encode())
+    except OSError:
+        pass  # as Celery's own: a line lost must not stop the shutdown
 
 
 def serve_metrics(port: int, settings: Settings, pool: EnvironmentPool) -> WSGIServer:

@@ -41,7 +41,9 @@ class SendRepository:
             lost = (
                 select(startable.c.id)
                 .where(
-                    or_(startable.c.dispatched_at.is_(None), startable.c.dispatched_at < sent_before)
+                    or_(
+                        startable.c.dispatched_at.is_(None), startable.c.dispatched_at < sent_before
+                    )
                 )
                 .order_by(startable.c.place, startable.c.creation_date)
                 .limit(wanted)
