@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -133,10 +134,8 @@ def say_as_json(message: str, stream: object = None) -> None:
     record = logging.LogRecord(
         "celery.worker", logging.INFO, __file__, 0, message.strip(), None, None
     )
-    try:
+    with contextlib.suppress(OSError):  # as Celery's own: a lost line must not stop it
         os.write(2, (JsonFormatter().format(record) + "\n").encode())
-    except OSError:
-        pass  # as Celery's own: a line lost must not stop the shutdown
 
 
 def serve_metrics(port: int, settings: Settings, pool: EnvironmentPool) -> WSGIServer:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
+
 from jobmanager.domain.statuses import JobStatus
 from jobmanager.services import Services
 from jobmanager.store.tables import Job
@@ -53,9 +55,7 @@ def test_a_busy_slot_or_a_back_off_is_not_startable(services: Services) -> None:
     later = services.store.jobs.create(s.tenant_id, "acme", s.job())
     with services.db.transaction() as session:  # a retried job waiting out its back-off
         session.execute(
-            Job.__table__.update()
-            .where(Job.id == jobs[1])
-            .values(not_before=utcnow() + timedelta(hours=1))
+            update(Job).where(Job.id == jobs[1]).values(not_before=utcnow() + timedelta(hours=1))
         )
     assert services.store.sends.resend(utcnow(), queued=0) == [jobs[2]]
     assert later.id not in services.store.sends.resend(utcnow(), queued=0)
