@@ -58,6 +58,7 @@ log = logging.getLogger("jobmanager.worker")
 STOP_POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
 USAGE_SAMPLE_SECONDS = 1.0
+TURN_SECONDS = 600.0  # a message's turn claims no new job after (RabbitMQ acks: 30 min)
 STARTED = "Started notebook execution."
 SHUT_DOWN = "The service shut down while the job ran"
 INTERNAL_ERROR = "an error inside the service; its log has the details"
@@ -103,13 +104,14 @@ class Worker:
         """A dispatch message is a turn, not an order: run the job the fair order puts
         first (often `job_id`), so that a tenant's thousand messages queued in the broker
         do not hold back another tenant's job. Then go on with the next job that can
-        start while there is one (until this worker shuts down): the broker only wakes
-        workers, a job whose message was lost runs all the same, and a message whose job
-        someone else ran costs one claim. The named job, if it must wait, keeps its turn
-        through the sweep's messages (store/sends.py)."""
+        start while there is one, for up to TURN_SECONDS (the broker takes an unacked
+        message for lost after a while) or until this worker shuts down: the broker only
+        wakes workers, a job whose message was lost runs all the same, and a message
+        whose job someone else ran costs one claim. The named job, if it must wait, keeps
+        its turn through the sweep's messages (store/sends.py)."""
         del job_id
-        ran = False
-        while self.run_next():
+        ran, began = False, time.monotonic()
+        while time.monotonic() - began < TURN_SECONDS and self.run_next():
             ran = True
         return ran
 
