@@ -46,6 +46,7 @@ class CeleryDispatcher(Dispatcher):
         """Messages waiting in the broker's queue (None when the broker does not say)."""
         try:
             with self.app.connection_for_read() as connection:
+                connection.ensure_connection(max_retries=1)  # a broker away: no answer
                 declared = connection.default_channel.queue_declare(self.queue, passive=True)
                 return int(declared.message_count)
         except Exception as error:  # an empty Redis queue does not exist: nothing queued
