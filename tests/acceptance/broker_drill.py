@@ -112,7 +112,7 @@ def _burst(callers: list[Caller], backends: Backends, jobs: int, slots: int) -> 
     sent_before = pushes(broker)
     began = time.monotonic()
     with Watch(broker, backends.postgres.url) as watch:
-        with ThreadPoolExecutor(16) as pool:
+        with ThreadPoolExecutor(8) as pool:
             submitted = list(pool.map(submit, range(jobs)))
         while sum(watch.statuses().get(s, 0) for s in ("SUCCEEDED", "FAILED", "STOPPED")) < jobs:
             time.sleep(0.5)
