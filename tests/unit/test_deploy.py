@@ -353,6 +353,8 @@ def settings_default(name: str) -> object:
         ("JOBMANAGER_TOKEN_TTL_SECONDS", 1800, "1800 s"),
         ("JOBMANAGER_DISK_RESERVE_MIB", 8, "8 MiB"),
         ("JOBMANAGER_JOB_SLOTS", os.cpu_count(), "its CPUs"),
+        ("JOBMANAGER_REDISPATCH_SECONDS", 60, "60 s"),
+        ("JOBMANAGER_QUEUE_NAME", "jobmanager.jobs", "`jobmanager.jobs`"),
     ],
 )
 def test_the_docs_defaults_are_the_settings_defaults(
@@ -370,7 +372,7 @@ def test_the_docs_defaults_that_are_not_settings_are_the_code_s() -> None:
     assert HEARTBEAT_SECONDS == 2
     assert table["a worker's heartbeat, for each job it runs"] == "every 2 s"
     assert SWEEP_SECONDS == 5
-    assert table["API replicas re-send the jobs left waiting every"] == "5 s"
+    assert table["API replicas look for lost messages (the sweep) every"] == "5 s"
     assert PATIENCE_SECONDS == 120
     assert table["a worker's writes a job needs wait for a database that is away"] == "up to 120 s"
     assert ConfigurationCreate.model_fields["maxEnvironments"].default == 1

@@ -96,3 +96,11 @@ def test_metrics_beyond_loopback_need_the_token_the_api_s_and_a_worker_s(
     assert str(worker_open.unguarded_metrics()).startswith("JOBMANAGER_HOST=0.0.0.0 is not")
     guarded = Settings(home=tmp_path, worker_metrics_host="::", metrics_token="t")
     assert guarded.unguarded_worker_metrics() is None
+
+
+def test_the_queue_name_is_checked(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).queue_name == "jobmanager.jobs"
+    assert Settings(home=tmp_path, queue_name="staging.jobs").queue_name == "staging.jobs"
+    for bad in ("", "two words", "*", "x" * 201):
+        with pytest.raises(ValidationError):
+            Settings(home=tmp_path, queue_name=bad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
     from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
+    from celery import Celery
     from pydantic import SecretStr
 
     from jobmanager.jobrun.environment_pool import EnvironmentPool
@@ -59,6 +61,8 @@ def worker(
     if metrics_port is not None and unguarded is not None:
         raise fail(unguarded)
     # Loaded here, not at import: client commands start faster; celery is an extra.
+    from celery.signals import worker_shutting_down
+
     from jobmanager.dispatch.celery import TASK, celery_app
     from jobmanager.jobrun.environment_pool import (
         EnvironmentPool,
@@ -78,8 +82,10 @@ def worker(
     pool = EnvironmentPool(capacity=settings.warm_pool_size)
     runner = Worker(services.store, settings, pool, isolation)
     app = celery_app(settings)
-    app.conf.worker_hijack_root_logger = settings.log_format != "json"  # keep our JSON lines
     app.task(name=TASK, ignore_result=True)(runner.take_turn)
+    quiet_celery(app, settings)
+    # Celery's warm shutdown waits for the running jobs: they end, no next one starts.
+    worker_shutting_down.connect(lambda **_: runner.take_no_more(), weak=False)
     services.store.space.watch()
     runner.start()
     presence = Presence(
@@ -96,6 +102,7 @@ def worker(
             concurrency=settings.job_slots,
             pool="threads",
             loglevel=settings.log_level,
+            quiet=settings.log_format == "json",  # its banner is not a log line
         ).start()
     finally:
         if metrics is not None:
@@ -105,6 +112,34 @@ def worker(
         pool.close()
         services.store.space.close()
         services.close()
+
+
+def quiet_celery(app: Celery, settings: Settings) -> None:
+    """Celery logs through our handlers (JSON lines with `json`), its warnings too, and
+    its lines per message ("Task ... received", "... succeeded") only at DEBUG."""
+    app.conf.worker_hijack_root_logger = False
+    logging.captureWarnings(True)
+    if settings.log_level != "DEBUG":
+        for chatty in ("celery.worker.strategy", "celery.app.trace"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+    if settings.log_format == "json":
+        import celery.apps.worker
+
+        # What its signal handlers print ("worker: Warm shutdown"), bypassing logging.
+        celery.apps.worker.safe_say = say_as_json
+
+
+def say_as_json(message: str, stream: object = None) -> None:
+    """A line Celery says from a signal handler, as a JSON log line: written straight
+    to stderr as Celery does (a handler's lock may be held by the code it interrupted)."""
+    from jobmanager.common.logs import JsonFormatter
+
+    del stream
+    record = logging.LogRecord(
+        "celery.worker", logging.INFO, __file__, 0, message.strip(), None, None
+    )
+    with contextlib.suppress(OSError):  # as Celery's own: a lost line must not stop it
+        os.write(2, (JsonFormatter().format(record) + "\n").encode())
 
 
 def serve_metrics(port: int, settings: Settings, pool: EnvironmentPool) -> WSGIServer:

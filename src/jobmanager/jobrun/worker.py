@@ -48,7 +48,7 @@ from jobmanager.startup.settings import Settings
 from jobmanager.store.configurations import ConfigurationRecord
 from jobmanager.store.execution import Claim
 from jobmanager.store.jobs import JobRecord
-from jobmanager.store.outages import patiently
+from jobmanager.store.outages import database_away, patiently
 from jobmanager.store.space import full_storage
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
@@ -58,6 +58,7 @@ log = logging.getLogger("jobmanager.worker")
 STOP_POLL_SECONDS = 0.25
 HEARTBEAT_SECONDS = 2.0
 USAGE_SAMPLE_SECONDS = 1.0
+TURN_SECONDS = 600.0  # a message's turn claims no new job after (RabbitMQ acks: 30 min)
 STARTED = "Started notebook execution."
 SHUT_DOWN = "The service shut down while the job ran"
 INTERNAL_ERROR = "an error inside the service; its log has the details"
@@ -84,7 +85,7 @@ class Worker:
         self._stops: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self.shutting_down = threading.Event()
-        self.monitor = Every("worker-monitor", STOP_POLL_SECONDS, self._watch)
+        self.monitor = Every("worker-monitor", STOP_POLL_SECONDS, self._watch, away=database_away)
         self._last_beat = 0.0
 
     # ------------------------------------------------------------ taking work
@@ -102,10 +103,17 @@ class Worker:
     def take_turn(self, job_id: str) -> bool:
         """A dispatch message is a turn, not an order: run the job the fair order puts
         first (often `job_id`), so that a tenant's thousand messages queued in the broker
-        do not hold back another tenant's job. The named job, if it must wait, keeps its
-        turn through the sweep's messages."""
+        do not hold back another tenant's job. Then go on with the next job that can
+        start while there is one, for up to TURN_SECONDS (the broker takes an unacked
+        message for lost after a while) or until this worker shuts down: the broker only
+        wakes workers, a job whose message was lost runs all the same, and a message
+        whose job someone else ran costs one claim. The named job, if it must wait, keeps
+        its turn through the sweep's messages (store/sends.py)."""
         del job_id
-        return self.run_next()
+        ran, began = False, time.monotonic()
+        while time.monotonic() - began < TURN_SECONDS and self.run_next():
+            ran = True
+        return ran
 
     def run_job(self, job_id: str) -> bool:
         """Run this job if it is still waiting and can start now (the inline dispatch)."""
@@ -136,10 +144,14 @@ class Worker:
     def stop(self) -> None:
         self.monitor.stop()
 
+    def take_no_more(self) -> None:
+        """Claim no more jobs; the running ones go on (a Celery worker's warm shutdown)."""
+        self.shutting_down.set()
+
     def shut_down(self) -> None:
         """Take no more jobs and end the running ones (they save their outputs and end
         `FAILED`, saying the service shut down); the caller waits for their threads."""
-        self.shutting_down.set()
+        self.take_no_more()
         with self._lock:
             running = list(self._stops.values())
         for stop in running:

@@ -34,6 +34,7 @@ from jobmanager.domain.webhooks import (
 )
 from jobmanager.service.vetted_http import Resolver, system_resolver, vetted_client
 from jobmanager.store.deliveries import Attempt, Outgoing
+from jobmanager.store.outages import database_away
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
@@ -63,7 +64,7 @@ class Notifier:
         self._http = vetted_client(destinations, SEND_TIMEOUT_SECONDS, resolve)
         self._sending: set[str] = set()  # the webhooks this replica is sending to
         self._lock = threading.Lock()
-        self._loop = Every("notifier", POLL_SECONDS, self._round)
+        self._loop = Every("notifier", POLL_SECONDS, self._round, away=database_away)
 
     def start(self) -> None:
         self._loop.start()

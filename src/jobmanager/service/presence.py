@@ -11,6 +11,7 @@ import socket
 
 from jobmanager.common.loops import Every
 from jobmanager.store.members import MemberRecord, MemberRepository
+from jobmanager.store.outages import database_away
 from jobmanager.store.types import utcnow
 
 log = logging.getLogger("jobmanager.presence")
@@ -43,7 +44,9 @@ class Presence:
     def __init__(self, members: MemberRepository, member: MemberRecord, timeout: float) -> None:
         self.members = members
         self.member = member
-        self._loop = Every("presence", min(PRESENCE_SECONDS, timeout / 3), self._announce)
+        self._loop = Every(
+            "presence", min(PRESENCE_SECONDS, timeout / 3), self._announce, away=database_away
+        )
 
     def start(self) -> None:
         self._loop.start()

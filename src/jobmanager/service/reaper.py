@@ -32,6 +32,7 @@ from jobmanager.engine.processes import kill_all
 from jobmanager.jobrun.staging import upload_outputs
 from jobmanager.startup.settings import Settings
 from jobmanager.store.jobs import JobRecord
+from jobmanager.store.outages import database_away
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
@@ -44,7 +45,9 @@ class Reaper:
         self.store = store
         self.settings = settings
         self.reaper_id = reaper_id
-        self.loop = Every("reaper", settings.reaper_interval_seconds, self._round)
+        self.loop = Every(
+            "reaper", settings.reaper_interval_seconds, self._round, away=database_away
+        )
         # When this reaper last found the database back after failing to reach it; while
         # it is away no worker can beat either, so ages count from then (see `_stale_jobs`).
         self._blind = False

@@ -4,7 +4,8 @@ the notifier (webhook deliveries).
 `Runtime.start()` is called by the app's lifespan; `stop()` on shutdown. Which parts
 run is a matter of settings: with `dispatch=local` (the embedded default) this
 process runs jobs in its own slots; with `dispatch=celery` it hands them to
-`jobmanager worker` processes and sweeps waiting jobs so no lost message strands one.
+`jobmanager worker` processes and sweeps waiting jobs so no lost message strands one
+(re-sending only what is lost: store/sends.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 import socket
 import threading
+from datetime import timedelta
 
 from jobmanager.common.loops import Every
 from jobmanager.dispatch.base import Dispatcher
@@ -31,6 +33,8 @@ from jobmanager.service.notifier import Notifier
 from jobmanager.service.reaper import Reaper
 from jobmanager.service.scheduler import Scheduler
 from jobmanager.startup.services import Services
+from jobmanager.store.outages import database_away
+from jobmanager.store.types import utcnow
 
 log = logging.getLogger("jobmanager.runtime")
 SWEEP_SECONDS = 5.0
@@ -75,7 +79,7 @@ class Runtime:
         self.notifier: Notifier | None = None
         if settings.notifications_enabled:
             self.notifier = Notifier(services.store, settings.webhook_destinations)
-        self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep)
+        self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep, away=database_away)
         self._stopped = False
 
     def start(self) -> None:
@@ -148,6 +152,16 @@ class Runtime:
             log.info("removed %d environments left by a previous run", removed)
 
     def _sweep(self) -> None:
-        """Re-dispatch waiting jobs now and then: a lost message must not strand a job."""
-        for job_id in self.services.store.execution.waiting_jobs():
-            self.dispatcher.dispatch(job_id)
+        """Re-send what is provably lost (store/sends.py): a lost message must not strand
+        a job, and a job whose message waits in the broker needs no other."""
+        store = self.services.store
+        sent_before = utcnow() - timedelta(seconds=self.services.settings.redispatch_seconds)
+        lost = store.sends.resend(sent_before, self.dispatcher.queued() or 0)
+        for done, job_id in enumerate(lost):
+            try:
+                self.dispatcher.dispatch(job_id)
+            except Exception:
+                store.sends.unsent(lost[done:])
+                raise
+        if lost:
+            log.info("sent %d waiting jobs to the workers again", len(lost))

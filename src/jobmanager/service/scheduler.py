@@ -27,6 +27,7 @@ from jobmanager.common.loops import Every
 from jobmanager.common.process_metrics import SCHEDULE_FIRING_LAG_SECONDS
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.firings import MISFIRE_GRACE, DueSchedule, plan_firings
+from jobmanager.store.outages import database_away
 from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
@@ -59,8 +60,8 @@ class Scheduler:
 
     def start(self) -> None:
         self._loops = [
-            Every("scheduler", self.poll_seconds, self._round),
-            Every("triggers", ARRIVAL_POLL_SECONDS, self._arrival_round),
+            Every("scheduler", self.poll_seconds, self._round, away=database_away),
+            Every("triggers", ARRIVAL_POLL_SECONDS, self._arrival_round, away=database_away),
         ]
         for loop in self._loops:
             loop.start()

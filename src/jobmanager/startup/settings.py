@@ -107,6 +107,18 @@ class Settings(BaseSettings):
 
     dispatch: Literal["local", "celery"] = "local"
     broker_url: SecretStr | None = None
+    queue_name: str = Field(
+        default="jobmanager.jobs",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$",
+        description="The broker queue jobs' messages go through (cluster dispatch); two "
+        "clusters sharing a broker each need their own (or a vhost / Redis database)",
+    )
+    redispatch_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="A waiting job that could start is sent to the workers again when its "
+        "last message is older than this (cluster dispatch: a lost message)",
+    )
     job_slots: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,

@@ -157,17 +157,6 @@ class ExecutionRepository:
             )
             return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
-    def waiting_jobs(self, limit: int = 1000) -> list[str]:
-        with self.db.reading() as session:
-            return list(
-                session.scalars(
-                    select(Job.id)
-                    .where(Job.status == JobStatus.SUBMITTED.value)
-                    .order_by(Job.creation_date)
-                    .limit(limit)
-                )
-            )
-
     def purge_final(self, ended_before: datetime) -> int:
         """Delete jobs that ended before the cutoff, with their events and outputs, a
         batch per transaction; the outputs' blobs nothing else refers to go after each

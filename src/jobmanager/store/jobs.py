@@ -201,6 +201,7 @@ class JobRepository:
             status=JobStatus.SUBMITTED.value,
             message="",
             creation_date=utcnow(),
+            dispatched_at=utcnow(),  # its caller dispatches it next (store/sends.py)
         )
         session.add(job)
         session.flush()
@@ -410,6 +411,8 @@ def transition_in(
         raise ValueError(f"a transition cannot set {sorted(unknown)}")
     if target in FINAL:
         values.setdefault("end_date", utcnow())
+    if target is JobStatus.SUBMITTED:  # a retry: the sweep sends it once it may start
+        values["dispatched_at"] = None
     guard = [Job.id == job_id, Job.status.in_([s.value for s in allowed_sources])]
     if of_attempt is not None:
         guard.append(Job.attempt == of_attempt)

@@ -15,6 +15,7 @@ from jobmanager.store.members import MemberRepository
 from jobmanager.store.models import ModelRepository
 from jobmanager.store.outputs import OutputRepository
 from jobmanager.store.schedules import ScheduleRepository
+from jobmanager.store.sends import SendRepository
 from jobmanager.store.sign_ins import SignInRepository
 from jobmanager.store.space import DiskSpace
 from jobmanager.store.stats import StatsRepository
@@ -49,6 +50,7 @@ class Store:
         self.stats = StatsRepository(db)
         self.sign_ins = SignInRepository(db)
         self.members = MemberRepository(db)
+        self.sends = SendRepository(db)
 
     @property
     def space(self) -> DiskSpace:

@@ -207,6 +207,9 @@ class Job(Base):
     retry: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When a dispatch message was last sent for the waiting job (null: none, or its send
+    # failed): the cluster's sweep re-sends only what is provably lost (store/sends.py).
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Accounting (an extension): written by the worker at the end of each phase, through
     # `JobRepository.record_accounting`; null until that phase ended.
     queued_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)

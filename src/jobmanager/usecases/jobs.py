@@ -56,6 +56,7 @@ def submit(store: Store, dispatcher: Dispatches, caller: Submitter, spec: JobSpe
         dispatcher.dispatch(job.id)
     except Exception:
         log.exception("job %s is stored but dispatching it failed; the sweep will", job.id)
+        store.sends.unsent([job.id])
     return job
 
 

@@ -1,9 +1,11 @@
 """A database restart on a private PostgreSQL (tests/acceptance/private_services.py):
 the writes a job's story needs wait for it, and the reaper does not take the silence of
-every heartbeat during the outage for dead workers."""
+every heartbeat during the outage for dead workers; a background loop says the outage
+once when it starts and once when it ends."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -15,6 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from jobmanager.domain.statuses import JobStatus
+from jobmanager.service.presence import Presence
+from jobmanager.service.presence import worker as present_as
 from jobmanager.service.reaper import Reaper
 from jobmanager.startup.services import Services
 from jobmanager.startup.settings import Settings
@@ -103,3 +107,25 @@ def test_the_reaper_waits_a_heartbeat_timeout_after_the_database_comes_back(
     assert reaper.reap_once() == 1  # a whole timeout later, still silent: lost
     job = services.store.jobs.get_any(job_id)
     assert job is not None and job.status is JobStatus.FAILED
+
+
+def test_a_background_loop_says_a_restart_once_not_each_round(
+    services: Services, private_postgres: PrivatePostgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The presence loop, a round every 0.1 s: the database away for seconds is two
+    lines, when it goes and when it is back with its length, and no traceback."""
+    presence = Presence(services.store.members, present_as(WORKER), timeout=0.3)
+    with caplog.at_level(logging.INFO, logger="jobmanager.loops"):
+        presence.start()
+        time.sleep(0.5)
+        private_postgres.stop("fast")
+        time.sleep(3)
+        private_postgres.start()
+        deadline = time.monotonic() + 60
+        while "back after" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.2)
+        presence.stop()
+    said = [r for r in caplog.records if r.name == "jobmanager.loops"]
+    assert len(said) == 2 and not any(r.exc_info for r in said), caplog.text
+    assert said[0].getMessage().startswith("presence: the database is away")
+    assert said[1].getMessage().startswith("presence: the database is back after")

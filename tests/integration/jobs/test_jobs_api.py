@@ -5,6 +5,7 @@ This process runs no jobs here (`job_slots = 0`), so jobs stay `SUBMITTED`.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from jobmanager.dispatch.base import Dispatcher
 from jobmanager.domain.parameters import MAX_PARAMETERS_BYTES
 from jobmanager.startup.services import Services
 from jobmanager.startup.settings import Settings
+from jobmanager.store.types import utcnow
 from tests.conftest import TenantClient, assert_error
 from tests.integration.jobs.api import JOBS, create_configuration, upload_model, zeppelin_note
 
@@ -225,7 +227,9 @@ def test_a_failed_dispatch_leaves_the_stored_job_waiting_for_the_sweep(
     assert answer.status_code == 201, answer.text
     job = answer.json()
     assert job["status"] == "SUBMITTED"
-    assert job["id"] in services.store.execution.waiting_jobs()
+    # Sent again by the next sweep, without waiting out the re-dispatch time.
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    assert services.store.sends.resend(an_hour_ago, queued=0) == [job["id"]]
     assert f"job {job['id']} is stored but dispatching it failed" in caplog.text
 
 
