@@ -153,19 +153,15 @@ def open_isolation(settings: Settings) -> Isolation:
                 hidden=(str(settings.home),),
                 seccomp=write_filter(environments_folder(settings.home) / "seccomp.bpf"),
             )
-            sandbox.probe()
         except (SandboxUnavailable, SeccompUnavailable) as error:
             raise IsolationUnavailable(str(error)) from None
+        unavailable, network, missing = _probe_host(sandbox)
+        if unavailable:
+            raise IsolationUnavailable(unavailable)
         try:
             cgroups = Hierarchy.detect()
         except (CgroupsUnavailable, OSError) as error:
             log.warning("no cgroups for environments (%s): limits are per process", error)
-        try:
-            network = _probe_network(sandbox)
-        except NetworkUnavailable as error:
-            missing = str(error)
-        except (OSError, subprocess.SubprocessError) as error:
-            missing = f"the job's network cannot be made here ({error})"
     return Isolation(
         home=settings.home,
         sandbox=sandbox,
@@ -180,6 +176,34 @@ def open_isolation(settings: Settings) -> Isolation:
         network_allow=tuple(settings.network_allow),
         network_destinations=tuple(settings.network_destinations.items()),
     )
+
+
+_PROBED: dict[tuple[str, tuple[str, ...]], tuple[str, NetworkStack | None, str]] = {}
+_PROBING = threading.Lock()
+
+
+def _probe_host(sandbox: Sandbox) -> tuple[str, NetworkStack | None, str]:
+    """What this host lets a sandbox do, found by trying, once per process and bubblewrap
+    (the host does not change under a running process): why no sandbox can be made ("" if
+    one can), the network stack, and why there is none ("" if there is)."""
+    key = (sandbox.bwrap, sandbox.readonly)
+    with _PROBING:
+        if key not in _PROBED:
+            _PROBED[key] = _probe(sandbox)
+        return _PROBED[key]
+
+
+def _probe(sandbox: Sandbox) -> tuple[str, NetworkStack | None, str]:
+    try:
+        sandbox.probe()
+    except SandboxUnavailable as error:
+        return str(error), None, ""
+    try:
+        return "", _probe_network(sandbox), ""
+    except NetworkUnavailable as error:
+        return "", None, str(error)
+    except (OSError, subprocess.SubprocessError) as error:
+        return "", None, f"the job's network cannot be made here ({error})"
 
 
 def _probe_network(sandbox: Sandbox) -> NetworkStack:
