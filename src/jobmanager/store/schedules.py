@@ -33,6 +33,7 @@ from jobmanager.store.query import filter_clause, paged
 from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import DataEntry, Job, Schedule, ScheduleFiring, TriggerArrival
 from jobmanager.store.types import utcnow
+from jobmanager.wakeups import Topic, send
 
 Overlap = Literal["skip", "allow"]
 # Firings kept per schedule, newest first. Exactly-once rests on the compare-and-set and
@@ -200,6 +201,7 @@ class ScheduleRepository:
                 row.trigger_debounce_seconds = spec.trigger.debounce_seconds
             session.add(row)
             session.flush()
+            send(session, Topic.SCHEDULES)
             return to_record(row)
 
     def get(self, tenant_id: str, schedule_id: str) -> ScheduleRecord:
@@ -237,6 +239,7 @@ class ScheduleRepository:
                 if row.trigger_folder_id is None:
                     parsed = cron.parse(row.schedule_string, row.timezone)
                     row.next_fire_at = parsed.next_after(now or utcnow())
+                send(session, Topic.SCHEDULES)
             session.flush()
             return to_record(row)
 

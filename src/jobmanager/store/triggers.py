@@ -37,6 +37,7 @@ from jobmanager.store.schedules import (
 )
 from jobmanager.store.tables import DataEntry, Schedule, ScheduleFiring, TriggerArrival
 from jobmanager.store.types import stamp, utcnow
+from jobmanager.wakeups import Topic, send
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def record_arrival(session: Session, entry: DataEntry) -> None:
                     arrived_at=now,
                 )
             )
+            send(session, Topic.SCHEDULES)
 
 
 class TriggerRepository:
