@@ -10,7 +10,8 @@ subscribers of the topic are called once it commits, never for a rollback:
 - `PostgresWakeups`: the same, and a `NOTIFY` in the writing transaction, which
   PostgreSQL delivers on commit to every process that `LISTEN`s (another replica, the
   API process of a Celery worker's job); each process listens on one connection of its
-  own, opened by its first subscriber, and skips what it sent itself.
+  own, opened by its first subscriber (which returns once it listens, or after
+  `LISTEN_START_SECONDS` if the database does not answer), and skips what it sent itself.
 
 A subscriber is called in the thread that committed, or in the listener's thread: it
 must only wake its loop (set an event), never do the work.
@@ -35,6 +36,7 @@ _PENDING = "jobmanager.wakeups.pending"  # the session's sends, waiting for its 
 _OWNER = "jobmanager.wakeups"  # the `Wakeups` of the session's database
 RECONNECT_SECONDS = 1.0
 LISTEN_TIMEOUT_SECONDS = 1.0  # how long a stop waits for the listener at most
+LISTEN_START_SECONDS = 5.0
 
 
 class Topic(StrEnum):
@@ -111,6 +113,7 @@ class PostgresWakeups(Wakeups):
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
         self._connection: Any = None
+        self._listening = threading.Event()
 
     def send_in(self, session: Session, topic: Topic, payload: str) -> None:
         if (topic, payload) in session.info.get(_PENDING, ()):
@@ -132,6 +135,7 @@ class PostgresWakeups(Wakeups):
                 return
             self._thread = threading.Thread(target=self._listen, name="wakeups", daemon=True)
         self._thread.start()
+        self._listening.wait(LISTEN_START_SECONDS)  # what is sent from now on wakes it
 
     def _listen(self) -> None:
         """Listen until closed; after a lost connection, again (waking everyone: what
@@ -152,12 +156,13 @@ class PostgresWakeups(Wakeups):
 
     def _open(self) -> Any:
         pooled = self.engine.raw_connection()
-        pooled.detach()  # its own connection for good, not the pool's
         connection: Any = pooled.driver_connection
+        pooled.detach()  # its own connection for good, not the pool's
         self._connection = connection
         connection.autocommit = True
         for topic in Topic:
             connection.execute(f'LISTEN "{topic.value}"')
+        self._listening.set()
         return connection
 
     def _receive(self, connection: Any) -> None:
