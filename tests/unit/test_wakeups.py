@@ -32,6 +32,12 @@ def test_a_commit_wakes_the_topics_subscribers_with_what_was_sent(db: Database) 
     assert events == ["job-1"] and statuses == []
 
 
+def failed_write(db: Database) -> None:
+    with db.transaction() as session:
+        send(session, Topic.SCHEDULES)
+        raise RuntimeError("the write fails")
+
+
 def test_a_rollback_wakes_nobody_and_an_unsubscribed_callback_is_not_called(
     db: Database,
 ) -> None:
@@ -39,9 +45,8 @@ def test_a_rollback_wakes_nobody_and_an_unsubscribed_callback_is_not_called(
     gone: list[str] = []
     db.wakeups.subscribe(Topic.SCHEDULES, woken.append)
     db.wakeups.subscribe(Topic.SCHEDULES, gone.append)()  # subscribed, then undone
-    with pytest.raises(RuntimeError), db.transaction() as session:
-        send(session, Topic.SCHEDULES)
-        raise RuntimeError("the write fails")
+    with pytest.raises(RuntimeError):
+        failed_write(db)
     assert woken == []
     with db.transaction() as session:
         send(session, Topic.SCHEDULES)
