@@ -4,9 +4,17 @@ transaction wakes a subscriber of another engine (another replica) once it commi
 from __future__ import annotations
 
 import queue
+from collections.abc import Callable
 
 from jobmanager.store.db import Database
 from jobmanager.wakeups import Topic, send
+
+
+def putter(woken: queue.Queue[tuple[Topic, str]], topic: Topic) -> Callable[[str], None]:
+    def put(payload: str) -> None:
+        woken.put((topic, payload))
+
+    return put
 
 
 def test_a_commit_on_one_engine_wakes_a_subscriber_of_another(postgres_url: str) -> None:
@@ -14,7 +22,7 @@ def test_a_commit_on_one_engine_wakes_a_subscriber_of_another(postgres_url: str)
     woken: queue.Queue[tuple[Topic, str]] = queue.Queue()
     try:
         for topic in (Topic.EVENTS, Topic.STATUSES):
-            listening.wakeups.subscribe(topic, lambda payload, t=topic: woken.put((t, payload)))
+            listening.wakeups.subscribe(topic, putter(woken, topic))
         with writing.transaction() as session:
             send(session, Topic.STATUSES, "job-1")
             send(session, Topic.STATUSES, "job-1")  # once per transaction
