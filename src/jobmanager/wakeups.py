@@ -6,7 +6,12 @@ crash) and are woken when something they wait for is committed. The store, which
 every write, sends a topic inside the transaction that writes (`send`); the
 subscribers of the topic are called once it commits, never for a rollback:
 
-- `Wakeups` (SQLite): in this process, from the session's commit.
+- `Wakeups`: in this process, from the session's commit.
+- `SqliteWakeups`: the same, and a commit of another process on the file (a Celery
+  worker's, an admin command's), seen by `PRAGMA data_version` on a connection of its
+  own every `WATCH_SECONDS`, wakes every subscriber (what it wrote is not known). A
+  look that finds this process's own commits too wakes nobody: the safety polls catch
+  what another process wrote in the same moment.
 - `PostgresWakeups`: the same, and a `NOTIFY` in the writing transaction, which
   PostgreSQL delivers on commit to every process that `LISTEN`s (another replica, the
   API process of a Celery worker's job); each process listens on one connection of its
@@ -20,6 +25,7 @@ must only wake its loop (set an event), never do the work.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable
@@ -37,6 +43,7 @@ _OWNER = "jobmanager.wakeups"  # the `Wakeups` of the session's database
 RECONNECT_SECONDS = 1.0
 LISTEN_TIMEOUT_SECONDS = 1.0  # how long a stop waits for the listener at most
 LISTEN_START_SECONDS = 5.0
+WATCH_SECONDS = 0.25
 
 
 class Topic(StrEnum):
@@ -101,6 +108,59 @@ class Wakeups:
 
     def _rolled_back(self, session: Session) -> None:
         session.info.pop(_PENDING, None)
+
+
+class SqliteWakeups(Wakeups):
+    """In this process as `Wakeups`, and the commits of other processes on the file."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self._commits = 0  # this process's, counted by the watcher's looks
+        self._closing = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._watching = threading.Event()
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._thread is not None:
+            self._thread.join(WATCH_SECONDS * 4)
+
+    def _started(self) -> None:
+        with self._lock:
+            if self._thread is not None or self._closing.is_set():
+                return
+            self._thread = threading.Thread(target=self._watch, name="wakeups", daemon=True)
+        self._thread.start()
+        self._watching.wait(LISTEN_START_SECONDS)  # what is written from now on wakes it
+
+    def _committed(self, session: Session) -> None:
+        self._commits += 1
+        super()._committed(session)
+
+    def _watch(self) -> None:
+        try:
+            connection = sqlite3.connect(self.path, check_same_thread=False)
+        except sqlite3.Error as error:
+            log.warning("other processes' writes wake nobody here: %s", error)
+            return
+        try:
+            version, commits = _data_version(connection), self._commits
+            self._watching.set()
+            while not self._closing.wait(WATCH_SECONDS):
+                now, ours = _data_version(connection), self._commits
+                if now != version and ours == commits:
+                    self.deliver_all()
+                version, commits = now, ours
+        except sqlite3.Error as error:
+            log.warning("watching for other processes' writes stopped: %s", error)
+        finally:
+            connection.close()
+
+
+def _data_version(connection: sqlite3.Connection) -> int:
+    """A number that changes when another connection commits to the file."""
+    return int(connection.execute("PRAGMA data_version").fetchone()[0])
 
 
 class PostgresWakeups(Wakeups):
@@ -190,7 +250,10 @@ def send(session: Session, topic: Topic, payload: str = "") -> None:
 
 
 def wakeups_for(engine: Engine) -> Wakeups:
-    """The wake-ups of a database: LISTEN/NOTIFY on PostgreSQL, in-process on SQLite."""
+    """The wake-ups of a database: LISTEN/NOTIFY on PostgreSQL, a SQLite file's own."""
     if engine.dialect.name == "postgresql":
         return PostgresWakeups(engine)
+    path = engine.url.database
+    if engine.dialect.name == "sqlite" and path and path != ":memory:":
+        return SqliteWakeups(path)
     return Wakeups()

@@ -1,13 +1,16 @@
-"""In-process wake-ups (SQLite): a commit that sent a topic calls its subscribers, a
-rollback calls none, and a loop woken by one runs its next round at once."""
+"""Wake-ups on SQLite: a commit that sent a topic calls its subscribers, a rollback calls
+none, a loop woken by one runs its next round at once, and another process's commit
+on the file wakes every subscriber."""
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from jobmanager.loops import Every
 from jobmanager.store.db import Database
@@ -15,8 +18,9 @@ from jobmanager.wakeups import Topic, send
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 'jobmanager.db'}")
+def db() -> Iterator[Database]:
+    """In memory: this process's wake-ups only (a file's also wake for other processes)."""
+    database = Database("sqlite://")
     yield database
     database.dispose()
 
@@ -71,3 +75,20 @@ def test_a_loop_that_waits_an_hour_runs_at_once_when_woken(db: Database) -> None
         assert second.wait(30)  # the first round at start, the second woken
     finally:
         loop.stop()
+
+
+def test_a_commit_of_another_process_on_the_file_wakes_every_subscriber(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'jobmanager.db'}"
+    db = Database(url)
+    woken: queue.Queue[str] = queue.Queue()
+    db.wakeups.subscribe(Topic.STATUSES, woken.put)
+    other = Database(url)  # as another process's: its commits are not `db`'s
+    try:
+        with other.engine.begin() as connection:  # a write that sends nothing itself
+            connection.execute(text("CREATE TABLE written_elsewhere (x INTEGER)"))
+        assert woken.get(timeout=30) == ""  # what changed is not known: anything may have
+    finally:
+        other.dispose()
+        db.dispose()
