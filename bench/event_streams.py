@@ -3,17 +3,19 @@
 A real `jobmanager serve` without job slots (its jobs wait, so their streams stay open)
 gets `--jobs` jobs of one tenant and `--streams` clients following them
 (`GET /jobs/{id}/events`, spread over the jobs; one asyncio process, a connection each).
-Before the streams open and while they are open: `/health` p50 and p99 over
-`--probes` calls one after the other, and the server's threads, open fds and RSS.
+Before the streams open and while they are open (`--settle` s after the last opened:
+the threads that served the burst of opens are gone by then): `/health` p50 and p99
+over `--probes` calls one after the other, and the server's threads, open fds and RSS.
 
 Run: .venv/bin/python -m bench.event_streams [--streams 500] [--jobs 500] [--probes 300]
-         [--store sqlite postgres]
+         [--settle 15] [--store sqlite postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import os
 import tempfile
 import threading
@@ -88,6 +90,7 @@ class Followers:
     def close(self) -> None:
         for task in self.tasks:
             task.cancel()
+        concurrent.futures.wait(self.tasks, timeout=60)  # each closes its connection
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
 
@@ -102,7 +105,7 @@ def measure(server: Server, args: argparse.Namespace) -> tuple[dict[str, float],
     try:
         opened = followers.wait_open()
         assert opened == args.streams, f"only {opened} of {args.streams} streams opened"
-        time.sleep(5)  # the streams at rest, as a user's browser tabs are
+        time.sleep(args.settle)  # at rest, as browser tabs are; idle pool threads go
         during = figures(server, args.probes)
     finally:
         followers.close()
@@ -114,6 +117,7 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=500)
     parser.add_argument("--jobs", type=int, default=500)
     parser.add_argument("--probes", type=int, default=300)
+    parser.add_argument("--settle", type=float, default=15)
     parser.add_argument("--store", nargs="+", default=["sqlite"])
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
