@@ -90,7 +90,7 @@ def run_jobs(
     return ends, taken
 
 
-def replica(server: Server, home: Path, database: str) -> Server:
+def replica(server: Server, home: Path, database: str, **more: str) -> Server:
     """A second replica on the server's database that sends no webhooks."""
     other = home.parent / "replica"
     shutil.copytree(home / "keys", other / "keys")  # the keys that open webhook secrets
@@ -99,6 +99,7 @@ def replica(server: Server, home: Path, database: str) -> Server:
         "JOBMANAGER_NOTIFICATIONS_ENABLED": "false",
         "JOBMANAGER_JOB_SLOTS": "0",
         "JOBMANAGER_WARM_ENVIRONMENTS": "0",
+        **more,
     }
     api = Server(other, **env)
     api.credentials = server.credentials
@@ -124,7 +125,7 @@ def main() -> None:
             api = None
             try:
                 if store.endswith("-replica") and database is not None:
-                    api = replica(server, home, database)
+                    api = replica(server, home, database, **local)
                 latencies, medians = measure(server, args.jobs, api)
             finally:
                 if api is not None:
