@@ -8,15 +8,19 @@ receiver got the delivery minus the job's `endDate` (one machine, one clock), me
 while a second webhook's receiver hangs for a minute on every delivery (the notifier
 gives up on it after its send timeout). Prints p50, p95 and max per store, and the
 median time of a submit and stop through the API with no webhook, with the working
-one, and with both: jobs must not notice a receiver.
+one, and with both: jobs must not notice a receiver. `--store postgres-replica`: the
+jobs are submitted and stopped through a second replica on the database that sends no
+webhooks, so each delivery is woken across processes (LISTEN/NOTIFY).
 
-Run: .venv/bin/python -m bench.webhook_latency [--jobs 50] [--store sqlite postgres]
+Run: .venv/bin/python -m bench.webhook_latency [--jobs 50]
+         [--store sqlite postgres postgres-replica]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -28,7 +32,7 @@ import httpx
 from tests.webhook_receiver import Receiver
 
 from bench._server import Server, job_body, percentile, zeppelin_note
-from bench.schedule_jitter import drop_database, instant, start_server
+from bench.schedule_jitter import POSTGRES_ADMIN, drop_database, instant, start_server
 
 JM = "/api/jobmanager/v3"
 
@@ -41,14 +45,17 @@ def submit_and_stop(http: httpx.Client, body: dict[str, Any]) -> tuple[dict[str,
     return job, (time.perf_counter() - started) * 1000
 
 
-def measure(server: Server, jobs: int) -> tuple[list[float], list[float]]:
+def measure(
+    server: Server, jobs: int, api: Server | None = None
+) -> tuple[list[float], list[float]]:
     """Delivery latencies (ms) with a hanging receiver subscribed too, and the median
-    submit-and-stop (ms) without webhooks, with a working one, and with both."""
+    submit-and-stop (ms) without webhooks, with a working one, and with both; the jobs
+    through `api` when given."""
     receiver = Receiver().start()
     hanging = Receiver(delay=60).start()
     medians = []
     try:
-        with server.client() as http:
+        with (api or server).client() as http:
             body = job_body(http, zeppelin_note("print('never runs')"))
             for url in (None, receiver.url, hanging.url):
                 if url is not None:
@@ -83,6 +90,22 @@ def run_jobs(
     return ends, taken
 
 
+def replica(server: Server, home: Path, database: str, **more: str) -> Server:
+    """A second replica on the server's database that sends no webhooks."""
+    other = home.parent / "replica"
+    shutil.copytree(home / "keys", other / "keys")  # the keys that open webhook secrets
+    env = {
+        "JOBMANAGER_DATABASE_URL": POSTGRES_ADMIN.rsplit("/", 1)[0] + f"/{database}",
+        "JOBMANAGER_NOTIFICATIONS_ENABLED": "false",
+        "JOBMANAGER_JOB_SLOTS": "0",
+        "JOBMANAGER_WARM_ENVIRONMENTS": "0",
+        **more,
+    }
+    api = Server(other, **env)
+    api.credentials = server.credentials
+    return api
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=50)
@@ -97,10 +120,16 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="jm-webhook-") as folder:
             # The receivers are on this machine: the service must be let reach loopback.
             local = {"JOBMANAGER_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"}
-            server, database = start_server(Path(folder) / "home", store, 0, **local)
+            home = Path(folder) / "home"
+            server, database = start_server(home, store.removesuffix("-replica"), 0, **local)
+            api = None
             try:
-                latencies, medians = measure(server, args.jobs)
+                if store.endswith("-replica") and database is not None:
+                    api = replica(server, home, database, **local)
+                latencies, medians = measure(server, args.jobs, api)
             finally:
+                if api is not None:
+                    api.stop()
                 server.stop()
                 if database is not None:
                     drop_database(database)

@@ -134,6 +134,7 @@ class EventStream:
         sent_at = time.monotonic()
         async with self.hub.feed(self.store, self.job_id, self.after) as feed:
             while True:
+                seen = feed.rounds
                 events = feed.after(self.after)
                 if events is None:  # before the feed's window, or before its first read
                     events = await self._read()
@@ -153,7 +154,7 @@ class EventStream:
                 if time.monotonic() - sent_at >= KEEPALIVE_SECONDS:
                     sent_at = time.monotonic()
                     yield ": keep-alive\n\n"
-                await feed.next_round(KEEPALIVE_SECONDS)
+                await feed.next_round(seen, KEEPALIVE_SECONDS)
 
     async def _read(self) -> list[EventRecord]:
         return await anyio.to_thread.run_sync(self.store.events.after, self.job_id, self.after)

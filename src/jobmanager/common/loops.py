@@ -3,6 +3,7 @@
 The reaper, the sweeper, the worker's monitor and the scheduler each give it one round
 of their work; it runs the rounds in a daemon thread until stopped. A round that fails
 is logged and the loop goes on: a background task must never die of one bad round.
+`wake()` runs the next round at once (a write it waits for was committed: `wakeups.py`).
 An error the loop's `away` test calls an outage (the store's `database_away`: the
 database does not answer) is said once when it starts and once when it ends (`Outage`),
 not with a traceback every round.
@@ -67,20 +68,30 @@ class Every:
         self.round = round
         self.outage = Outage(name, away)
         self._closing = threading.Event()
+        self._woken = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
         self._thread.start()
 
+    def wake(self, *_: object) -> None:
+        """Run the next round now, not after its wait (any arguments: a subscriber's)."""
+        self._woken.set()
+
     def stop(self, timeout: float = 5.0) -> None:
         self._closing.set()
+        self._woken.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
         wait = 0.0
-        while not self._closing.wait(wait):
+        while True:
+            self._woken.wait(wait)
+            self._woken.clear()
+            if self._closing.is_set():
+                return
             try:
                 asked = self.round()
                 self.outage.succeeded()

@@ -3,7 +3,10 @@
 Every service process with notifications on runs one `Notifier` loop: each round it
 records the deliveries of new job events (`store.deliveries.collect`), claims the due
 ones (a conditional UPDATE, so exactly one replica sends each) and hands them to a
-small pool of sender threads, at most one delivery per webhook at a time. A send has a
+small pool of sender threads, at most one delivery per webhook at a time. A round
+runs when a job's status change commits (in any process: `wakeups.py`), when a send
+ends, when the next delivery comes due (a retry, a lapsed claim, a job running longer
+than a webhook asks), and every `poll_seconds` at the latest. A send has a
 short timeout; a receiver that fails or hangs costs one sender thread for that long
 and a retry later, never the deliveries of other webhooks, and nothing of any job:
 jobs only write their events, which they do anyway. Deliveries connect only to the
@@ -17,6 +20,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -24,6 +28,7 @@ import httpx
 
 from jobmanager import __version__
 from jobmanager.common.loops import Every
+from jobmanager.common.wakeups import Topic
 from jobmanager.domain.destinations import Destinations
 from jobmanager.domain.webhooks import (
     DELIVERY_HEADER,
@@ -40,7 +45,7 @@ from jobmanager.store.types import utcnow
 
 log = logging.getLogger("jobmanager.notifier")
 
-POLL_SECONDS = 0.1
+POLL_SECONDS = 10.0
 SEND_TIMEOUT_SECONDS = 5.0
 SENDERS = 8
 MAX_ERROR_CHARS = 500
@@ -57,6 +62,7 @@ class Notifier:
         *,
         senders: int = SENDERS,
         resolve: Resolver = system_resolver,
+        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.store = store
         self.senders = senders
@@ -64,12 +70,17 @@ class Notifier:
         self._http = vetted_client(destinations, SEND_TIMEOUT_SECONDS, resolve)
         self._sending: set[str] = set()  # the webhooks this replica is sending to
         self._lock = threading.Lock()
-        self._loop = Every("notifier", POLL_SECONDS, self._round, away=database_away)
+        self.poll_seconds = poll_seconds
+        self._loop = Every("notifier", poll_seconds, self._round, away=database_away)
+        self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
+        self._unsubscribe = self.store.db.wakeups.subscribe(Topic.STATUSES, self._loop.wake)
         self._loop.start()
 
     def stop(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         self._loop.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._http.close()
@@ -83,16 +94,23 @@ class Notifier:
             self.send(outgoing)
         return len(claimed)
 
-    def _round(self) -> None:
+    def _round(self) -> float:
+        """Collect and hand out what is due; the seconds until the next round."""
         now = utcnow()
         self.store.deliveries.collect(now)
         with self._lock:
             busy = frozenset(self._sending)
         free = self.senders - len(busy)
         if free <= 0:
-            return
+            return self.poll_seconds  # a send that ends wakes the loop
         for outgoing in self._one_per_webhook(self.store.deliveries.claim_due(now, free, busy)):
             self._pool.submit(self._send_and_release, outgoing)
+        with self._lock:
+            busy = frozenset(self._sending)
+        due = self.store.deliveries.next_due(now, busy)
+        if due is None:
+            return self.poll_seconds
+        return min(max((due - utcnow()).total_seconds(), 0.0), self.poll_seconds)
 
     def _one_per_webhook(self, claimed: list[Outgoing]) -> list[Outgoing]:
         """The first claimed delivery of each webhook, marked as being sent; the others
@@ -119,6 +137,7 @@ class Notifier:
         finally:
             with self._lock:
                 self._sending.discard(outgoing.webhook_id)
+            self._loop.wake()  # the webhook's next delivery, a retry may be due
 
     def send(self, outgoing: Outgoing) -> None:
         """One attempt: POST the signed body, record the outcome (and when to retry)."""

@@ -75,10 +75,16 @@ class Runtime:
         self.reaper = Reaper(services.store, settings, reaper_id)
         self.scheduler: Scheduler | None = None
         if settings.scheduler_enabled:
-            self.scheduler = Scheduler(services.store, self.dispatcher)
+            self.scheduler = Scheduler(
+                services.store, self.dispatcher, poll_seconds=settings.safety_poll_seconds
+            )
         self.notifier: Notifier | None = None
         if settings.notifications_enabled:
-            self.notifier = Notifier(services.store, settings.webhook_destinations)
+            self.notifier = Notifier(
+                services.store,
+                settings.webhook_destinations,
+                poll_seconds=settings.safety_poll_seconds,
+            )
         self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep, away=database_away)
         self._stopped = False
 

@@ -132,6 +132,12 @@ class Settings(BaseSettings):
         "default: no cap. `jobmanager admin tenant cap` sets a tenant's own",
     )
     scheduler_enabled: bool = True
+    safety_poll_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often the webhook outbox and the scheduler look without being "
+        "woken: a write wakes them at once (`wakeups.py`); this is for a wake-up lost",
+    )
     notifications_enabled: bool = Field(
         default=True, description="Send webhook deliveries from this process"
     )

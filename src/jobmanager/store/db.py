@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from jobmanager.common.wakeups import Wakeups, wakeups_for
 from jobmanager.store.space import DiskSpace
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,13 +24,16 @@ _MIGRATION_LOCK_KEY = 7_316_402_113
 
 class Database:
     """One engine and its sessions. Repositories open transactions through `transaction()`.
-    `space` is the local disks' state (`store/space.py`; by default none is watched)."""
+    `space` is the local disks' state (`store/space.py`; by default none is watched);
+    `wakeups` wakes who waits for a write once it commits (`wakeups.py`)."""
 
     def __init__(self, url: str, *, space: DiskSpace | None = None, **engine_options: Any) -> None:
         self.url = url
         self.space = space or DiskSpace([])
         self.engine: Engine = _make_engine(url, **engine_options)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.wakeups: Wakeups = wakeups_for(self.engine)
+        self.wakeups.bind(self._sessions)
         self._read_sessions = sessionmaker(
             self.engine.execution_options(read_only=True), expire_on_commit=False
         )
@@ -75,6 +79,7 @@ class Database:
             return MigrationContext.configure(connection).get_current_revision()
 
     def dispose(self) -> None:
+        self.wakeups.close()
         self.engine.dispose()
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from jobmanager.auth.sealing import SecretBox, UnreadableSecret
@@ -130,6 +130,28 @@ class DeliveryRepository:
                 if won.rowcount == 1:  # type: ignore[attr-defined]
                     claimed.append(_outgoing(session, delivery_id, claim, needed(self._box)))
         return claimed
+
+    def next_due(self, now: datetime, skip: frozenset[str] = frozenset()) -> datetime | None:
+        """When a delivery comes due next, none of the webhooks in `skip`: a pending one's
+        next attempt, a claim's lapse, a running job passing a webhook's `longerThanSeconds`;
+        None when nothing is waiting."""
+        waiting = WebhookDelivery.webhook_id.not_in(skip)
+        with self.db.reading() as session:
+            pending = session.scalar(
+                select(func.min(WebhookDelivery.next_attempt_at)).where(
+                    WebhookDelivery.status == DeliveryStatus.PENDING.value, waiting
+                )
+            )
+            lapse = session.scalar(
+                select(func.min(WebhookDelivery.claimed_until)).where(
+                    WebhookDelivery.status == DeliveryStatus.SENDING.value, waiting
+                )
+            )
+            timed = Webhook.longer_than_seconds.is_not(None)
+            hooks = session.scalars(select(Webhook).where(timed, Webhook.id.not_in(skip)))
+            longer = [_longer_than_due(session, hook) for hook in hooks]
+        times = [t for t in (pending, lapse, *longer) if t is not None]
+        return min(times) if times else None
 
     def purge_finished(self, created_before: datetime) -> int:
         """Delete delivered and failed deliveries made before `created_before`."""
@@ -249,6 +271,23 @@ def _longer_than(session: Session, hooks: Sequence[Webhook], now: datetime) -> l
             payload = _job_payload(job, details, now)
             rows.append(_delivery_row(hook, job.id, WebhookEvent.LONGER_THAN, payload, now))
     return rows
+
+
+def _longer_than_due(session: Session, hook: Webhook) -> datetime | None:
+    """When the first RUNNING job of the hook's tenant not yet sent passes its threshold."""
+    if hook.longer_than_seconds is None or WebhookEvent.LONGER_THAN not in hook.events:
+        return None
+    seen = exists().where(
+        WebhookDelivery.webhook_id == hook.id,
+        WebhookDelivery.job_id == Job.id,
+        WebhookDelivery.event == WebhookEvent.LONGER_THAN.value,
+    )
+    since: datetime | None = session.scalar(
+        select(func.min(Job.running_since)).where(
+            Job.tenant_id == hook.tenant_id, Job.status == JobStatus.RUNNING.value, ~seen
+        )
+    )
+    return since + timedelta(seconds=hook.longer_than_seconds) if since else None
 
 
 def _job_payload(job: Job, details: dict[str, Any], at: datetime) -> dict[str, Any]:

@@ -12,7 +12,7 @@ seq) would refuse a duplicate all the same. Events are deleted with their job.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from jobmanager.common.wakeups import Topic, send
 from jobmanager.domain.events import EventKind
 from jobmanager.store.db import Database
 from jobmanager.store.tables import Job, JobEvent
@@ -65,6 +66,21 @@ class EventRepository:
         with self.db.reading() as session:
             return [_record(row) for row in session.scalars(query)]
 
+    def last_numbers(self, job_ids: Collection[str]) -> dict[str, int]:
+        """The last sequence number of each of these jobs that has events."""
+        ids = list(job_ids)
+        found: dict[str, int] = {}
+        with self.db.reading() as session:
+            for start in range(0, len(ids), READ_BATCH):
+                chunk = ids[start : start + READ_BATCH]
+                query = (
+                    select(JobEvent.job_id, func.max(JobEvent.seq))
+                    .where(JobEvent.job_id.in_(chunk))
+                    .group_by(JobEvent.job_id)
+                )
+                found.update({job_id: last for job_id, last in session.execute(query)})
+        return found
+
     def of_kinds(self, job_id: str, kinds: Sequence[EventKind]) -> list[EventRecord]:
         """The job's events of these kinds only, oldest first (its status changes, say,
         without the output between them)."""
@@ -78,7 +94,8 @@ class EventRepository:
 
 
 def append_in(session: Session, job_id: str, events: Sequence[NewEvent]) -> int:
-    """Append inside the caller's transaction, which must hold the job's row lock."""
+    """Append inside the caller's transaction, which must hold the job's row lock; its
+    commit wakes the job's followers (and the webhooks' outbox, for a status)."""
     last = session.scalar(select(func.max(JobEvent.seq)).where(JobEvent.job_id == job_id)) or 0
     now = utcnow()
     rows = [
@@ -86,6 +103,9 @@ def append_in(session: Session, job_id: str, events: Sequence[NewEvent]) -> int:
         for n, (kind, data) in enumerate(events, start=1)
     ]
     session.execute(insert(JobEvent), rows)
+    send(session, Topic.EVENTS, job_id)
+    if any(kind is EventKind.STATUS for kind, _ in events):
+        send(session, Topic.STATUSES, job_id)
     return last + len(rows)
 
 

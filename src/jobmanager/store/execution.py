@@ -58,6 +58,8 @@ class ExecutionRepository:
         return self._claim(worker_id, job_id=job_id)
 
     def _claim(self, worker_id: str, job_id: str | None) -> Claim | None:
+        if job_id is None and not self._any_waiting():
+            return None  # an idle slot's look costs a read, not a write transaction
         if not self.db.space.room_for("environments", "database"):
             return None  # no job starts on a full disk: it waits SUBMITTED for room
         for _ in range(3):  # another replica may take the same slot first
@@ -67,6 +69,11 @@ class ExecutionRepository:
             except IntegrityError:
                 continue
         return None
+
+    def _any_waiting(self) -> bool:
+        waiting = select(Job.id).where(Job.status == JobStatus.SUBMITTED.value).limit(1)
+        with self.db.reading() as session:
+            return session.scalar(waiting) is not None
 
     def attach_environment(self, environment_id: str, workdir: str, marker: str) -> None:
         """Record where the environment lives, so a reaper can salvage and clean it."""

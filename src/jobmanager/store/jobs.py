@@ -10,7 +10,7 @@ same transaction: every status change is in the event stream, whoever made it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from jobmanager.store.references import check_job_references
 from jobmanager.store.tables import Configuration, Job
 from jobmanager.store.types import utcnow
 
+ENDED_BATCH = 500  # ids per query of `ended`
 FILTER_COLUMNS = filter_columns(Job, JOB_FILTER_FIELDS)
 # Columns a transition may set besides `status`.
 TRANSITION_FIELDS = frozenset(
@@ -230,6 +231,17 @@ class JobRepository:
         with self.db.reading() as session:
             job = session.get(Job, job_id)
             return to_record(job) if job is not None else None
+
+    def ended(self, job_ids: Collection[str]) -> dict[str, JobRecord | None]:
+        """Of these jobs (any tenant's), those that are final, and those gone (None)."""
+        ids, found = list(job_ids), dict[str, JobRecord | None]()
+        with self.db.reading() as session:
+            for start in range(0, len(ids), ENDED_BATCH):
+                chunk = Job.id.in_(ids[start : start + ENDED_BATCH])
+                rows = {job.id: job for job in session.scalars(select(Job).where(chunk))}
+                found.update({i: None for i in ids[start : start + ENDED_BATCH] if i not in rows})
+                found.update({i: to_record(r) for i, r in rows.items() if r.status in FINAL})
+        return found
 
     def list_page(
         self, tenant_id: str, *, offset: int, limit: int, flt: Filter = NO_FILTER

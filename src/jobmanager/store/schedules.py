@@ -20,6 +20,7 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from jobmanager.common.wakeups import Topic, send
 from jobmanager.domain import cron
 from jobmanager.domain.errors import InvalidInput, NotFound
 from jobmanager.domain.filter_fields import SCHEDULE_FILTER_FIELDS
@@ -191,6 +192,7 @@ class ScheduleRepository:
                 row.trigger_debounce_seconds = spec.trigger.debounce_seconds
             session.add(row)
             session.flush()
+            send(session, Topic.SCHEDULES)
             return to_record(row)
 
     def get(self, tenant_id: str, schedule_id: str) -> ScheduleRecord:
@@ -228,6 +230,7 @@ class ScheduleRepository:
                 if row.trigger_folder_id is None:
                     parsed = cron.parse(row.schedule_string, row.timezone)
                     row.next_fire_at = parsed.next_after(now or utcnow())
+                send(session, Topic.SCHEDULES)
             session.flush()
             return to_record(row)
 

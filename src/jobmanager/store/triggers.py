@@ -23,6 +23,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from jobmanager.common.wakeups import Topic, send
 from jobmanager.domain.errors import InvalidInput
 from jobmanager.domain.statuses import ScheduleStatus
 from jobmanager.domain.triggers import Trigger
@@ -75,6 +76,7 @@ def record_arrival(session: Session, entry: DataEntry) -> None:
                     arrived_at=now,
                 )
             )
+            send(session, Topic.SCHEDULES)
 
 
 class TriggerRepository:
