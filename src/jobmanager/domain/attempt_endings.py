@@ -18,6 +18,7 @@ from jobmanager.domain.statuses import RETRYABLE, JobStatus
 
 SHUT_DOWN = "The service shut down while the job ran"
 LOST = "Environment lost"
+STOPPED_ON_REQUEST = "Stopped on request."
 
 
 class AttemptEnd(StrEnum):
@@ -108,6 +109,10 @@ class Ending:
         final = self.final if self.retried else JobStatus.FAILED
         return replace(self, final=final).adding(chain("Failed to save outputs", which))
 
+    def overtaken_by_stop(self) -> Ending:
+        """The store refused this ending: a stop request came after it, and wins."""
+        return replace(self, final=JobStatus.STOPPED, account=STOPPED_ON_REQUEST, wait_seconds=None)
+
 
 def end_attempt(facts: AttemptFacts) -> Ending:
     """How the attempt ends. A stop wins over a retry, over a success and over a lost
@@ -134,7 +139,7 @@ def _final(facts: AttemptFacts) -> tuple[JobStatus, str]:
     """The final status and the message of an attempt not tried again."""
     end, cause, stop = facts.end, facts.cause, facts.stop_asked
     if end is AttemptEnd.STOPPED or (end is AttemptEnd.SUCCEEDED and stop):
-        return JobStatus.STOPPED, "Stopped on request."
+        return JobStatus.STOPPED, STOPPED_ON_REQUEST
     if end is AttemptEnd.NOT_STARTED:
         return JobStatus.STOPPED, "Stopped on request before execution."
     if end is AttemptEnd.SUCCEEDED:

@@ -518,12 +518,9 @@ class JobRun:
             self.job.id, sources, target, of_attempt=attempt, message=message
         ):
             return
+        late = ending.overtaken_by_stop()
         self.store.jobs.transition(
-            self.job.id,
-            [JobStatus.STOPPING],
-            JobStatus.STOPPED,
-            of_attempt=attempt,
-            message="Stopped on request.",
+            self.job.id, [JobStatus.STOPPING], late.final, of_attempt=attempt, message=late.account
         )
 
 

@@ -214,3 +214,9 @@ def test_outputs_not_saved_fail_the_job_unless_it_is_retried() -> None:
     assert (
         retried.message == "Retrying in 5 s: attempt 2 of 3 [boom Failed to save outputs [out.csv]]"
     )
+
+
+def test_a_stop_that_comes_after_the_ending_wins() -> None:
+    done = end_attempt(facts(AttemptEnd.SUCCEEDED, "All 3 paragraphs ran"))
+    late = done.overtaken_by_stop()
+    assert (late.status, late.message) == (S.STOPPED, "Stopped on request.")
