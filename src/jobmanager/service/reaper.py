@@ -5,7 +5,8 @@ exists — is taken over by compare-and-set on its worker id, its environment's
 processes are killed, the outputs left in its workdir are uploaded, and it ends
 `FAILED` (or `STOPPED` when it was being stopped) with a message saying so — unless its
 retry policy retries `environmentLost`: then the outputs go under the attempt's name
-and the job waits for its next attempt.
+and the job waits for its next attempt (`domain/attempt_endings.py` decides, as for
+the worker).
 The same periodic loop purges final jobs past the retention period, and finished
 webhook deliveries as old.
 """
