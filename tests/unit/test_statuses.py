@@ -8,13 +8,12 @@ from jobmanager.domain.statuses import (
     ALLOWED,
     FINAL,
     JobStatus,
-    RunEnd,
     can_transition,
-    final_status,
     sources_of,
 )
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine import Outcome
+from jobmanager.jobrun.worker import END_OF_RUN
 
 
 def test_final_statuses_never_change() -> None:
@@ -43,17 +42,8 @@ def test_sources_of_stopped() -> None:
     assert sources_of(JobStatus.STOPPED) == {JobStatus.SUBMITTED, JobStatus.STOPPING}
 
 
-def test_how_a_run_ends_decides_the_final_status() -> None:
-    assert final_status(RunEnd.SUCCEEDED, stop_seen=False) is JobStatus.SUCCEEDED
-    assert final_status(RunEnd.SUCCEEDED, stop_seen=True) is JobStatus.STOPPED
-    assert final_status(RunEnd.STOPPED, stop_seen=True) is JobStatus.STOPPED
-    for end in (RunEnd.FAILED, RunEnd.TIMED_OUT, RunEnd.LIMIT_EXCEEDED):
-        assert final_status(end, stop_seen=False) is JobStatus.FAILED
-        assert final_status(end, stop_seen=True) is JobStatus.FAILED
-
-
-def test_run_ends_are_the_engine_outcomes() -> None:
-    assert {end.value for end in RunEnd} == {outcome.value for outcome in Outcome}
+def test_every_engine_outcome_has_its_attempt_end() -> None:
+    assert set(END_OF_RUN) == set(Outcome)
 
 
 def test_worker_ids_say_host_and_process() -> None:

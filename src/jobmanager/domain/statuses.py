@@ -65,24 +65,3 @@ def sources_of(target: JobStatus) -> frozenset[JobStatus]:
 class ScheduleStatus(StrEnum):
     RUNNING = "RUNNING"
     STOPPED = "STOPPED"
-
-
-class RunEnd(StrEnum):
-    """How the engine's run of a model ended (the values of `engine.Outcome`)."""
-
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    STOPPED = "stopped"
-    TIMED_OUT = "timed_out"
-    LIMIT_EXCEEDED = "limit_exceeded"
-
-
-def final_status(end: RunEnd, stop_seen: bool) -> JobStatus:
-    """The final status of a job whose run ended so. A run that went to its end after a
-    stop request was seen is `STOPPED` all the same: the caller asked for it; a failure
-    stays a failure."""
-    if end is RunEnd.STOPPED or (end is RunEnd.SUCCEEDED and stop_seen):
-        return JobStatus.STOPPED
-    if end is RunEnd.SUCCEEDED:
-        return JobStatus.SUCCEEDED
-    return JobStatus.FAILED

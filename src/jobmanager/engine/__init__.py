@@ -5,13 +5,13 @@ parameters, a deadline and callbacks. See docs/engine.md.
 """
 
 from jobmanager.engine.confinement import Limits
-from jobmanager.engine.control import StopReason
+from jobmanager.engine.control import Outcome
 from jobmanager.engine.environment import Environment, EnvironmentSpec
 from jobmanager.engine.jupyter import CELL_OUTPUT_LIMIT, run_notebook
 from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.note import Note, NoteFormatError, load_note, model_kind
 from jobmanager.engine.output import OUTPUT_LIMIT
-from jobmanager.engine.result import Outcome, Output, Progress, RunResult, StepEnd
+from jobmanager.engine.result import Output, Progress, RunResult, StepEnd
 from jobmanager.engine.watchdog import DISK_FULL
 from jobmanager.engine.zeppelin import run_note
 
@@ -32,7 +32,6 @@ __all__ = [
     "Progress",
     "RunResult",
     "StepEnd",
-    "StopReason",
     "load_note",
     "model_kind",
     "run_note",

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 StopSignal = threading.Event | Callable[[], bool]
 
 
-class StopReason(enum.Enum):
+class Outcome(enum.Enum):
+    """How a run ended: the engine's one word for it. `Control.reason` answers with the
+    three that end a run early; the service maps each to how a job's attempt ended
+    (`jobrun/worker.py`, `END_OF_RUN`)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
     STOPPED = "stopped"
     TIMED_OUT = "timed_out"
     LIMIT_EXCEEDED = "limit_exceeded"
@@ -39,22 +45,22 @@ class Control:
     grace: float = 5.0
     breach: Callable[[], str | None] | None = None
 
-    def reason(self) -> StopReason | None:
+    def reason(self) -> Outcome | None:
         """Why the run must end now, or None to go on."""
         if self.stop is not None:
             stopped = self.stop.is_set() if isinstance(self.stop, threading.Event) else self.stop()
             if stopped:
-                return StopReason.STOPPED
+                return Outcome.STOPPED
         if self.breach is not None and self.breach() is not None:
-            return StopReason.LIMIT_EXCEEDED
+            return Outcome.LIMIT_EXCEEDED
         if self.deadline is not None and time.monotonic() >= self.deadline:
-            return StopReason.TIMED_OUT
+            return Outcome.TIMED_OUT
         return None
 
     def limit_hit(self) -> bool:
         """Whether a limit was hit: the run ends then, even between executions (a limit
         may kill a kernel, which fails a paragraph without interrupting it)."""
-        return self.reason() is StopReason.LIMIT_EXCEEDED
+        return self.reason() is Outcome.LIMIT_EXCEEDED
 
     def wait(self, cap: float) -> float:
         """How long a blocking wait may last before `reason()` must be checked again: at

@@ -23,13 +23,12 @@ from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
 from jobmanager.engine import notebook as nbmeta
-from jobmanager.engine.control import Control, Escalation, ExecStatus, StopSignal
+from jobmanager.engine.control import Control, Escalation, ExecStatus, Outcome, StopSignal
 from jobmanager.engine.kernel_runtime import ENGINE_MIME
 from jobmanager.engine.note import write_atomic
 from jobmanager.engine.paragraphs import display_text
 from jobmanager.engine.result import (
     Failure,
-    Outcome,
     Output,
     OutputCallback,
     Progress,

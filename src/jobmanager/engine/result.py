@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobmanager.engine.control import Control, StopReason
-
-
-class Outcome(enum.Enum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    STOPPED = "stopped"
-    TIMED_OUT = "timed_out"
-    LIMIT_EXCEEDED = "limit_exceeded"
+from jobmanager.engine.control import Control, Outcome
 
 
 def first_line(text: str, width: int = 60) -> str:
@@ -102,12 +93,12 @@ class Failure:
 def ended_result(control: Control, where: str, path: Path) -> RunResult:
     """The result of a run that `control` ended (a stop request, the deadline or a limit),
     `where` it was."""
-    reason = control.reason() or StopReason.STOPPED
-    if reason is StopReason.TIMED_OUT:
+    reason = control.reason() or Outcome.STOPPED
+    if reason is Outcome.TIMED_OUT:
         return RunResult(
             Outcome.TIMED_OUT, f"The maximum execution time was exceeded {where}", path
         )
-    if reason is StopReason.LIMIT_EXCEEDED and control.breach is not None:
+    if reason is Outcome.LIMIT_EXCEEDED and control.breach is not None:
         return RunResult(Outcome.LIMIT_EXCEEDED, f"{control.breach()} {where}", path)
     return RunResult(Outcome.STOPPED, f"Stopped {where}", path)
 

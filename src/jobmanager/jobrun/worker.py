@@ -19,17 +19,23 @@ from jobmanager.common.home import environments_folder
 from jobmanager.common.logs import log_fields
 from jobmanager.common.loops import Every
 from jobmanager.common.process_metrics import JOB_PHASE_SECONDS, PHASES
-from jobmanager.domain.messages import chain, then
+from jobmanager.domain.attempt_endings import (
+    AttemptEnd,
+    AttemptFacts,
+    Ending,
+    end_attempt,
+)
+from jobmanager.domain.messages import chain
 from jobmanager.domain.parameters import parameters_for_run
 from jobmanager.domain.provenance import replayed_note, step_to_repair
-from jobmanager.domain.retries import FailureKind, attempt_folder, retry_message
-from jobmanager.domain.statuses import ACTIVE, JobStatus, RunEnd, final_status, sources_of
+from jobmanager.domain.statuses import ACTIVE, JobStatus, sources_of
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine import (
     DISK_FULL,
     STEP_OUTPUT_LIMITS,
     Environment,
     NoteFormatError,
+    Outcome,
     Progress,
     RunResult,
     StepEnd,
@@ -60,16 +66,26 @@ HEARTBEAT_SECONDS = 2.0
 USAGE_SAMPLE_SECONDS = 1.0
 TURN_SECONDS = 600.0  # a message's turn claims no new job after (RabbitMQ acks: 30 min)
 STARTED = "Started notebook execution."
-SHUT_DOWN = "The service shut down while the job ran"
 INTERNAL_ERROR = "an error inside the service; its log has the details"
+
+# The one mapping from how the engine's run ended to how the attempt ended.
+END_OF_RUN: dict[Outcome, AttemptEnd] = {
+    Outcome.SUCCEEDED: AttemptEnd.SUCCEEDED,
+    Outcome.FAILED: AttemptEnd.FAILED,
+    Outcome.STOPPED: AttemptEnd.STOPPED,
+    Outcome.TIMED_OUT: AttemptEnd.TIMED_OUT,
+    Outcome.LIMIT_EXCEEDED: AttemptEnd.LIMIT_EXCEEDED,
+}
 
 
 class JobFailed(Exception):
-    """A fatal step failed; `message` is the chain to show on the job."""
+    """The attempt ended before its run did: `message` is the chain to show on the job
+    (for `SHUT_DOWN`: the cause under its sentence)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, end: AttemptEnd = AttemptEnd.BROKEN) -> None:
         super().__init__(message)
         self.message = message
+        self.end = end
 
 
 class Worker:
@@ -189,8 +205,7 @@ class JobRun:
         self.policy = patiently(
             lambda: self.store.jobs.retry_policy(claim.job), "reading the retry policy"
         )
-        # How the attempt went wrong, when it did and may be retried (domain/retries.py).
-        self.failure: FailureKind | None = None
+        self.status = JobStatus.STARTING  # as this run knows it
         # The phase under way and when it began (accounting: see `_next_phase`).
         self._phase: str | None = "queued_seconds"
         self._phase_began = claim.job.creation_date
@@ -201,36 +216,32 @@ class JobRun:
         self._last_ended = 0
 
     def run(self) -> None:
-        target, message = JobStatus.FAILED, ""
         self._next_phase("starting_seconds", at=self.job.start_date)
         try:
             self.environment = self._start_environment()
             model, kind = self._stage()
             if self._begin_running():
                 result = self._execute(model, kind)
-                target, message = self._judge(result)
+                ending = self._ending(self._end_of_run(result.outcome), result.message)
             else:
-                target, message = JobStatus.STOPPED, "Stopped on request before execution."
+                ending = self._ending(AttemptEnd.NOT_STARTED)
         except JobFailed as failure:
-            target, message = JobStatus.FAILED, failure.message
-            self._failed(FailureKind.FAILED, failure.message)
+            ending = self._ending(failure.end, failure.message)
         except Exception as error:  # a bug must still end the job, never strand it
             log.exception("job %s failed unexpectedly", self.job.id)
             # Its text is the service's business (the log has it), not the job's.
             cause = DISK_FULL if full_storage(error) else INTERNAL_ERROR
-            target, message = JobStatus.FAILED, chain("Job execution failed", cause)
-            self._failed(FailureKind.FAILED, message)
+            ending = self._ending(AttemptEnd.BROKEN, chain("Job execution failed", cause))
+        if ending.shows_stopping:
+            self._stopping(ending.message)
         self._next_phase("saving_seconds", **self._usage())
-        message = self._stop_environment(message)
-        saved, message = self._save_outputs(message)
-        if not saved:
-            target = JobStatus.FAILED
-        message = " ".join([message, *self.notes]).strip()
+        ending = self._stop_environment(ending)
+        ending = self._save_outputs(ending).adding(*self.notes)
         self._next_phase(None)
         # The database may be restarting, its disk full: the job's end waits for it
         # (heartbeat and all).
         patiently(self._release_environment, "freeing the job's slot", for_room=True)
-        patiently(lambda: self._finish(target, message), "ending the job", for_room=True)
+        patiently(lambda: self._finish(ending), "ending the job", for_room=True)
         self._discard_environment()
 
     def _start_environment(self) -> Environment:
@@ -300,7 +311,7 @@ class JobRun:
         """`STARTING -> RUNNING`; False when a stop request came first."""
         if self.stop.is_set():
             if self.worker.shutting_down.is_set():
-                raise JobFailed(chain(SHUT_DOWN, "before the model ran"))
+                raise JobFailed("before the model ran", AttemptEnd.SHUT_DOWN)
             return False
         now = utcnow()
         started = " ".join([STARTED, *self.notes])
@@ -316,6 +327,7 @@ class JobRun:
             "starting the job",
         )
         if moved:
+            self.status = JobStatus.RUNNING
             self._next_phase("running_seconds", at=now)
         return moved
 
@@ -384,41 +396,26 @@ class JobRun:
         except Exception:
             log.exception("job %s: its progress could not be written", self.job.id)
 
-    def _judge(self, result: RunResult) -> tuple[JobStatus, str]:
-        end = RunEnd(result.outcome.value)
-        if end is RunEnd.STOPPED and self.worker.shutting_down.is_set():
-            self._stopping(SHUT_DOWN)
-            return JobStatus.FAILED, chain(SHUT_DOWN, result.message)
-        target = final_status(end, stop_seen=self.stop.is_set())
-        if end is RunEnd.TIMED_OUT:
-            limit = self.job.max_execution_seconds
-            exceeded = f"Maximum execution time of {limit} seconds exceeded"
-            self._failed(FailureKind.TIMED_OUT, exceeded)
-            return target, chain(exceeded, result.message)
-        if end is RunEnd.LIMIT_EXCEEDED:
-            self._failed(FailureKind.FAILED, result.message)
-            return target, result.message
-        if target is JobStatus.STOPPED:
-            return target, "Stopped on request."
-        if target is JobStatus.SUCCEEDED:
-            return target, result.message or "Notebook execution finished."
-        self.failure = FailureKind.FAILED
-        return target, result.message or "Notebook execution failed."
+    def _end_of_run(self, outcome: Outcome) -> AttemptEnd:
+        """How the attempt ended, from how its run did (a stop the shut-down asked for
+        is the service's doing, not the caller's)."""
+        end = END_OF_RUN[outcome]
+        if end is AttemptEnd.STOPPED and self.worker.shutting_down.is_set():
+            return AttemptEnd.SHUT_DOWN
+        return end
 
-    def _failed(self, kind: FailureKind, reason: str) -> None:
-        """The attempt failed: it will be retried (the job stays live while its outputs
-        are saved), or the job goes `STOPPING` until they are."""
-        self.failure = kind
-        if not self._retrying():
-            self._stopping(reason)
-
-    def _retrying(self) -> bool:
-        """Whether the attempt failed in a way its policy retries (never after a stop)."""
-        return (
-            self.failure is not None
-            and not self.stop.is_set()
-            and self.policy.retries(self.failure, self.job.attempt)
+    def _ending(self, end: AttemptEnd, cause: str = "") -> Ending:
+        """How the attempt ends: tried again, or its final status (domain/attempt_endings.py)."""
+        facts = AttemptFacts(
+            end=end,
+            attempt=self.job.attempt,
+            policy=self.policy,
+            stop_asked=self.stop.is_set(),
+            status=self.status,
+            time_limit_seconds=self.job.max_execution_seconds,
+            cause=cause,
         )
+        return end_attempt(facts)
 
     def _stopping(self, reason: str) -> None:
         """`STOPPING` while the environment is stopped and the outputs saved (SPEC §1).
@@ -438,26 +435,24 @@ class JobRun:
         except Exception:
             log.exception("job %s: could not show it stopping", self.job.id)
 
-    def _save_outputs(self, message: str) -> tuple[bool, str]:
+    def _save_outputs(self, ending: Ending) -> Ending:
         """Upload the outputs once nothing of the environment runs any more (nothing can
-        swap a file for a link then); False, and the message extended, when some could
-        not be saved."""
+        swap a file for a link then); the ending says when some could not be saved."""
         if self.environment is None:
-            return True, message
+            return ending
         uploaded = upload_outputs(
             self.store,
             self.job,
             self.environment.layout,
             self.worker.settings.max_upload_bytes,
-            attempt_folder(self.job.attempt) if self._retrying() else "",
+            ending.output_folder,
         )
         self._record(bytes_out=uploaded.bytes)
         if uploaded.failed:
-            failed = ", ".join(uploaded.failed[:10])
-            return False, then(message, chain("Failed to save outputs", failed))
-        return True, message
+            return ending.outputs_lost(", ".join(uploaded.failed[:10]))
+        return ending
 
-    def _stop_environment(self, message: str) -> str:
+    def _stop_environment(self, ending: Ending) -> Ending:
         """Kill every process of the environment: before its outputs are read, so that
         nothing can swap a file for a link to the service's own files any more."""
         try:
@@ -465,8 +460,8 @@ class JobRun:
                 self.environment.kill_processes()
         except Exception:
             log.exception("job %s: error while stopping its environment", self.job.id)
-            message = then(message, "Error while stopping environment")
-        return message
+            return ending.adding("Error while stopping environment")
+        return ending
 
     # ------------------------------------------------------------ accounting
 
@@ -519,28 +514,25 @@ class JobRun:
         except Exception:
             log.exception("job %s: its environment's files could not be removed", self.job.id)
 
-    def _finish(self, target: JobStatus, message: str) -> None:
-        """The final status, from wherever the job is now (a stop may have come late),
-        or back to wait for the next attempt."""
+    def _finish(self, ending: Ending) -> None:
+        """Back to wait for the next attempt, or the final status, from wherever the job
+        is now (a stop may have come late: then the store refuses the retry)."""
         attempt = self.job.attempt
-        if target is JobStatus.FAILED and self._retrying():
-            wait = self.policy.wait_after(attempt)
-            retry = retry_message(message, attempt, self.policy, wait)
-            if self.store.jobs.retry(self.job.id, attempt, wait, retry):
-                log.info("job %s attempt %d failed; %s", self.job.id, attempt, retry)
-                return
+        if ending.wait_seconds is not None and self.store.jobs.retry(
+            self.job.id, attempt, ending.wait_seconds, ending.message
+        ):
+            log.info("job %s attempt %d failed; %s", self.job.id, attempt, ending.message)
+            return
+        target, message = ending.final, ending.account
         sources = sources_of(target) & ACTIVE
         log.info("job %s ended %s: %s", self.job.id, target.value, message)
         if self.store.jobs.transition(
             self.job.id, sources, target, of_attempt=attempt, message=message
         ):
             return
+        late = ending.overtaken_by_stop()
         self.store.jobs.transition(
-            self.job.id,
-            [JobStatus.STOPPING],
-            JobStatus.STOPPED,
-            of_attempt=attempt,
-            message="Stopped on request.",
+            self.job.id, [JobStatus.STOPPING], late.final, of_attempt=attempt, message=late.account
         )
 
 

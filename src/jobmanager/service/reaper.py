@@ -5,7 +5,8 @@ exists — is taken over by compare-and-set on its worker id, its environment's
 processes are killed, the outputs left in its workdir are uploaded, and it ends
 `FAILED` (or `STOPPED` when it was being stopped) with a message saying so — unless its
 retry policy retries `environmentLost`: then the outputs go under the attempt's name
-and the job waits for its next attempt.
+and the job waits for its next attempt (`domain/attempt_endings.py` decides, as for
+the worker).
 The same periodic loop purges final jobs past the retention period, and finished
 webhook deliveries as old.
 """
@@ -16,6 +17,7 @@ import logging
 import shutil
 import socket
 import time
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,9 +25,7 @@ import psutil
 from sqlalchemy.exc import DBAPIError
 
 from jobmanager.common.loops import Every
-from jobmanager.domain.messages import chain
-from jobmanager.domain.retries import FailureKind, attempt_folder, retry_message
-from jobmanager.domain.statuses import RETRYABLE, JobStatus
+from jobmanager.domain.attempt_endings import AttemptEnd, AttemptFacts, end_attempt
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine.layout import Layout, regular_files
 from jobmanager.engine.processes import kill_all
@@ -37,7 +37,6 @@ from jobmanager.store.store import Store
 from jobmanager.store.types import utcnow
 
 log = logging.getLogger("jobmanager.reaper")
-LOST = "Environment lost"
 
 
 class Reaper:
@@ -91,9 +90,13 @@ class Reaper:
         return {job.id: job for job in self.store.execution.stale_jobs(cutoff)}
 
     def recover(self, job: JobRecord) -> None:
-        policy = self.store.jobs.retry_policy(job)
-        retrying = job.status in RETRYABLE and policy.retries(
-            FailureKind.ENVIRONMENT_LOST, job.attempt
+        facts = AttemptFacts(
+            end=AttemptEnd.ENVIRONMENT_LOST,
+            attempt=job.attempt,
+            policy=self.store.jobs.retry_policy(job),
+            stop_asked=job.stop_requested,
+            status=job.status,
+            time_limit_seconds=job.max_execution_seconds,
         )
         slot = self.store.execution.environment_of(job.id)
         salvaged = ""
@@ -101,24 +104,18 @@ class Reaper:
             if slot.marker:
                 kill_all([], slot.marker)
             layout = Layout(Path(slot.workdir)) if slot.workdir else None
-            folder = attempt_folder(job.attempt) if retrying else ""
-            salvaged = self._salvage(job, layout, folder)
+            salvaged = self._salvage(job, layout, end_attempt(facts).output_folder)
             self.store.execution.release_environment(slot.id)
-        cause = "the process running the job stopped" + salvaged
-        if retrying:
-            wait = policy.wait_after(job.attempt)
-            message = retry_message(chain(LOST, cause), job.attempt, policy, wait)
-            if self.store.jobs.retry(job.id, job.attempt, wait, message):
-                log.info("job %s lost its environment; retrying: %s", job.id, message)
-                return
-        if job.status is JobStatus.STOPPING and job.stop_requested:
-            target, message = JobStatus.STOPPED, chain("Stopped; the environment was lost", cause)
-        else:
-            target, message = JobStatus.FAILED, chain(LOST, cause)
+        ending = end_attempt(replace(facts, cause="the process running the job stopped" + salvaged))
+        if ending.wait_seconds is not None and self.store.jobs.retry(
+            job.id, job.attempt, ending.wait_seconds, ending.message
+        ):
+            log.info("job %s lost its environment; retrying: %s", job.id, ending.message)
+            return
         self.store.jobs.transition(
-            job.id, [job.status], target, of_attempt=job.attempt, message=message
+            job.id, [job.status], ending.final, of_attempt=job.attempt, message=ending.account
         )
-        log.info("recovered job %s: %s", job.id, message)
+        log.info("recovered job %s: %s", job.id, ending.account)
 
     def _salvage(self, job: JobRecord, layout: Layout | None, folder: str) -> str:
         if layout is None or not layout.root.is_dir():

@@ -6,10 +6,9 @@ import threading
 import time
 from pathlib import Path
 
-from jobmanager.engine.control import Control, Escalation, ExecStatus, StopReason
+from jobmanager.engine.control import Control, Escalation, ExecStatus, Outcome
 from jobmanager.engine.result import (
     Failure,
-    Outcome,
     RunResult,
     ended_result,
     finished_result,
@@ -27,8 +26,8 @@ def test_stop_event_and_callable() -> None:
     control = Control(stop=event)
     assert control.reason() is None
     event.set()
-    assert control.reason() is StopReason.STOPPED
-    assert Control(stop=lambda: True).reason() is StopReason.STOPPED
+    assert control.reason() is Outcome.STOPPED
+    assert Control(stop=lambda: True).reason() is Outcome.STOPPED
 
 
 def test_deadline() -> None:
@@ -36,13 +35,13 @@ def test_deadline() -> None:
     assert soon.reason() is None
     assert 0 < soon.wait(1.0) <= 0.05
     past = Control(deadline=time.monotonic() - 1)
-    assert past.reason() is StopReason.TIMED_OUT
+    assert past.reason() is Outcome.TIMED_OUT
     assert past.wait(0.1) == 0.1  # no busy loop while a grace period runs out
 
 
 def test_stop_wins_over_deadline() -> None:
     control = Control(stop=lambda: True, deadline=time.monotonic() - 1)
-    assert control.reason() is StopReason.STOPPED
+    assert control.reason() is Outcome.STOPPED
 
 
 def test_result_messages() -> None:
@@ -65,7 +64,7 @@ def test_result_messages() -> None:
 def test_a_limit_hit_ends_the_run_naming_the_limit() -> None:
     path = Path("n.zpln")
     control = Control(breach=lambda: "Memory limit of 512 MiB reached")
-    assert control.reason() is StopReason.LIMIT_EXCEEDED and control.limit_hit()
+    assert control.reason() is Outcome.LIMIT_EXCEEDED and control.limit_hit()
     ended = ended_result(control, "during paragraph 2 of 3", path)
     assert (ended.outcome, ended.message) == (
         Outcome.LIMIT_EXCEEDED,
