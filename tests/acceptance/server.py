@@ -41,6 +41,11 @@ def environment_processes(home: Path) -> list[psutil.Process]:
     return list(found.values())
 
 
+def environment_folders(home: Path) -> set[Path]:
+    """The environments' folders (beside them: the seccomp filter written at start)."""
+    return {path for path in environments_folder(home).iterdir() if path.is_dir()}
+
+
 class ServerProcess:
     def __init__(
         self,

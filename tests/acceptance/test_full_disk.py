@@ -34,9 +34,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from jobmanager.common.home import environments_folder
 from tests.acceptance.api import DX, JOBS, Caller, note
-from tests.acceptance.server import ServerProcess, make_tenant
+from tests.acceptance.server import ServerProcess, environment_folders, make_tenant
 from tests.conftest import POSTGRES_ADMIN_URL, own_postgres_database, require_service
 from tests.tmpfs import MIB, fill, small_disk
 
@@ -232,11 +231,6 @@ def jobs_that_fill_the_disk_end_saying_so(caller: Caller, home: Path) -> None:
         assert [name.endswith(".zpln") for name in kept] == [True]  # the executed note
         assert not partial_blobs(home)
     wait_for(lambda: caller.http.get("/health/ready").status_code == 200)
-
-
-def environment_folders(home: Path) -> set[Path]:
-    """The environments' folders (beside them: the seccomp filter written at start)."""
-    return {path for path in environments_folder(home).iterdir() if path.is_dir()}
 
 
 def killed_on_a_full_disk_it_starts_again(server: ServerProcess, home: Path, sleeper: str) -> None:

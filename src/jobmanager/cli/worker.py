@@ -64,12 +64,8 @@ def worker(
     from celery.signals import worker_shutting_down
 
     from jobmanager.dispatch.celery import TASK, celery_app
-    from jobmanager.jobrun.environment_pool import (
-        EnvironmentPool,
-        IsolationUnavailable,
-        open_isolation,
-    )
-    from jobmanager.jobrun.worker import Worker
+    from jobmanager.jobrun.environment_pool import IsolationUnavailable, open_isolation
+    from jobmanager.jobrun.job_runner import JobRunner
     from jobmanager.service.presence import Presence
     from jobmanager.service.presence import worker as present_as
 
@@ -77,24 +73,24 @@ def worker(
         isolation = open_isolation(settings)
     except IsolationUnavailable as error:
         raise fail(str(error)) from None
-    isolation.announce(log)
     services = open_services(settings)
-    pool = EnvironmentPool(capacity=settings.warm_pool_size)
-    runner = Worker(services.store, settings, pool, isolation)
+    job_runner = JobRunner(services, isolation)
+    runner, pool = job_runner.worker, job_runner.pool
     app = celery_app(settings)
     app.task(name=TASK, ignore_result=True)(runner.take_turn)
     quiet_celery(app, settings)
     # Celery's warm shutdown waits for the running jobs: they end, no next one starts.
     worker_shutting_down.connect(lambda **_: runner.take_no_more(), weak=False)
     services.store.space.watch()
-    runner.start()
     presence = Presence(
         services.store.members, present_as(runner.worker_id), settings.heartbeat_timeout_seconds
     )
-    presence.start()
-    log.info("worker %s taking jobs with %d slots", runner.worker_id, settings.job_slots)
-    metrics = None if metrics_port is None else serve_metrics(metrics_port, settings, pool)
-    try:
+    metrics = None
+    try:  # a start that fails half-way leaves no environment either
+        job_runner.start()  # removes what an earlier worker of this home left, pre-warms
+        presence.start()
+        log.info("worker %s taking jobs with %d slots", runner.worker_id, settings.job_slots)
+        metrics = None if metrics_port is None else serve_metrics(metrics_port, settings, pool)
         app.Worker(
             # One node name per process: Celery's default (celery@host) is shared by the
             # workers of one host, whose control queues then lock each other out.
@@ -108,8 +104,7 @@ def worker(
         if metrics is not None:
             metrics.shutdown()
         presence.stop()
-        runner.stop()
-        pool.close()
+        job_runner.stop()
         services.store.space.close()
         services.close()
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from jobmanager.engine.result import (
 )
 from jobmanager.engine.runner_environment import RUNTIME_MODULE
 from jobmanager.engine.sandbox import Sandbox, write_etc
-from jobmanager.engine.teardown import bounded, remove_folder
+from jobmanager.engine.teardown import Teardown
 from jobmanager.engine.usage import ProcessMeter, Usage, cgroup_usage
 from jobmanager.engine.watchdog import Watchdog
 from jobmanager.engine.zeppelin import run_note
@@ -340,21 +340,27 @@ class Environment:
 
     def _kill(self, sessions: list[KernelSession], everything: bool) -> None:
         """Kill the sessions' process trees, and with `everything` every process of the
-        environment; log any survivor. Their clients are closed by `destroy`: that takes
-        a while, and nothing waits for it."""
-        survivors = self._kill_processes(sessions, everything)
-        if survivors:
-            log.warning("environment %s: %s", self.root, "; ".join(survivors))
+        environment (survivors are logged). Their clients are closed by `destroy`: that
+        takes a while, and nothing waits for it."""
+        self._teardown(sessions, everything).kill()
         with self._lock:
             self._killed.extend(sessions)
 
-    def _kill_processes(self, sessions: list[KernelSession], everything: bool) -> list[str]:
-        """SIGKILL the sessions' process trees and, with `everything`, the environment's
-        other processes (marked ones, and those in its confinement); the survivors, in
-        words (stuck in the kernel, they die when they leave it)."""
+    def _teardown(
+        self, sessions: list[KernelSession], everything: bool, killed: Sequence[KernelSession] = ()
+    ) -> Teardown:
+        """The environment's teardown: the sessions' process trees and, with `everything`,
+        its other processes (marked ones, and those in its confinement); then the clients
+        of the sessions and of those `killed` before, and the confinement, released."""
         roots = [pid for pid in (s.pid for s in sessions) if pid is not None]
-        survivors = self.confinement.kill_all(roots, self.marker if everything else None)
-        return [f"process {pid} survived SIGKILL" for pid in survivors]
+        marker = self.marker if everything else None
+        clients = [*killed, *sessions]
+        release = [("closing a kernel client", session.close) for session in clients]
+        return Teardown(
+            self.root,
+            lambda: self.confinement.kill_all(roots, marker),
+            [*release, ("releasing the confinement", self.confinement.close)],
+        )
 
     def destroy(self, remove_files: bool = True) -> bool:
         """Kill everything, release what the kernels' clients hold and (by default) delete
@@ -365,14 +371,7 @@ class Environment:
             sessions = list(self._kernels.values())
             self._kernels.clear()
             killed, self._killed = self._killed, []
-        folder = str(self.root)
-        clean = bounded(lambda: self._kill_processes(sessions, True), f"killing {folder}")
-        for session in [*killed, *sessions]:
-            clean &= bounded(session.close, f"closing a kernel client of {folder}")
-        clean &= bounded(self.confinement.close, f"releasing the confinement of {folder}")
-        if remove_files:
-            clean &= bounded(lambda: remove_folder(self.root), f"removing {folder}")
-        return clean
+        return self._teardown(sessions, True, killed).finish(remove_files)
 
     def __enter__(self) -> Environment:
         return self

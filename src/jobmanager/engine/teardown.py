@@ -1,4 +1,7 @@
-"""Bounded teardown: no step of ending an environment may hold its caller for long.
+"""Teardown: the one way an environment ends, whoever ends it (the environment itself,
+the reaper for a lost worker's, the start of a process for those a crashed one left).
+
+No step of ending an environment may hold its caller for long.
 
 Killing processes, closing a kernel's client, removing a cgroup or a folder each wait
 on the operating system, and a process stuck in the kernel (uninterruptible sleep, a
@@ -13,8 +16,14 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
+
+from jobmanager.engine.cgroups import Hierarchy
+from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 
 log = logging.getLogger("jobmanager.engine.teardown")
 
@@ -64,3 +73,72 @@ def remove_folder(root: Path) -> list[str]:
         return []
     leaves = (path for path in root.rglob("*") if not (path.is_dir() and any(path.iterdir())))
     return [str(path) for path, _ in zip(leaves, range(LISTED), strict=False)] or [str(root)]
+
+
+Release = tuple[str, Callable[[], Sequence[str] | None]]  # (what, step): what it left
+
+
+@dataclass(frozen=True)
+class Teardown:
+    """How one environment ends, in two steps: `kill` its processes (before its outputs
+    are read, so that nothing can swap a file for a link any more), then `finish`: kill
+    again, `release` what it holds (kernel clients, its confinement), delete its folder
+    `root` (if it has one). `kill_processes` SIGKILLs them and returns the pids that
+    survived. Each step is bounded; each returns True when everything ended in time and
+    nothing was left behind, else what was is logged (see `bounded`)."""
+
+    root: Path | None
+    kill_processes: Callable[[], Sequence[int]]
+    release: Sequence[Release] = ()
+
+    @classmethod
+    def of_marked(cls, root: Path | None, marker: str | None) -> Teardown:
+        """An environment known only by its folder and marker (the process that started
+        it is gone): its processes are those carrying the marker."""
+        return cls(root, lambda: kill_all([], marker) if marker else [])
+
+    def kill(self) -> bool:
+        return bounded(
+            lambda: [f"process {pid} survived SIGKILL" for pid in self.kill_processes()],
+            f"killing {self.root}",
+        )
+
+    def finish(self, remove_files: bool = True) -> bool:
+        clean = self.kill()
+        for what, step in self.release:
+            clean &= bounded(step, f"{what} of {self.root}")
+        root = self.root
+        if remove_files and root is not None:
+            clean &= bounded(lambda: remove_folder(root), f"removing {root}")
+        return clean
+
+
+def remove_orphans(base_dir: Path, keep: Collection[str], cgroups: Hierarchy | None) -> int:
+    """Tear down the environments under `base_dir` that no live job holds (`keep`: their
+    folders), and the empty environment cgroups left; return how many were removed.
+
+    After a crash, the kernels of the lost process (warm ones included) live on in their
+    own sessions; the reaper has already salvaged what jobs left, so the rest is debris.
+    """
+    kept = {Path(k).resolve() for k in keep}
+    found = {p.resolve() for p in base_dir.iterdir() if p.is_dir()} if base_dir.is_dir() else set()
+    orphans = found - kept
+    markers = _markers(orphans) if orphans else {}
+    for root in orphans:
+        Teardown.of_marked(root, markers.get(root)).finish()
+    return len(orphans) + (cgroups.remove_leftovers() if cgroups is not None else 0)
+
+
+def _markers(roots: Collection[Path]) -> dict[Path, str]:
+    """The marker of each environment under `roots` that still has a process."""
+    found: dict[Path, str] = {}
+    for process in psutil.process_iter():
+        try:
+            environ = process.environ()
+        except (psutil.Error, OSError):
+            continue
+        marker, folder = environ.get(MARKER_VARIABLE), environ.get("inputFolder", "")
+        for root in roots:
+            if marker and Path(folder).is_relative_to(root):
+                found[root] = marker
+    return found

@@ -30,7 +30,6 @@ from jobmanager.engine import Environment, EnvironmentSpec, Limits
 from jobmanager.engine.cgroups import CgroupsUnavailable, Hierarchy
 from jobmanager.engine.kernel import KernelError
 from jobmanager.engine.network import Egress, NetworkStack, NetworkUnavailable, host_addresses
-from jobmanager.engine.processes import MARKER_VARIABLE, kill_all
 from jobmanager.engine.pythons import python_for
 from jobmanager.engine.sandbox import (
     Sandbox,
@@ -452,33 +451,3 @@ def _key(spec: EnvironmentSpec) -> Hashable:
     """Specs with equal settings share a shelf (a spec holds a dict, so it is not hashable)."""
     env_vars = tuple(sorted(spec.env_vars.items()))
     return (spec.python, spec.limits, env_vars, spec.base_dir, spec.sandbox, spec.egress)
-
-
-def remove_orphans(base_dir: Path, keep: set[str]) -> int:
-    """Kill and delete environments under `base_dir` that no live job holds.
-
-    After a crash, the kernels of the lost process (warm ones included) live on in
-    their own sessions; the reaper has already salvaged what jobs left, so the rest
-    is debris. Returns how many environments were removed.
-    """
-    if not base_dir.is_dir():
-        return 0
-    orphans = {p.resolve() for p in base_dir.iterdir() if p.is_dir()} - {
-        Path(k).resolve() for k in keep
-    }
-    if not orphans:
-        return 0
-    markers = set()
-    for process in psutil.process_iter():
-        try:
-            environ = process.environ()
-        except (psutil.Error, OSError):
-            continue
-        marker, folder = environ.get(MARKER_VARIABLE), environ.get("inputFolder", "")
-        if marker and any(Path(folder).is_relative_to(root) for root in orphans):
-            markers.add(marker)
-    for marker in markers:
-        kill_all([], marker)
-    for root in orphans:
-        shutil.rmtree(root, ignore_errors=True)
-    return len(orphans)

@@ -14,7 +14,6 @@ webhook deliveries as old.
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
 import time
 from dataclasses import replace
@@ -28,7 +27,7 @@ from jobmanager.common.loops import Every
 from jobmanager.domain.attempt_endings import AttemptEnd, AttemptFacts, end_attempt
 from jobmanager.domain.worker_ids import WorkerId
 from jobmanager.engine.layout import Layout, regular_files
-from jobmanager.engine.processes import kill_all
+from jobmanager.engine.teardown import Teardown
 from jobmanager.jobrun.staging import upload_outputs
 from jobmanager.startup.settings import Settings
 from jobmanager.store.jobs import JobRecord
@@ -101,10 +100,11 @@ class Reaper:
         slot = self.store.execution.environment_of(job.id)
         salvaged = ""
         if slot is not None:
-            if slot.marker:
-                kill_all([], slot.marker)
             layout = Layout(Path(slot.workdir)) if slot.workdir else None
+            teardown = Teardown.of_marked(layout.root if layout else None, slot.marker)
+            teardown.kill()
             salvaged = self._salvage(job, layout, end_attempt(facts).output_folder)
+            teardown.finish()
             self.store.execution.release_environment(slot.id)
         ending = end_attempt(replace(facts, cause="the process running the job stopped" + salvaged))
         if ending.wait_seconds is not None and self.store.jobs.retry(
@@ -123,7 +123,6 @@ class Reaper:
         files = [*regular_files(layout.output_dir), *regular_files(layout.executed_dir)]
         limit = self.settings.max_upload_bytes
         failed = upload_outputs(self.store, job, layout, limit, folder).failed
-        shutil.rmtree(layout.root, ignore_errors=True)
         return f"; {len(files) - len(failed)} output files salvaged"
 
     def purge_once(self) -> int:

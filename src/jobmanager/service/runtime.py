@@ -13,22 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 from datetime import timedelta
 
 from jobmanager.common.loops import Every
 from jobmanager.dispatch.base import Dispatcher
 from jobmanager.dispatch.local import LocalDispatcher
 from jobmanager.domain.worker_ids import WorkerId
-from jobmanager.jobrun.environment_pool import (
-    EnvironmentPool,
-    Isolation,
-    open_isolation,
-    prepare_seed,
-    remove_orphans,
-    spec_for,
-)
-from jobmanager.jobrun.worker import Worker
+from jobmanager.jobrun.environment_pool import EnvironmentPool, Isolation, open_isolation
+from jobmanager.jobrun.job_runner import JobRunner
 from jobmanager.service.notifier import Notifier
 from jobmanager.service.reaper import Reaper
 from jobmanager.service.scheduler import Scheduler
@@ -40,37 +32,19 @@ log = logging.getLogger("jobmanager.runtime")
 SWEEP_SECONDS = 5.0
 
 
-class _DefaultConfiguration:
-    """The configuration with every default: what most jobs ask for, so it is pre-warmed."""
-
-    memory_mib: int | None = None
-    max_processes: int | None = None
-    disk_mib: int | None = None
-    cpus: float | None = None
-    environment_variables: dict[str, str] = {}
-    runtime = "python3"
-    packages: tuple[str, ...] = ()
-    network = "none"
-    network_allow: tuple[str, ...] = ()
-
-
 class Runtime:
     def __init__(self, services: Services) -> None:
         settings = services.settings
         self.services = services
-        self.worker: Worker | None = None
-        self.pool: EnvironmentPool | None = None
-        self.isolation: Isolation | None = None
+        self.job_runner: JobRunner | None = None
         self.dispatcher: Dispatcher
         if settings.dispatch == "celery":
             from jobmanager.dispatch.celery import CeleryDispatcher, celery_app
 
             self.dispatcher = CeleryDispatcher(celery_app(settings))
         else:
-            self.isolation = open_isolation(settings)
-            self.pool = EnvironmentPool(settings.warm_pool_size)
-            self.worker = Worker(services.store, settings, self.pool, self.isolation)
-            self.dispatcher = LocalDispatcher(self.worker, settings.job_slots)
+            self.job_runner = JobRunner(services, open_isolation(settings))
+            self.dispatcher = LocalDispatcher(self.job_runner.worker, settings.job_slots)
         reaper_id = str(WorkerId.new(socket.gethostname(), os.getpid(), "reaper"))
         self.reaper = Reaper(services.store, settings, reaper_id)
         self.scheduler: Scheduler | None = None
@@ -88,6 +62,14 @@ class Runtime:
         self.sweeper = Every("sweeper", SWEEP_SECONDS, self._sweep, away=database_away)
         self._stopped = False
 
+    @property
+    def pool(self) -> EnvironmentPool | None:
+        return self.job_runner.pool if self.job_runner is not None else None
+
+    @property
+    def isolation(self) -> Isolation | None:
+        return self.job_runner.isolation if self.job_runner is not None else None
+
     def start(self) -> None:
         """Start every part; a part that fails stops those started before it (no
         environment outlives a start that failed), then the error goes on."""
@@ -100,23 +82,8 @@ class Runtime:
     def _start(self) -> None:
         self.services.store.space.watch()
         self.reaper.reap_once()
-        if self.worker is not None and self.pool is not None:
-            self._remove_orphans(self.worker)
-            isolation = self.worker.isolation
-            isolation.announce(log)
-            seeding = threading.Thread(
-                target=prepare_seed, args=(self.worker.isolation,), name="seed", daemon=True
-            )
-            seeding.start()
-            default = spec_for(
-                _DefaultConfiguration(),
-                self.worker.isolation,
-                self.services.settings.time_limits.default,
-            )
-            if self.services.store.space.room_for("environments"):
-                for _ in range(self.pool.capacity):
-                    self.pool.prewarm(default)
-            self.worker.start()
+        if self.job_runner is not None:
+            self.job_runner.start()
         else:
             self.sweeper.start()
         self.dispatcher.start()
@@ -137,25 +104,12 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.stop()
         self.reaper.loop.stop()
-        if self.worker is not None:
-            self.worker.shut_down()
+        if self.job_runner is not None:
+            self.job_runner.worker.shut_down()
         self.dispatcher.stop()
-        if self.worker is not None:
-            self.worker.stop()
-        if self.pool is not None:
-            self.pool.close()
+        if self.job_runner is not None:
+            self.job_runner.stop()
         self.services.store.space.close()
-
-    def _remove_orphans(self, worker: Worker) -> None:
-        """Environments a crashed process of this home left behind, once salvaged, go."""
-        held = {
-            slot.workdir for slot in self.services.store.execution.environments() if slot.workdir
-        }
-        removed = remove_orphans(worker.environments_dir, held)
-        if worker.isolation.cgroups is not None:
-            removed += worker.isolation.cgroups.remove_leftovers()
-        if removed:
-            log.info("removed %d environments left by a previous run", removed)
 
     def _sweep(self) -> None:
         """Re-send what is provably lost (store/sends.py): a lost message must not strand

@@ -6,13 +6,17 @@ left behind is logged."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from jobmanager.engine import Environment, EnvironmentSpec, Outcome
+from jobmanager.engine.processes import MARKER_VARIABLE
+from jobmanager.engine.teardown import remove_orphans
 from tests.integration.engine.conftest import execute, write_note
 from tests.integration.stuck import frozen, mounted, needs_freezer, processes_named
 
@@ -69,3 +73,21 @@ def test_a_shell_that_closes_its_output_and_runs_on_ends_at_the_deadline(
     assert time.monotonic() - started < 15
     assert result.outcome is Outcome.TIMED_OUT
     assert executed["paragraphs"][0]["status"] == "ABORT"
+
+
+def test_orphans_are_killed_by_their_marker_and_removed_and_held_ones_kept(
+    tmp_path: Path,
+) -> None:
+    """What a crashed process left: a folder with a process of its own session still
+    running in it goes, process and all; a folder a live job holds stays."""
+    orphan, held = tmp_path / "orphan", tmp_path / "held"
+    for root in (orphan, held):
+        (root / "input").mkdir(parents=True)
+    env = {**os.environ, MARKER_VARIABLE: "orphan-marker", "inputFolder": str(orphan / "input")}
+    sleeper = subprocess.Popen(["sleep", "600"], env=env, start_new_session=True)
+    try:
+        assert remove_orphans(tmp_path, {str(held)}, None) == 1
+        sleeper.wait(5)  # it ended (reaped by the kill itself: its status is gone)
+        assert not orphan.exists() and held.is_dir()
+    finally:
+        sleeper.kill()
