@@ -35,7 +35,8 @@ def test_jobs_of_two_replicas_run_on_two_worker_hosts_with_outputs_on_s3(
     for host in ("host-1", "host-2"):
         cluster.start_worker(host, slots=1)
     callers = [cluster.caller(replica) for replica in replicas]
-    model, configuration = callers[0].model(COUNTED_NOTE), callers[0].configuration()
+    model = callers[0].model(COUNTED_NOTE)
+    configuration = callers[0].configuration(maxEnvironments=2)  # a job on each worker at once
 
     submitted = {
         counted_job(callers[n % 2], model, configuration, f"t{n}", seconds=2): f"t{n}"
