@@ -1,6 +1,11 @@
 """A test network of separate hosts on one machine: a bridge with an address on the host
 side, and one network namespace per "host", joined to the bridge by a veth pair.
 
+Each namespace is held by a process of its own (`unshare --net sleep`) and entered with
+`nsenter`, not named under /run/netns: names there are bind mounts on a mount point that
+`ip netns add` sets up and that parallel test processes were seen to break ("setting the
+network namespace failed: Invalid argument").
+
 A process started with `HostNetwork.command` lives in its namespace and its own UTS
 namespace (a host name of its own), so it reaches the services only through the
 bridge's address — never the machine's loopback — and its worker id names another
@@ -12,10 +17,12 @@ with its own home, on 127.0.0.1, and `reason` says why.
 from __future__ import annotations
 
 import fcntl
+import os
 import random
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +34,36 @@ class NetworkUnavailable(RuntimeError):
 
 
 def _ip(*args: str) -> None:
-    done = subprocess.run(["ip", *args], capture_output=True, text=True, timeout=20)
+    _ip_argv(["ip", *args])
+
+
+def _inside(pid: int, *args: str) -> None:
+    """`ip args` in the network namespace process `pid` holds."""
+    _ip_argv(["nsenter", "-t", str(pid), "-n", "ip", *args])
+
+
+def _ip_argv(argv: list[str]) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
     if done.returncode != 0:
-        raise NetworkUnavailable(f"ip {' '.join(args)}: {done.stderr.strip()}")
+        raise NetworkUnavailable(f"{' '.join(argv)}: {done.stderr.strip()}")
+
+
+def _hold_namespace() -> subprocess.Popen[bytes]:
+    """A process in a network namespace of its own, once it is in it."""
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "infinity"], start_new_session=True)
+    ours = os.readlink("/proc/self/ns/net")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if os.readlink(f"/proc/{holder.pid}/ns/net") != ours:
+                return holder
+        except OSError:
+            pass
+        if holder.poll() is not None:
+            raise NetworkUnavailable(f"unshare --net ended with {holder.returncode}")
+        time.sleep(0.01)
+    holder.kill()
+    raise NetworkUnavailable("unshare --net did not enter a namespace within 10 s")
 
 
 def _unused_subnet() -> str:
@@ -50,7 +84,8 @@ class HostNetwork:
     reason: str = ""  # why this is a loopback network; empty when namespaces are real
     _tag: str = ""
     _prefix: str = ""
-    hosts: dict[str, str] = field(default_factory=dict)  # host name -> namespace
+    hosts: dict[str, int] = field(default_factory=dict)  # host name -> namespace holder pid
+    _holders: list[subprocess.Popen[bytes]] = field(default_factory=list)
     addresses: dict[str, str] = field(default_factory=dict)  # host name -> bridge address
     extra: dict[str, str] = field(default_factory=dict)  # address added -> its host
     _locks: list[IO[str]] = field(default_factory=list)
@@ -84,19 +119,20 @@ class HostNetwork:
         if not self.isolated:
             return
         number = len(self.hosts) + 2
-        namespace, outside, inside = (f"jm{self._tag}{p}{number}" for p in ("n", "h", "v"))
-        _ip("netns", "add", namespace)
-        self.hosts[name] = namespace
+        outside, inside = (f"jm{self._tag}{p}{number}" for p in ("h", "v"))
+        holder = _hold_namespace()
+        self._holders.append(holder)
+        pid = self.hosts[name] = holder.pid
         _ip("link", "add", outside, "type", "veth", "peer", "name", inside)
         _ip("link", "set", outside, "master", self._bridge)
         _ip("link", "set", outside, "up")
-        _ip("link", "set", inside, "netns", namespace)
-        _ip("-n", namespace, "addr", "add", f"{self._prefix}.{number}/24", "dev", inside)
-        _ip("-n", namespace, "link", "set", inside, "up")
-        _ip("-n", namespace, "link", "set", "lo", "up")
+        _ip("link", "set", inside, "netns", str(pid))
+        _inside(pid, "addr", "add", f"{self._prefix}.{number}/24", "dev", inside)
+        _inside(pid, "link", "set", inside, "up")
+        _inside(pid, "link", "set", "lo", "up")
         self.addresses[name] = f"{self._prefix}.{number}"
         for address, owner in self.extra.items():
-            _ip("-n", namespace, "route", "add", f"{address}/32", "via", self.addresses[owner])
+            _inside(pid, "route", "add", f"{address}/32", "via", self.addresses[owner])
 
     def add_address(self, name: str, address: str) -> None:
         """Give host `name` one more address (e.g. 169.254.169.254, or a public-looking
@@ -108,12 +144,12 @@ class HostNetwork:
         lock = Path(tempfile.gettempdir()) / f"jm-test-address-{address}.lock"
         self._locks.append(lock.open("w"))
         fcntl.flock(self._locks[-1], fcntl.LOCK_EX)
-        _ip("-n", self.hosts[name], "addr", "add", f"{address}/32", "dev", "lo")
+        _inside(self.hosts[name], "addr", "add", f"{address}/32", "dev", "lo")
         via = self.addresses[name]
         _ip("route", "add", f"{address}/32", "via", via)
-        for other, namespace in self.hosts.items():
+        for other, pid in self.hosts.items():
             if other != name:
-                _ip("-n", namespace, "route", "add", f"{address}/32", "via", via)
+                _inside(pid, "route", "add", f"{address}/32", "via", via)
         self.extra[address] = name
 
     def command(self, name: str, argv: list[str]) -> list[str]:
@@ -121,14 +157,16 @@ class HostNetwork:
         if not self.isolated:
             return argv
         rename = 'hostname "$0" && exec "$@"'
-        inside = ["ip", "netns", "exec", self.hosts[name], "unshare", "--uts"]
+        inside = ["nsenter", "-t", str(self.hosts[name]), "-n", "unshare", "--uts"]
         return [*inside, "sh", "-c", rename, name, *argv]
 
     def close(self) -> None:
-        """Remove the namespaces (their veth ends go with them) and the bridge (the
-        routes through it go with it)."""
-        for namespace in self.hosts.values():
-            subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+        """End the namespaces' holders (a namespace and its veth end go with the last
+        process in it) and remove the bridge (the routes through it go with it)."""
+        for holder in self._holders:
+            holder.kill()
+            holder.wait()
+        self._holders.clear()
         self.hosts.clear()
         if self._tag:
             subprocess.run(["ip", "link", "del", self._bridge], capture_output=True)
