@@ -17,13 +17,15 @@ from tests.sse import Message, messages
 
 server = module_server()
 
+# Eight seconds of ticks: a stream broken at tick 5 finds the job still running, even
+# when a loaded machine delivers the first ticks late.
 PRINT_LOOP = note(
-    "%python\nimport time\nfor i in range(20):\n    print('tick', i, flush=True)\n"
+    "%python\nimport time\nfor i in range(40):\n    print('tick', i, flush=True)\n"
     "    time.sleep(0.2)",
     "%python\nimport sys\nprint('to stderr', file=sys.stderr)\nprint('to stdout')\n"
     "raise ValueError('last paragraph fails')",
 )
-TICKS = "".join(f"tick {i}\n" for i in range(20))
+TICKS = "".join(f"tick {i}\n" for i in range(40))
 
 
 @pytest.fixture
